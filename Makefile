@@ -1,0 +1,133 @@
+# beiand — GNU make.  `make help` lists the targets.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= gcc
+B        ?= build
+PKGS      = libxml-2.0 libarchive sqlite3 libcurl libidn2 libpsl libsodium libsystemd
+
+# Debian packages the build, the tests and `make run` need.
+DEBS = build-essential pkg-config clang libclang-rt-14-dev \
+       libxml2-dev libxml2-utils libarchive-dev libarchive-tools \
+       libsqlite3-dev sqlite3 libcurl4-gnutls-dev libetpan-dev libidn2-dev \
+       libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
+       python3 python3-pil zip unzip xz-utils curl \
+       openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix
+
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
+       -Wundef -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libetpan 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
+
+CPPFLAGS += -Iinclude -I$(B)/gen -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS  = -std=c17 $(WARN) -fstack-protector-strong -fPIE $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+ifeq ($(SAN),1)
+ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALL_LDFLAGS += -fsanitize=address,undefined
+else
+CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+LIB_SRC   = $(wildcard parsers/*.c) $(filter-out daemon/main_%.c,$(wildcard daemon/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o
+TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
+TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
+BINS      = $(B)/beiand $(B)/beianctl
+XSD       = $(wildcard parsers/xsd/*.xsd)
+
+.PHONY: all deps test unit asan fuzz bench install clean run help fixtures
+
+all: $(BINS)
+
+help:
+	@echo "make            build $(B)/beiand and $(B)/beianctl"
+	@echo "make deps       install the missing Debian packages"
+	@echo "make test       deps, build, fixtures, unit and integration tests"
+	@echo "make asan       the test suite under -fsanitize=address,undefined"
+	@echo "make fuzz       build the libFuzzer targets and run each briefly"
+	@echo "make bench      throughput figures against a shell pipeline"
+	@echo "make run        set up and run the daemon on the default config"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=..."
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	  done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "missing Debian packages; run as root:"; \
+	  echo "  apt-get update && apt-get install -y" $$missing; exit 1; \
+	fi; \
+	echo "installing:" $$missing; \
+	echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+$(B)/libbeiand.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/beiand: $(B)/daemon/main_beiand.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/beianctl: $(B)/daemon/main_beianctl.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/gen/xsd_data.c: $(XSD) parsers/xsd/embed.sh
+	@mkdir -p $(@D)
+	sh parsers/xsd/embed.sh $(XSD) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/xsd_data.o: $(B)/gen/xsd_data.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+fixtures: $(B)/fixtures/.stamp
+$(B)/fixtures/.stamp: tests/mkfixtures.py
+	@rm -rf $(B)/fixtures
+	/usr/bin/python3 tests/mkfixtures.py $(B)/fixtures
+	@touch $@
+
+unit: $(B)/unit fixtures
+	BEIAND_FIXTURES=$(B)/fixtures $(B)/unit
+
+test: deps
+	$(MAKE) all $(B)/unit fixtures
+	B=$(B) tests/run
+
+asan:
+	$(MAKE) B=build-asan SAN=1 test
+
+FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	$(MAKE) B=build-fuzz CC=clang SAN=1 CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" build-fuzz/libbeiand.a fixtures
+	B=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
+
+bench: deps
+	$(MAKE) all fixtures
+	B=$(B) bench/run
+
+run: deps
+	$(MAKE) all
+	B=$(B) tests/demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
+	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
+
+clean:
+	rm -rf build build-asan build-fuzz

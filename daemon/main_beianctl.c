@@ -1,0 +1,10 @@
+/*
+ * beianctl: the command line tool's entry point.
+ */
+#include "ctl.h"
+
+int
+main(int argc, char **argv)
+{
+	return ctl_main(argc, argv);
+}

@@ -1,0 +1,87 @@
+/*
+ * config: the INI configuration of DESIGN.md.
+ *
+ * Lookup: -c FILE, else /etc/beiand/beiand.conf if it exists, else
+ * ./beiand.conf if it exists, else the built-in defaults.  Relative paths
+ * are made absolute against the config file's folder (built-in: the
+ * current folder).  Sizes take K, M, G (2^10, 2^20, 2^30); durations s, m,
+ * h, d (a bare number is seconds, except settle_ms which is milliseconds).
+ * A file's [provider.*] and [bureau.*] sections replace the built-in
+ * example ones.  An unknown key or section, a bad value, or an [imap]
+ * provider that names no configured provider when url is set, is an error
+ * "file:line: message".
+ */
+#ifndef BEIAND_CONFIG_H
+#define BEIAND_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "input_limits.h"
+#include "rules.h"
+
+struct config_bureau {
+	char province[3];   /* "11" */
+	char **addresses;   /* accepted decision senders; review requests to [0] */
+	size_t naddresses;
+	char *record_to;    /* never NULL: defaults to addresses[0] (or "") */
+};
+
+struct config_provider {
+	char *code;         /* "P001": the spool folder name */
+	char *name;
+	char *email;
+	struct ip_range *ip_ranges;
+	size_t nip_ranges;
+};
+
+enum starttls_mode { STARTTLS_TRY, STARTTLS_REQUIRE, STARTTLS_NO };
+
+struct config {
+	char *path;         /* the file read, NULL for built-in defaults */
+	/* [daemon] */
+	char *spool_dir, *state_dir; /* absolute */
+	int workers;        /* 0 = one per core */
+	uint64_t settle_ms;
+	uint64_t upload_timeout; /* seconds */
+	char *metrics_file; /* absolute, or NULL */
+	/* [limits] */
+	struct input_limits limits;
+	/* [imap] */
+	char *imap_url, *imap_address, *imap_provider, *imap_done_folder;
+	uint64_t imap_poll_interval; /* seconds */
+	char *imap_ca_file;
+	uint64_t imap_reply_cap;
+	/* [smtp] */
+	char *smtp_url, *smtp_from;
+	enum starttls_mode smtp_starttls;
+	char *smtp_ca_file;
+	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
+	/* [bureau.NN] and [provider.CODE], in file order */
+	struct config_bureau *bureaus;
+	size_t nbureaus;
+	struct config_provider *providers;
+	size_t nproviders;
+};
+
+/*
+ * Load the configuration.  path is -c's argument or NULL for the lookup
+ * order above.  On error returns NULL and writes "file:line: message"
+ * (or "file: message") into err.
+ */
+struct config *config_load(const char *path, char *err, size_t errsize);
+/* Parse text as if read from file (for tests); base_dir for relative paths. */
+struct config *config_parse(const char *text, size_t len, const char *file,
+    const char *base_dir, char *err, size_t errsize);
+void config_free(struct config *c); /* accepts NULL */
+
+const struct config_provider *config_provider_find(const struct config *c,
+    const char *code);
+const struct config_bureau *config_bureau_find(const struct config *c,
+    const char *province);
+
+/* Parse "64M" / "5m" style values; -1 on a bad value or overflow. */
+int config_parse_size(const char *s, uint64_t *out);
+int config_parse_duration(const char *s, uint64_t *seconds);
+
+#endif

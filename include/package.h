@@ -1,0 +1,77 @@
+/*
+ * package: from uploaded bytes to the items they hold (FORMAT.md §1, §5).
+ *
+ * An upload is either a single filing package (filing.xml at its root),
+ * a batch (top-level folders holding filing.xml, *.verification.xml,
+ * *.withdrawal.xml, *.handback.xml, *.decision.xml, an optional
+ * manifest.xml), or — in the bureau's folder — a bare decision.
+ * Everything here is pure: bytes in, items and findings out.
+ */
+#ifndef BEIAND_PACKAGE_H
+#define BEIAND_PACKAGE_H
+
+#include <stddef.h>
+
+#include "archive_reader.h"
+#include "errlist.h"
+#include "filing.h"
+#include "filing_check.h"
+
+enum item_kind {
+	ITEM_FILING,
+	ITEM_VERIFICATION,
+	ITEM_WITHDRAWAL,
+	ITEM_HANDBACK,
+	ITEM_DECISION
+};
+
+const char *item_kind_name(enum item_kind k);
+
+struct item {
+	enum item_kind kind;
+	char *path;           /* "site-a/", "/" for a single package, or the record's file name */
+	unsigned char sha256[32]; /* of the item's bytes: the record file, or the package's files (name + content, sorted) */
+	struct errlist *errs; /* findings of the item's own content */
+	/* ITEM_FILING */
+	struct filing *filing; /* NULL when filing.xml could not be read */
+	/* ITEM_VERIFICATION, ITEM_WITHDRAWAL, ITEM_HANDBACK, ITEM_DECISION */
+	struct verification *verification;
+	struct withdrawal *withdrawal;
+	struct handback *handback;
+	struct decision *decision;
+	/* files of the item (package folder members, or those beside a record),
+	 * names relative to the folder; views into the archive contents */
+	struct pkg_file *files;
+	size_t nfiles;
+};
+
+struct upload {
+	struct ar_contents *ac; /* owns the bytes the items point into; NULL for a bare XML */
+	unsigned char *bare;    /* a bare XML upload's bytes */
+	struct item *items;
+	size_t nitems;
+	struct errlist *errs;   /* upload-wide refusals: archive errors, MANIFEST_MISMATCH, FILING_XML_MISSING */
+};
+
+/*
+ * Read an upload named name (used to recognise a bare *.decision.xml) from
+ * buf[0..len) and check each item's content.  Never fails: an upload
+ * refused as a whole has findings in u->errs and no items.
+ */
+struct upload *upload_read(const char *name, const void *buf, size_t len,
+    const struct check_ctx *ctx);
+void upload_free(struct upload *u); /* accepts NULL */
+
+/*
+ * Check one filing package given as files (a mail's attachments, or one
+ * folder of a batch).  *out receives the filing when filing.xml could be
+ * parsed (caller frees), else NULL.
+ */
+void package_check_files(const struct pkg_file *files, size_t nfiles,
+    const struct check_ctx *ctx, struct filing **out, struct errlist *errs);
+
+/* Hash of a set of files, independent of their order. */
+void package_files_sha256(const struct pkg_file *files, size_t nfiles,
+    unsigned char out[32]);
+
+#endif

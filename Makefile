@@ -36,11 +36,12 @@ CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 
 LIB_SRC   = $(wildcard parsers/*.c) $(filter-out daemon/main_%.c,$(wildcard daemon/*.c))
-LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o
+LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
 BINS      = $(B)/beiand $(B)/beianctl
 XSD       = $(wildcard parsers/xsd/*.xsd)
+TEMPLATES = $(wildcard daemon/templates/*.txt)
 
 .PHONY: all deps test unit asan fuzz bench install clean run help fixtures
 
@@ -85,7 +86,11 @@ $(B)/gen/xsd_data.c: $(XSD) parsers/xsd/embed.sh
 	@mkdir -p $(@D)
 	sh parsers/xsd/embed.sh $(XSD) > $@.tmp && mv $@.tmp $@
 
-$(B)/gen/xsd_data.o: $(B)/gen/xsd_data.c
+$(B)/gen/templates_data.c: $(TEMPLATES) daemon/templates/embed.sh
+	@mkdir -p $(@D)
+	sh daemon/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/%.o: %.c

@@ -7,9 +7,11 @@
  * current folder).  Sizes take K, M, G (2^10, 2^20, 2^30); durations s, m,
  * h, d (a bare number is seconds, except settle_ms which is milliseconds).
  * A file's [provider.*] and [bureau.*] sections replace the built-in
- * example ones.  An unknown key or section, a bad value, or an [imap]
- * provider that names no configured provider when url is set, is an error
- * "file:line: message".
+ * example ones.  An unknown key or section, a key given twice in one
+ * section, a bad value or a malformed line is an error "file:line:
+ * message"; an [imap] provider that names no configured provider when url
+ * is set (or retry_min above retry_max) is "file: message".  Comments
+ * start with ';' or '#' at the start of a line or after white space.
  */
 #ifndef BEIAND_CONFIG_H
 #define BEIAND_CONFIG_H
@@ -37,6 +39,11 @@ struct config_provider {
 
 enum starttls_mode { STARTTLS_TRY, STARTTLS_REQUIRE, STARTTLS_NO };
 
+/*
+ * Strings are never NULL (an empty value is ""), except the optional
+ * paths metrics_file, imap_ca_file and smtp_ca_file, which are NULL when
+ * empty.  Paths are absolute.
+ */
 struct config {
 	char *path;         /* the file read, NULL for built-in defaults */
 	/* [daemon] */
@@ -50,12 +57,12 @@ struct config {
 	/* [imap] */
 	char *imap_url, *imap_address, *imap_provider, *imap_done_folder;
 	uint64_t imap_poll_interval; /* seconds */
-	char *imap_ca_file;
+	char *imap_ca_file; /* absolute, or NULL: the system store */
 	uint64_t imap_reply_cap;
 	/* [smtp] */
 	char *smtp_url, *smtp_from;
 	enum starttls_mode smtp_starttls;
-	char *smtp_ca_file;
+	char *smtp_ca_file; /* absolute, or NULL */
 	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
 	/* [bureau.NN] and [provider.CODE], in file order */
 	struct config_bureau *bureaus;
@@ -70,7 +77,19 @@ struct config {
  * (or "file: message") into err.
  */
 struct config *config_load(const char *path, char *err, size_t errsize);
-/* Parse text as if read from file (for tests); base_dir for relative paths. */
+/*
+ * config_load with the search list given: path if not NULL (it must
+ * exist), else the first of search[0..nsearch) that exists, else the
+ * built-in defaults.  A file that exists but cannot be read is an error.
+ */
+struct config *config_load_from(const char *path, const char *const *search,
+    size_t nsearch, char *err, size_t errsize);
+/*
+ * Parse text as if read from file (for tests); base_dir for relative paths
+ * (NULL: the folder of file).  Keys the text leaves out keep their
+ * built-in defaults, with paths relative to the current folder.  text NULL
+ * gives the built-in defaults.
+ */
 struct config *config_parse(const char *text, size_t len, const char *file,
     const char *base_dir, char *err, size_t errsize);
 void config_free(struct config *c); /* accepts NULL */
@@ -80,7 +99,15 @@ const struct config_provider *config_provider_find(const struct config *c,
 const struct config_bureau *config_bureau_find(const struct config *c,
     const char *province);
 
-/* Parse "64M" / "5m" style values; -1 on a bad value or overflow. */
+/*
+ * Parse "64M" / "5m" style values; -1 on a bad value or overflow.  Sizes:
+ * digits and an optional K, M or G (either case), at most CONFIG_SIZE_MAX.
+ * Durations: digits and an optional s, m, h or d (a bare number is
+ * seconds), at most CONFIG_DURATION_MAX seconds, so that millisecond and
+ * time_t arithmetic on them cannot overflow.
+ */
+#define CONFIG_SIZE_MAX     ((uint64_t)INT64_MAX)
+#define CONFIG_DURATION_MAX ((uint64_t)36500 * 86400)
 int config_parse_size(const char *s, uint64_t *out);
 int config_parse_duration(const char *s, uint64_t *seconds);
 

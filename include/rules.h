@@ -45,6 +45,15 @@ int rules_landline(const char *s);
 /* §3.6 email. */
 int rules_email(const char *s);
 
+/*
+ * Load the public-suffix list rules_domain() needs (libpsl's built-in
+ * list, else the system one, loaded once for the process).  Call it before
+ * a worker is sandboxed; later calls are free.  -1 when there is no list:
+ * rules_domain() then answers DOMAIN_NOT_REGISTRABLE for every name that
+ * needs the check.
+ */
+int rules_init(void);
+
 enum domain_result { DOMAIN_OK, DOMAIN_BAD, DOMAIN_NOT_REGISTRABLE };
 /*
  * §3.7: normalise a domain (lower case, one trailing dot dropped, U-labels
@@ -52,6 +61,8 @@ enum domain_result { DOMAIN_OK, DOMAIN_BAD, DOMAIN_NOT_REGISTRABLE };
  * and check its syntax and that it is registrable (exactly one label above
  * a public suffix).  DOMAIN_BAD leaves alabel unspecified.
  * check_registrable=0 checks syntax only (hosts of URLs, email domains).
+ * A name whose first label is "www" is never registrable (§1).  A top
+ * label of digits only is DOMAIN_BAD (an IP address, not a name).
  */
 enum domain_result rules_domain(const char *s, char *alabel, size_t alabel_size,
     int check_registrable);
@@ -61,7 +72,10 @@ enum domain_result rules_domain(const char *s, char *alabel, size_t alabel_size,
 int rules_site_name(const char *name, const char *const *domains,
     size_t ndomains, int government);
 
-/* Person names: 1–50 characters, letters of any script, '·' and spaces. */
+/* Person names: 1–50 characters, letters of any script, '·' and spaces.
+ * At least one letter; combining marks only after a letter; U+30FB (the
+ * katakana middle dot IMEs give for '·') and the Tibetan tsheg U+0F0B are
+ * accepted as separators too.  No digits, no other punctuation. */
 int rules_person_name(const char *s);
 /* Length of a UTF-8 string in characters; -1 if not valid UTF-8. */
 long rules_utf8_len(const char *s);
@@ -86,7 +100,8 @@ int rules_ip_public(const struct ipaddr *ip);
  * saturated at UINT64_MAX. */
 int rules_ip_range_size(const struct ipaddr *lo, const struct ipaddr *hi,
     uint64_t *count);
-/* Parse "a.b.c.d/n" or "x::/n" (a bare address is /32 or /128). */
+/* Parse "a.b.c.d/n" or "x::/n" (a bare address is /32 or /128).  Host
+ * bits set below the prefix are masked off: "203.0.113.7/24" is the /24. */
 int rules_cidr_parse(const char *s, struct ip_range *out);
 /* 1 when ip lies within r. */
 int rules_ip_in_range(const struct ipaddr *ip, const struct ip_range *r);

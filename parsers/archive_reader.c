@@ -1,0 +1,1473 @@
+/*
+ * archive_reader: zip, tar, tar.gz and tar.xz into memory, over libarchive.
+ *
+ * Every byte read here is hostile: archives come from anyone who can upload
+ * to a provider folder or mail the intake address.  This file never writes
+ * to the filesystem and never uses a member name as a path; it never
+ * allocates more than entry_max_bytes for a member whatever a header
+ * declares, and it stops decompressing as soon as any bound of struct
+ * input_limits is crossed, so a compression bomb costs a few milliseconds.
+ * Links, devices, FIFOs, unsafe or undecodable names, nested archives and
+ * duplicate names refuse the whole archive.
+ *
+ * libarchive decodes; this file reads the zip central directory itself as
+ * well, because member names need their raw bytes, flags and the Info-ZIP
+ * Unicode Path field, which libarchive would rewrite after the locale.  It
+ * also checks what libarchive lets pass: a tar without its end-of-archive
+ * blocks, a gzip or xz stream cut after the tar's end, a gzip CRC.
+ */
+#include <sys/types.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive_reader.h"
+#include "xmalloc.h"
+
+/* Below this many unpacked bytes no ratio is judged: tiny XML compresses
+ * far better than 100:1 and is no threat. */
+#define AR_RATIO_FLOOR	(1ULL << 20)
+/* First allocation for a member of unknown or large declared size. */
+#define AR_FIRST_CAP	(256U * 1024)
+/* Furthest from the end of the input the zip EOCD record can start. */
+#define ZIP_EOCD_LEN	22
+#define ZIP_EOCD_SCAN	(ZIP_EOCD_LEN + 0xffff)
+#define ZIP_CDH_LEN	46
+#define ZIP_LFH_LEN	30
+#define ZIP_FLAG_UTF8	0x0800
+#define TAR_BLOCK	512
+
+struct zip_cd {
+	uint64_t offset;	/* of the local header */
+	uint64_t csize;
+	uint64_t usize;
+	const unsigned char *name;
+	size_t namelen;
+	const unsigned char *extra;
+	size_t extralen;
+	uint16_t flags;
+	uint32_t unix_type;	/* S_IFMT bits when made on Unix, else 0 */
+	size_t index;		/* position in the central directory */
+};
+
+struct ar_name {
+	char *name;
+	int is_file;
+};
+
+struct ar_ctx {
+	const unsigned char *buf;
+	size_t len;
+	const struct input_limits *lim;
+	struct errlist *errs;
+	int refused;
+	int plain;		/* tar without a compression filter */
+	enum ar_format format;
+	iconv_t gb;		/* GB18030 -> UTF-8, opened on first need */
+	struct ar_entry *ents;
+	size_t n, cap;
+	struct ar_name *names;	/* every file and directory, for duplicates */
+	size_t nnames, namescap;
+	uint64_t unpacked;	/* member bytes so far */
+	uint64_t headers;	/* headers seen, directories included */
+	uint64_t tar_end;	/* decompressed offset after the end blocks */
+};
+
+static const uint32_t crc32_table[256] = {
+	0x00000000, 0x77073096, 0xee0e612c, 0x990951ba,
+	0x076dc419, 0x706af48f, 0xe963a535, 0x9e6495a3,
+	0x0edb8832, 0x79dcb8a4, 0xe0d5e91e, 0x97d2d988,
+	0x09b64c2b, 0x7eb17cbd, 0xe7b82d07, 0x90bf1d91,
+	0x1db71064, 0x6ab020f2, 0xf3b97148, 0x84be41de,
+	0x1adad47d, 0x6ddde4eb, 0xf4d4b551, 0x83d385c7,
+	0x136c9856, 0x646ba8c0, 0xfd62f97a, 0x8a65c9ec,
+	0x14015c4f, 0x63066cd9, 0xfa0f3d63, 0x8d080df5,
+	0x3b6e20c8, 0x4c69105e, 0xd56041e4, 0xa2677172,
+	0x3c03e4d1, 0x4b04d447, 0xd20d85fd, 0xa50ab56b,
+	0x35b5a8fa, 0x42b2986c, 0xdbbbc9d6, 0xacbcf940,
+	0x32d86ce3, 0x45df5c75, 0xdcd60dcf, 0xabd13d59,
+	0x26d930ac, 0x51de003a, 0xc8d75180, 0xbfd06116,
+	0x21b4f4b5, 0x56b3c423, 0xcfba9599, 0xb8bda50f,
+	0x2802b89e, 0x5f058808, 0xc60cd9b2, 0xb10be924,
+	0x2f6f7c87, 0x58684c11, 0xc1611dab, 0xb6662d3d,
+	0x76dc4190, 0x01db7106, 0x98d220bc, 0xefd5102a,
+	0x71b18589, 0x06b6b51f, 0x9fbfe4a5, 0xe8b8d433,
+	0x7807c9a2, 0x0f00f934, 0x9609a88e, 0xe10e9818,
+	0x7f6a0dbb, 0x086d3d2d, 0x91646c97, 0xe6635c01,
+	0x6b6b51f4, 0x1c6c6162, 0x856530d8, 0xf262004e,
+	0x6c0695ed, 0x1b01a57b, 0x8208f4c1, 0xf50fc457,
+	0x65b0d9c6, 0x12b7e950, 0x8bbeb8ea, 0xfcb9887c,
+	0x62dd1ddf, 0x15da2d49, 0x8cd37cf3, 0xfbd44c65,
+	0x4db26158, 0x3ab551ce, 0xa3bc0074, 0xd4bb30e2,
+	0x4adfa541, 0x3dd895d7, 0xa4d1c46d, 0xd3d6f4fb,
+	0x4369e96a, 0x346ed9fc, 0xad678846, 0xda60b8d0,
+	0x44042d73, 0x33031de5, 0xaa0a4c5f, 0xdd0d7cc9,
+	0x5005713c, 0x270241aa, 0xbe0b1010, 0xc90c2086,
+	0x5768b525, 0x206f85b3, 0xb966d409, 0xce61e49f,
+	0x5edef90e, 0x29d9c998, 0xb0d09822, 0xc7d7a8b4,
+	0x59b33d17, 0x2eb40d81, 0xb7bd5c3b, 0xc0ba6cad,
+	0xedb88320, 0x9abfb3b6, 0x03b6e20c, 0x74b1d29a,
+	0xead54739, 0x9dd277af, 0x04db2615, 0x73dc1683,
+	0xe3630b12, 0x94643b84, 0x0d6d6a3e, 0x7a6a5aa8,
+	0xe40ecf0b, 0x9309ff9d, 0x0a00ae27, 0x7d079eb1,
+	0xf00f9344, 0x8708a3d2, 0x1e01f268, 0x6906c2fe,
+	0xf762575d, 0x806567cb, 0x196c3671, 0x6e6b06e7,
+	0xfed41b76, 0x89d32be0, 0x10da7a5a, 0x67dd4acc,
+	0xf9b9df6f, 0x8ebeeff9, 0x17b7be43, 0x60b08ed5,
+	0xd6d6a3e8, 0xa1d1937e, 0x38d8c2c4, 0x4fdff252,
+	0xd1bb67f1, 0xa6bc5767, 0x3fb506dd, 0x48b2364b,
+	0xd80d2bda, 0xaf0a1b4c, 0x36034af6, 0x41047a60,
+	0xdf60efc3, 0xa867df55, 0x316e8eef, 0x4669be79,
+	0xcb61b38c, 0xbc66831a, 0x256fd2a0, 0x5268e236,
+	0xcc0c7795, 0xbb0b4703, 0x220216b9, 0x5505262f,
+	0xc5ba3bbe, 0xb2bd0b28, 0x2bb45a92, 0x5cb36a04,
+	0xc2d7ffa7, 0xb5d0cf31, 0x2cd99e8b, 0x5bdeae1d,
+	0x9b64c2b0, 0xec63f226, 0x756aa39c, 0x026d930a,
+	0x9c0906a9, 0xeb0e363f, 0x72076785, 0x05005713,
+	0x95bf4a82, 0xe2b87a14, 0x7bb12bae, 0x0cb61b38,
+	0x92d28e9b, 0xe5d5be0d, 0x7cdcefb7, 0x0bdbdf21,
+	0x86d3d2d4, 0xf1d4e242, 0x68ddb3f8, 0x1fda836e,
+	0x81be16cd, 0xf6b9265b, 0x6fb077e1, 0x18b74777,
+	0x88085ae6, 0xff0f6a70, 0x66063bca, 0x11010b5c,
+	0x8f659eff, 0xf862ae69, 0x616bffd3, 0x166ccf45,
+	0xa00ae278, 0xd70dd2ee, 0x4e048354, 0x3903b3c2,
+	0xa7672661, 0xd06016f7, 0x4969474d, 0x3e6e77db,
+	0xaed16a4a, 0xd9d65adc, 0x40df0b66, 0x37d83bf0,
+	0xa9bcae53, 0xdebb9ec5, 0x47b2cf7f, 0x30b5ffe9,
+	0xbdbdf21c, 0xcabac28a, 0x53b39330, 0x24b4a3a6,
+	0xbad03605, 0xcdd70693, 0x54de5729, 0x23d967bf,
+	0xb3667a2e, 0xc4614ab8, 0x5d681b02, 0x2a6f2b94,
+	0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
+};
+
+static uint16_t
+le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static uint32_t
+ar_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	while (n-- > 0)
+		crc = crc32_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* Slicing by 8 for whole decompressed streams: some 4 times faster than
+ * a byte at a time.  The tables are the caller's (8 KiB, built per use). */
+struct crc_slices {
+	uint32_t t[8][256];
+};
+
+static void
+crc_slices_init(struct crc_slices *cs)
+{
+	for (size_t i = 0; i < 256; i++)
+		cs->t[0][i] = crc32_table[i];
+	for (size_t k = 1; k < 8; k++)
+		for (size_t i = 0; i < 256; i++)
+			cs->t[k][i] = (cs->t[k - 1][i] >> 8) ^
+			    crc32_table[cs->t[k - 1][i] & 0xff];
+}
+
+static uint32_t
+crc_slices_update(const struct crc_slices *cs, uint32_t crc,
+    const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint32_t a = crc ^ le32(p), b = le32(p + 4);
+
+		crc = cs->t[7][a & 0xff] ^ cs->t[6][(a >> 8) & 0xff] ^
+		    cs->t[5][(a >> 16) & 0xff] ^ cs->t[4][a >> 24] ^
+		    cs->t[3][b & 0xff] ^ cs->t[2][(b >> 8) & 0xff] ^
+		    cs->t[1][(b >> 16) & 0xff] ^ cs->t[0][b >> 24];
+	}
+	while (n-- > 0)
+		crc = cs->t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void
+ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errlist_vadd(c->errs, code, path, fmt, ap);
+	va_end(ap);
+	c->refused = 1;
+}
+
+/* ---- names ---------------------------------------------------------- */
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char b = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf) {
+			k = 1;
+			cp = b & 0x1f;
+		} else if (b >= 0xe0 && b <= 0xef) {
+			k = 2;
+			cp = b & 0x0f;
+		} else if (b >= 0xf0 && b <= 0xf4) {
+			k = 3;
+			cp = b & 0x07;
+		} else
+			return 0;
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* GB18030 to UTF-8; NULL when the bytes are not GB18030 either. */
+static char *
+gb18030_decode(struct ar_ctx *c, const unsigned char *s, size_t n)
+{
+	char *out, *op;
+	char *ip = (char *)(uintptr_t)s;
+	size_t il = n, ol, cap;
+
+	if (c->gb == (iconv_t)-1) {
+		c->gb = iconv_open("UTF-8", "GB18030");
+		if (c->gb == (iconv_t)-1)
+			return NULL;
+	} else
+		(void)iconv(c->gb, NULL, NULL, NULL, NULL);
+	/* A GB18030 character of 1, 2 or 4 bytes is at most 4 in UTF-8. */
+	if (n > (SIZE_MAX - 1) / 2)
+		return NULL;
+	cap = 2 * n + 1;
+	out = xmalloc(cap);
+	op = out;
+	ol = cap - 1;
+	if (iconv(c->gb, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
+		free(out);
+		return NULL;
+	}
+	*op = '\0';
+	return out;
+}
+
+/* A printable stand-in for a name that cannot be decoded or holds control
+ * bytes: ASCII kept, every other or control byte becomes U+FFFD. */
+static char *
+name_display(const unsigned char *s, size_t n)
+{
+	char *out, *op;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		n = (SIZE_MAX - 1) / 3;
+	out = xmalloc(3 * n + 1);
+	op = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f)
+			*op++ = (char)s[i];
+		else {
+			*op++ = (char)0xef;
+			*op++ = (char)0xbf;
+			*op++ = (char)0xbd;
+		}
+	}
+	*op = '\0';
+	return out;
+}
+
+/* The Info-ZIP Unicode Path field, when present, version 1 and made for
+ * exactly this raw name (its CRC), and valid UTF-8. */
+static char *
+zip_unicode_path(const struct zip_cd *cd)
+{
+	const unsigned char *x = cd->extra;
+	size_t left = cd->extralen;
+
+	while (left >= 4) {
+		uint16_t id = le16(x), sz = le16(x + 2);
+
+		if (sz > left - 4)
+			break;
+		if (id == 0x7075 && sz >= 5 && x[4] == 1 &&
+		    le32(x + 5) == ar_crc32(0, cd->name, cd->namelen) &&
+		    utf8_valid(x + 9, sz - 5u) &&
+		    memchr(x + 9, '\0', sz - 5u) == NULL)
+			return xstrndup((const char *)x + 9, sz - 5u);
+		x += 4 + (size_t)sz;
+		left -= 4 + (size_t)sz;
+	}
+	return NULL;
+}
+
+/*
+ * The UTF-8 name of a member from its raw bytes; NULL when it cannot be
+ * decoded (then *display is set to something printable).  cd is the zip
+ * central directory record, NULL for tar.
+ */
+static char *
+name_decode(struct ar_ctx *c, const unsigned char *raw, size_t n,
+    const struct zip_cd *cd, char **display)
+{
+	char *s;
+
+	*display = NULL;
+	if (memchr(raw, '\0', n) != NULL) {
+		*display = name_display(raw, n);
+		return NULL;
+	}
+	if (cd != NULL && (cd->flags & ZIP_FLAG_UTF8)) {
+		if (utf8_valid(raw, n))
+			return xstrndup((const char *)raw, n);
+		*display = name_display(raw, n);
+		return NULL;
+	}
+	if (cd != NULL && (s = zip_unicode_path(cd)) != NULL)
+		return s;
+	if (utf8_valid(raw, n))
+		return xstrndup((const char *)raw, n);
+	if ((s = gb18030_decode(c, raw, n)) != NULL)
+		return s;
+	*display = name_display(raw, n);
+	return NULL;
+}
+
+/*
+ * Check and normalise a decoded name in place: "./" prefixes go, a trailing
+ * "/" marks a directory.  Returns NULL (reported) when unsafe, else the
+ * normalised name inside s.  *empty is set for the archive's root itself.
+ */
+static const char *
+name_normalise(struct ar_ctx *c, char *s, int *is_dir, int *empty)
+{
+	size_t n = strlen(s);
+	const char *why = NULL, *why_en = NULL, *p;
+	char *q;
+	int ctl = 0;
+
+	*empty = 0;
+	for (size_t i = 0; i < n && why == NULL; i++) {
+		unsigned char b = (unsigned char)s[i];
+
+		if (b < 0x20 || b == 0x7f) {
+			why = "控制字符";
+			why_en = "control character";
+			ctl = 1;
+		} else if (b == '\\') {
+			why = "反斜杠";
+			why_en = "backslash";
+		}
+	}
+	if (why == NULL && s[0] == '/') {
+		why = "绝对路径";
+		why_en = "absolute path";
+	}
+	if (why != NULL) {
+		/* Control bytes would break receipts and mails: show them
+		 * replaced. */
+		char *d = ctl ? name_display((const unsigned char *)s, n) : NULL;
+
+		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, d != NULL ? d : s,
+		    "不安全的成员名（%s） / unsafe member name (%s)", why,
+		    why_en);
+		free(d);
+		return NULL;
+	}
+	p = s;
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	q = (char *)(uintptr_t)p;
+	n = strlen(q);
+	if (n > 0 && q[n - 1] == '/') {
+		*is_dir = 1;
+		q[--n] = '\0';
+	}
+	if (n == 0 || strcmp(q, ".") == 0) {
+		*empty = 1;
+		return q;
+	}
+	if (n > c->lim->path_max) {
+		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, s,
+		    "成员名超过 %llu 字节 / member name over %llu bytes",
+		    (unsigned long long)c->lim->path_max,
+		    (unsigned long long)c->lim->path_max);
+		return NULL;
+	}
+	for (const char *comp = q;;) {
+		const char *slash = strchr(comp, '/');
+		size_t cl = slash ? (size_t)(slash - comp) : strlen(comp);
+
+		if (cl == 0 || (cl == 1 && comp[0] == '.') ||
+		    (cl == 2 && comp[0] == '.' && comp[1] == '.')) {
+			ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, s,
+			    "成员名含空、“.”或“..”段 / member name with an "
+			    "empty, \".\" or \"..\" component");
+			return NULL;
+		}
+		if (slash == NULL)
+			break;
+		comp = slash + 1;
+	}
+	return q;
+}
+
+/* ---- zip central directory ------------------------------------------ */
+
+enum zip_status { ZIP_OK, ZIP_NO_EOCD, ZIP_BAD };
+
+struct zip_dir {
+	uint64_t count;
+	uint64_t cd_off;
+	uint64_t cd_end;	/* where the EOCD (or zip64 EOCD) starts */
+};
+
+static int
+zip_magic(const unsigned char *b, size_t len)
+{
+	return len >= 4 && b[0] == 'P' && b[1] == 'K' &&
+	    ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6));
+}
+
+/* Find the end of central directory record and check that it is
+ * consistent: one disk, the directory right before it. */
+static enum zip_status
+zip_eocd_find(const unsigned char *b, size_t len, struct zip_dir *zd)
+{
+	size_t p, stop;
+	uint64_t size;
+
+	if (len < ZIP_EOCD_LEN)
+		return ZIP_NO_EOCD;
+	stop = len > ZIP_EOCD_SCAN ? len - ZIP_EOCD_SCAN : 0;
+	for (p = len - ZIP_EOCD_LEN;; p--) {
+		if (b[p] == 'P' && b[p + 1] == 'K' && b[p + 2] == 5 &&
+		    b[p + 3] == 6 && p + ZIP_EOCD_LEN + le16(b + p + 20) == len)
+			break;
+		if (p == stop)
+			return ZIP_NO_EOCD;
+	}
+	if (le16(b + p + 4) != 0 || le16(b + p + 6) != 0 ||
+	    le16(b + p + 8) != le16(b + p + 10))
+		return ZIP_BAD;
+	zd->count = le16(b + p + 10);
+	size = le32(b + p + 12);
+	zd->cd_off = le32(b + p + 16);
+	zd->cd_end = p;
+	if (zd->count == 0xffff || size == 0xffffffff ||
+	    zd->cd_off == 0xffffffff) {
+		uint64_t z;
+
+		if (p < 20 || memcmp(b + p - 20, "PK\6\7", 4) != 0)
+			return ZIP_BAD;
+		z = le64(b + p - 20 + 8);
+		if (z > p - 20 || p - 20 - z < 56 ||
+		    memcmp(b + z, "PK\6\6", 4) != 0 || le32(b + z + 16) != 0 ||
+		    le32(b + z + 20) != 0 || le64(b + z + 24) != le64(b + z + 32))
+			return ZIP_BAD;
+		zd->count = le64(b + z + 32);
+		size = le64(b + z + 40);
+		zd->cd_off = le64(b + z + 48);
+		zd->cd_end = z;
+	}
+	if (zd->cd_off > zd->cd_end || size != zd->cd_end - zd->cd_off)
+		return ZIP_BAD;
+	return ZIP_OK;
+}
+
+/* Sizes and offset from the zip64 extra field where the record says so. */
+static int
+zip_cd_zip64(struct zip_cd *cd)
+{
+	const unsigned char *x = cd->extra;
+	size_t left = cd->extralen;
+
+	while (left >= 4) {
+		uint16_t id = le16(x), sz = le16(x + 2);
+		const unsigned char *f = x + 4;
+		size_t need = 0;
+
+		if (sz > left - 4)
+			return -1;
+		if (id == 0x0001) {
+			need = 8 * ((cd->usize == 0xffffffff) +
+			    (cd->csize == 0xffffffff) +
+			    (cd->offset == 0xffffffff));
+			if (sz < need)
+				return -1;
+			if (cd->usize == 0xffffffff) {
+				cd->usize = le64(f);
+				f += 8;
+			}
+			if (cd->csize == 0xffffffff) {
+				cd->csize = le64(f);
+				f += 8;
+			}
+			if (cd->offset == 0xffffffff)
+				cd->offset = le64(f);
+			return 0;
+		}
+		x += 4 + (size_t)sz;
+		left -= 4 + (size_t)sz;
+	}
+	return -1;
+}
+
+static int
+zip_cd_cmp(const void *x, const void *y)
+{
+	const struct zip_cd *a = x, *b = y;
+
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/*
+ * Every central directory record, sorted by local header offset (the
+ * order libarchive's seekable reader returns them in).  Each member's
+ * local header and data must lie before the directory.  Returns NULL with
+ * *why set when the directory is damaged.
+ */
+static struct zip_cd *
+zip_cd_parse(const unsigned char *b, const struct zip_dir *zd,
+    const char **why)
+{
+	struct zip_cd *cds;
+	uint64_t p = zd->cd_off;
+
+	cds = xcalloc(zd->count ? (size_t)zd->count : 1, sizeof(*cds));
+	for (size_t i = 0; i < zd->count; i++) {
+		struct zip_cd *cd = &cds[i];
+		const unsigned char *h = b + p;
+		uint64_t nl, el, cl, lh, data;
+
+		if (zd->cd_end - p < ZIP_CDH_LEN ||
+		    memcmp(h, "PK\1\2", 4) != 0) {
+			*why = "中央目录记录损坏 / bad central directory record";
+			goto bad;
+		}
+		nl = le16(h + 28);
+		el = le16(h + 30);
+		cl = le16(h + 32);
+		if (zd->cd_end - p - ZIP_CDH_LEN < nl + el + cl) {
+			*why = "中央目录越界 / central directory overruns";
+			goto bad;
+		}
+		cd->flags = le16(h + 8);
+		/* libarchive reads a FIFO or device mode as a regular file:
+		 * keep the type the Unix attributes declare. */
+		if (h[5] == 3)
+			cd->unix_type = (le32(h + 38) >> 16) & AE_IFMT;
+		cd->csize = le32(h + 20);
+		cd->usize = le32(h + 24);
+		cd->offset = le32(h + 42);
+		cd->name = h + ZIP_CDH_LEN;
+		cd->namelen = (size_t)nl;
+		cd->extra = cd->name + nl;
+		cd->extralen = (size_t)el;
+		cd->index = i;
+		if ((cd->usize == 0xffffffff || cd->csize == 0xffffffff ||
+		    cd->offset == 0xffffffff) && zip_cd_zip64(cd) == -1) {
+			*why = "zip64 字段损坏 / bad zip64 extra field";
+			goto bad;
+		}
+		if (le16(h + 34) != 0) {
+			*why = "多卷 zip / multi-disk zip";
+			goto bad;
+		}
+		if (cd->flags & 0x0041) {
+			*why = "加密成员 / encrypted member";
+			goto bad;
+		}
+		lh = cd->offset;
+		if (lh > zd->cd_off || zd->cd_off - lh < ZIP_LFH_LEN ||
+		    memcmp(b + lh, "PK\3\4", 4) != 0) {
+			*why = "本地文件头缺失 / local header missing";
+			goto bad;
+		}
+		data = lh + ZIP_LFH_LEN + le16(b + lh + 26) + le16(b + lh + 28);
+		if (data > zd->cd_off || cd->csize > zd->cd_off - data) {
+			*why = "成员数据越界 / member data outside the archive";
+			goto bad;
+		}
+		p += ZIP_CDH_LEN + nl + el + cl;
+	}
+	if (p != zd->cd_end) {
+		*why = "中央目录长度不符 / central directory size mismatch";
+		goto bad;
+	}
+	qsort(cds, (size_t)zd->count, sizeof(*cds), zip_cd_cmp);
+	for (size_t i = 1; i < zd->count; i++) {
+		if (cds[i].offset == cds[i - 1].offset) {
+			*why = "两条目录记录指向同一成员 / two directory "
+			    "records share one member";
+			goto bad;
+		}
+	}
+	return cds;
+bad:
+	free(cds);
+	return NULL;
+}
+
+/* ---- limits and member data ----------------------------------------- */
+
+static int
+over_ratio(uint64_t unpacked, uint64_t packed, uint64_t ratio)
+{
+	if (ratio == 0 || unpacked <= AR_RATIO_FLOOR)
+		return 0;
+	if (packed > UINT64_MAX / ratio)
+		return 0;
+	return unpacked > packed * ratio;
+}
+
+/*
+ * Judge a member of size bytes (declared by its header, or read so far):
+ * per-member ratio where the format gives the packed size, total and
+ * overall ratio, member size.  A plain tar declares sizes that no
+ * decompression stands behind: only the member bound applies to them.
+ */
+static int
+entry_bounds(struct ar_ctx *c, const char *path, uint64_t size,
+    const uint64_t *packed, int declared)
+{
+	const struct input_limits *lim = c->lim;
+	uint64_t total = c->unpacked > UINT64_MAX - size ? UINT64_MAX :
+	    c->unpacked + size;
+
+	if (!declared || !c->plain) {
+		if (packed != NULL &&
+		    over_ratio(size, *packed, lim->archive_max_ratio)) {
+			ar_refuse(c, ERR_ARCHIVE_BOMB, path, "成员压缩比超过 "
+			    "%llu / member compression ratio over %llu",
+			    (unsigned long long)lim->archive_max_ratio,
+			    (unsigned long long)lim->archive_max_ratio);
+			return -1;
+		}
+		if (total > lim->archive_max_unpacked) {
+			ar_refuse(c, ERR_ARCHIVE_BOMB, "/", "解压后超过 %llu 字节"
+			    " / unpacked size over %llu bytes",
+			    (unsigned long long)lim->archive_max_unpacked,
+			    (unsigned long long)lim->archive_max_unpacked);
+			return -1;
+		}
+		if (over_ratio(total, c->len, lim->archive_max_ratio)) {
+			ar_refuse(c, ERR_ARCHIVE_BOMB, "/", "压缩比超过 %llu / "
+			    "compression ratio over %llu",
+			    (unsigned long long)lim->archive_max_ratio,
+			    (unsigned long long)lim->archive_max_ratio);
+			return -1;
+		}
+	}
+	if (size > lim->entry_max_bytes) {
+		ar_refuse(c, ERR_ARCHIVE_TOO_LARGE, path, "成员超过 %llu 字节 / "
+		    "member over %llu bytes",
+		    (unsigned long long)lim->entry_max_bytes,
+		    (unsigned long long)lim->entry_max_bytes);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+err_truncated(const char *s)
+{
+	return s == NULL || strstr(s, "runcated") != NULL ||
+	    strstr(s, "No progress") != NULL ||
+	    strstr(s, "remature end") != NULL;
+}
+
+/* Map a libarchive failure: data that ends early, or any other damage. */
+static void
+ar_damage(struct ar_ctx *c, struct archive *a, const char *path)
+{
+	const char *s = archive_error_string(a);
+
+	if (err_truncated(s))
+		ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "归档不完整 / archive "
+		    "ends early (%s)", s != NULL ? s : "end of stream");
+	else
+		ar_refuse(c, ERR_ARCHIVE_CORRUPT, path, "归档损坏 / archive "
+		    "damaged (%s)", s);
+}
+
+/*
+ * Read the current member into memory, NUL-terminated, growing the buffer
+ * as data arrives (never to more than entry_max_bytes + 1, whatever was
+ * declared) and judging every bound after each block.
+ */
+static int
+entry_read(struct ar_ctx *c, struct archive *a, const char *path,
+    const uint64_t *packed, const uint64_t *declared, unsigned char **datap,
+    size_t *sizep)
+{
+	unsigned char *d = NULL;
+	size_t cap = 0, pos = 0;
+
+	for (;;) {
+		const void *blk;
+		size_t bsz;
+		la_int64_t off;
+		uint64_t end;
+		int r;
+
+		r = archive_read_data_block(a, &blk, &bsz, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			ar_damage(c, a, path);
+			goto fail;
+		}
+		if (off < 0 || (uint64_t)off < pos ||
+		    bsz > UINT64_MAX - (uint64_t)off) {
+			ar_refuse(c, ERR_ARCHIVE_CORRUPT, path,
+			    "成员数据错乱 / member data out of order");
+			goto fail;
+		}
+		end = (uint64_t)off + bsz;
+		if (end == pos)
+			continue;
+		if (entry_bounds(c, path, end, packed, 0) == -1)
+			goto fail;
+		if (end >= SIZE_MAX) {
+			ar_refuse(c, ERR_ARCHIVE_TOO_LARGE, path, NULL);
+			goto fail;
+		}
+		if (end >= cap) {
+			size_t ncap = cap ? cap : AR_FIRST_CAP;
+
+			if (cap != 0)
+				ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+			/* Snap to the declared size once it is in reach. */
+			if (declared != NULL && *declared < ncap &&
+			    *declared >= end)
+				ncap = (size_t)*declared + 1;
+			if (ncap <= end)
+				ncap = (size_t)end + 1;
+			d = xreallocarray(d, ncap, 1);
+			cap = ncap;
+		}
+		if ((uint64_t)off > pos)
+			memset(d + pos, 0, (size_t)off - pos);
+		if (bsz > 0)
+			memcpy(d + off, blk, bsz);
+		pos = (size_t)end;
+	}
+	if (d == NULL)
+		d = xmalloc(1);
+	d[pos] = '\0';
+	*datap = d;
+	*sizep = pos;
+	return 0;
+fail:
+	free(d);
+	return -1;
+}
+
+/* ---- the walk ------------------------------------------------------- */
+
+static void
+names_add(struct ar_ctx *c, const char *name, int is_file)
+{
+	xgrow(&c->names, &c->namescap, c->nnames, sizeof(*c->names));
+	c->names[c->nnames].name = xstrdup(name);
+	c->names[c->nnames].is_file = is_file;
+	c->nnames++;
+}
+
+static int
+names_cmp(const void *x, const void *y)
+{
+	const struct ar_name *a = x, *b = y;
+
+	return strcmp(a->name, b->name);
+}
+
+/* A name twice is a duplicate unless both are directories. */
+static void
+names_check(struct ar_ctx *c)
+{
+	size_t i, j;
+
+	if (c->nnames < 2)
+		return;
+	qsort(c->names, c->nnames, sizeof(*c->names), names_cmp);
+	for (i = 0; i < c->nnames; i = j) {
+		int files = c->names[i].is_file;
+
+		for (j = i + 1; j < c->nnames &&
+		    strcmp(c->names[i].name, c->names[j].name) == 0; j++)
+			files += c->names[j].is_file;
+		if (j - i > 1 && files > 0)
+			ar_refuse(c, ERR_ARCHIVE_DUPLICATE_ENTRY, c->names[i].name,
+			    "成员名重复 / member name appears %zu times", j - i);
+	}
+}
+
+/* One member.  Returns -1 when the walk must stop (damage or a limit);
+ * name, type and nesting refusals let it go on to report everything. */
+static int
+ar_member(struct ar_ctx *c, struct archive *a, struct archive_entry *e,
+    const unsigned char *raw, size_t rawlen, const struct zip_cd *cd)
+{
+	char *display = NULL, *dec;
+	const char *name = NULL, *rpath;
+	unsigned char *data = NULL;
+	size_t size = 0;
+	uint64_t decl = 0;
+	const uint64_t *declared = NULL, *packed = NULL;
+	mode_t type = archive_entry_filetype(e);
+	int is_dir = 0, empty = 0, rc = 0;
+
+	if (cd != NULL && cd->unix_type != 0 && cd->unix_type != AE_IFREG &&
+	    cd->unix_type != AE_IFDIR)
+		type = (mode_t)cd->unix_type;
+
+	dec = name_decode(c, raw, rawlen, cd, &display);
+	if (dec == NULL)
+		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, display, "成员名既非 "
+		    "UTF-8 亦非 GB18030 / member name is neither UTF-8 nor "
+		    "GB18030");
+	else
+		name = name_normalise(c, dec, &is_dir, &empty);
+	rpath = name != NULL && !empty ? name : dec != NULL ? dec : display;
+
+	if (archive_entry_hardlink(e) != NULL ||
+	    archive_entry_symlink(e) != NULL || type == AE_IFLNK) {
+		ar_refuse(c, ERR_ARCHIVE_LINK, rpath, "链接成员 / link member");
+		goto out;
+	}
+	if (type == AE_IFDIR)
+		is_dir = 1;
+	else if (type != AE_IFREG) {
+		ar_refuse(c, ERR_ARCHIVE_SPECIAL_FILE, rpath, "设备、FIFO 或套接字"
+		    " / device, FIFO or socket member");
+		goto out;
+	}
+	if (is_dir) {
+		if (name != NULL && !empty)
+			names_add(c, name, 0);
+		goto out;
+	}
+	if (name != NULL && empty) {
+		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, rpath, "成员名为空 / "
+		    "empty member name");
+		name = NULL;
+	}
+
+	if (cd != NULL) {
+		if (archive_entry_size_is_set(e) &&
+		    (uint64_t)archive_entry_size(e) != cd->usize) {
+			ar_refuse(c, ERR_ARCHIVE_CORRUPT, rpath, "本地文件头与中央"
+			    "目录不符 / local header disagrees with the "
+			    "central directory");
+			rc = -1;
+			goto out;
+		}
+		decl = cd->usize;
+		declared = &decl;
+		packed = &cd->csize;
+	} else if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0) {
+		decl = (uint64_t)archive_entry_size(e);
+		declared = &decl;
+	}
+	if (declared != NULL &&
+	    entry_bounds(c, rpath, decl, packed, 1) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (entry_read(c, a, rpath, packed, declared, &data, &size) == -1) {
+		rc = -1;
+		goto out;
+	}
+	c->unpacked += size;
+	if (ar_sniff(data, size))
+		ar_refuse(c, ERR_ARCHIVE_NESTED, rpath, "成员本身是归档或压缩流"
+		    " / member is itself an archive or compressed stream");
+	if (name == NULL)
+		goto out;
+	names_add(c, name, 1);
+	if (c->refused)
+		goto out;	/* nothing will be returned: keep no data */
+	xgrow(&c->ents, &c->cap, c->n, sizeof(*c->ents));
+	c->ents[c->n].name = xstrdup(name);
+	c->ents[c->n].data = data;
+	c->ents[c->n].size = size;
+	c->n++;
+	data = NULL;	/* transferred */
+out:
+	free(data);
+	free(dec);
+	free(display);
+	return rc;
+}
+
+static void
+ar_walk(struct ar_ctx *c, struct archive *a, const struct zip_cd *cds,
+    size_t ncd)
+{
+	struct archive_entry *e;
+	size_t k = 0;
+
+	for (;;) {
+		const unsigned char *raw;
+		size_t rawlen;
+		int r;
+
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_WARN) {
+			/* Charset warnings are moot (names are decoded
+			 * here); a zip header disagreeing is damage. */
+			const char *s = archive_error_string(a);
+
+			if (s != NULL && strstr(s, "Inconsistent") != NULL) {
+				ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "本地文件头"
+				    "与中央目录不符 / local header disagrees "
+				    "with the central directory (%s)", s);
+				return;
+			}
+		} else if (r != ARCHIVE_OK) {
+			ar_damage(c, a, "/");
+			return;
+		}
+		if (++c->headers > c->lim->archive_max_entries) {
+			ar_refuse(c, ERR_ARCHIVE_TOO_MANY_ENTRIES, "/", "成员超过 "
+			    "%llu 个 / more than %llu members",
+			    (unsigned long long)c->lim->archive_max_entries,
+			    (unsigned long long)c->lim->archive_max_entries);
+			return;
+		}
+		if (cds != NULL) {
+			if (k >= ncd) {
+				ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "成员多于"
+				    "中央目录 / more members than the central "
+				    "directory lists");
+				return;
+			}
+			raw = cds[k].name;
+			rawlen = cds[k].namelen;
+		} else {
+			const char *s = archive_entry_pathname(e);
+
+			if (s == NULL)
+				s = archive_entry_pathname_utf8(e);
+			if (s == NULL)
+				s = "";
+			raw = (const unsigned char *)s;
+			rawlen = strlen(s);
+		}
+		if (ar_member(c, a, e, raw, rawlen, cds ? &cds[k++] : NULL) == -1)
+			return;
+	}
+	if (cds != NULL && k != ncd) {
+		ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "中央目录成员未读到 / "
+		    "central directory lists members not found");
+		return;
+	}
+	if (cds == NULL) {
+		/* libarchive takes a tar that just stops at a header
+		 * boundary as complete; FORMAT.md does not. */
+		la_int64_t last = archive_read_header_position(a);
+		la_int64_t pos = archive_filter_bytes(a, 0);
+
+		if (last < 0 || pos < last || pos - last < 2 * TAR_BLOCK) {
+			ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "tar 缺少结束块 / "
+			    "tar lacks its two end-of-archive blocks");
+			return;
+		}
+		c->tar_end = (uint64_t)pos;
+	}
+}
+
+/* ---- the compressed stream as a whole -------------------------------- */
+
+enum scan_status { SCAN_OK, SCAN_TRUNCATED, SCAN_CORRUPT, SCAN_OVER,
+    SCAN_NOT };
+
+struct ar_scan {
+	enum scan_status status;
+	char why[160];				/* libarchive's words, if any */
+	uint64_t total;				/* decompressed bytes */
+	unsigned char head[TAR_BLOCK];
+	size_t headn;
+	unsigned char tail[2 * TAR_BLOCK];	/* the last bytes */
+	size_t tailn;
+};
+
+static int
+gz_magic(const unsigned char *b, size_t len)
+{
+	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+}
+
+static int
+xz_magic(const unsigned char *b, size_t len)
+{
+	return len >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0;
+}
+
+static void
+scan_fail(struct ar_scan *sc, struct archive *a)
+{
+	const char *s = archive_error_string(a);
+
+	/* Copied: the string dies with the archive. */
+	snprintf(sc->why, sizeof(sc->why), "%s", s != NULL ? s : "");
+	sc->status = err_truncated(s) ? SCAN_TRUNCATED : SCAN_CORRUPT;
+}
+
+/*
+ * Decompress a whole gzip or xz stream, keeping only its first and last
+ * bytes, to see that it ends as its framing says (libarchive's tar reader
+ * stops at the end-of-archive blocks and never reaches the trailer) and,
+ * for gzip when check is set, that the CRC holds.  Stops past cap
+ * decompressed bytes.
+ */
+static void
+ar_scan_stream(const unsigned char *buf, size_t len, uint64_t cap,
+    int check, struct ar_scan *sc)
+{
+	struct archive *a;
+	struct archive_entry *e;
+	struct crc_slices *cs = NULL;
+	uint32_t crc = 0;
+	int gz = check && gz_magic(buf, len);
+
+	memset(sc, 0, sizeof(*sc));
+	if (gz) {
+		cs = xmalloc(sizeof(*cs));
+		crc_slices_init(cs);
+	}
+	a = archive_read_new();
+	archive_read_support_format_raw(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_xz(a);
+	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		scan_fail(sc, a);
+		goto out;
+	}
+	if (archive_filter_count(a) != 2) {
+		sc->status = SCAN_NOT;	/* not one gzip or xz layer */
+		goto out;
+	}
+	for (;;) {
+		const void *blk;
+		const unsigned char *p;
+		size_t n;
+		la_int64_t off;
+		int r = archive_read_data_block(a, &blk, &n, &off);
+
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			scan_fail(sc, a);
+			goto out;
+		}
+		p = blk;
+		if (gz)
+			crc = crc_slices_update(cs, crc, p, n);
+		if (sc->headn < TAR_BLOCK) {
+			size_t k = TAR_BLOCK - sc->headn < n ?
+			    TAR_BLOCK - sc->headn : n;
+
+			memcpy(sc->head + sc->headn, p, k);
+			sc->headn += k;
+		}
+		if (n >= sizeof(sc->tail)) {
+			memcpy(sc->tail, p + n - sizeof(sc->tail),
+			    sizeof(sc->tail));
+			sc->tailn = sizeof(sc->tail);
+		} else if (n > 0) {
+			size_t keep = sc->tailn + n > sizeof(sc->tail) ?
+			    sizeof(sc->tail) - n : sc->tailn;
+
+			memmove(sc->tail, sc->tail + sc->tailn - keep, keep);
+			memcpy(sc->tail + keep, p, n);
+			sc->tailn = keep + n;
+		}
+		sc->total += n;
+		if (sc->total > cap) {
+			sc->status = SCAN_OVER;
+			goto out;
+		}
+	}
+	if (gz && len >= 18) {
+		/* A single-member stream ends with its CRC and size; when
+		 * neither matches, the stream has several members (whose
+		 * CRCs libarchive does not check either). */
+		int crc_ok = le32(buf + len - 8) == crc;
+		int size_ok = le32(buf + len - 4) == (uint32_t)sc->total;
+
+		if (crc_ok != size_ok) {
+			sc->status = SCAN_CORRUPT;
+			snprintf(sc->why, sizeof(sc->why), "gzip CRC mismatch");
+		}
+	}
+out:
+	free(cs);
+	archive_read_free(a);
+}
+
+/* A tar header block: its checksum (unsigned, or signed as some old tars
+ * wrote it) matches. */
+static int
+tar_header_ok(const unsigned char *h)
+{
+	uint64_t want = 0;
+	long long s = 0;
+	unsigned long long u = 0;
+	size_t i = 148;
+	int digits = 0;
+
+	while (i < 156 && (h[i] == ' ' || h[i] == '\0'))
+		i++;
+	for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++, digits++)
+		want = want * 8 + (uint64_t)(h[i] - '0');
+	if (digits == 0)
+		return 0;
+	for (i = 0; i < TAR_BLOCK; i++) {
+		unsigned char b = i >= 148 && i < 156 ? ' ' : h[i];
+
+		u += b;
+		s += (signed char)b;
+	}
+	return want == u || (long long)want == s;
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* ---- the two readers ------------------------------------------------ */
+
+static void
+ar_read_zip(struct ar_ctx *c)
+{
+	struct zip_dir zd;
+	struct zip_cd *cds;
+	struct archive *a;
+	const char *why = NULL;
+
+	c->format = AR_ZIP;
+	switch (zip_eocd_find(c->buf, c->len, &zd)) {
+	case ZIP_NO_EOCD:
+		ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "zip 缺少中央目录结束"
+		    "记录 / zip lacks its end of central directory record");
+		return;
+	case ZIP_BAD:
+		ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "zip 中央目录结束记录"
+		    "不一致 / inconsistent zip end of central directory");
+		return;
+	case ZIP_OK:
+		break;
+	}
+	if (zd.count > c->lim->archive_max_entries) {
+		ar_refuse(c, ERR_ARCHIVE_TOO_MANY_ENTRIES, "/", "成员超过 %llu "
+		    "个 / more than %llu members",
+		    (unsigned long long)c->lim->archive_max_entries,
+		    (unsigned long long)c->lim->archive_max_entries);
+		return;
+	}
+	if ((cds = zip_cd_parse(c->buf, &zd, &why)) == NULL) {
+		ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "%s", why);
+		return;
+	}
+	if (zd.count == 0) {
+		free(cds);
+		return;
+	}
+	a = archive_read_new();
+	archive_read_support_format_zip_seekable(a);
+	if (archive_read_open_memory(a, c->buf, c->len) != ARCHIVE_OK)
+		ar_damage(c, a, "/");
+	else
+		ar_walk(c, a, cds, (size_t)zd.count);
+	archive_read_free(a);
+	free(cds);
+}
+
+static void
+ar_read_tar(struct ar_ctx *c)
+{
+	struct archive *a;
+	int gz = gz_magic(c->buf, c->len), xz = xz_magic(c->buf, c->len);
+
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_xz(a);
+	if (archive_read_open_memory(a, c->buf, c->len) != ARCHIVE_OK) {
+		const char *s = archive_error_string(a);
+
+		if ((gz || xz) && err_truncated(s))
+			ar_damage(c, a, "/");
+		else if (s != NULL && strstr(s, "Unrecognized") != NULL)
+			ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
+		else
+			ar_damage(c, a, "/");
+		goto out;
+	}
+	/* One compression layer at most: a tar.gz.gz is no format of ours
+	 * and the classic way to stack bombs. */
+	switch (archive_filter_count(a) == 2 ? archive_filter_code(a, 0) :
+	    archive_filter_count(a) == 1 ? ARCHIVE_FILTER_NONE : -1) {
+	case ARCHIVE_FILTER_NONE:
+		c->format = AR_TAR;
+		c->plain = 1;
+		break;
+	case ARCHIVE_FILTER_GZIP:
+		c->format = AR_TAR_GZ;
+		break;
+	case ARCHIVE_FILTER_XZ:
+		c->format = AR_TAR_XZ;
+		break;
+	default:
+		ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
+		goto out;
+	}
+	ar_walk(c, a, NULL, 0);
+	if (archive_format(a) != 0 &&
+	    (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)
+		ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
+	if (!c->refused && !c->plain) {
+		const struct input_limits *lim = c->lim;
+		uint64_t room = lim->archive_max_unpacked - c->unpacked;
+		uint64_t ratio_room = AR_RATIO_FLOOR;
+		struct ar_scan sc;
+
+		/* Whatever follows the end blocks counts as unpacked too. */
+		if (lim->archive_max_ratio != 0 &&
+		    c->len <= UINT64_MAX / lim->archive_max_ratio &&
+		    c->len * lim->archive_max_ratio > ratio_room)
+			ratio_room = c->len * lim->archive_max_ratio;
+		else if (lim->archive_max_ratio == 0)
+			ratio_room = UINT64_MAX;
+		ratio_room = ratio_room > c->unpacked ?
+		    ratio_room - c->unpacked : 0;
+		if (ratio_room < room)
+			room = ratio_room;
+		ar_scan_stream(c->buf, c->len, c->tar_end > UINT64_MAX - room ?
+		    UINT64_MAX : c->tar_end + room, 1, &sc);
+		switch (sc.status) {
+		case SCAN_OK:
+			break;
+		case SCAN_TRUNCATED:
+			ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "压缩流不完整 / "
+			    "compressed stream ends early (%s)",
+			    sc.why[0] ? sc.why : "no trailer");
+			break;
+		case SCAN_OVER:
+			ar_refuse(c, ERR_ARCHIVE_BOMB, "/", "结束块后数据过多 / "
+			    "too much data after the end of the tar");
+			break;
+		case SCAN_CORRUPT:
+		case SCAN_NOT:
+			ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "压缩流损坏 / "
+			    "compressed stream damaged (%s)",
+			    sc.why[0] ? sc.why : "layers");
+			break;
+		}
+	}
+out:
+	archive_read_free(a);
+}
+
+/* ---- public --------------------------------------------------------- */
+
+int
+ar_read(const void *buf, size_t len, const struct input_limits *lim,
+    struct ar_contents **out, struct errlist *errs)
+{
+	struct ar_ctx c;
+	struct ar_contents *ac;
+
+	memset(&c, 0, sizeof(c));
+	c.buf = buf;
+	c.len = len;
+	c.lim = lim;
+	c.errs = errs;
+	c.gb = (iconv_t)-1;
+
+	if (len > lim->archive_max_bytes) {
+		ar_refuse(&c, ERR_ARCHIVE_TOO_LARGE, "/", "归档超过 %llu 字节 / "
+		    "archive over %llu bytes",
+		    (unsigned long long)lim->archive_max_bytes,
+		    (unsigned long long)lim->archive_max_bytes);
+		return -1;
+	}
+	if (len == 0) {
+		ar_refuse(&c, ERR_ARCHIVE_FORMAT, "/", "空文件 / empty file");
+		return -1;
+	}
+	if (zip_magic(c.buf, len))
+		ar_read_zip(&c);
+	else
+		ar_read_tar(&c);
+	if (!c.refused)
+		names_check(&c);
+
+	if (c.gb != (iconv_t)-1)
+		iconv_close(c.gb);
+	for (size_t i = 0; i < c.nnames; i++)
+		free(c.names[i].name);
+	free(c.names);
+	ac = xcalloc(1, sizeof(*ac));
+	ac->format = c.format;
+	ac->entries = c.ents;
+	ac->n = c.n;
+	ac->unpacked = c.unpacked;
+	if (c.refused) {
+		ar_contents_free(ac);
+		return -1;
+	}
+	*out = ac;
+	return 0;
+}
+
+void
+ar_contents_free(struct ar_contents *ac)
+{
+	if (ac == NULL)
+		return;
+	for (size_t i = 0; i < ac->n; i++) {
+		free(ac->entries[i].name);
+		free(ac->entries[i].data);
+	}
+	free(ac->entries);
+	free(ac);
+}
+
+enum ar_whole
+ar_check_whole(const void *buf, size_t len, const struct input_limits *lim)
+{
+	const unsigned char *b = buf;
+	struct zip_dir zd;
+
+	if (len == 0)
+		return AR_NOT_ARCHIVE;
+	/* Too large to take whatever follows: claim it and let ar_read
+	 * refuse it rather than wait for an end that changes nothing. */
+	if (len > lim->archive_max_bytes)
+		return AR_WHOLE;
+	if (zip_magic(b, len))
+		return zip_eocd_find(b, len, &zd) == ZIP_NO_EOCD ?
+		    AR_INCOMPLETE : AR_WHOLE;
+	if (gz_magic(b, len) || xz_magic(b, len)) {
+		struct ar_scan sc;
+		uint64_t cap = lim->archive_max_unpacked;
+
+		/* Past what ar_read would take the answer is a refusal
+		 * anyway: stop there (headers and padding get some room). */
+		if (lim->archive_max_ratio != 0 &&
+		    len <= UINT64_MAX / lim->archive_max_ratio &&
+		    len * lim->archive_max_ratio < cap)
+			cap = len * lim->archive_max_ratio;
+		if (cap < AR_RATIO_FLOOR)
+			cap = AR_RATIO_FLOOR;
+		cap = cap > UINT64_MAX - (4ULL << 20) ? UINT64_MAX :
+		    cap + (4ULL << 20);
+		ar_scan_stream(b, len, cap, 0, &sc);
+		switch (sc.status) {
+		case SCAN_TRUNCATED:
+			return AR_INCOMPLETE;
+		case SCAN_CORRUPT:
+		case SCAN_OVER:
+			return AR_WHOLE;	/* refused later */
+		case SCAN_NOT:
+			return AR_NOT_ARCHIVE;
+		case SCAN_OK:
+			break;
+		}
+		if (sc.headn < TAR_BLOCK || (!all_zero(sc.head, TAR_BLOCK) &&
+		    !tar_header_ok(sc.head)))
+			return AR_NOT_ARCHIVE;
+		return sc.total % TAR_BLOCK == 0 && sc.tailn == 2 * TAR_BLOCK &&
+		    all_zero(sc.tail, sc.tailn) ? AR_WHOLE : AR_INCOMPLETE;
+	}
+	if (len < TAR_BLOCK || (!all_zero(b, TAR_BLOCK) && !tar_header_ok(b)))
+		return AR_NOT_ARCHIVE;
+	return len % TAR_BLOCK == 0 && len >= 2 * TAR_BLOCK &&
+	    all_zero(b + len - 2 * TAR_BLOCK, 2 * TAR_BLOCK) ?
+	    AR_WHOLE : AR_INCOMPLETE;
+}
+
+int
+ar_sniff(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	if (len >= 4 && b[0] == 'P' && b[1] == 'K' &&
+	    ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) ||
+	    (b[2] == 7 && b[3] == 8)))
+		return 1;			/* zip */
+	if (len >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8)
+		return 1;			/* gzip */
+	if (xz_magic(b, len))
+		return 1;
+	if (len >= 4 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h' &&
+	    b[3] >= '1' && b[3] <= '9')
+		return 1;			/* bzip2 */
+	if (len >= 4 && memcmp(b, "\x28\xb5\x2f\xfd", 4) == 0)
+		return 1;			/* zstd */
+	if (len >= 6 && memcmp(b, "7z\xbc\xaf\x27\x1c", 6) == 0)
+		return 1;			/* 7z */
+	if (len >= 6 && memcmp(b, "Rar!\x1a\x07", 6) == 0)
+		return 1;			/* rar 1.5 - 5 */
+	if (len >= 262 && memcmp(b + 257, "ustar", 5) == 0)
+		return 1;			/* tar */
+	return 0;
+}

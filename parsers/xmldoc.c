@@ -1,0 +1,1541 @@
+/*
+ * xmldoc: read the XML documents of FORMAT.md into the structs of filing.h.
+ *
+ * Every byte handed to this file comes from outside: an uploaded package,
+ * a mail attachment, a provider's batch.  The document is checked before
+ * libxml2 sees it: its size (XML_TOO_LARGE), its encoding (UTF-8, or a
+ * declared GB2312/GBK/GB18030/CP936 converted here with iconv; anything
+ * else is XML_ENCODING).  libxml2 then parses from memory with network
+ * access off and no entity substitution, DTD loading, XInclude or "huge"
+ * mode.  A DOCTYPE stops the parser at its name, before any internal
+ * subset is read (XML_DTD_FORBIDDEN): entity declarations are never
+ * parsed, so nothing is ever expanded and no file is ever opened.  The
+ * tree is validated against the XSD compiled into the binary and then
+ * walked by hand; unknown or misplaced elements are ignored by the walk
+ * (the schema reports them), so rule checks can run beside schema
+ * findings.  Repeated elements are extracted up to XMLDOC_LIST_MAX.
+ *
+ * Process state: xmldoc_init() initialises libxml2, installs an external
+ * entity loader that refuses everything, and compiles the schemas once
+ * into a static cache (the only mutable globals here; they are written
+ * once and only read afterwards).  Everything else is per call.
+ */
+#include <iconv.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#include "filing.h"
+#include "xmalloc.h"
+
+extern const unsigned char xsd_filing[], xsd_verification[], xsd_decision[];
+extern const unsigned char xsd_manifest[], xsd_withdrawal[], xsd_handback[];
+extern const size_t xsd_filing_len, xsd_verification_len, xsd_decision_len;
+extern const size_t xsd_manifest_len, xsd_withdrawal_len, xsd_handback_len;
+
+/* Findings of one document beyond this are summed up in one line: a
+ * hostile document must not grow the error list without bound. */
+#define XMLDOC_MAX_FINDINGS 50
+/* Repeated elements kept per list; the schemas allow far fewer, except
+ * manifest items, which are not capped. */
+#define XMLDOC_LIST_MAX 100
+/* Longest libxml2 message text kept in a finding. */
+#define XMLDOC_MSG_MAX 300
+
+#define XMLDOC_PARSE_OPTIONS                                                   \
+	(XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC |          \
+	    XML_PARSE_COMPACT)
+
+enum xmldoc_kind {
+	XMLDOC_FILING,
+	XMLDOC_VERIFICATION,
+	XMLDOC_DECISION,
+	XMLDOC_MANIFEST,
+	XMLDOC_WITHDRAWAL,
+	XMLDOC_HANDBACK,
+	XMLDOC__COUNT
+};
+
+static const struct xmldoc_def {
+	const char *root, *ns;
+	const unsigned char *xsd;
+	const size_t *xsd_len;
+} xmldoc_defs[XMLDOC__COUNT] = {
+	{ "filing", "urn:beiand:filing:1", xsd_filing, &xsd_filing_len },
+	{ "verification", "urn:beiand:verification:1", xsd_verification,
+	    &xsd_verification_len },
+	{ "decision", "urn:beiand:decision:1", xsd_decision,
+	    &xsd_decision_len },
+	{ "batch", "urn:beiand:batch:1", xsd_manifest, &xsd_manifest_len },
+	{ "withdrawal", "urn:beiand:withdrawal:1", xsd_withdrawal,
+	    &xsd_withdrawal_len },
+	{ "handback", "urn:beiand:handback:1", xsd_handback,
+	    &xsd_handback_len },
+};
+
+/* Elements that FORMAT.md paths always index ("/filing/website[1]"). */
+static const char *const xmldoc_repeatable[] = {
+	"website", "domain", "homeUrl", "language", "preApproval", "access",
+	"ip", "ipRange", "attachment", "issue", "item",
+};
+
+/* Every element name of the schemas, to tell a misplaced or missing
+ * element from an unknown one. */
+static const char *const xmldoc_known[] = {
+	"province", "subjectLicence", "siteLicence", "password", "sponsor",
+	"website", "name", "nature", "certType", "certNumber", "certAddress",
+	"region", "address", "investor", "attachment", "principal",
+	"certValidTo", "mobile", "officePhone", "email", "domain", "homeUrl",
+	"serviceContent", "language", "preApproval", "manager", "access",
+	"method", "serverLocation", "ip", "ipRange", "verifier", "verifiedAt",
+	"checks", "photo", "checklistScan", "remarks", "issue", "reviewer",
+	"reviewedAt", "licence", "reason", "item",
+};
+
+/* Written once by xmldoc_init(), read-only afterwards. */
+static int xmldoc_ready;
+static xmlSchemaPtr xmldoc_schemas[XMLDOC__COUNT];
+
+/* State of one parse, reached from libxml2 callbacks. */
+struct xmldoc_run {
+	struct errlist *errs;
+	const char *ns;   /* of the document kind */
+	int doctype;      /* a DOCTYPE was met: the parser was stopped */
+	int malformed;    /* a well-formedness error was recorded */
+	char malformed_msg[XMLDOC_MSG_MAX + 64];
+	size_t nfindings; /* schema findings reported */
+	int truncated;    /* the "more findings" line was added */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int
+xmldoc_is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Copy s[0..len) without leading and trailing XML whitespace. */
+static char *
+xmldoc_trimdup(const char *s, size_t len)
+{
+	while (len > 0 && xmldoc_is_ws((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && xmldoc_is_ws((unsigned char)s[len - 1]))
+		len--;
+	return xstrndup(s, len);
+}
+
+/*
+ * Copy a libxml2 message for a finding: namespace names in braces
+ * ("{urn:beiand:filing:1}website") dropped, control characters and
+ * newlines made spaces, at most XMLDOC_MSG_MAX bytes cut on a UTF-8
+ * boundary.  The message may quote hostile values; they are valid UTF-8
+ * because the document was.
+ */
+static void
+xmldoc_msg_clean(const char *in, char *out, size_t outsize)
+{
+	size_t o = 0, i = 0, j, max;
+
+	max = outsize - 4; /* room for "..." and NUL */
+	if (max > XMLDOC_MSG_MAX)
+		max = XMLDOC_MSG_MAX;
+	if (in == NULL)
+		in = "";
+	while (in[i] != '\0') {
+		if (in[i] == '{') {
+			for (j = i + 1; in[j] != '\0' && in[j] != '}' &&
+			    in[j] != ' ' && in[j] != '\'' && in[j] != ',' &&
+			    j - i < 200; j++)
+				;
+			if (in[j] == '}' && j > i + 1) {
+				i = j + 1;
+				continue;
+			}
+		}
+		if (o >= max) {
+			/* drop a sequence cut in two */
+			if (((unsigned char)in[i] & 0xC0) == 0x80) {
+				while (o > 0 &&
+				    ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+					o--;
+				if (o > 0)
+					o--;
+			}
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		out[o++] = ((unsigned char)in[i] < 0x20) ? ' ' : in[i];
+		i++;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+/* A growable string for paths. */
+struct xmldoc_str {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+xmldoc_str_add(struct xmldoc_str *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > SIZE_MAX - b->len - 1)
+		abort();
+	xgrow(&b->s, &b->cap, b->len + n, 1);
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+}
+
+static int
+xmldoc_name_in(const xmlChar *name, const char *const *tab, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp((const char *)name, tab[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+xmldoc_repeatable_name(const xmlChar *name)
+{
+	return xmldoc_name_in(name, xmldoc_repeatable,
+	    sizeof(xmldoc_repeatable) / sizeof(xmldoc_repeatable[0]));
+}
+
+static int
+xmldoc_same_el(const xmlNode *a, const xmlNode *b)
+{
+	if (a->type != XML_ELEMENT_NODE || b->type != XML_ELEMENT_NODE)
+		return 0;
+	if (strcmp((const char *)a->name, (const char *)b->name) != 0)
+		return 0;
+	if (a->ns == NULL || b->ns == NULL)
+		return a->ns == b->ns;
+	return strcmp((const char *)a->ns->href, (const char *)b->ns->href) == 0;
+}
+
+static void
+xmldoc_path_el(struct xmldoc_str *b, const xmlNode *n, int depth)
+{
+	const xmlNode *s;
+	size_t pos = 1;
+	char idx[32];
+
+	/* libxml2 caps depth at 256 without XML_PARSE_HUGE */
+	if (n->parent != NULL && n->parent->type == XML_ELEMENT_NODE &&
+	    depth < 512)
+		xmldoc_path_el(b, n->parent, depth + 1);
+	xmldoc_str_add(b, "/");
+	xmldoc_str_add(b, (const char *)n->name);
+	if (xmldoc_repeatable_name(n->name)) {
+		for (s = n->prev; s != NULL; s = s->prev)
+			if (xmldoc_same_el(s, n))
+				pos++;
+		snprintf(idx, sizeof(idx), "[%zu]", pos);
+		xmldoc_str_add(b, idx);
+	}
+}
+
+/*
+ * The FORMAT.md path of a node.  Attribute findings name the attribute:
+ * from the node when libxml2 hands an attribute, else from the message
+ * ("attribute 'type'").  Returns a malloc'd string.
+ */
+static char *
+xmldoc_node_path(const xmlNode *n, const char *msg)
+{
+	struct xmldoc_str b = { NULL, 0, 0 };
+	const char *a, *e;
+	char *name;
+
+	if (n == NULL || (n->type != XML_ELEMENT_NODE &&
+	    n->type != XML_ATTRIBUTE_NODE))
+		return xstrdup("/");
+	if (n->type == XML_ATTRIBUTE_NODE) {
+		if (n->parent != NULL && n->parent->type == XML_ELEMENT_NODE)
+			xmldoc_path_el(&b, n->parent, 0);
+		xmldoc_str_add(&b, "/@");
+		xmldoc_str_add(&b, (const char *)n->name);
+		return b.s;
+	}
+	xmldoc_path_el(&b, n, 0);
+	if (msg != NULL && (a = strstr(msg, "attribute '")) != NULL) {
+		a += strlen("attribute '");
+		if ((e = strchr(a, '\'')) != NULL && e > a && e - a < 200) {
+			name = xstrndup(a, (size_t)(e - a));
+			xmldoc_str_add(&b, "/@");
+			xmldoc_str_add(&b, name);
+			free(name);
+		}
+	}
+	return b.s;
+}
+
+/* ---- libxml2 callbacks ------------------------------------------------ */
+
+static xmlParserInputPtr
+xmldoc_no_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	/* Nothing outside the buffer is ever read. */
+	return NULL;
+}
+
+static void
+xmldoc_quiet(void *ctx, xmlErrorPtr err)
+{
+}
+
+/*
+ * SAX internalSubset: called at "<!DOCTYPE name ...", before any internal
+ * subset or external ID is looked at.  Stop right there.
+ */
+static void
+xmldoc_sax_doctype(void *ctx, const xmlChar *name, const xmlChar *eid,
+    const xmlChar *sid)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmldoc_run *run = ctxt->_private;
+
+	run->doctype = 1;
+	xmlStopParser(ctxt);
+}
+
+static void
+xmldoc_parse_error(void *ctx, xmlErrorPtr err)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct xmldoc_run *run = ctxt->_private;
+	char msg[XMLDOC_MSG_MAX + 8];
+
+	if (run == NULL || run->malformed || err == NULL ||
+	    err->level < XML_ERR_ERROR)
+		return;
+	xmldoc_msg_clean(err->message, msg, sizeof(msg));
+	snprintf(run->malformed_msg, sizeof(run->malformed_msg),
+	    "line %d: %s", err->line, msg);
+	run->malformed = 1;
+}
+
+/* 1 when some element child of parent is named name[0..len). */
+static int
+xmldoc_has_child(const xmlNode *parent, const char *name, size_t len)
+{
+	const xmlNode *c;
+
+	for (c = parent->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE &&
+		    strlen((const char *)c->name) == len &&
+		    memcmp(c->name, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * libxml2 reports a missing element at the next sibling that follows it
+ * ("Element 'nature': This element is not expected. Expected is ( name
+ * )").  When the unexpected element is one of ours, not a repeat of a
+ * sibling, and none of the expected ones is there at all, the finding is
+ * really "missing ( name )" and belongs to the parent: return 1.
+ */
+static int
+xmldoc_is_missing(const struct xmldoc_run *run, const xmlNode *n,
+    const char *msg)
+{
+	const char *e, *end, *t, *q;
+	const xmlNode *s;
+
+	if (n == NULL || n->type != XML_ELEMENT_NODE || n->parent == NULL ||
+	    n->parent->type != XML_ELEMENT_NODE || msg == NULL ||
+	    strstr(msg, "This element is not expected.") == NULL ||
+	    (e = strstr(msg, "Expected is")) == NULL ||
+	    (e = strchr(e, '(')) == NULL || (end = strchr(e, ')')) == NULL)
+		return 0;
+	if (n->ns == NULL || strcmp((const char *)n->ns->href, run->ns) != 0 ||
+	    !xmldoc_name_in(n->name, xmldoc_known,
+	    sizeof(xmldoc_known) / sizeof(xmldoc_known[0])))
+		return 0;
+	for (s = n->prev; s != NULL; s = s->prev)
+		if (xmldoc_same_el(s, n))
+			return 0;
+	/* "( {urn:...}name, {urn:...}other )" */
+	for (t = e + 1; t < end; t = q + 1) {
+		while (t < end && (*t == ' ' || *t == ','))
+			t++;
+		if (t >= end)
+			break;
+		if (*t == '{' && (q = memchr(t, '}', (size_t)(end - t))) != NULL)
+			t = q + 1;
+		for (q = t; q < end && *q != ',' && *q != ' '; q++)
+			;
+		if (q > t && xmldoc_has_child(n->parent, t, (size_t)(q - t)))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+xmldoc_schema_error(void *ctx, xmlErrorPtr err)
+{
+	struct xmldoc_run *run = ctx;
+	char msg[XMLDOC_MSG_MAX + 8];
+	const xmlNode *node;
+	char *path;
+
+	if (err == NULL || err->level < XML_ERR_ERROR)
+		return;
+	if (run->nfindings >= XMLDOC_MAX_FINDINGS) {
+		if (!run->truncated)
+			errlist_add(run->errs, ERR_SCHEMA_VIOLATION, "/",
+			    "不符合格式定义，其余错误从略 / schema: further "
+			    "violations not listed");
+		run->truncated = 1;
+		return;
+	}
+	run->nfindings++;
+	node = err->node;
+	xmldoc_msg_clean(err->message, msg, sizeof(msg));
+	if (xmldoc_is_missing(run, node, err->message)) {
+		path = xmldoc_node_path(node->parent, NULL);
+		errlist_add(run->errs, ERR_SCHEMA_VIOLATION, path,
+		    "不符合格式定义：缺少元素 / schema: a required element is "
+		    "missing: %s", msg);
+	} else {
+		path = xmldoc_node_path(node, err->message);
+		errlist_add(run->errs, ERR_SCHEMA_VIOLATION, path,
+		    "不符合格式定义 / schema: %s", msg);
+	}
+	free(path);
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+void
+xmldoc_init(void)
+{
+	xmlSchemaParserCtxtPtr pctxt;
+	int k;
+
+	if (xmldoc_ready)
+		return;
+	xmlInitParser();
+	xmlSetExternalEntityLoader(xmldoc_no_entity);
+	for (k = 0; k < XMLDOC__COUNT; k++) {
+		if (*xmldoc_defs[k].xsd_len > INT_MAX)
+			abort();
+		pctxt = xmlSchemaNewMemParserCtxt(
+		    (const char *)xmldoc_defs[k].xsd,
+		    (int)*xmldoc_defs[k].xsd_len);
+		if (pctxt == NULL)
+			abort();
+		xmlSchemaSetParserStructuredErrors(pctxt, xmldoc_quiet, NULL);
+		xmldoc_schemas[k] = xmlSchemaParse(pctxt);
+		xmlSchemaFreeParserCtxt(pctxt);
+		/* the schemas are part of the build: a broken one is a bug */
+		if (xmldoc_schemas[k] == NULL)
+			abort();
+	}
+	xmldoc_ready = 1;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* Offset of the first byte that is not well-formed UTF-8, or len. */
+static size_t
+xmldoc_utf8_check(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t c;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xC2 && s[i] <= 0xDF) {
+			n = 1;
+			c = s[i] & 0x1F;
+		} else if (s[i] >= 0xE0 && s[i] <= 0xEF) {
+			n = 2;
+			c = s[i] & 0x0F;
+		} else if (s[i] >= 0xF0 && s[i] <= 0xF4) {
+			n = 3;
+			c = s[i] & 0x07;
+		} else
+			return i;
+		if (len - i <= n)
+			return i;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			c = (c << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/*
+ * Find the encoding pseudo-attribute of an XML declaration at the start of
+ * s.  Returns 1 and its bounds when there is one, 0 when there is none,
+ * -1 when its value is not an EncName (XML 1.0 [81]).
+ */
+static int
+xmldoc_decl_encoding(const char *s, size_t len, const char **vp, size_t *vlen)
+{
+	size_t i, k, end, ns, nl, v;
+	char q, c;
+
+	if (len < 6 || memcmp(s, "<?xml", 5) != 0 ||
+	    !xmldoc_is_ws((unsigned char)s[5]))
+		return 0;
+	end = len < 1024 ? len : 1024;
+	i = 5;
+	for (;;) {
+		while (i < end && xmldoc_is_ws((unsigned char)s[i]))
+			i++;
+		if (i >= end || s[i] == '?')
+			return 0;
+		ns = i;
+		while (i < end && s[i] != '=' && !xmldoc_is_ws((unsigned char)s[i])
+		    && s[i] != '?')
+			i++;
+		nl = i - ns;
+		while (i < end && xmldoc_is_ws((unsigned char)s[i]))
+			i++;
+		if (i >= end || s[i] != '=')
+			return 0; /* malformed: libxml2 will say so */
+		i++;
+		while (i < end && xmldoc_is_ws((unsigned char)s[i]))
+			i++;
+		if (i >= end || (s[i] != '"' && s[i] != '\''))
+			return 0;
+		q = s[i++];
+		v = i;
+		while (i < end && s[i] != q)
+			i++;
+		if (i >= end)
+			return 0;
+		if (nl == 8 && memcmp(s + ns, "encoding", 8) == 0) {
+			*vp = s + v;
+			*vlen = i - v;
+			if (*vlen == 0 || *vlen > 40)
+				return -1;
+			for (k = 0; k < *vlen; k++) {
+				c = s[v + k];
+				if (!((c >= 'A' && c <= 'Z') ||
+				    (c >= 'a' && c <= 'z') || (k > 0 &&
+				    ((c >= '0' && c <= '9') || c == '.' ||
+				    c == '_' || c == '-'))))
+					return -1;
+			}
+			return 1;
+		}
+		i++;
+	}
+}
+
+static int
+xmldoc_enc_is(const char *v, size_t vlen, const char *name)
+{
+	return strlen(name) == vlen && strncasecmp(v, name, vlen) == 0;
+}
+
+/* GB18030 (a superset of GB2312 and GBK) to UTF-8; NULL on bad bytes. */
+static char *
+xmldoc_from_gb18030(const char *in, size_t len, size_t *outlen, size_t *bad)
+{
+	iconv_t cd;
+	char *out, *ip, *op;
+	size_t cap, il, ol;
+
+	/* a GB18030 sequence of n bytes is at most 1.5 n bytes of UTF-8 */
+	if (len > (SIZE_MAX - 8) / 2)
+		return NULL;
+	cap = len * 2 + 8;
+	if ((cd = iconv_open("UTF-8", "GB18030")) == (iconv_t)-1)
+		return NULL;
+	out = xmalloc(cap);
+	ip = (char *)(uintptr_t)in;
+	il = len;
+	op = out;
+	ol = cap;
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+	    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1) {
+		*bad = (size_t)(ip - in);
+		iconv_close(cd);
+		free(out);
+		return NULL;
+	}
+	iconv_close(cd);
+	*outlen = cap - ol;
+	return out;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/*
+ * Size, encoding, well-formedness, DOCTYPE, root element and schema.
+ * Returns the tree (schema findings may be in errs) or NULL with the
+ * reason in errs.
+ */
+static xmlDocPtr
+xmldoc_read(const void *buf, size_t len, const struct input_limits *lim,
+    enum xmldoc_kind kind, struct errlist *errs)
+{
+	const struct xmldoc_def *def = &xmldoc_defs[kind];
+	struct input_limits dl;
+	struct xmldoc_run run;
+	const unsigned char *u = buf;
+	const char *p = buf, *ev = NULL;
+	char *conv = NULL;
+	size_t n = len, evlen = 0, bad, clen;
+	xmlParserCtxtPtr ctxt = NULL;
+	xmlSchemaValidCtxtPtr vctxt;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root;
+	int r;
+
+	xmldoc_init();
+	if (lim == NULL) {
+		input_limits_defaults(&dl);
+		lim = &dl;
+	}
+	if ((uint64_t)len > lim->xml_max_bytes || len > INT_MAX) {
+		errlist_add(errs, ERR_XML_TOO_LARGE, "/",
+		    "XML 文件过大 / the XML document is too large: %zu bytes, "
+		    "at most %llu", len,
+		    (unsigned long long)lim->xml_max_bytes);
+		return NULL;
+	}
+	if (buf == NULL || len == 0) {
+		errlist_add(errs, ERR_XML_MALFORMED, "/",
+		    "XML 格式错误 / malformed XML: the document is empty");
+		return NULL;
+	}
+
+	/* Encoding, by byte order mark, NUL bytes, then the declaration. */
+	if (n >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+		p += 3;
+		n -= 3;
+	} else if ((n >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) ||
+	    (u[0] == 0xFF && u[1] == 0xFE))) ||
+	    memchr(u, 0, n < 4 ? n : 4) != NULL) {
+		errlist_add(errs, ERR_XML_ENCODING, "/",
+		    "不支持的编码 / unsupported encoding: UTF-16 or UTF-32; "
+		    "use UTF-8 or GB18030");
+		return NULL;
+	}
+	r = xmldoc_decl_encoding(p, n, &ev, &evlen);
+	if (r < 0) {
+		errlist_add(errs, ERR_XML_ENCODING, "/",
+		    "不支持的编码 / unsupported encoding: invalid encoding name");
+		return NULL;
+	}
+	if (r == 0 || xmldoc_enc_is(ev, evlen, "UTF-8")) {
+		if ((bad = xmldoc_utf8_check((const unsigned char *)p, n)) != n) {
+			errlist_add(errs, ERR_XML_ENCODING, "/",
+			    "无效的 UTF-8 字节 / invalid UTF-8 at byte %zu",
+			    bad + (size_t)(p - (const char *)buf));
+			return NULL;
+		}
+	} else if (xmldoc_enc_is(ev, evlen, "GB18030") ||
+	    xmldoc_enc_is(ev, evlen, "GBK") ||
+	    xmldoc_enc_is(ev, evlen, "GB2312") ||
+	    xmldoc_enc_is(ev, evlen, "CP936")) {
+		bad = 0;
+		if ((conv = xmldoc_from_gb18030(p, n, &clen, &bad)) == NULL) {
+			errlist_add(errs, ERR_XML_ENCODING, "/",
+			    "无效的 GB18030 字节 / invalid %.*s bytes at byte %zu",
+			    (int)evlen, ev, bad + (size_t)(p - (const char *)buf));
+			return NULL;
+		}
+		if (clen > INT_MAX) {
+			free(conv);
+			errlist_add(errs, ERR_XML_TOO_LARGE, "/", NULL);
+			return NULL;
+		}
+		p = conv;
+		n = clen;
+	} else {
+		errlist_add(errs, ERR_XML_ENCODING, "/",
+		    "不支持的编码 / unsupported encoding %.*s: use UTF-8 or "
+		    "GB18030", (int)evlen, ev);
+		return NULL;
+	}
+
+	if (n == 0) { /* a byte order mark alone */
+		errlist_add(errs, ERR_XML_MALFORMED, "/",
+		    "XML 格式错误 / malformed XML: the document is empty");
+		free(conv);
+		return NULL;
+	}
+
+	/* Parse: the bytes are UTF-8 now, whatever the declaration says. */
+	memset(&run, 0, sizeof(run));
+	run.errs = errs;
+	run.ns = def->ns;
+	if ((ctxt = xmlCreateMemoryParserCtxt(p, (int)n)) == NULL)
+		abort(); /* only on memory exhaustion */
+	ctxt->_private = &run;
+	ctxt->sax->internalSubset = xmldoc_sax_doctype;
+	ctxt->sax->serror = xmldoc_parse_error;
+	ctxt->sax->initialized = XML_SAX2_MAGIC;
+	xmlCtxtUseOptions(ctxt, XMLDOC_PARSE_OPTIONS);
+	xmlParseDocument(ctxt);
+	doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
+	if (run.doctype || (doc != NULL && (doc->intSubset != NULL ||
+	    doc->extSubset != NULL))) {
+		errlist_add(errs, ERR_XML_DTD_FORBIDDEN, "/", NULL);
+		goto fail;
+	}
+	if (!ctxt->wellFormed || !ctxt->nsWellFormed || doc == NULL ||
+	    run.malformed) {
+		errlist_add(errs, ERR_XML_MALFORMED, "/",
+		    "XML 格式错误 / malformed XML: %s",
+		    run.malformed ? run.malformed_msg : "not well-formed");
+		goto fail;
+	}
+	xmlFreeParserCtxt(ctxt);
+	ctxt = NULL;
+	free(conv);
+	conv = NULL;
+
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || strcmp((const char *)root->name, def->root) != 0 ||
+	    root->ns == NULL ||
+	    strcmp((const char *)root->ns->href, def->ns) != 0) {
+		errlist_add(errs, ERR_SCHEMA_VIOLATION, "/",
+		    "不符合格式定义：根元素应为 <%s xmlns=\"%s\"> / schema: the "
+		    "root element must be <%s xmlns=\"%s\">", def->root,
+		    def->ns, def->root, def->ns);
+		goto fail;
+	}
+
+	if ((vctxt = xmlSchemaNewValidCtxt(xmldoc_schemas[kind])) == NULL)
+		abort();
+	xmlSchemaSetValidStructuredErrors(vctxt, xmldoc_schema_error, &run);
+	r = xmlSchemaValidateDoc(vctxt, doc);
+	xmlSchemaFreeValidCtxt(vctxt);
+	if (r != 0 && run.nfindings == 0)
+		errlist_add(errs, ERR_SCHEMA_VIOLATION, "/", NULL);
+	return doc;
+
+ fail:
+	if (ctxt != NULL)
+		xmlFreeParserCtxt(ctxt);
+	xmlFreeDoc(doc);
+	free(conv);
+	return NULL;
+}
+
+/* ---- tree walking ------------------------------------------------------- */
+
+static int
+xmldoc_el(const xmlNode *n, const char *ns, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	    strcmp((const char *)n->ns->href, ns) == 0 &&
+	    (name == NULL || strcmp((const char *)n->name, name) == 0);
+}
+
+/* The trimmed text of an element: its text children joined. */
+static char *
+xmldoc_text(const xmlNode *n)
+{
+	const xmlNode *c;
+	struct xmldoc_str b = { NULL, 0, 0 };
+	char *r;
+
+	c = n->children;
+	if (c == NULL)
+		return xstrdup("");
+	if (c->next == NULL && (c->type == XML_TEXT_NODE ||
+	    c->type == XML_CDATA_SECTION_NODE) && c->content != NULL)
+		return xmldoc_trimdup((const char *)c->content,
+		    strlen((const char *)c->content));
+	xmldoc_str_add(&b, "");
+	for (; c != NULL; c = c->next)
+		if ((c->type == XML_TEXT_NODE ||
+		    c->type == XML_CDATA_SECTION_NODE) && c->content != NULL)
+			xmldoc_str_add(&b, (const char *)c->content);
+	r = xmldoc_trimdup(b.s, b.len);
+	free(b.s);
+	return r;
+}
+
+/* The trimmed value of an attribute without namespace, or NULL. */
+static char *
+xmldoc_attr(const xmlNode *n, const char *name)
+{
+	const xmlAttr *a;
+	const xmlNode *c;
+	struct xmldoc_str b = { NULL, 0, 0 };
+	char *r;
+
+	for (a = n->properties; a != NULL; a = a->next) {
+		if (a->ns != NULL || strcmp((const char *)a->name, name) != 0)
+			continue;
+		c = a->children;
+		if (c == NULL)
+			return xstrdup("");
+		if (c->next == NULL && c->content != NULL)
+			return xmldoc_trimdup((const char *)c->content,
+			    strlen((const char *)c->content));
+		xmldoc_str_add(&b, "");
+		for (; c != NULL; c = c->next)
+			if (c->content != NULL)
+				xmldoc_str_add(&b, (const char *)c->content);
+		r = xmldoc_trimdup(b.s, b.len);
+		free(b.s);
+		return r;
+	}
+	return NULL;
+}
+
+/* The first occurrence wins; later ones are schema findings. */
+static void
+xmldoc_set_text(char **dst, const xmlNode *n)
+{
+	if (*dst == NULL)
+		*dst = xmldoc_text(n);
+}
+
+static void
+xmldoc_push_text(char ***arr, size_t *n, size_t *cap, const xmlNode *e)
+{
+	if (*n >= XMLDOC_LIST_MAX)
+		return;
+	xgrow(arr, cap, *n, sizeof(**arr));
+	(*arr)[(*n)++] = xmldoc_text(e);
+}
+
+static void
+xmldoc_attachment_push(struct attachment **arr, size_t *n, size_t *cap,
+    const xmlNode *e)
+{
+	if (*n >= XMLDOC_LIST_MAX)
+		return;
+	xgrow(arr, cap, *n, sizeof(**arr));
+	(*arr)[*n].kind = xmldoc_attr(e, "kind");
+	(*arr)[*n].file = xmldoc_attr(e, "file");
+	(*n)++;
+}
+
+static void
+xmldoc_issue_push(struct issue **arr, size_t *n, size_t *cap, const xmlNode *e)
+{
+	if (*n >= XMLDOC_LIST_MAX)
+		return;
+	xgrow(arr, cap, *n, sizeof(**arr));
+	(*arr)[*n].path = xmldoc_attr(e, "path");
+	(*arr)[*n].code = xmldoc_attr(e, "code");
+	(*arr)[*n].text = xmldoc_text(e);
+	(*n)++;
+}
+
+/* ---- filing ------------------------------------------------------------- */
+
+#define NS_FILING "urn:beiand:filing:1"
+
+static void
+xmldoc_person_free(struct person *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->cert_type);
+	free(p->cert_number);
+	free(p->cert_valid_to);
+	free(p->mobile);
+	free(p->office_phone);
+	free(p->email);
+	for (i = 0; i < p->nattachments; i++) {
+		free(p->attachments[i].kind);
+		free(p->attachments[i].file);
+	}
+	free(p->attachments);
+	free(p);
+}
+
+static struct person *
+xmldoc_person(const xmlNode *e)
+{
+	struct person *p = xcalloc(1, sizeof(*p));
+	const xmlNode *c;
+	size_t cap = 0;
+
+	for (c = e->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_FILING, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "name") == 0)
+			xmldoc_set_text(&p->name, c);
+		else if (strcmp((const char *)c->name, "certType") == 0)
+			xmldoc_set_text(&p->cert_type, c);
+		else if (strcmp((const char *)c->name, "certNumber") == 0)
+			xmldoc_set_text(&p->cert_number, c);
+		else if (strcmp((const char *)c->name, "certValidTo") == 0)
+			xmldoc_set_text(&p->cert_valid_to, c);
+		else if (strcmp((const char *)c->name, "mobile") == 0)
+			xmldoc_set_text(&p->mobile, c);
+		else if (strcmp((const char *)c->name, "officePhone") == 0)
+			xmldoc_set_text(&p->office_phone, c);
+		else if (strcmp((const char *)c->name, "email") == 0)
+			xmldoc_set_text(&p->email, c);
+		else if (strcmp((const char *)c->name, "attachment") == 0)
+			xmldoc_attachment_push(&p->attachments,
+			    &p->nattachments, &cap, c);
+	}
+	return p;
+}
+
+static struct sponsor *
+xmldoc_sponsor(const xmlNode *e)
+{
+	struct sponsor *s = xcalloc(1, sizeof(*s));
+	const xmlNode *c;
+	size_t cap = 0;
+
+	for (c = e->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_FILING, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "name") == 0)
+			xmldoc_set_text(&s->name, c);
+		else if (strcmp((const char *)c->name, "nature") == 0)
+			xmldoc_set_text(&s->nature, c);
+		else if (strcmp((const char *)c->name, "certType") == 0)
+			xmldoc_set_text(&s->cert_type, c);
+		else if (strcmp((const char *)c->name, "certNumber") == 0)
+			xmldoc_set_text(&s->cert_number, c);
+		else if (strcmp((const char *)c->name, "certAddress") == 0)
+			xmldoc_set_text(&s->cert_address, c);
+		else if (strcmp((const char *)c->name, "region") == 0)
+			xmldoc_set_text(&s->region, c);
+		else if (strcmp((const char *)c->name, "address") == 0)
+			xmldoc_set_text(&s->address, c);
+		else if (strcmp((const char *)c->name, "investor") == 0)
+			xmldoc_set_text(&s->investor, c);
+		else if (strcmp((const char *)c->name, "attachment") == 0)
+			xmldoc_attachment_push(&s->attachments,
+			    &s->nattachments, &cap, c);
+		else if (strcmp((const char *)c->name, "principal") == 0 &&
+		    s->principal == NULL)
+			s->principal = xmldoc_person(c);
+	}
+	return s;
+}
+
+static void
+xmldoc_access(struct access *a, const xmlNode *e)
+{
+	const xmlNode *c;
+	struct access_ip *ip;
+	size_t cap = 0, nip = 0, nrange = 0;
+
+	for (c = e->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_FILING, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "method") == 0)
+			xmldoc_set_text(&a->method, c);
+		else if (strcmp((const char *)c->name, "serverLocation") == 0)
+			xmldoc_set_text(&a->server_location, c);
+		else if ((strcmp((const char *)c->name, "ip") == 0 ||
+		    strcmp((const char *)c->name, "ipRange") == 0) &&
+		    a->nips < XMLDOC_LIST_MAX) {
+			xgrow(&a->ips, &cap, a->nips, sizeof(*a->ips));
+			ip = &a->ips[a->nips++];
+			if (c->name[2] == '\0') {
+				ip->index = ++nip;
+				ip->ip = xmldoc_text(c);
+			} else {
+				ip->is_range = 1;
+				ip->index = ++nrange;
+				ip->start = xmldoc_attr(c, "start");
+				ip->end = xmldoc_attr(c, "end");
+			}
+		}
+	}
+}
+
+static void
+xmldoc_website(struct website *w, const xmlNode *e)
+{
+	const xmlNode *c;
+	struct preapproval *pa;
+	size_t dcap = 0, hcap = 0, lcap = 0, pcap = 0, acap = 0;
+
+	for (c = e->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_FILING, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "name") == 0)
+			xmldoc_set_text(&w->name, c);
+		else if (strcmp((const char *)c->name, "domain") == 0)
+			xmldoc_push_text(&w->domains, &w->ndomains, &dcap, c);
+		else if (strcmp((const char *)c->name, "homeUrl") == 0)
+			xmldoc_push_text(&w->home_urls, &w->nhome_urls, &hcap, c);
+		else if (strcmp((const char *)c->name, "serviceContent") == 0)
+			xmldoc_set_text(&w->service_content, c);
+		else if (strcmp((const char *)c->name, "language") == 0)
+			xmldoc_push_text(&w->languages, &w->nlanguages, &lcap,
+			    c);
+		else if (strcmp((const char *)c->name, "preApproval") == 0 &&
+		    w->npreapprovals < XMLDOC_LIST_MAX) {
+			xgrow(&w->preapprovals, &pcap, w->npreapprovals,
+			    sizeof(*w->preapprovals));
+			pa = &w->preapprovals[w->npreapprovals++];
+			pa->type = xmldoc_attr(c, "type");
+			pa->number = xmldoc_attr(c, "number");
+			pa->file = xmldoc_attr(c, "file");
+		} else if (strcmp((const char *)c->name, "manager") == 0 &&
+		    w->manager == NULL)
+			w->manager = xmldoc_person(c);
+		else if (strcmp((const char *)c->name, "access") == 0 &&
+		    w->naccesses < XMLDOC_LIST_MAX) {
+			xgrow(&w->accesses, &acap, w->naccesses,
+			    sizeof(*w->accesses));
+			xmldoc_access(&w->accesses[w->naccesses++], c);
+		}
+	}
+}
+
+static void
+xmldoc_need(struct errlist *errs, const char *path, int present, int needed,
+    const char *what, const char *why)
+{
+	if (needed && !present)
+		errlist_add(errs, ERR_SCHEMA_VIOLATION, path,
+		    "不符合格式定义：缺少 <%s> / schema: <%s> is required %s",
+		    what, what, why);
+	else if (!needed && present)
+		errlist_add(errs, ERR_SCHEMA_VIOLATION, path,
+		    "不符合格式定义：不允许 <%s> / schema: <%s> is not allowed "
+		    "%s", what, what, why);
+}
+
+/* The cardinalities of FORMAT.md §1 that XSD 1.0 cannot express. */
+static void
+xmldoc_filing_card(const struct filing *f, struct errlist *errs)
+{
+	char why[64], path[64];
+	const char *tn = filing_type_name(f->type);
+	size_t i;
+	int first, cancel;
+
+	if (f->type != FILING_TYPE_UNKNOWN) {
+		first = f->type == FILING_FIRST;
+		cancel = f->type == FILING_CANCEL_SITE ||
+		    f->type == FILING_CANCEL_ACCESS;
+		snprintf(why, sizeof(why), "for type=\"%s\"", tn);
+		xmldoc_need(errs, "/filing", f->subject_licence != NULL,
+		    !first, "subjectLicence", why);
+		xmldoc_need(errs, "/filing", f->site_licence != NULL, cancel,
+		    "siteLicence", why);
+		if (f->mode != FILING_MODE_UNKNOWN) {
+			snprintf(why, sizeof(why),
+			    "for type=\"%s\" mode=\"%s\"", tn,
+			    filing_mode_name(f->mode));
+			xmldoc_need(errs, "/filing", f->password != NULL,
+			    f->type == FILING_CANCEL_SITE &&
+			    f->mode == FILING_MODE_SELF, "password", why);
+			snprintf(why, sizeof(why), "for type=\"%s\"", tn);
+		}
+		xmldoc_need(errs, "/filing", f->sponsor != NULL, first,
+		    "sponsor", why);
+		xmldoc_need(errs, "/filing", f->nwebsites > 0, !cancel,
+		    "website", why);
+	}
+	if (f->sponsor != NULL && f->sponsor->nature != NULL &&
+	    strcmp(f->sponsor->nature, "individual") != 0 &&
+	    f->sponsor->investor == NULL)
+		xmldoc_need(errs, "/filing/sponsor", 0, 1, "investor",
+		    "for a unit");
+	for (i = 0; i < f->nwebsites; i++) {
+		if (f->websites[i].manager == NULL ||
+		    f->websites[i].manager->office_phone != NULL)
+			continue;
+		snprintf(path, sizeof(path), "/filing/website[%zu]/manager",
+		    i + 1);
+		xmldoc_need(errs, path, 0, 1, "officePhone", "for a manager");
+	}
+}
+
+int
+filing_parse(const void *buf, size_t len, const struct input_limits *lim,
+    struct filing **out, struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c;
+	struct filing *f;
+	char *s;
+	size_t cap = 0;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_FILING, errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	f = xcalloc(1, sizeof(*f));
+	f->id = xmldoc_attr(root, "id");
+	s = xmldoc_attr(root, "type");
+	f->type = filing_type_parse(s);
+	free(s);
+	s = xmldoc_attr(root, "mode");
+	if (s != NULL && strcmp(s, "self") == 0)
+		f->mode = FILING_MODE_SELF;
+	else if (s != NULL && strcmp(s, "delegated") == 0)
+		f->mode = FILING_MODE_DELEGATED;
+	free(s);
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_FILING, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "province") == 0)
+			xmldoc_set_text(&f->province, c);
+		else if (strcmp((const char *)c->name, "subjectLicence") == 0)
+			xmldoc_set_text(&f->subject_licence, c);
+		else if (strcmp((const char *)c->name, "siteLicence") == 0)
+			xmldoc_set_text(&f->site_licence, c);
+		else if (strcmp((const char *)c->name, "password") == 0)
+			xmldoc_set_text(&f->password, c);
+		else if (strcmp((const char *)c->name, "sponsor") == 0 &&
+		    f->sponsor == NULL)
+			f->sponsor = xmldoc_sponsor(c);
+		else if (strcmp((const char *)c->name, "website") == 0 &&
+		    f->nwebsites < XMLDOC_LIST_MAX) {
+			xgrow(&f->websites, &cap, f->nwebsites,
+			    sizeof(*f->websites));
+			xmldoc_website(&f->websites[f->nwebsites++], c);
+		}
+	}
+	xmlFreeDoc(doc);
+	xmldoc_filing_card(f, errs);
+	*out = f;
+	return 0;
+}
+
+static void
+xmldoc_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+filing_free(struct filing *f)
+{
+	struct website *w;
+	struct access *a;
+	size_t i, j, k;
+
+	if (f == NULL)
+		return;
+	free(f->id);
+	free(f->province);
+	free(f->subject_licence);
+	free(f->site_licence);
+	if (f->password != NULL) {
+		/* do not leave the password lying in freed memory */
+		explicit_bzero(f->password, strlen(f->password));
+		free(f->password);
+	}
+	if (f->sponsor != NULL) {
+		struct sponsor *s = f->sponsor;
+
+		free(s->name);
+		free(s->nature);
+		free(s->cert_type);
+		free(s->cert_number);
+		free(s->cert_address);
+		free(s->region);
+		free(s->address);
+		free(s->investor);
+		for (i = 0; i < s->nattachments; i++) {
+			free(s->attachments[i].kind);
+			free(s->attachments[i].file);
+		}
+		free(s->attachments);
+		xmldoc_person_free(s->principal);
+		free(s);
+	}
+	for (i = 0; i < f->nwebsites; i++) {
+		w = &f->websites[i];
+		free(w->name);
+		xmldoc_strv_free(w->domains, w->ndomains);
+		xmldoc_strv_free(w->home_urls, w->nhome_urls);
+		free(w->service_content);
+		xmldoc_strv_free(w->languages, w->nlanguages);
+		for (j = 0; j < w->npreapprovals; j++) {
+			free(w->preapprovals[j].type);
+			free(w->preapprovals[j].number);
+			free(w->preapprovals[j].file);
+		}
+		free(w->preapprovals);
+		xmldoc_person_free(w->manager);
+		for (j = 0; j < w->naccesses; j++) {
+			a = &w->accesses[j];
+			free(a->method);
+			free(a->server_location);
+			for (k = 0; k < a->nips; k++) {
+				free(a->ips[k].ip);
+				free(a->ips[k].start);
+				free(a->ips[k].end);
+			}
+			free(a->ips);
+		}
+		free(w->accesses);
+	}
+	free(f->websites);
+	free(f);
+}
+
+enum filing_type
+filing_type_parse(const char *s)
+{
+	if (s == NULL)
+		return FILING_TYPE_UNKNOWN;
+	if (strcmp(s, "firstFiling") == 0)
+		return FILING_FIRST;
+	if (strcmp(s, "addSite") == 0)
+		return FILING_ADD_SITE;
+	if (strcmp(s, "cancelSite") == 0)
+		return FILING_CANCEL_SITE;
+	if (strcmp(s, "cancelAccess") == 0)
+		return FILING_CANCEL_ACCESS;
+	return FILING_TYPE_UNKNOWN;
+}
+
+const char *
+filing_type_name(enum filing_type t)
+{
+	switch (t) {
+	case FILING_FIRST:
+		return "firstFiling";
+	case FILING_ADD_SITE:
+		return "addSite";
+	case FILING_CANCEL_SITE:
+		return "cancelSite";
+	case FILING_CANCEL_ACCESS:
+		return "cancelAccess";
+	default:
+		return "unknown";
+	}
+}
+
+const char *
+filing_mode_name(enum filing_mode m)
+{
+	switch (m) {
+	case FILING_MODE_SELF:
+		return "self";
+	case FILING_MODE_DELEGATED:
+		return "delegated";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- verification ------------------------------------------------------- */
+
+#define NS_VERIFICATION "urn:beiand:verification:1"
+
+static const char *const xmldoc_checks[7] = {
+	"subjectCert", "personCert", "contacts", "siteName", "preApproval",
+	"domainOwner", "photoTaken",
+};
+
+int
+verification_parse(const void *buf, size_t len,
+    const struct input_limits *lim, struct verification **out,
+    struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c, *i;
+	struct verification *v;
+	size_t k, cap = 0;
+	char *s;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_VERIFICATION,
+	    errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	v = xcalloc(1, sizeof(*v));
+	for (k = 0; k < 7; k++)
+		v->checks[k] = -1;
+	v->filing = xmldoc_attr(root, "filing");
+	v->result = xmldoc_attr(root, "result");
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_VERIFICATION, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "verifier") == 0)
+			xmldoc_set_text(&v->verifier, c);
+		else if (strcmp((const char *)c->name, "verifiedAt") == 0)
+			xmldoc_set_text(&v->verified_at, c);
+		else if (strcmp((const char *)c->name, "checks") == 0) {
+			for (k = 0; k < 7; k++) {
+				if ((s = xmldoc_attr(c, xmldoc_checks[k])) ==
+				    NULL)
+					continue;
+				/* anything but a true value is not true */
+				v->checks[k] = strcmp(s, "true") == 0 ||
+				    strcmp(s, "1") == 0;
+				free(s);
+			}
+		} else if (strcmp((const char *)c->name, "photo") == 0 &&
+		    v->photo_file == NULL)
+			v->photo_file = xmldoc_attr(c, "file");
+		else if (strcmp((const char *)c->name, "checklistScan") == 0 &&
+		    v->scan_file == NULL)
+			v->scan_file = xmldoc_attr(c, "file");
+		else if (strcmp((const char *)c->name, "remarks") == 0) {
+			for (i = c->children; i != NULL; i = i->next)
+				if (xmldoc_el(i, NS_VERIFICATION, "issue"))
+					xmldoc_issue_push(&v->issues,
+					    &v->nissues, &cap, i);
+		}
+	}
+	xmlFreeDoc(doc);
+	*out = v;
+	return 0;
+}
+
+static void
+xmldoc_issues_free(struct issue *is, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(is[i].path);
+		free(is[i].code);
+		free(is[i].text);
+	}
+	free(is);
+}
+
+void
+verification_free(struct verification *v)
+{
+	if (v == NULL)
+		return;
+	free(v->filing);
+	free(v->result);
+	free(v->verifier);
+	free(v->verified_at);
+	free(v->photo_file);
+	free(v->scan_file);
+	xmldoc_issues_free(v->issues, v->nissues);
+	free(v);
+}
+
+/* ---- decision ----------------------------------------------------------- */
+
+#define NS_DECISION "urn:beiand:decision:1"
+
+int
+decision_parse(const void *buf, size_t len, const struct input_limits *lim,
+    struct decision **out, struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c;
+	struct decision *d;
+	int reason = 0;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_DECISION, errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	d = xcalloc(1, sizeof(*d));
+	d->filing = xmldoc_attr(root, "filing");
+	d->result = xmldoc_attr(root, "result");
+	d->token = xmldoc_attr(root, "token");
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_DECISION, NULL))
+			continue;
+		if (strcmp((const char *)c->name, "reviewer") == 0)
+			xmldoc_set_text(&d->reviewer, c);
+		else if (strcmp((const char *)c->name, "reviewedAt") == 0)
+			xmldoc_set_text(&d->reviewed_at, c);
+		else if (strcmp((const char *)c->name, "licence") == 0)
+			xmldoc_set_text(&d->licence, c);
+		else if (strcmp((const char *)c->name, "reason") == 0 &&
+		    !reason) {
+			reason = 1;
+			d->reason_code = xmldoc_attr(c, "code");
+			d->reason_text = xmldoc_text(c);
+		}
+	}
+	xmlFreeDoc(doc);
+	if (d->result != NULL && strcmp(d->result, "approve") == 0)
+		xmldoc_need(errs, "/decision", reason, 0, "reason",
+		    "for result=\"approve\"");
+	else if (d->result != NULL && strcmp(d->result, "reject") == 0) {
+		xmldoc_need(errs, "/decision", reason, 1, "reason",
+		    "for result=\"reject\"");
+		xmldoc_need(errs, "/decision", d->licence != NULL, 0,
+		    "licence", "for result=\"reject\"");
+	}
+	*out = d;
+	return 0;
+}
+
+void
+decision_free(struct decision *d)
+{
+	if (d == NULL)
+		return;
+	free(d->filing);
+	free(d->result);
+	if (d->token != NULL) {
+		explicit_bzero(d->token, strlen(d->token));
+		free(d->token);
+	}
+	free(d->reviewer);
+	free(d->reviewed_at);
+	free(d->licence);
+	free(d->reason_code);
+	free(d->reason_text);
+	free(d);
+}
+
+/* ---- manifest, withdrawal, handback ------------------------------------- */
+
+#define NS_BATCH "urn:beiand:batch:1"
+#define NS_WITHDRAWAL "urn:beiand:withdrawal:1"
+#define NS_HANDBACK "urn:beiand:handback:1"
+
+int
+manifest_parse(const void *buf, size_t len, const struct input_limits *lim,
+    struct manifest **out, struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c;
+	struct manifest *m;
+	size_t cap = 0;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_MANIFEST, errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	m = xcalloc(1, sizeof(*m));
+	m->id = xmldoc_attr(root, "id");
+	/* not capped: every member must be listed (bounded by xml_max_bytes) */
+	for (c = root->children; c != NULL; c = c->next) {
+		if (!xmldoc_el(c, NS_BATCH, "item"))
+			continue;
+		xgrow(&m->items, &cap, m->nitems, sizeof(*m->items));
+		m->items[m->nitems].path = xmldoc_attr(c, "path");
+		m->items[m->nitems].sha256 = xmldoc_attr(c, "sha256");
+		m->nitems++;
+	}
+	xmlFreeDoc(doc);
+	*out = m;
+	return 0;
+}
+
+void
+manifest_free(struct manifest *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	free(m->id);
+	for (i = 0; i < m->nitems; i++) {
+		free(m->items[i].path);
+		free(m->items[i].sha256);
+	}
+	free(m->items);
+	free(m);
+}
+
+int
+withdrawal_parse(const void *buf, size_t len,
+    const struct input_limits *lim, struct withdrawal **out,
+    struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c;
+	struct withdrawal *w;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_WITHDRAWAL,
+	    errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	w = xcalloc(1, sizeof(*w));
+	w->filing = xmldoc_attr(root, "filing");
+	for (c = root->children; c != NULL; c = c->next)
+		if (xmldoc_el(c, NS_WITHDRAWAL, "reason"))
+			xmldoc_set_text(&w->reason, c);
+	xmlFreeDoc(doc);
+	*out = w;
+	return 0;
+}
+
+void
+withdrawal_free(struct withdrawal *w)
+{
+	if (w == NULL)
+		return;
+	free(w->filing);
+	free(w->reason);
+	free(w);
+}
+
+int
+handback_parse(const void *buf, size_t len, const struct input_limits *lim,
+    struct handback **out, struct errlist *errs)
+{
+	xmlDocPtr doc;
+	const xmlNode *root, *c, *i;
+	struct handback *h;
+	size_t cap = 0;
+
+	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_HANDBACK, errs)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	h = xcalloc(1, sizeof(*h));
+	h->filing = xmldoc_attr(root, "filing");
+	for (c = root->children; c != NULL; c = c->next) {
+		if (xmldoc_el(c, NS_HANDBACK, "issue"))
+			xmldoc_issue_push(&h->issues, &h->nissues, &cap, c);
+		else if (xmldoc_el(c, NS_HANDBACK, "remarks"))
+			for (i = c->children; i != NULL; i = i->next)
+				if (xmldoc_el(i, NS_HANDBACK, "issue"))
+					xmldoc_issue_push(&h->issues,
+					    &h->nissues, &cap, i);
+	}
+	xmlFreeDoc(doc);
+	*out = h;
+	return 0;
+}
+
+void
+handback_free(struct handback *h)
+{
+	if (h == NULL)
+		return;
+	free(h->filing);
+	xmldoc_issues_free(h->issues, h->nissues);
+	free(h);
+}

@@ -1,0 +1,663 @@
+# servers.sh: private Dovecot, Postfix and sshd instances for the
+# integration tests.  POSIX sh; source it, never run it.  Must run as
+# root.  Everything lives under one work directory below /run (sshd
+# refuses a ChrootDirectory below the world-writable /tmp) and listens on
+# 127.0.0.1 only, on free high ports; the machine's own dovecot, postfix
+# and sshd are neither used nor disturbed.  The one system-wide trace is
+# /run/sshd (sshd's compiled-in privilege separation directory), created
+# empty when missing and left in place.
+#
+#   srv_init                  make SRV_DIR (/run/beiand-test.XXXXXX, 0755),
+#                             install the traps (EXIT/INT/TERM/HUP/PIPE) that
+#                             call srv_cleanup.
+#   srv_cleanup [STATUS]      stop everything started, remove SRV_DIR; with
+#                             SRV_KEEP=1 and a non-zero STATUS keep it (logs).
+#   srv_free_port             print a free loopback TCP port (20000-31999,
+#                             below the ephemeral range, never handed out
+#                             twice in one run).
+#   srv_wait_port PORT [SEC]  wait until 127.0.0.1:PORT accepts (default 5 s).
+#   srv_log_tail [N]          print the last N (20) lines of every log.
+#   srv_fail MSG...           print MSG and the log tails to stderr, exit 1.
+#
+#   srv_dovecot_start USER... IMAP on SRV_IMAP_PORT, LMTP on SRV_LMTP_PORT;
+#                             users USER with password "secret", address
+#                             USER@example.test (LMTP takes any domain: the
+#                             local part names the user); maildirs in
+#                             $SRV_DIR/mail/USER/Maildir owned by nobody.
+#                             Returns once the IMAP greeting answers.
+#   srv_dovecot_stop          stop it and wait until it has gone.
+#   srv_dovecot_restart       stop, then start again on the same ports/users.
+#   srv_dovecot_add_user USER add a user to a running Dovecot.
+#   srv_deliver USER FILE     drop FILE into USER's INBOX with dovecot-lda
+#                             (no SMTP involved).
+#   srv_mail_count USER       number of messages in USER's INBOX maildir.
+#   srv_wait_mail USER N [SEC] wait until USER's INBOX holds >= N messages.
+#
+#   srv_postfix_start         Postfix on 127.0.0.1:SRV_SMTP_PORT; accepts
+#                             mail for any domain from loopback and hands it
+#                             all to the Dovecot LMTP (start Dovecot first);
+#                             nothing leaves the machine.  RCPT
+#                             reject@example.test gets 550 5.1.1 and
+#                             tempfail@example.test 450 4.2.0, at once.
+#                             Returns once the SMTP greeting answers.  The
+#                             instance is kept across stop/start.
+#   srv_postfix_stop          stop it and wait until it has gone.
+#   srv_postfix_flush         retry deferred mail now (postqueue -f).
+#   srv_postfix_queue         print the queue (postqueue -p).
+#                             Load generator against it (for benches):
+#                               smtp-source -c -s 4 -m 100 -l 2048 \
+#                                 -f a@example.test -t owner@example.test \
+#                                 127.0.0.1:$SRV_SMTP_PORT
+#
+#   srv_sshd_start CODE CHROOT  an sshd for one provider: user nobody,
+#                             ChrootDirectory CHROOT (root:root 0755 all the
+#                             way up; checked), internal-sftp -u 0007,
+#                             public keys only.  Sets SRV_SSHD_PORT_<CODE>,
+#                             SRV_SSH_KEY_<CODE> (ed25519 private key, for
+#                             sftp, libssh2 and libcurl) and prints the port.
+#                             Again after srv_sshd_stop: same port and keys.
+#   srv_sshd_port CODE        print its port (also when started in $(...)).
+#   srv_sshd_key CODE         print the client private key path (.pub next
+#                             to it).
+#   srv_sshd_stop CODE        stop that sshd (open sessions live on).
+#   srv_sftp CODE BATCH       sftp -b BATCH as nobody ("-" reads stdin).
+#   srv_curl_sftp_put CODE LOCAL REMOTE
+#                             curl -T LOCAL sftp://127.0.0.1:PORT/REMOTE
+#                             (REMOTE relative to the chroot, e.g.
+#                             incoming/x.zip).
+#
+# Variables: SRV_DIR, SRV_IMAP_PORT, SRV_LMTP_PORT, SRV_SMTP_PORT,
+# SRV_SSHD_PORT_<CODE>, SRV_SSH_KEY_<CODE> (all exported, and also
+# written to the sourceable $SRV_DIR/env, so starting a server inside
+# $(...) loses nothing), SRV_DOMAIN (example.test), SRV_PASSWORD
+# (secret), SRV_NOBODY (65534), SRV_KEEP.
+
+SRV_DOMAIN=example.test
+SRV_PASSWORD=secret
+SRV_NOBODY=65534
+SRV_PORTS_USED=
+
+srv_init()
+{
+	if [ "$(id -u)" != 0 ]; then
+		echo "servers.sh: must run as root" >&2
+		return 1
+	fi
+	SRV_DIR=$(mktemp -d /run/beiand-test.XXXXXX) || return 1
+	chmod 755 "$SRV_DIR"
+	mkdir "$SRV_DIR/log"
+	export SRV_DIR SRV_DOMAIN SRV_PASSWORD
+	trap 'srv_cleanup $?' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	trap 'exit 141' PIPE
+}
+
+srv_cleanup()
+{
+	_st=${1:-0}
+	trap - EXIT INT TERM HUP PIPE
+	[ -n "$SRV_DIR" ] && [ -d "$SRV_DIR" ] || return 0
+	for _c in "$SRV_DIR"/sshd/*/sshd.pid; do
+		[ -f "$_c" ] || continue
+		_c=${_c%/sshd.pid}
+		srv_sshd_stop "${_c##*/}"
+	done
+	srv_postfix_stop
+	srv_dovecot_stop
+	if [ "$_st" != 0 ] && [ "${SRV_KEEP:-0}" = 1 ]; then
+		echo "servers.sh: kept $SRV_DIR" >&2
+	else
+		rm -rf "$SRV_DIR"
+	fi
+	return "$_st"
+}
+
+srv_free_port()
+{
+	while :; do
+		_p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		_p=$((20000 + _p % 12000))
+		case " $SRV_PORTS_USED " in *" $_p "*) continue ;; esac
+		if [ -z "$(ss -Htan "sport = :$_p")" ]; then
+			SRV_PORTS_USED="$SRV_PORTS_USED $_p"
+			echo "$_p"
+			return 0
+		fi
+	done
+}
+
+# srv__connects PORT: does 127.0.0.1:PORT accept a connection?
+srv__connects()
+{
+	[ -n "$(ss -Hltn "sport = :$1" "src 127.0.0.1")" ]
+}
+
+srv_wait_port()
+{
+	_n=$(( ${2:-5} * 50 ))
+	while [ "$_n" -gt 0 ]; do
+		srv__connects "$1" && return 0
+		sleep 0.02
+		_n=$((_n - 1))
+	done
+	echo "servers.sh: nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# srv__wait_greeting SCHEME PORT: wait (3 s) until the server behind
+# 127.0.0.1:PORT answers a harmless command (IMAP CAPABILITY, SMTP NOOP):
+# a listening socket alone may still be waiting for its worker.
+srv__wait_greeting()
+{
+	case $1 in imap) _cmd=CAPABILITY ;; *) _cmd=NOOP ;; esac
+	_n=30
+	until curl -s --max-time 2 -X "$_cmd" "$1://127.0.0.1:$2" >/dev/null; do
+		[ "$_n" -gt 0 ] || {
+			echo "servers.sh: no $1 greeting on 127.0.0.1:$2" >&2
+			return 1
+		}
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+}
+
+# srv__wait_gone PID [SEC]: wait until process PID has exited.
+srv__wait_gone()
+{
+	_n=$(( ${2:-10} * 50 ))
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$_n" -gt 0 ] || return 1
+		sleep 0.02
+		_n=$((_n - 1))
+	done
+	return 0
+}
+
+# srv__stop_master PID [LOGGER]: stop a server's master process.  Both
+# masters wait a second or more after their workers have gone (Dovecot
+# for its log process, Postfix just sleeps); tests stop and restart
+# servers often, so once no worker but the logger (a child whose command
+# line ends in LOGGER) is alive, the master and the logger are killed.
+# Mail is safe: both have written it to disk before acknowledging.
+srv__stop_master()
+{
+	_pid=$1
+	[ -n "$_pid" ] && kill -TERM "$_pid" 2>/dev/null || return 0
+	_n=500
+	while :; do
+		case $(ps -o stat= -p "$_pid") in ''|Z*) break ;; esac
+		_busy=$(ps -o stat=,args= --ppid "$_pid" |
+		    awk -v l="${2:-@none@}" '$1 !~ /^Z/ && $2 !~ l"$"')
+		if [ -z "$_busy" ] || [ "$_n" -le 0 ]; then
+			pkill -KILL -P "$_pid" 2>/dev/null
+			kill -KILL "$_pid" 2>/dev/null
+		fi
+		[ "$_n" -gt -100 ] || return 1
+		sleep 0.01
+		_n=$((_n - 1))
+	done
+	return 0
+}
+
+# srv__save NAME VALUE: set and export NAME, and record it in
+# $SRV_DIR/env (sourceable; lets a later $(...)-less caller, a child
+# script or a Python test find the ports).
+srv__save()
+{
+	eval "$1=\$2"
+	# shellcheck disable=SC2163 # export the variable named by $1
+	export "$1"
+	echo "export $1='$2'" >>"$SRV_DIR/env"
+}
+
+srv_log_tail()
+{
+	for _f in "$SRV_DIR"/log/*; do
+		[ -s "$_f" ] || continue
+		echo "--- $_f"
+		tail -n "${1:-20}" "$_f"
+	done
+}
+
+srv_fail()
+{
+	{
+		echo "FAIL: $*"
+		srv_log_tail 20
+	} >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- Dovecot
+
+srv__dovecot_conf()
+{
+	_d=$SRV_DIR/dovecot
+	cat >"$_d/dovecot.conf" <<EOF
+# Private test instance; reads nothing else.
+instance_name = $(basename "$SRV_DIR")
+base_dir = $_d/run
+state_dir = $_d/state
+log_path = $SRV_DIR/log/dovecot.log
+listen = 127.0.0.1
+protocols = imap lmtp
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_username_format = %n
+mail_location = maildir:$SRV_DIR/mail/%n/Maildir
+first_valid_uid = $SRV_NOBODY
+last_valid_uid = $SRV_NOBODY
+lda_mailbox_autocreate = yes
+shutdown_clients = yes
+# Tests log in with wrong passwords on purpose: no 2 s failure delay and
+# no per-IP penalty growing up to 15 s (anvil's penalty socket is off).
+auth_failure_delay = 0
+
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $_d/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n $_d/users
+  default_fields = uid=$SRV_NOBODY gid=$SRV_NOBODY home=$SRV_DIR/mail/%n
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $SRV_IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $SRV_LMTP_PORT
+  }
+}
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+protocol lmtp {
+  postmaster_address = postmaster@$SRV_DOMAIN
+}
+EOF
+}
+
+srv_dovecot_add_user()
+{
+	printf '%s:{PLAIN}%s::::::\n' "$1" "$SRV_PASSWORD" \
+	    >>"$SRV_DIR/dovecot/users"
+	mkdir -p "$SRV_DIR/mail/$1"
+	chown "$SRV_NOBODY:$SRV_NOBODY" "$SRV_DIR/mail/$1"
+}
+
+srv_dovecot_start()
+{
+	_d=$SRV_DIR/dovecot
+	if [ ! -f "$_d/dovecot.conf" ]; then
+		mkdir -p "$_d/run" "$_d/state" "$SRV_DIR/mail"
+		chown "$SRV_NOBODY:$SRV_NOBODY" "$SRV_DIR/mail"
+		: >"$_d/users"
+		chmod 644 "$_d/users"
+		for _u in "$@"; do
+			srv_dovecot_add_user "$_u"
+		done
+		SRV_IMAP_PORT=$(srv_free_port)
+		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_IMAP_PORT"
+		SRV_LMTP_PORT=$(srv_free_port)
+		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_LMTP_PORT"
+		srv__save SRV_IMAP_PORT "$SRV_IMAP_PORT"
+		srv__save SRV_LMTP_PORT "$SRV_LMTP_PORT"
+		srv__dovecot_conf
+	else
+		. "$SRV_DIR/env"
+		for _u in "$@"; do
+			grep -q "^$_u:" "$_d/users" || srv_dovecot_add_user "$_u"
+		done
+	fi
+	/usr/sbin/dovecot -c "$_d/dovecot.conf" || {
+		srv_log_tail >&2
+		return 1
+	}
+	srv_wait_port "$SRV_IMAP_PORT" && srv_wait_port "$SRV_LMTP_PORT" &&
+	    srv__wait_greeting imap "$SRV_IMAP_PORT" || {
+		srv_log_tail >&2
+		return 1
+	}
+}
+
+srv_dovecot_stop()
+{
+	_pf=$SRV_DIR/dovecot/run/master.pid
+	[ -f "$_pf" ] || return 0
+	srv__stop_master "$(cat "$_pf")" /log
+	rm -f "$_pf"
+}
+
+srv_dovecot_restart()
+{
+	srv_dovecot_stop && srv_dovecot_start
+}
+
+srv_deliver()
+{
+	/usr/lib/dovecot/dovecot-lda -c "$SRV_DIR/dovecot/dovecot.conf" \
+	    -d "$1" -f "sender@$SRV_DOMAIN" <"$2"
+}
+
+srv_mail_count()
+{
+	_m=$SRV_DIR/mail/$1/Maildir
+	find "$_m/new" "$_m/cur" -type f 2>/dev/null | wc -l
+}
+
+srv_wait_mail()
+{
+	_n=$(( ${3:-10} * 20 ))
+	while [ "$(srv_mail_count "$1")" -lt "$2" ]; do
+		[ "$_n" -gt 0 ] || return 1
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------- Postfix
+
+srv__postfix_conf()
+{
+	_e=$SRV_DIR/postfix/etc
+	_q=$SRV_DIR/postfix/spool
+	cat >"$_e/main.cf" <<EOF
+# Private test instance: everything goes to the test Dovecot over LMTP.
+compatibility_level = 3.6
+queue_directory = $_q
+data_directory = $SRV_DIR/postfix/data
+maillog_file = $SRV_DIR/log/postfix.log
+maillog_file_prefixes = $SRV_DIR
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.$SRV_DOMAIN
+mydomain = $SRV_DOMAIN
+myorigin = $SRV_DOMAIN
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtp_host_lookup = native
+lmtp_host_lookup = native
+disable_dns_lookups = yes
+alias_maps =
+alias_database =
+local_recipient_maps =
+virtual_alias_domains =
+virtual_alias_maps =
+virtual_mailbox_domains = static:all
+virtual_mailbox_maps = static:all
+virtual_transport = lmtp:inet:[127.0.0.1]:$SRV_LMTP_PORT
+default_transport = error:5.7.1 test instance: no external delivery
+relay_transport = error:5.7.1 test instance: no external delivery
+local_transport = error:5.7.1 test instance: no local delivery
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access texthash:$_e/rcpt_access
+smtpd_banner = \$myhostname ESMTP test
+biff = no
+message_size_limit = 52428800
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+bounce_queue_lifetime = 1h
+maximal_queue_lifetime = 1h
+daemon_timeout = 60s
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+lmtp_destination_concurrency_limit = 20
+EOF
+	cat >"$_e/rcpt_access" <<EOF
+reject@$SRV_DOMAIN 550 5.1.1 <reject@$SRV_DOMAIN>: rejected by the test server
+tempfail@$SRV_DOMAIN 450 4.2.0 <tempfail@$SRV_DOMAIN>: try again later
+EOF
+	cat >"$_e/master.cf" <<EOF
+127.0.0.1:$SRV_SMTP_PORT inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+showq     unix  n - n -  - showq
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+smtp      unix  - - n -  - smtp
+lmtp      unix  - - n -  - lmtp
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+	# Postfix waits for config files younger than a second.
+	touch -d '-10 seconds' "$_e/main.cf" "$_e/master.cf" "$_e/rcpt_access"
+}
+
+srv__postfix_dirs()
+{
+	_q=$SRV_DIR/postfix/spool
+	mkdir -p "$SRV_DIR/postfix/etc" "$SRV_DIR/postfix/data" "$_q/pid"
+	chown postfix "$SRV_DIR/postfix/data"
+	chmod 700 "$SRV_DIR/postfix/data"
+	for _s in active bounce corrupt defer deferred flush hold incoming \
+	    private saved trace; do
+		mkdir -p "$_q/$_s"
+		chown postfix "$_q/$_s"
+		chmod 700 "$_q/$_s"
+	done
+	mkdir -p "$_q/maildrop" "$_q/public"
+	chown postfix:postdrop "$_q/maildrop" "$_q/public"
+	chmod 730 "$_q/maildrop"
+	chmod 710 "$_q/public"
+}
+
+srv_postfix_start()
+{
+	[ -f "$SRV_DIR/env" ] && . "$SRV_DIR/env"
+	if [ -z "$SRV_LMTP_PORT" ]; then
+		echo "servers.sh: start Dovecot before Postfix" >&2
+		return 1
+	fi
+	_e=$SRV_DIR/postfix/etc
+	if [ ! -f "$_e/main.cf" ]; then
+		srv__postfix_dirs
+		SRV_SMTP_PORT=$(srv_free_port)
+		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_SMTP_PORT"
+		srv__save SRV_SMTP_PORT "$SRV_SMTP_PORT"
+		srv__postfix_conf
+	else
+		. "$SRV_DIR/env"
+	fi
+	: >>"$SRV_DIR/log/postfix.log"
+	# -w: return once the master has initialised (in the background).
+	/usr/lib/postfix/sbin/master -c "$_e" -w || {
+		# master reports nothing when it fails this early: ask
+		# postconf and "postfix check" (which talks only to a tty).
+		{
+			# shellcheck disable=SC2069 # stderr to the log only
+			/usr/sbin/postconf -c "$_e" -n 2>&1 >/dev/null
+			script -qc "/usr/sbin/postfix -c $_e check" /dev/null
+		} >>"$SRV_DIR/log/postfix-start.log" 2>&1
+		srv_log_tail >&2
+		return 1
+	}
+	srv_wait_port "$SRV_SMTP_PORT" &&
+	    srv__wait_greeting smtp "$SRV_SMTP_PORT" || {
+		srv_log_tail >&2
+		return 1
+	}
+}
+
+srv_postfix_stop()
+{
+	_pf=$SRV_DIR/postfix/spool/pid/master.pid
+	[ -f "$_pf" ] || return 0
+	srv__stop_master "$(tr -d ' ' <"$_pf")" postlogd
+	rm -f "$_pf"
+}
+
+srv_postfix_flush()
+{
+	/usr/sbin/postqueue -c "$SRV_DIR/postfix/etc" -f
+}
+
+srv_postfix_queue()
+{
+	/usr/sbin/postqueue -c "$SRV_DIR/postfix/etc" -p
+}
+
+# ---------------------------------------------------------------- sshd
+
+# srv__check_chroot DIR: sshd wants every component root-owned and not
+# group/world-writable; say which one is wrong instead of a silent
+# "bad ownership or modes for chroot directory" in the log.
+srv__check_chroot()
+{
+	case $1 in /*) ;; *) echo "servers.sh: chroot $1 not absolute" >&2; return 1 ;; esac
+	_p=$1
+	while :; do
+		_sm=$(stat -c '%u %a' "$_p") || return 1
+		# shellcheck disable=SC2086 # split "uid mode"
+		set -- $_sm
+		if [ "$1" != 0 ] || [ $(( 0$2 & 022 )) != 0 ]; then
+			echo "servers.sh: chroot component $_p is uid $1 mode $2" \
+			    "(needs root, not group/world-writable)" >&2
+			return 1
+		fi
+		[ "$_p" = / ] && return 0
+		_p=$(dirname "$_p")
+	done
+}
+
+srv_sshd_start()
+{
+	_code=$1
+	_root=$2
+	_d=$SRV_DIR/sshd/$_code
+	if [ -f "$_d/sshd.pid" ] && kill -0 "$(cat "$_d/sshd.pid")" 2>/dev/null; then
+		echo "servers.sh: sshd $_code already running" >&2
+		return 1
+	fi
+	srv__check_chroot "$_root" || return 1
+	# State lives in files, not variables, so that a caller may run
+	# this in $(...) and cleanup still finds the server.
+	if [ ! -f "$_d/sshd_config" ]; then
+		mkdir -p "$_d"
+		chmod 755 "$_d"
+		ssh-keygen -q -t ed25519 -N '' -C "host-$_code" \
+		    -f "$_d/host_ed25519" </dev/null >/dev/null || return 1
+		ssh-keygen -q -t ed25519 -N '' -C "client-$_code" \
+		    -f "$_d/id_ed25519" </dev/null >/dev/null || return 1
+		cp "$_d/id_ed25519.pub" "$_d/authorized_keys"
+		_port=$(srv_free_port)
+		echo "$_port" >"$_d/port"
+		srv__sshd_conf "$_d" "$_port" "$_root"
+	fi
+	_port=$(cat "$_d/port")
+	SRV_PORTS_USED="$SRV_PORTS_USED $_port"
+	mkdir -p /run/sshd
+	_log=$SRV_DIR/log/sshd-$_code.log
+	/usr/sbin/sshd -t -f "$_d/sshd_config" 2>>"$_log" || {
+		srv_log_tail >&2
+		return 1
+	}
+	/usr/sbin/sshd -f "$_d/sshd_config" -E "$_log" || {
+		srv_log_tail >&2
+		return 1
+	}
+	srv_wait_port "$_port" || {
+		srv_log_tail >&2
+		return 1
+	}
+	srv__save "SRV_SSHD_PORT_$_code" "$_port"
+	srv__save "SRV_SSH_KEY_$_code" "$_d/id_ed25519"
+	echo "$_port"
+}
+
+srv__sshd_conf()
+{
+	cat >"$1/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$2
+HostKey $1/host_ed25519
+PidFile $1/sshd.pid
+AuthorizedKeysFile $1/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin no
+AllowUsers nobody
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+AllowTcpForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTTY no
+UseDNS no
+MaxStartups 100
+MaxSessions 100
+LogLevel VERBOSE
+Subsystem sftp internal-sftp -u 0007
+Match User nobody
+	ChrootDirectory $3
+	ForceCommand internal-sftp -u 0007
+EOF
+}
+
+srv_sshd_port()
+{
+	cat "$SRV_DIR/sshd/$1/port"
+}
+
+srv_sshd_key()
+{
+	echo "$SRV_DIR/sshd/$1/id_ed25519"
+}
+
+srv_sshd_stop()
+{
+	_pf=$SRV_DIR/sshd/$1/sshd.pid
+	[ -f "$_pf" ] || return 0
+	_pid=$(cat "$_pf")
+	# The listener only: sessions end when their clients go.
+	kill -TERM "$_pid" 2>/dev/null && srv__wait_gone "$_pid" 5
+	rm -f "$_pf"
+}
+
+srv_sftp()
+{
+	sftp -q -b "$2" -i "$(srv_sshd_key "$1")" -P "$(srv_sshd_port "$1")" \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o BatchMode=yes -o LogLevel=ERROR -o IdentitiesOnly=yes \
+	    nobody@127.0.0.1
+}
+
+srv_curl_sftp_put()
+{
+	_k=$(srv_sshd_key "$1")
+	# -k: no known_hosts check (fresh host key per run).  The path after
+	# the port is absolute inside the chroot.
+	curl -sS -k --key "$_k" --pubkey "$_k.pub" -u nobody: \
+	    -T "$2" "sftp://127.0.0.1:$(srv_sshd_port "$1")/$3"
+}

@@ -92,7 +92,7 @@ check_one(const char *path, const struct check_ctx *ctx,
 		return CTL_USAGE;
 	}
 	name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	u = upload_read(name, buf, len, ctx);
+	u = upload_read(name, buf, len, ctx, 0);
 	check_print(o, NULL, u->errs);
 	invalid = errlist_nerrors(u->errs) > 0;
 	for (size_t i = 0; i < u->nitems; i++) {

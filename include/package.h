@@ -30,7 +30,7 @@ const char *item_kind_name(enum item_kind k);
 struct item {
 	enum item_kind kind;
 	char *path;           /* "site-a/", "/" for a single package, or the record's file name */
-	unsigned char sha256[32]; /* of the item's bytes: the record file, or the package's files (name + content, sorted) */
+	unsigned char sha256[32]; /* with UPLOAD_HASH: see item_hash() in package.c */
 	struct errlist *errs; /* findings of the item's own content */
 	/* ITEM_FILING */
 	struct filing *filing; /* NULL when filing.xml could not be read */
@@ -53,13 +53,15 @@ struct upload {
 	struct errlist *errs;   /* upload-wide refusals: archive errors, MANIFEST_MISMATCH, FILING_XML_MISSING */
 };
 
+#define UPLOAD_HASH 0x1 /* compute each item's sha256 */
+
 /*
  * Read an upload named name (used to recognise a bare *.decision.xml) from
  * buf[0..len) and check each item's content.  Never fails: an upload
  * refused as a whole has findings in u->errs and no items.
  */
 struct upload *upload_read(const char *name, const void *buf, size_t len,
-    const struct check_ctx *ctx);
+    const struct check_ctx *ctx, int flags);
 void upload_free(struct upload *u); /* accepts NULL */
 
 /*

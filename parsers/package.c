@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "package.h"
+#include "sha256.h"
 #include "xmalloc.h"
 
 static const char *const item_kind_names[] = {
@@ -58,25 +57,25 @@ void
 package_files_sha256(const struct pkg_file *files, size_t nfiles,
     unsigned char out[32])
 {
-	crypto_hash_sha256_state st;
+	struct sha256_ctx *st;
 	struct pkg_file *sorted;
 
 	sorted = xreallocarray(NULL, nfiles ? nfiles : 1, sizeof(*sorted));
 	memcpy(sorted, files, nfiles * sizeof(*sorted));
 	qsort(sorted, nfiles, sizeof(*sorted), pkg_file_cmp);
-	crypto_hash_sha256_init(&st);
+	st = sha256_init();
 	for (size_t i = 0; i < nfiles; i++) {
 		unsigned char len[8];
 		uint64_t n = sorted[i].size;
 
 		for (int k = 0; k < 8; k++)
 			len[k] = (unsigned char)(n >> (8 * k));
-		crypto_hash_sha256_update(&st, (const unsigned char *)sorted[i].name,
+		sha256_update(st, sorted[i].name,
 		    strlen(sorted[i].name) + 1);
-		crypto_hash_sha256_update(&st, len, sizeof(len));
-		crypto_hash_sha256_update(&st, sorted[i].data, sorted[i].size);
+		sha256_update(st, len, sizeof(len));
+		sha256_update(st, sorted[i].data, sorted[i].size);
 	}
-	crypto_hash_sha256_final(&st, out);
+	sha256_final(st, out);
 	free(sorted);
 }
 
@@ -151,7 +150,6 @@ item_check(struct item *it, const struct pkg_file *record,
 	case ITEM_FILING:
 		package_check_files(it->files, it->nfiles, ctx, &it->filing,
 		    it->errs);
-		package_files_sha256(it->files, it->nfiles, it->sha256);
 		return;
 	case ITEM_VERIFICATION:
 		if (verification_parse(record->data, record->size, lim,
@@ -172,13 +170,28 @@ item_check(struct item *it, const struct pkg_file *record,
 		    it->errs);
 		break;
 	}
-	/* A record's identity is its own bytes and the files beside it that
-	 * it may name: the same record with another photo is another item. */
-	if (it->kind == ITEM_VERIFICATION) {
-		package_files_sha256(it->files, it->nfiles, it->sha256);
-	} else {
-		crypto_hash_sha256(it->sha256, record->data, record->size);
-	}
+}
+
+/*
+ * An item's identity.  A package is its files (names and contents, in
+ * any order); a verification record is itself and the files beside it
+ * that it may name, so the same record with another photo is another
+ * item; any other record is its own bytes.
+ */
+static void
+item_hash(struct item *it, const struct pkg_file *record)
+{
+	if (it->kind == ITEM_FILING || it->kind == ITEM_VERIFICATION) {
+		struct pkg_file *all;
+
+		all = xreallocarray(NULL, it->nfiles + 1, sizeof(*all));
+		memcpy(all, it->files, it->nfiles * sizeof(*all));
+		if (record != NULL)
+			all[it->nfiles] = *record;
+		package_files_sha256(all, it->nfiles + (record != NULL), it->sha256);
+		free(all);
+	} else
+		sha256(record->data, record->size, it->sha256);
 }
 
 static int
@@ -206,18 +219,6 @@ ac_find(const struct ar_contents *ac, const char *name)
 		if (strcmp(ac->entries[i].name, name) == 0)
 			return &ac->entries[i];
 	return NULL;
-}
-
-static void
-hex32(const unsigned char d[32], char out[65])
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[d[i] >> 4];
-		out[2 * i + 1] = hx[d[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /*
@@ -270,8 +271,8 @@ manifest_verify(const struct ar_contents *ac, const struct ar_entry *me,
 			    "清单重复列出 / listed more than once");
 			continue;
 		}
-		crypto_hash_sha256(d, e->data, e->size);
-		hex32(d, hex);
+		sha256(e->data, e->size, d);
+		sha256_to_hex(d, hex);
 		if (mi->sha256 == NULL || strcmp(hex, mi->sha256) != 0)
 			errlist_add(errs, ERR_MANIFEST_MISMATCH, mi->path,
 			    "校验值不符 / sha256 differs: the member is %s", hex);
@@ -288,7 +289,7 @@ out:
 }
 
 static void
-upload_split(struct upload *u, const struct check_ctx *ctx)
+upload_split(struct upload *u, const struct check_ctx *ctx, int flags)
 {
 	struct ar_contents *ac = u->ac;
 	const struct ar_entry *me;
@@ -299,6 +300,8 @@ upload_split(struct upload *u, const struct check_ctx *ctx)
 		struct item *it = upload_item_add(u, &cap, ITEM_FILING, "/");
 		item_collect(it, ac, "", 1);
 		item_check(it, NULL, ctx);
+		if (flags & UPLOAD_HASH)
+			item_hash(it, NULL);
 		return;
 	}
 
@@ -321,6 +324,8 @@ upload_split(struct upload *u, const struct check_ctx *ctx)
 			it = upload_item_add(u, &cap, ITEM_FILING, dir);
 			item_collect(it, ac, dir, 1);
 			item_check(it, NULL, ctx);
+			if (flags & UPLOAD_HASH)
+				item_hash(it, NULL);
 			free(dir);
 			continue;
 		}
@@ -335,6 +340,8 @@ upload_split(struct upload *u, const struct check_ctx *ctx)
 			if (kind == ITEM_VERIFICATION)
 				item_collect(it, ac, dir, 0);
 			item_check(it, &rec, ctx);
+			if (flags & UPLOAD_HASH)
+				item_hash(it, &rec);
 			free(dir);
 		}
 	}
@@ -346,7 +353,7 @@ upload_split(struct upload *u, const struct check_ctx *ctx)
 
 struct upload *
 upload_read(const char *name, const void *buf, size_t len,
-    const struct check_ctx *ctx)
+    const struct check_ctx *ctx, int flags)
 {
 	struct upload *u = xcalloc(1, sizeof(*u));
 	enum item_kind kind;
@@ -365,11 +372,13 @@ upload_read(const char *name, const void *buf, size_t len,
 		rec.size = len;
 		it = upload_item_add(u, &cap, ITEM_DECISION, rec.name);
 		item_check(it, &rec, ctx);
+			if (flags & UPLOAD_HASH)
+				item_hash(it, &rec);
 		return u;
 	}
 	if (ar_read(buf, len, ctx->lim, &u->ac, u->errs) != 0)
 		return u;
-	upload_split(u, ctx);
+	upload_split(u, ctx, flags);
 	return u;
 }
 

@@ -1,0 +1,73 @@
+/*
+ * pack: see include/pack.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "pack.h"
+#include "xmalloc.h"
+
+struct membuf {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static la_ssize_t
+pack_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
+{
+	struct membuf *m = arg;
+
+	if (n > SIZE_MAX - m->len)
+		return -1;
+	if (m->len + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		while (cap < m->len + n)
+			cap *= 2;
+		m->p = xreallocarray(m->p, cap, 1);
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, n);
+	m->len += n;
+	return (la_ssize_t)n;
+}
+
+int
+pack_zip(const struct pkg_file *files, size_t nfiles, unsigned char **out,
+    size_t *len)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	struct membuf m = { 0 };
+	int rc = -1;
+
+	if (a == NULL || e == NULL || archive_write_set_format_zip(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open(a, &m, NULL, pack_write_cb, NULL) != ARCHIVE_OK)
+		goto out;
+	for (size_t i = 0; i < nfiles; i++) {
+		archive_entry_clear(e);
+		archive_entry_set_pathname_utf8(e, files[i].name);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)files[i].size);
+		if (archive_write_header(a, e) != ARCHIVE_OK ||
+		    archive_write_data(a, files[i].data, files[i].size) !=
+		    (la_ssize_t)files[i].size)
+			goto out;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK)
+		goto out;
+	*out = m.p;
+	*len = m.len;
+	m.p = NULL; /* transferred */
+	rc = 0;
+out:
+	archive_entry_free(e);
+	if (a != NULL)
+		archive_write_free(a);
+	free(m.p);
+	return rc;
+}

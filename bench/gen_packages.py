@@ -108,13 +108,16 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("n", type=int)
     ap.add_argument("--format", choices=("zip", "mix"), default="zip")
+    ap.add_argument("--first", type=int, default=0,
+                    help="number of the first package (subjects and domains follow it)")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
     base = fxlib.good_filing_xml()
     photos = {n: fxlib.jpeg(480, 640, color=c) for n, c in COLORS.items()}
     step = 500
-    jobs = [(a.outdir, s, min(s + step, a.n), a.format, base, photos)
-            for s in range(0, a.n, step)]
+    end = a.first + a.n
+    jobs = [(a.outdir, s, min(s + step, end), a.format, base, photos)
+            for s in range(a.first, end, step)]
     with multiprocessing.Pool() as pool:
         done = sum(pool.imap_unordered(work, jobs))
     print("gen_packages: %d %s packages in %s" % (done, a.format, a.outdir))

@@ -1,16 +1,21 @@
 /*
  * ctl: beianctl's entry point, verb dispatch and output helpers.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "config.h"
 #include "ctl.h"
+#include "errlist.h"
+#include "store.h"
 #include "xmalloc.h"
 
 static const struct {
@@ -18,6 +23,21 @@ static const struct {
 	int (*fn)(int, char **, const struct config *);
 } verbs[] = {
 	{ "check", ctl_check },
+	{ "submit", ctl_submit },
+	{ "status", ctl_status },
+	{ "list", ctl_list },
+	{ "show", ctl_show },
+	{ "verify", ctl_verify },
+	{ "review", ctl_review },
+	{ "handback", ctl_handback },
+	{ "withdraw", ctl_withdraw },
+	{ "outbox", ctl_outbox },
+	{ "retry", ctl_retry },
+	{ "quarantine", ctl_quarantine },
+	{ "requeue", ctl_requeue },
+	{ "import", ctl_import },
+	{ "password-reset", ctl_password_reset },
+	{ "backup", ctl_backup },
 };
 
 static void
@@ -25,7 +45,27 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: beianctl [-c FILE] VERB ...\n"
-	    "  check [--provider CODE] [--json] PACKAGE...\n");
+	    "  check [--provider CODE] [--json] PACKAGE...\n"
+	    "  submit [--provider CODE] PACKAGE\n"
+	    "  status [--json]\n"
+	    "  list [--state S] [--json]\n"
+	    "  show ID [--json]\n"
+	    "  verify ID --record FILE\n"
+	    "  verify ID --pass --photo JPG --scan JPG [--verifier NAME]\n"
+	    "  verify ID --return \"PATH=CODE:text\"... [--verifier NAME]\n"
+	    "  review ID --approve [--licence NUMBER] | --reject \"CODE:text\" "
+	    "[--reviewer NAME]\n"
+	    "  handback ID [\"PATH=CODE:text\"...]\n"
+	    "  withdraw ID\n"
+	    "  outbox [--failed] [--json]\n"
+	    "  retry MAILID\n"
+	    "  quarantine [--json]\n"
+	    "  requeue ITEM\n"
+	    "  import FILE\n"
+	    "  password-reset SUBJECT_LICENCE\n"
+	    "  backup FILE\n"
+	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
+	    "3 unknown ID\n");
 }
 
 int
@@ -157,4 +197,96 @@ fail:
 	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+void
+ctl_put_json_time(FILE *fp, time_t t)
+{
+	char buf[32];
+
+	if (t == 0) {
+		fputs("null", fp);
+		return;
+	}
+	time_rfc3339_cst(t, buf);
+	ctl_put_json(fp, buf);
+}
+
+struct store *
+ctl_store_open(const struct config *cf)
+{
+	struct store *st;
+	char *path, err[512];
+
+	path = xasprintf("%s/beiand.db", cf->state_dir);
+	if (mkdir(cf->state_dir, 0700) == -1 && errno != EEXIST) {
+		fprintf(stderr, "beianctl: %s: %s\n", cf->state_dir,
+		    strerror(errno));
+		free(path);
+		return NULL;
+	}
+	if ((st = store_open(path, cf, err, sizeof(err))) == NULL) {
+		fputs("beianctl: ", stderr);
+		ctl_put_escaped(stderr, err);
+		fputc('\n', stderr);
+	}
+	free(path);
+	return st;
+}
+
+const char *
+ctl_operator_name(void)
+{
+	static char name[256];
+	const char *s;
+	struct passwd *pw;
+
+	if (name[0] != '\0')
+		return name;
+	/* sudo says who is behind root; else the account running us */
+	if ((s = getenv("SUDO_USER")) != NULL && s[0] != '\0')
+		strlcpy(name, s, sizeof(name));
+	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_name != NULL)
+		strlcpy(name, pw->pw_name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "uid %lu", (unsigned long)getuid());
+	return name;
+}
+
+void
+ctl_operator(struct store_actor *who)
+{
+	memset(who, 0, sizeof(*who));
+	who->kind = WF_ACTOR_OPERATOR;
+	who->channel = WF_CHANNEL_CLI;
+	who->name = ctl_operator_name();
+	who->source = "cli";
+}
+
+size_t
+ctl_put_refusals(const char *id, const struct errlist *el)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < errlist_count(el); i++) {
+		const struct err_item *e = errlist_get(el, i);
+		FILE *fp = e->severity == SEV_WARNING ? stderr : stdout;
+
+		if (e->severity != SEV_WARNING)
+			n++;
+		ctl_put_escaped(fp, id);
+		fprintf(fp, ": %s: ", err_code_name(e->code));
+		ctl_put_escaped(fp, e->message);
+		fputc('\n', fp);
+	}
+	return n;
+}
+
+int
+ctl_store_error(struct store *st)
+{
+	fputs("beianctl: store: ", stderr);
+	ctl_put_escaped(stderr, store_errmsg(st));
+	fputc('\n', stderr);
+	return CTL_USAGE;
 }

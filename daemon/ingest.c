@@ -173,6 +173,30 @@ keep_file(struct store *st, const char *id, const char *kind,
 	    hex) == -1 ? -1 : 0;
 }
 
+/*
+ * A verification record acts on a filing awaiting verification and a
+ * handback on one returned to the provider (FORMAT.md §5, §6), although
+ * both end in returned_to_owner: refuse any other start here.  Returns
+ * 1 when refused (WRONG_STATE added), 0 to go on, -1 on error.
+ */
+static int
+start_state(struct store *st, const char *id, enum wf_state want,
+    struct ingest_outcome *out)
+{
+	enum wf_state s;
+	int rc;
+
+	if ((rc = store_filing_state(st, id, &s)) != 0)
+		return rc == -1 ? -1 : 0; /* unknown: the store says so */
+	if (s == want)
+		return 0;
+	strlcpy(out->id, id, sizeof(out->id));
+	out->state = s;
+	errlist_add(out->errs, ERR_WRONG_STATE, "/", "当前状态为 %s / the "
+	    "filing is %s", workflow_state_name(s), workflow_state_name(s));
+	return 1;
+}
+
 static int
 transition(struct store *st, struct store_transition_req *req,
     const struct store_actor *who, struct ingest_outcome *out)
@@ -213,6 +237,8 @@ ingest_verification(struct store *st, const struct item *it,
 	int rc;
 
 	req.id = v->filing;
+	if ((rc = start_state(st, v->filing, WF_AWAITING_VERIFICATION, out)) != 0)
+		return rc == 1 ? 0 : -1;
 	if (v->result != NULL && strcmp(v->result, "pass") == 0) {
 		const struct pkg_file *rec, *photo, *scan;
 
@@ -329,6 +355,11 @@ ingest_item(struct store *st, const struct config *cf, const struct item *it,
 		if (it->handback == NULL || errlist_nerrors(it->errs) > 0)
 			break;
 		req.id = it->handback->filing;
+		if ((rc = start_state(st, req.id, WF_RETURNED_TO_PROVIDER,
+		    out)) != 0) {
+			rc = rc == 1 ? 0 : -1;
+			break;
+		}
 		req.to = WF_RETURNED_TO_OWNER;
 		issues = issues_of(it->handback->issues, it->handback->nissues);
 		req.issues = it->handback->nissues ? issues : NULL;

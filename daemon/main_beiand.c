@@ -1,13 +1,10 @@
 /*
  * beiand: the daemon's entry point.
  */
-#include <stdio.h>
+#include "beiand.h"
 
 int
 main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "beiand: not yet built\n");
-	return 2;
+	return beiand_main(argc, argv);
 }

@@ -185,6 +185,12 @@ static const char *const migrations[] = {
 	"CREATE TABLE reply_counts("
 	" address TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,"
 	" PRIMARY KEY(address, day));",
+	/* 2: spool uploads and their receipts */
+	"CREATE TABLE uploads("
+	" key TEXT PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" received INTEGER NOT NULL, receipt TEXT NOT NULL,"
+	" quarantined INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX uploads_source ON uploads(source, sha256, received);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -3308,4 +3314,287 @@ store_reply_take(struct store *st, const char *address, time_t now,
 	if (op_end(st, rc != -1) == -1)
 		return -1;
 	return rc;
+}
+
+/* ---- beianctl: backup and password reset ------------------------------------ */
+
+int
+store_backup(struct store *st, const char *path)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	char *tmp;
+	int fd, rc;
+
+	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+	unlink(tmp);
+	/* our own 0600 file first: SQLite would create it 0644 minus umask */
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		seterr(st, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		seterr(st, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(dst, BUSY_TIMEOUT_MS);
+	if ((b = sqlite3_backup_init(dst, "main", st->db, "main")) == NULL) {
+		seterr(st, "backup: %s", sqlite3_errmsg(dst));
+		goto fail;
+	}
+	/* all pages in one step: the copy is one consistent snapshot; a
+	 * writer holding the lock makes it wait and try again */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		seterr(st, "backup: %s", sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		seterr(st, "backup: %s", sqlite3_errmsg(dst));
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		dst = NULL;
+		seterr(st, "backup: close failed");
+		goto fail;
+	}
+	dst = NULL;
+	/* the data is synced by SQLite's commit; make the name durable too */
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	if (rename(tmp, path) == -1) {
+		seterr(st, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	if (dst != NULL)
+		sqlite3_close(dst);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+static int
+pwreset_body(struct store *st, const char *subj, const struct store_actor *who,
+    time_t now, struct errlist *errs, int64_t *mail_id)
+{
+	char password[STORE_PASSWORD_LEN + 1], ref[20], reason[128];
+	char hash[crypto_pwhash_STRBYTES];
+	unsigned char d[crypto_hash_sha256_BYTES];
+	char dh[65];
+	struct jbuf j = { 0 };
+	sqlite3_stmt *s;
+	char *owner = NULL, *name = NULL;
+	int64_t ev;
+	int rc;
+
+	if ((s = query(st, "SELECT owner_email, name FROM subjects"
+	    " WHERE licence = ?", "s", subj)) == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		owner = col_dup(s, 0);
+		name = col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		add(errs, ERR_LICENCE_UNKNOWN, "/");
+		return 1;
+	}
+	if (rc != SQLITE_ROW)
+		return dberr(st, "password reset");
+	rc = 1;
+	if (owner == NULL || owner[0] == '\0') {
+		errlist_add(errs, ERR_EMAIL_INVALID, "owner_email",
+		    "没有登记的负责人邮箱 / no owner address on record");
+		goto out;
+	}
+
+	store_random_token(password, STORE_PASSWORD_LEN);
+	rc = -1;
+	if (crypto_pwhash_str_alg(hash, password, STORE_PASSWORD_LEN,
+	    st->opslimit, st->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		seterr(st, "password hash: out of memory");
+		goto out;
+	}
+	if (run(st, "UPDATE subjects SET password_hash = ?, pw_fail_day = NULL,"
+	    " pw_fail_count = 0 WHERE licence = ?", "ss", hash, subj) != 1)
+		goto out;
+	snprintf(reason, sizeof(reason), "password reset %s", subj);
+	if (event_add(st, NULL, who, who->kind, WF_NONE, WF_NONE, reason, now,
+	    &ev) == -1)
+		goto out;
+	crypto_hash_sha256(d, (const unsigned char *)subj, strlen(subj));
+	hex(d, sizeof(d), dh);
+	snprintf(ref, sizeof(ref), "pw%.16s", dh);
+	jb_open(&j, '{');
+	jb_kv(&j, "template", workflow_template_name(WF_TPL_PASSWORD_RESET));
+	jb_kv(&j, "role", workflow_role_name(WF_ROLE_OWNER));
+	jb_kv(&j, "subject_licence", subj);
+	jb_kv(&j, "sponsor_name", name);
+	jb_kv(&j, "actor_kind", workflow_actor_name(who->kind));
+	jb_kv(&j, "actor", who->name);
+	jb_close(&j, '}');
+	if (outbox_add(st, NULL, ref, ev, WF_TPL_PASSWORD_RESET, WF_ROLE_OWNER,
+	    owner, j.s, password, now) == -1)
+		goto out;
+	*mail_id = sqlite3_last_insert_rowid(st->db);
+	rc = 0;
+out:
+	sodium_memzero(password, sizeof(password));
+	sodium_memzero(hash, sizeof(hash));
+	free(j.s);
+	free(owner);
+	free(name);
+	return rc;
+}
+
+int
+store_password_reset(struct store *st, const char *subject_licence,
+    const struct store_actor *who, struct errlist *errs, int64_t *mail_id)
+{
+	char subj[STORE_LICENCE_SIZE];
+	struct errlist *mine;
+	struct licence l;
+	int64_t id = 0;
+	int rc;
+
+	if (licence_canon(subject_licence, &l, subj, sizeof(subj)) == -1 ||
+	    l.site != 0) {
+		if (errs != NULL)
+			add(errs, ERR_LICENCE_UNKNOWN, "/");
+		return 1;
+	}
+	mine = errlist_new();
+	if ((rc = op_begin(st)) == 0)
+		rc = op_finish(st, pwreset_body(st, subj, who, now_or(who->now),
+		    mine, &id));
+	if (rc >= 0 && errs != NULL)
+		errlist_splice(errs, mine, NULL);
+	errlist_free(mine);
+	if (rc == 0 && mail_id != NULL)
+		*mail_id = id;
+	return rc;
+}
+
+/* ---- spool uploads ------------------------------------------------------ */
+
+int
+store_upload_record(struct store *st, const char *key, const char *source,
+    const char *sha256_hex, time_t received, const char *receipt,
+    int quarantined)
+{
+	int rc;
+
+	if ((rc = op_begin(st)) == 0)
+		rc = op_finish(st, run(st, "INSERT OR REPLACE INTO uploads(key,"
+		    " source, sha256, received, receipt, quarantined)"
+		    " VALUES(?, ?, ?, ?, ?, ?)", "sssIsi", key, source,
+		    sha256_hex, (int64_t)received, receipt, quarantined) == -1 ?
+		    -1 : 0);
+	return rc;
+}
+
+int
+store_upload_get(struct store *st, const char *key, char **receipt,
+    int *quarantined)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = query(st, "SELECT receipt, quarantined FROM uploads"
+	    " WHERE key = ?", "s", key)) == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*receipt = col_dup(s, 0);
+		*quarantined = sqlite3_column_int(s, 1);
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 1;
+	else
+		rc = dberr(st, "step");
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_upload_first(struct store *st, const char *source,
+    const char *sha256_hex, time_t *received)
+{
+	int64_t v;
+	int rc;
+
+	rc = one_int(st, &v, "SELECT received FROM uploads WHERE source = ?"
+	    " AND sha256 = ? ORDER BY received LIMIT 1", "ss", source,
+	    sha256_hex);
+	if (rc == 1)
+		*received = (time_t)v;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+/* ---- mailer queries (daemon/mailer.c) ------------------------------------ */
+
+/* One text column of the first row: 0 and *out (malloc'd), 1 none, -1. */
+static int
+one_text(struct store *st, sqlite3_stmt *s, const char *what, char **out)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		*out = col_dup(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = 1;
+	else
+		rc = dberr(st, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_outbox_thread_root(struct store *st, const char *id, const char *role,
+    char **message_id)
+{
+	return one_text(st, query(st, "SELECT message_id FROM outbox"
+	    " WHERE filing = ? AND role = ? ORDER BY id LIMIT 1", "ss", id,
+	    role), "outbox", message_id);
+}
+
+int
+store_outbox_next_due(struct store *st, time_t *when)
+{
+	int64_t v;
+	int rc;
+
+	rc = one_int(st, &v, "SELECT next_try FROM outbox WHERE state IN"
+	    " ('queued','deferred') ORDER BY next_try LIMIT 1", "");
+	if (rc == 1)
+		*when = (time_t)v;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+int
+store_attachment_name(struct store *st, const char *sha256_hex, char **name)
+{
+	return one_text(st, query(st, "SELECT name FROM attachment_entries"
+	    " WHERE sha256 = ? ORDER BY idx LIMIT 1", "s", sha256_hex),
+	    "attachment", name);
 }

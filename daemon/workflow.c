@@ -94,6 +94,7 @@ static const char *const template_names[WF_NTEMPLATES] = {
 	[WF_TPL_APPROVED_BUREAU] = "approved_bureau",
 	[WF_TPL_WITHDRAWN] = "withdrawn",
 	[WF_TPL_HELP] = "help",
+	[WF_TPL_PASSWORD_RESET] = "password_reset",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

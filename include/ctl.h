@@ -1,15 +1,20 @@
 /*
  * ctl: beianctl's verbs (DESIGN.md, Command line).
  *
- * Each verb is a function taking the arguments after its name and the
- * loaded configuration, returning one of the exit statuses below.
+ * Each verb is a function taking the arguments after its name (argv[0]
+ * is the verb) and the loaded configuration, returning one of the exit
+ * statuses below.
  */
 #ifndef BEIAND_CTL_H
 #define BEIAND_CTL_H
 
 #include <stdio.h>
+#include <time.h>
 
 struct config;
+struct errlist;
+struct store;
+struct store_actor;
 
 /* Exit statuses of every verb. */
 #define CTL_OK 0        /* done */
@@ -20,14 +25,55 @@ struct config;
 int ctl_main(int argc, char **argv);
 
 int ctl_check(int argc, char **argv, const struct config *cf);
+int ctl_submit(int argc, char **argv, const struct config *cf);
+
+/* ctl_query.c: read-only views of the store */
+int ctl_status(int argc, char **argv, const struct config *cf);
+int ctl_list(int argc, char **argv, const struct config *cf);
+int ctl_show(int argc, char **argv, const struct config *cf);
+int ctl_outbox(int argc, char **argv, const struct config *cf);
+int ctl_quarantine(int argc, char **argv, const struct config *cf);
+
+/* ctl_act.c: decisions and maintenance */
+int ctl_verify(int argc, char **argv, const struct config *cf);
+int ctl_review(int argc, char **argv, const struct config *cf);
+int ctl_handback(int argc, char **argv, const struct config *cf);
+int ctl_withdraw(int argc, char **argv, const struct config *cf);
+int ctl_retry(int argc, char **argv, const struct config *cf);
+int ctl_requeue(int argc, char **argv, const struct config *cf);
+int ctl_import(int argc, char **argv, const struct config *cf);
+int ctl_password_reset(int argc, char **argv, const struct config *cf);
+int ctl_backup(int argc, char **argv, const struct config *cf);
 
 /* Output helpers shared by the verbs. */
 /* Print s with bytes below 0x20 and 0x7f as \xHH. */
 void ctl_put_escaped(FILE *fp, const char *s);
 /* Print s as a JSON string literal (quotes included); NULL as null. */
 void ctl_put_json(FILE *fp, const char *s);
+/* Print t as a JSON string in RFC 3339 with +08:00; 0 as null. */
+void ctl_put_json_time(FILE *fp, time_t t);
 /* Read a whole file; NULL with errno set on failure.  *len gets its size.
  * Refuses files larger than max (errno EFBIG) without reading them. */
 unsigned char *ctl_read_file(const char *path, size_t max, size_t *len);
+
+/* Store helpers shared by the verbs. */
+/*
+ * Open <state_dir>/beiand.db with cf (for recipients and attachments).
+ * On failure prints "beianctl: reason" and returns NULL (exit CTL_USAGE).
+ */
+struct store *ctl_store_open(const struct config *cf);
+/*
+ * who as the operator at the command line: kind operator, channel cli,
+ * name SUDO_USER or the login name (kept in a static buffer), source
+ * "cli".
+ */
+void ctl_operator(struct store_actor *who);
+/* The operator's name alone (as ctl_operator sets it). */
+const char *ctl_operator_name(void);
+/* Print the errors of el as "ID: CODE: message" lines on stdout (warnings
+ * on stderr); returns the number of errors. */
+size_t ctl_put_refusals(const char *id, const struct errlist *el);
+/* Print "beianctl: store: <store_errmsg>" on stderr; returns CTL_USAGE. */
+int ctl_store_error(struct store *st);
 
 #endif

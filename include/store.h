@@ -359,6 +359,14 @@ int store_counts(struct store *st,
 
 /* ---- small state ---------------------------------------------------- */
 
+/*
+ * Quarantine.  item is the file's name in spool/quarantine/ (its reason
+ * beside it as ITEM.reason); source is where the file came from, as a
+ * path relative to spool_dir including the file name, e.g.
+ * "providers/P001/incoming/batch.zip" or "bureau/11/incoming/x.decision.xml".
+ * `beianctl requeue ITEM` renames the file back to spool_dir/source, so
+ * the daemon must write source that way (NULL: not requeueable).
+ */
 int store_quarantine_add(struct store *st, const char *item,
     const char *source, const char *reason, time_t at);
 int store_quarantine_remove(struct store *st, const char *item); /* 1: none */
@@ -396,5 +404,69 @@ void store_random_token(char *buf, size_t n);
 /* 0 when password matches the subject's hash (for tests and tools). */
 int store_password_check(struct store *st, const char *subject_licence,
     const char *password);
+
+/* ---- beianctl: backup and password reset ---------------------------- */
+
+/*
+ * An online copy of the database to path (created mode 0600, written
+ * under a temporary name and renamed, journal mode DELETE so that it is
+ * one self-contained file) with the SQLite backup API; the daemon may
+ * keep writing meanwhile.  0, or -1 (store_errmsg).
+ */
+int store_backup(struct store *st, const char *path);
+
+/*
+ * Issue a new filing password for the subject numbered subject_licence
+ * (any accepted spelling of the number): the hash replaces the old one
+ * (the failure count is reset), an event (no filing, actor who, reason
+ * "password reset 京ICP备…号") and one password_reset outbox row to the
+ * owner on record, the clear password only in that row's secret.  The
+ * row's Message-ID ID part is "pw" and the first 16 hex digits of the
+ * sha256 of the canonical number.  Returns 0 (*mail_id set when not
+ * NULL); 1 refused, nothing changed, with LICENCE_UNKNOWN (no such
+ * subject, or not a subject number) or EMAIL_INVALID (no owner address
+ * on record: the password could reach nobody) added to errs; -1 on error.
+ */
+int store_password_reset(struct store *st, const char *subject_licence,
+    const struct store_actor *who, struct errlist *errs, int64_t *mail_id);
+
+/* ---- spool uploads (DESIGN.md, Provider batch) ------------------------ */
+
+/*
+ * An upload's result, committed in the same group as its items so that a
+ * crash before the receipt is written re-writes that receipt instead of
+ * processing the upload again.  key names the claimed file (its name in
+ * spool/work/); source is "spool:CODE" or "bureau:NN"; receipt is the
+ * receipt's XML text; quarantined: the upload goes to quarantine/, not
+ * away.
+ */
+int store_upload_record(struct store *st, const char *key, const char *source,
+    const char *sha256_hex, time_t received, const char *receipt,
+    int quarantined);
+/* 0, *receipt (malloc'd) and *quarantined when key was committed, 1 when
+ * not, -1 on error. */
+int store_upload_get(struct store *st, const char *key, char **receipt,
+    int *quarantined);
+/* When the same bytes first came from source: 0 and *received, 1 never. */
+int store_upload_first(struct store *st, const char *source,
+    const char *sha256_hex, time_t *received);
+
+/* ---- mailer queries (daemon/mailer.c) ------------------------------- */
+
+/*
+ * The Message-ID of the first outbox row of filing id to role (the mail
+ * that opens that recipient's thread; later mails answer it): 0 and
+ * *message_id (malloc'd), 1 when there is none.
+ */
+int store_outbox_thread_root(struct store *st, const char *id,
+    const char *role, char **message_id);
+/* When the next queued or deferred mail is due (maybe already past):
+ * 0 and *when, 1 when none waits. */
+int store_outbox_next_due(struct store *st, time_t *when);
+/* The name of the first entry recorded for the stored blob sha256_hex
+ * (for a single-file attachment, the file's name in its package):
+ * 0 and *name (malloc'd), 1 none. */
+int store_attachment_name(struct store *st, const char *sha256_hex,
+    char **name);
 
 #endif

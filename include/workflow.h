@@ -59,9 +59,12 @@ enum wf_template {
 	WF_TPL_APPROVED_PROVIDER,
 	WF_TPL_APPROVED_BUREAU,
 	WF_TPL_WITHDRAWN,
-	WF_TPL_HELP
+	WF_TPL_HELP,
+	/* beianctl password-reset: the new password to the owner on record
+	 * (a mail about a subject, no filing, not in the transition table) */
+	WF_TPL_PASSWORD_RESET
 };
-#define WF_NTEMPLATES 11
+#define WF_NTEMPLATES 12
 
 enum wf_when {
 	WF_WHEN_ALWAYS,

@@ -20,7 +20,7 @@
 static const char *const all_templates[] = {
 	"received", "invalid", "awaiting_verification", "returned_to_owner",
 	"review_request", "returned_to_provider", "approved_owner",
-	"approved_provider", "approved_bureau", "withdrawn", "help",
+	"approved_provider", "approved_bureau", "withdrawn", "help", "password_reset",
 };
 #define NTEMPLATES (sizeof(all_templates) / sizeof(all_templates[0]))
 
@@ -404,8 +404,9 @@ UNIT_TEST(mail_templates_all_render)
 		CHECKM(strstr(subj, " / ") != NULL, "%s subject bilingual", t);
 		CHECKM(strncmp(subj, sp.tag, strlen(sp.tag)) == 0,
 		    "%s: subject starts with the tag", t);
-		/* the password shows in approved_owner only */
-		if (strcmp(t, "approved_owner") == 0)
+		/* the password shows in approved_owner and password_reset only */
+		if (strcmp(t, "approved_owner") == 0 ||
+		    strcmp(t, "password_reset") == 0)
 			CHECKM(strstr(body, PASSWORD) != NULL, "%s", t);
 		else
 			CHECKM(strstr(body, PASSWORD) == NULL &&

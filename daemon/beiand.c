@@ -1,0 +1,826 @@
+/*
+ * beiand: the daemon — one event loop over signals, inotify, the parser
+ * workers and timers.
+ *
+ * Data walks one way: spool (claim) → worker (parse) → ingest (decide,
+ * in one group commit with the receipts' text) → receipt files →
+ * outbox → mailer.  The parent never parses an upload: workers do, and
+ * their answers are decoded as untrusted.  A crash at any instant is
+ * recovered at start: claimed files still in work/ are either processed
+ * again (nothing was committed) or, when their upload was committed,
+ * only their receipt is written again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "beiand.h"
+#include "compat.h"
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "mailer.h"
+#include "package.h"
+#include "receipt.h"
+#include "rules.h"
+#include "sha256.h"
+#include "spool.h"
+#include "store.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define COMMIT_MAX 64          /* uploads per group commit */
+#define MAIL_BATCH 64          /* mails per mailer pass */
+#define MAX_FDS 512
+
+/* A claimed upload on its way through. */
+struct upl {
+	struct upl *next;
+	char work[768];         /* its name in spool/work/ */
+	size_t src;
+	char *upload;           /* the name it was uploaded as */
+	int attempts;
+	uint64_t job;           /* running worker job, 0 when not running */
+	struct upload *u;       /* parsed, waiting for the commit */
+	char *crash;            /* quarantine reason after repeated crashes */
+	char *receipt;          /* built in the commit */
+	int quarantine;
+};
+
+struct whole_job {
+	uint64_t job, cand;
+};
+
+struct daemon {
+	struct config *cf;
+	const char *cfpath;
+	struct store *st;
+	struct spool *sp;
+	struct worker_pool *pool;
+	struct mailer *mailer;
+	int sfd;
+	struct upl *queue, *running, *done;
+	struct whole_job *wj;
+	size_t nwj, capwj;
+	int stopping;
+	int64_t mail_due_ms;    /* monotonic ms when the mailer should run */
+	int64_t commit_retry_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+list_push(struct upl **head, struct upl *u)
+{
+	u->next = NULL;
+	while (*head != NULL)
+		head = &(*head)->next;
+	*head = u;
+}
+
+static struct upl *
+list_take(struct upl **head, uint64_t job)
+{
+	for (struct upl **pp = head; *pp != NULL; pp = &(*pp)->next) {
+		struct upl *u = *pp;
+		if (job == 0 || u->job == job) {
+			*pp = u->next;
+			u->next = NULL;
+			return u;
+		}
+	}
+	return NULL;
+}
+
+static void
+upl_free(struct upl *u)
+{
+	if (u == NULL)
+		return;
+	free(u->upload);
+	upload_free(u->u);
+	free(u->crash);
+	free(u->receipt);
+	free(u);
+}
+
+static size_t
+list_len(const struct upl *u)
+{
+	size_t n = 0;
+
+	for (; u != NULL; u = u->next)
+		n++;
+	return n;
+}
+
+/* ---- reading a claimed file (bytes only: the parent never parses) ---- */
+
+static unsigned char *
+work_read(struct daemon *d, const char *work, size_t *len)
+{
+	char path[4096];
+	unsigned char *buf;
+	struct stat st;
+	size_t off = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	*len = off;
+	return buf;
+}
+
+/* ---- JSON for the params of a mail about an unreadable upload ---- */
+
+static void
+json_str(FILE *fp, const char *s)
+{
+	putc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			putc(*p, fp);
+	}
+	putc('"', fp);
+}
+
+static char *
+refusal_params(const char *upload, const struct errlist *el)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&s, &len);
+
+	if (fp == NULL)
+		return NULL;
+	fputs("{\"upload\":", fp);
+	json_str(fp, upload);
+	fputs(",\"errors\":[", fp);
+	for (size_t i = 0; i < errlist_count(el); i++) {
+		const struct err_item *e = errlist_get(el, i);
+		fputs(i ? ",{\"path\":" : "{\"path\":", fp);
+		json_str(fp, e->path);
+		fprintf(fp, ",\"code\":\"%s\",\"severity\":\"%s\",\"message\":",
+		    err_code_name(e->code),
+		    e->severity == SEV_WARNING ? "warning" : "error");
+		json_str(fp, e->message);
+		putc('}', fp);
+	}
+	fputs("]}", fp);
+	fclose(fp);
+	return s;
+}
+
+/* ---- the commit of parsed uploads ----------------------------------- */
+
+/*
+ * Apply one parsed upload inside the open group: its items, its receipt
+ * text, its quarantine.  -1 on a store error (the group is rolled back).
+ */
+static int
+upload_apply(struct daemon *d, struct upl *p, time_t now)
+{
+	const struct spool_src *src = spool_src(d->sp, p->src);
+	struct store_actor who = { 0 };
+	struct receipt_item *items = NULL;
+	struct ingest_outcome *outs = NULL;
+	struct errlist *uerrs = NULL;
+	struct upload *u = p->u;
+	unsigned char *bytes;
+	char hex[SHA256_HEX];
+	time_t received = now;
+	size_t len = 0, nitems = 0;
+	int rc = -1, all_repeated = 1;
+
+	if ((bytes = work_read(d, p->work, &len)) == NULL) {
+		log_err("spool: upload=%s: cannot read %s: %s", p->upload,
+		    p->work, strerror(errno));
+		return -1;
+	}
+	sha256_hex(bytes, len, hex);
+	who.kind = src->is_bureau ? WF_ACTOR_BUREAU : WF_ACTOR_PROVIDER;
+	who.channel = WF_CHANNEL_SPOOL;
+	who.name = src->code;
+	who.provider = src->is_bureau ? NULL : src->code;
+	who.source = hex;
+	who.now = now;
+
+	uerrs = errlist_new();
+	if (p->crash != NULL)
+		errlist_add(uerrs, ERR_ARCHIVE_CORRUPT, "/",
+		    "无法安全读取，已隔离 / could not be read safely, "
+		    "quarantined: %s", p->crash);
+	else if (u != NULL)
+		errlist_splice(uerrs, u->errs, NULL);
+
+	if (errlist_nerrors(uerrs) > 0) {
+		char *params = refusal_params(p->upload, uerrs);
+		const struct err_item *e = errlist_get(uerrs, 0);
+		char ref[17], qsrc[1024];
+		int64_t mail_id;
+
+		memcpy(ref, hex, 16);
+		ref[16] = '\0';
+		p->quarantine = 1;
+		snprintf(qsrc, sizeof(qsrc), "%s/incoming/%s", src->rel,
+		    p->upload);
+		if (store_mail_loose(d->st, WF_TPL_INVALID, ref, params, &who,
+		    &mail_id) == -1 ||
+		    store_quarantine_add(d->st, p->work, qsrc, e->message, now) ==
+		    -1 ||
+		    store_error_add(d->st, src->source, err_code_name(e->code),
+		    e->message, now) == -1) {
+			free(params);
+			goto out;
+		}
+		free(params);
+		all_repeated = 0;
+	} else {
+		int single = u->nitems == 1 && strcmp(u->items[0].path, "/") == 0;
+
+		nitems = u->nitems;
+		items = xcalloc(nitems ? nitems : 1, sizeof(*items));
+		outs = xcalloc(nitems ? nitems : 1, sizeof(*outs));
+		for (size_t i = 0; i < nitems; i++) {
+			struct ingest_outcome *o = &outs[i];
+
+			o->errs = errlist_new();
+			if (ingest_item(d->st, d->cf, &u->items[i], &who,
+			    src->source, single ? bytes : NULL, len, o) == -1) {
+				log_err("store: upload=%s: %s", p->upload,
+				    store_errmsg(d->st));
+				goto out;
+			}
+			all_repeated &= o->repeated;
+			items[i].path = u->items[i].path;
+			items[i].kind = u->items[i].kind;
+			items[i].id = o->id;
+			items[i].state = workflow_state_name(o->state);
+			items[i].errs = o->errs;
+			log_info("spool: upload=%s item=%s filing=%s state=%s "
+			    "errors=%zu%s", p->upload, u->items[i].path,
+			    o->id[0] ? o->id : "-", items[i].state ?
+			    items[i].state : "-", errlist_nerrors(o->errs),
+			    o->repeated ? " repeated" : "");
+		}
+	}
+	/* A whole repeat gets the first receipt again, but for its name. */
+	if (all_repeated && nitems > 0 &&
+	    store_upload_first(d->st, src->source, hex, &received) == -1)
+		goto out;
+	p->receipt = receipt_build(p->upload, hex, received, uerrs, items, nitems);
+	if (store_upload_record(d->st, p->work, src->source, hex, received,
+	    p->receipt, p->quarantine) == -1)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; outs != NULL && i < nitems; i++)
+		errlist_free(outs[i].errs);
+	free(outs);
+	free(items);
+	errlist_free(uerrs);
+	free(bytes);
+	return rc;
+}
+
+/* After the commit: the receipt, then the claimed file goes away. */
+static void
+upload_finish(struct daemon *d, const char *work, size_t srci,
+    const char *upload, const char *receipt, int quarantine)
+{
+	const struct spool_src *src = spool_src(d->sp, srci);
+	char path[4096];
+
+	if (receipt_write(src->outgoing, upload, receipt) == -1)
+		log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
+	if (quarantine) {
+		if (spool_quarantine(d->sp, work, "see the receipt and "
+		    "`beianctl quarantine`\n") == -1)
+			log_err("spool: upload=%s: quarantine: %s", upload,
+			    strerror(errno));
+		else
+			log_warn("spool: upload=%s quarantined as %s", upload,
+			    work);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
+	if (unlink(path) == -1)
+		log_err("spool: %s: %s", path, strerror(errno));
+}
+
+static void
+commit_done(struct daemon *d)
+{
+	time_t now = time(NULL);
+	struct upl *p;
+
+	if (d->done == NULL)
+		return;
+	if (store_begin(d->st) == -1) {
+		log_err("store: begin: %s", store_errmsg(d->st));
+		d->commit_retry_ms = mono_ms() + 1000;
+		return;
+	}
+	for (p = d->done; p != NULL; p = p->next)
+		if (upload_apply(d, p, now) == -1)
+			break;
+	if (p != NULL || store_commit(d->st) == -1) {
+		log_err("store: group of %zu uploads not committed: %s",
+		    list_len(d->done), store_errmsg(d->st));
+		store_rollback(d->st);
+		for (p = d->done; p != NULL; p = p->next) {
+			free(p->receipt);
+			p->receipt = NULL;
+			p->quarantine = 0;
+		}
+		d->commit_retry_ms = mono_ms() + 1000;
+		return;
+	}
+	while ((p = list_take(&d->done, 0)) != NULL) {
+		upload_finish(d, p->work, p->src, p->upload, p->receipt,
+		    p->quarantine);
+		upl_free(p);
+	}
+	d->mail_due_ms = 0;
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static void
+dispatch(struct daemon *d)
+{
+	while (d->queue != NULL && worker_pool_idle(d->pool) > 0) {
+		struct upl *p = d->queue;
+		char path[4096];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp),
+		    p->work);
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			log_err("spool: %s: %s", path, strerror(errno));
+			list_take(&d->queue, 0);
+			upl_free(p);
+			continue;
+		}
+		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
+		    spool_src(d->sp, p->src)->is_bureau ? NULL :
+		    spool_src(d->sp, p->src)->code, &p->job) == -1) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		list_take(&d->queue, 0);
+		list_push(&d->running, p);
+	}
+}
+
+static void
+on_result(const struct worker_result *res, void *arg)
+{
+	struct daemon *d = arg;
+	struct upl *p;
+
+	for (size_t i = 0; i < d->nwj; i++) {
+		struct spool_cand *c;
+		char work[768];
+
+		if (d->wj[i].job != res->job)
+			continue;
+		c = spool_cand_find(d->sp, d->wj[i].cand);
+		d->wj[i] = d->wj[--d->nwj];
+		if (c == NULL)
+			return;
+		c->checking = 0;
+		if (res->status == WR_OK && res->whole == AR_INCOMPLETE) {
+			c->incomplete = 1;
+			return;
+		}
+		if (spool_claim(d->sp, c, work, sizeof(work)) == -1) {
+			log_warn("spool: claim: %s", strerror(errno));
+			return;
+		}
+		p = xcalloc(1, sizeof(*p));
+		strlcpy(p->work, work, sizeof(p->work));
+		if (spool_work_origin(d->sp, work, &p->src,
+		    (const char **)&p->upload) == -1) {
+			free(p);
+			return;
+		}
+		p->upload = xstrdup(p->upload);
+		log_debug("spool: claimed upload=%s as %s", p->upload, work);
+		list_push(&d->queue, p);
+		return;
+	}
+	if ((p = list_take(&d->running, res->job)) == NULL)
+		return;
+	p->job = 0;
+	if (res->status == WR_OK && res->upload != NULL) {
+		p->u = res->upload;
+		list_push(&d->done, p);
+		return;
+	}
+	p->attempts++;
+	log_warn("worker: upload=%s attempt %d failed: %s", p->upload,
+	    p->attempts, res->reason);
+	if (p->attempts < 2) {
+		list_push(&d->queue, p);
+		return;
+	}
+	p->crash = xstrdup(res->reason);
+	list_push(&d->done, p);
+}
+
+static void
+on_due(struct spool *sp, struct spool_cand *c, void *arg)
+{
+	struct daemon *d = arg;
+	const struct spool_src *src = spool_src(sp, c->src);
+	uint64_t job;
+	int fd;
+
+	if (worker_pool_idle(d->pool) == 0)
+		return;
+	if ((fd = spool_cand_open(sp, c)) == -1) {
+		char work[768];
+
+		if (errno == ENOENT) {
+			spool_cand_drop(sp, c);
+			return;
+		}
+		/* A link, a device or the like: never read, kept aside. */
+		log_warn("spool: %s/%s is not a plain file: quarantined",
+		    src->incoming, c->name);
+		if (spool_claim(sp, c, work, sizeof(work)) == 0) {
+			struct upl *p = xcalloc(1, sizeof(*p));
+			const char *up;
+
+			strlcpy(p->work, work, sizeof(p->work));
+			spool_work_origin(sp, work, &p->src, &up);
+			p->upload = xstrdup(up);
+			p->crash = xstrdup("not a plain regular file");
+			list_push(&d->done, p);
+		}
+		return;
+	}
+	if (worker_submit(d->pool, WJ_WHOLE, fd, c->name, NULL, &job) == 0) {
+		c->checking = 1;
+		xgrow(&d->wj, &d->capwj, d->nwj, sizeof(*d->wj));
+		d->wj[d->nwj].job = job;
+		d->wj[d->nwj].cand = c->id;
+		d->nwj++;
+	}
+	close(fd);
+}
+
+static void
+on_timeout(struct spool *sp, struct spool_cand *c, void *arg)
+{
+	const struct spool_src *src = spool_src(sp, c->src);
+	struct errlist *el = errlist_new();
+	unsigned char d[SHA256_LEN];
+	char hex[SHA256_HEX], *xml;
+	struct sha256_ctx *h = sha256_init();
+	unsigned char buf[65536];
+	ssize_t n;
+	int fd;
+
+	(void)arg;
+	if ((fd = spool_cand_open(sp, c)) != -1) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			sha256_update(h, buf, (size_t)n);
+		close(fd);
+	}
+	sha256_final(h, d);
+	sha256_to_hex(d, hex);
+	errlist_add(el, ERR_ARCHIVE_TRUNCATED, "/",
+	    "上传不完整，文件保留待续传 / the upload is incomplete; the file "
+	    "stays until it is complete");
+	xml = receipt_build(c->name, hex, time(NULL), el, NULL, 0);
+	if (receipt_write(src->outgoing, c->name, xml) == -1)
+		log_err("spool: upload=%s: receipt: %s", c->name, strerror(errno));
+	else
+		log_warn("spool: upload=%s incomplete after upload_timeout",
+		    c->name);
+	c->reported = 1;
+	free(xml);
+	errlist_free(el);
+}
+
+/* ---- start-up recovery ------------------------------------------------ */
+
+static void
+recover_work(struct daemon *d)
+{
+	DIR *dir = opendir(spool_work_dir(d->sp));
+	struct dirent *de;
+
+	if (dir == NULL)
+		fatal("spool: %s: %s", spool_work_dir(d->sp), strerror(errno));
+	while ((de = readdir(dir)) != NULL) {
+		const char *up;
+		char *receipt = NULL;
+		size_t src;
+		int q = 0, rc;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (spool_work_origin(d->sp, de->d_name, &src, &up) == -1) {
+			log_warn("spool: work/%s: origin unknown; left alone",
+			    de->d_name);
+			continue;
+		}
+		rc = store_upload_get(d->st, de->d_name, &receipt, &q);
+		if (rc == -1)
+			fatal("store: %s", store_errmsg(d->st));
+		if (rc == 0) {
+			log_info("spool: upload=%s was committed; receipt "
+			    "written again", up);
+			upload_finish(d, de->d_name, src, up, receipt, q);
+			free(receipt);
+			continue;
+		}
+		{
+			struct upl *p = xcalloc(1, sizeof(*p));
+			strlcpy(p->work, de->d_name, sizeof(p->work));
+			p->src = src;
+			p->upload = xstrdup(up);
+			list_push(&d->queue, p);
+			log_info("spool: upload=%s claimed before a stop; "
+			    "processed again", up);
+		}
+	}
+	closedir(dir);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+static int
+open_parts(struct daemon *d, char *err, size_t errsize)
+{
+	char db[4096];
+
+	if (mkdir(d->cf->state_dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsize, "%s: %s", d->cf->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(db, sizeof(db), "%s/beiand.db", d->cf->state_dir);
+	if ((d->st = store_open(db, d->cf, err, errsize)) == NULL)
+		return -1;
+	if ((d->mailer = mailer_new(d->cf, d->st, err, errsize)) == NULL)
+		return -1;
+	if ((d->pool = worker_pool_new(d->cf, d->cf->workers, err,
+	    errsize)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+close_parts(struct daemon *d)
+{
+	worker_pool_free(d->pool);
+	d->pool = NULL;
+	mailer_free(d->mailer);
+	d->mailer = NULL;
+	store_close(d->st);
+	d->st = NULL;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct config *ncf;
+	char err[1024];
+	struct upl *p;
+
+	if ((ncf = config_load(d->cfpath, err, sizeof(err))) == NULL) {
+		log_err("config: %s; keeping the running configuration", err);
+		return;
+	}
+	/* Jobs in flight are dropped with their workers and queued again. */
+	while ((p = list_take(&d->running, 0)) != NULL) {
+		p->job = 0;
+		list_push(&d->queue, p);
+	}
+	d->nwj = 0;
+	commit_done(d);
+	close_parts(d);
+	config_free(d->cf);
+	d->cf = ncf;
+	if (spool_reload(d->sp, d->cf, err, sizeof(err)) == -1 ||
+	    open_parts(d, err, sizeof(err)) == -1)
+		fatal("reload: %s", err);
+	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void
+on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!d->stopping)
+				log_info("beiand: stopping: finishing %zu "
+				    "uploads in flight",
+				    list_len(d->running) + list_len(d->done));
+			d->stopping = 1;
+			break;
+		case SIGHUP:
+			reload(d);
+			break;
+		case SIGCHLD:
+			break; /* collected below */
+		}
+	}
+}
+
+static void
+run_mailer(struct daemon *d, int64_t now_ms)
+{
+	time_t next = 0;
+	int n;
+
+	if (now_ms < d->mail_due_ms)
+		return;
+	n = mailer_run(d->mailer, time(NULL), MAIL_BATCH, &next);
+	if (n == -1)
+		log_err("mailer: %s", store_errmsg(d->st));
+	if (n == MAIL_BATCH)
+		d->mail_due_ms = 0; /* more are due */
+	else if (next != 0)
+		d->mail_due_ms = now_ms + 1000 * (int64_t)(next > time(NULL) ?
+		    next - time(NULL) : 0);
+	else
+		d->mail_due_ms = now_ms + 60000;
+}
+
+static void
+loop(struct daemon *d)
+{
+	struct pollfd pfd[MAX_FDS];
+	int wfds[MAX_FDS];
+
+	for (;;) {
+		int64_t now = mono_ms(), t = 1000, due;
+		size_t nw, n = 0;
+
+		if (d->stopping && d->running == NULL && d->done == NULL &&
+		    d->nwj == 0)
+			break;
+		spool_scan(d->sp, now, 0);
+		if (!d->stopping) {
+			spool_due(d->sp, now, worker_pool_idle(d->pool), on_due, d);
+			spool_timed_out(d->sp, now, on_timeout, d);
+			dispatch(d);
+		}
+		if (d->done != NULL && now >= d->commit_retry_ms &&
+		    (d->running == NULL || list_len(d->done) >= COMMIT_MAX ||
+		    d->stopping))
+			commit_done(d);
+		run_mailer(d, mono_ms());
+
+		if ((due = spool_next_due(d->sp, now)) >= 0 && due < t)
+			t = due;
+		if (d->mail_due_ms - now < t)
+			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
+		if (d->done != NULL && d->running == NULL)
+			t = 0;
+		pfd[n].fd = d->sfd;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = spool_fd(d->sp);
+		pfd[n++].events = POLLIN;
+		nw = worker_pool_fds(d->pool, wfds, MAX_FDS - n);
+		for (size_t i = 0; i < nw; i++) {
+			pfd[n].fd = wfds[i];
+			pfd[n++].events = POLLIN;
+		}
+		if (poll(pfd, n, (int)t) == -1 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if (pfd[0].revents)
+			on_signal(d);
+		if (pfd[1].revents)
+			spool_events(d->sp, mono_ms());
+		if (worker_pool_collect(d->pool, on_result, d) == -1)
+			log_err("worker: a replacement could not be started");
+	}
+	commit_done(d);
+	run_mailer(d, mono_ms());
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: beiand [-c FILE] [-f] [-n] [-v]\n");
+	exit(2);
+}
+
+int
+beiand_main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	char err[1024];
+	sigset_t mask;
+	int ch, fg = 0, check = 0, verbose = 0;
+
+	d.sfd = -1;
+	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+		switch (ch) {
+		case 'c':
+			d.cfpath = optarg;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((d.cf = config_load(d.cfpath, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		config_free(d.cf);
+		return 0;
+	}
+	log_init("beiand", fg, verbose);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd: %s", strerror(errno));
+	umask(027);
+	xmldoc_init();
+	if (rules_init() != 0)
+		fatal("rules: no public suffix list");
+	if ((d.sp = spool_open(d.cf, err, sizeof(err))) == NULL)
+		fatal("spool: %s", err);
+	if (open_parts(&d, err, sizeof(err)) == -1)
+		fatal("%s", err);
+	if (store_outbox_recover(d.st) > 0)
+		log_info("mailer: mails left sending by a stop are queued again");
+	recover_work(&d);
+	log_info("beiand: started, spool %s, state %s, %zu folders watched",
+	    d.cf->spool_dir, d.cf->state_dir, spool_nsrcs(d.sp));
+	loop(&d);
+	log_info("beiand: stopped");
+	close_parts(&d);
+	spool_free(d.sp);
+	config_free(d.cf);
+	close(d.sfd);
+	return 0;
+}

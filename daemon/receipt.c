@@ -1,0 +1,204 @@
+/*
+ * receipt: build and write upload receipts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "receipt.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->s = xreallocarray(b->s, cap, 1);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+/* XML text or attribute value; controls as \xHH (XML 1.0 cannot hold them). */
+static void
+sb_xml(struct sbuf *b, const char *s)
+{
+	char hx[8];
+
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+	    p++) {
+		switch (*p) {
+		case '&':
+			sb_puts(b, "&amp;");
+			break;
+		case '<':
+			sb_puts(b, "&lt;");
+			break;
+		case '>':
+			sb_puts(b, "&gt;");
+			break;
+		case '"':
+			sb_puts(b, "&quot;");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				snprintf(hx, sizeof(hx), "\\x%02x", *p);
+				sb_puts(b, hx);
+			} else
+				sb_putn(b, (const char *)p, 1);
+		}
+	}
+}
+
+static void
+findings(struct sbuf *b, const struct errlist *el, const char *indent)
+{
+	for (size_t i = 0; el != NULL && i < errlist_count(el); i++) {
+		const struct err_item *e = errlist_get(el, i);
+		const char *tag = e->severity == SEV_WARNING ? "warning" : "error";
+
+		sb_puts(b, indent);
+		sb_puts(b, "<");
+		sb_puts(b, tag);
+		sb_puts(b, " path=\"");
+		sb_xml(b, e->path);
+		sb_puts(b, "\" code=\"");
+		sb_puts(b, err_code_name(e->code));
+		sb_puts(b, "\">");
+		sb_xml(b, e->message);
+		sb_puts(b, "</");
+		sb_puts(b, tag);
+		sb_puts(b, ">\n");
+	}
+}
+
+char *
+receipt_build(const char *upload, const char *sha256_hex, time_t received,
+    const struct errlist *upload_errs, const struct receipt_item *items,
+    size_t nitems)
+{
+	struct sbuf b = { 0 };
+	char when[32];
+
+	time_rfc3339_cst(received, when);
+	sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<receipt xmlns=\"urn:beiand:receipt:1\" upload=\"");
+	sb_xml(&b, upload);
+	sb_puts(&b, "\" sha256=\"");
+	sb_puts(&b, sha256_hex);
+	sb_puts(&b, "\" received=\"");
+	sb_puts(&b, when);
+	sb_puts(&b, "\">\n");
+	if (upload_errs != NULL && errlist_nerrors(upload_errs) > 0) {
+		findings(&b, upload_errs, "  ");
+		nitems = 0;
+	}
+	for (size_t i = 0; i < nitems; i++) {
+		const struct receipt_item *it = &items[i];
+		int body = it->errs != NULL && errlist_count(it->errs) > 0;
+
+		sb_puts(&b, "  <item path=\"");
+		sb_xml(&b, it->path);
+		sb_puts(&b, "\" kind=\"");
+		sb_puts(&b, item_kind_name(it->kind));
+		sb_puts(&b, "\"");
+		if (it->id != NULL && it->id[0] != '\0') {
+			sb_puts(&b, " id=\"");
+			sb_xml(&b, it->id);
+			sb_puts(&b, "\"");
+		}
+		if (it->state != NULL) {
+			sb_puts(&b, " state=\"");
+			sb_puts(&b, it->state);
+			sb_puts(&b, "\"");
+		}
+		sb_puts(&b, body ? ">\n" : "/>\n");
+		if (body) {
+			findings(&b, it->errs, "    ");
+			sb_puts(&b, "  </item>\n");
+		}
+	}
+	sb_puts(&b, "</receipt>\n");
+	return b.s;
+}
+
+int
+file_write_atomic(const char *dir, const char *name, const void *data,
+    size_t len, int mode)
+{
+	char tmp[4096], dst[4096];
+	const char *p = data;
+	int fd, dfd, saved;
+
+	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >=
+	    sizeof(dst) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%d.tmp", dir, name,
+	    (int)getpid()) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		return -1;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, dst) == -1)
+		goto fail;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int
+receipt_write(const char *dir, const char *upload, const char *xml)
+{
+	char name[1024];
+
+	if ((size_t)snprintf(name, sizeof(name), "%s.receipt.xml", upload) >=
+	    sizeof(name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return file_write_atomic(dir, name, xml, strlen(xml), 0640);
+}

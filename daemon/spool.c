@@ -1,0 +1,609 @@
+/*
+ * spool: watch the incoming folders, decide when an upload may be
+ * claimed, claim it, quarantine what cannot be read safely.
+ *
+ * Hostile input: names, contents and timing of everything in an incoming
+ * folder.  This file reads no content at all (workers do); it only
+ * stat(2)s, opens with O_NOFOLLOW for a worker, and rename(2)s within one
+ * filesystem.  Names beginning with "." or ending in ".part"/".tmp" are
+ * uploads in progress and ignored until renamed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "config.h"
+#include "log.h"
+#include "receipt.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define SPOOL_RESCAN_MS 30000
+
+struct spool {
+	const struct config *cf;
+	char *root, *work, *quarantine;
+	int ifd;
+	struct spool_src *srcs;
+	size_t nsrcs;
+	struct spool_cand **cands;
+	size_t ncands, capcands;
+	uint64_t next_id;
+	int need_rescan;
+	int64_t last_scan_ms;
+	unsigned long claim_seq;
+};
+
+static int
+ends_with(const char *s, const char *x)
+{
+	size_t ls = strlen(s), lx = strlen(x);
+
+	return ls >= lx && strcmp(s + ls - lx, x) == 0;
+}
+
+/* An upload still being written under a temporary name. */
+static int
+name_ignored(const char *name)
+{
+	return name[0] == '.' || ends_with(name, ".part") ||
+	    ends_with(name, ".tmp");
+}
+
+static int
+mkdir_mode(const char *path, mode_t mode, uid_t uid, gid_t gid, int chown_it)
+{
+	if (mkdir(path, mode) == -1 && errno != EEXIST)
+		return -1;
+	if (chown_it && chown(path, uid, gid) == -1)
+		return -1;
+	if (chown_it && chmod(path, mode) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) == -1 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * DESIGN.md's ownership, when running as root: the provider's account is
+ * the user "beiand-<code>" (lower case) when it exists, beiand's own user
+ * and group "beiand" when they exist; root otherwise.
+ */
+static void
+owners(const char *code, uid_t *acct_uid, gid_t *acct_gid, uid_t *b_uid,
+    gid_t *b_gid)
+{
+	char name[96];
+	struct passwd *pw;
+	struct group *gr;
+	size_t i;
+
+	*acct_uid = *b_uid = 0;
+	*acct_gid = *b_gid = 0;
+	snprintf(name, sizeof(name), "beiand-%s", code);
+	for (i = 0; name[i]; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+	if ((pw = getpwnam(name)) != NULL) {
+		*acct_uid = pw->pw_uid;
+		*acct_gid = pw->pw_gid;
+	}
+	if ((pw = getpwnam("beiand")) != NULL)
+		*b_uid = pw->pw_uid;
+	if ((gr = getgrnam("beiand")) != NULL)
+		*b_gid = gr->gr_gid;
+}
+
+/* Temporary files of receipts a crash interrupted ("." ... ".tmp"). */
+static void
+stale_tmp_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] == '.' && ends_with(de->d_name, ".tmp") &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("spool: removed %s/%s left by a stop", dir,
+			    de->d_name);
+	closedir(d);
+}
+
+static int
+src_make(struct spool *sp, struct spool_src *s, char *err, size_t errsize)
+{
+	char base[4096];
+	uid_t au, bu;
+	gid_t ag, bg;
+	int root = geteuid() == 0;
+
+	snprintf(base, sizeof(base), "%s/%s", sp->root, s->rel);
+	s->incoming = xasprintf("%s/incoming", base);
+	s->outgoing = xasprintf("%s/outgoing", base);
+	s->wd = -1;
+	owners(s->code, &au, &ag, &bu, &bg);
+	if (mkdir_p(base, 0755) == -1 ||
+	    mkdir_mode(base, 0755, 0, 0, root && !s->is_bureau) == -1 ||
+	    mkdir_mode(s->incoming, 02770, au, bg, root) == -1 ||
+	    mkdir_mode(s->outgoing, 02750, bu, ag, root) == -1) {
+		snprintf(err, errsize, "%s: %s", base, strerror(errno));
+		return -1;
+	}
+	stale_tmp_remove(s->outgoing);
+	return 0;
+}
+
+static void
+srcs_free(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->nsrcs; i++) {
+		if (sp->srcs[i].wd != -1)
+			inotify_rm_watch(sp->ifd, sp->srcs[i].wd);
+		free(sp->srcs[i].incoming);
+		free(sp->srcs[i].outgoing);
+	}
+	free(sp->srcs);
+	sp->srcs = NULL;
+	sp->nsrcs = 0;
+}
+
+static void
+cands_clear(struct spool *sp)
+{
+	for (size_t i = 0; i < sp->ncands; i++) {
+		free(sp->cands[i]->name);
+		free(sp->cands[i]);
+	}
+	sp->ncands = 0;
+}
+
+static int
+srcs_build(struct spool *sp, const struct config *cf, char *err,
+    size_t errsize)
+{
+	struct stat wst, ist;
+	size_t n = cf->nproviders + cf->nbureaus, k = 0;
+
+	sp->srcs = xcalloc(n ? n : 1, sizeof(*sp->srcs));
+	for (size_t i = 0; i < cf->nproviders; i++, k++) {
+		struct spool_src *s = &sp->srcs[k];
+		strlcpy(s->code, cf->providers[i].code, sizeof(s->code));
+		snprintf(s->source, sizeof(s->source), "spool:%s", s->code);
+		snprintf(s->rel, sizeof(s->rel), "providers/%s", s->code);
+	}
+	for (size_t i = 0; i < cf->nbureaus; i++, k++) {
+		struct spool_src *s = &sp->srcs[k];
+		s->is_bureau = 1;
+		strlcpy(s->code, cf->bureaus[i].province, sizeof(s->code));
+		snprintf(s->source, sizeof(s->source), "bureau:%s", s->code);
+		snprintf(s->rel, sizeof(s->rel), "bureau/%s", s->code);
+	}
+	sp->nsrcs = n;
+	if (stat(sp->work, &wst) == -1) {
+		snprintf(err, errsize, "%s: %s", sp->work, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct spool_src *s = &sp->srcs[i];
+
+		if (src_make(sp, s, err, errsize) == -1)
+			return -1;
+		if (stat(s->incoming, &ist) == -1) {
+			snprintf(err, errsize, "%s: %s", s->incoming,
+			    strerror(errno));
+			return -1;
+		}
+		/* A claim is a rename(2): it must not cross filesystems. */
+		if (ist.st_dev != wst.st_dev) {
+			snprintf(err, errsize, "%s and %s are on different "
+			    "filesystems", s->incoming, sp->work);
+			return -1;
+		}
+		s->wd = inotify_add_watch(sp->ifd, s->incoming, IN_CLOSE_WRITE |
+		    IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB |
+		    IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+		if (s->wd == -1) {
+			snprintf(err, errsize, "inotify %s: %s", s->incoming,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct spool *
+spool_open(const struct config *cf, char *err, size_t errsize)
+{
+	struct spool *sp = xcalloc(1, sizeof(*sp));
+
+	sp->cf = cf;
+	sp->root = xstrdup(cf->spool_dir);
+	sp->work = xasprintf("%s/work", sp->root);
+	sp->quarantine = xasprintf("%s/quarantine", sp->root);
+	sp->ifd = -1;
+	sp->need_rescan = 1;
+	sp->next_id = 1;
+	if (mkdir_p(sp->root, 0755) == -1 || mkdir_p(sp->work, 0700) == -1 ||
+	    mkdir_p(sp->quarantine, 0750) == -1) {
+		snprintf(err, errsize, "%s: %s", sp->root, strerror(errno));
+		goto fail;
+	}
+	stale_tmp_remove(sp->quarantine);
+	if ((sp->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		snprintf(err, errsize, "inotify: %s", strerror(errno));
+		goto fail;
+	}
+	if (srcs_build(sp, cf, err, errsize) == -1)
+		goto fail;
+	return sp;
+fail:
+	spool_free(sp);
+	return NULL;
+}
+
+int
+spool_reload(struct spool *sp, const struct config *cf, char *err,
+    size_t errsize)
+{
+	srcs_free(sp);
+	cands_clear(sp);
+	sp->cf = cf;
+	sp->need_rescan = 1;
+	return srcs_build(sp, cf, err, errsize);
+}
+
+void
+spool_free(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	srcs_free(sp);
+	cands_clear(sp);
+	free(sp->cands);
+	if (sp->ifd != -1)
+		close(sp->ifd);
+	free(sp->root);
+	free(sp->work);
+	free(sp->quarantine);
+	free(sp);
+}
+
+int
+spool_fd(const struct spool *sp)
+{
+	return sp->ifd;
+}
+
+const struct spool_src *
+spool_src(const struct spool *sp, size_t i)
+{
+	return i < sp->nsrcs ? &sp->srcs[i] : NULL;
+}
+
+size_t
+spool_nsrcs(const struct spool *sp)
+{
+	return sp->nsrcs;
+}
+
+const char *
+spool_work_dir(const struct spool *sp)
+{
+	return sp->work;
+}
+
+const char *
+spool_quarantine_dir(const struct spool *sp)
+{
+	return sp->quarantine;
+}
+
+static struct spool_cand *
+cand_lookup(struct spool *sp, size_t src, const char *name)
+{
+	for (size_t i = 0; i < sp->ncands; i++)
+		if (sp->cands[i]->src == src &&
+		    strcmp(sp->cands[i]->name, name) == 0)
+			return sp->cands[i];
+	return NULL;
+}
+
+struct spool_cand *
+spool_cand_find(struct spool *sp, uint64_t id)
+{
+	for (size_t i = 0; i < sp->ncands; i++)
+		if (sp->cands[i]->id == id)
+			return sp->cands[i];
+	return NULL;
+}
+
+void
+spool_cand_drop(struct spool *sp, struct spool_cand *c)
+{
+	for (size_t i = 0; i < sp->ncands; i++) {
+		if (sp->cands[i] != c)
+			continue;
+		free(c->name);
+		free(c);
+		sp->cands[i] = sp->cands[--sp->ncands];
+		return;
+	}
+}
+
+/* Look at src/name now: add, update or drop its candidate. */
+static void
+cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
+{
+	struct spool_cand *c = cand_lookup(sp, src, name);
+	char path[4096];
+	struct stat st;
+	int64_t mt;
+
+	if (name_ignored(name))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", sp->srcs[src].incoming, name);
+	if (lstat(path, &st) == -1 || S_ISDIR(st.st_mode)) {
+		if (c != NULL && !c->checking)
+			spool_cand_drop(sp, c);
+		return;
+	}
+	mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (c == NULL) {
+		xgrow(&sp->cands, &sp->capcands, sp->ncands, sizeof(*sp->cands));
+		c = xcalloc(1, sizeof(*c));
+		c->id = sp->next_id++;
+		c->src = src;
+		c->name = xstrdup(name);
+		c->first_ms = now_ms;
+		c->changed_ms = now_ms;
+		sp->cands[sp->ncands++] = c;
+	} else if (c->dev == st.st_dev && c->ino == st.st_ino &&
+	    c->size == st.st_size && c->mtime_ns == mt)
+		return;
+	else {
+		c->changed_ms = now_ms;
+		c->incomplete = 0;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->size = st.st_size;
+	c->mtime_ns = mt;
+}
+
+void
+spool_events(struct spool *sp, int64_t now_ms)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(sp->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				sp->need_rescan = 1;
+				continue;
+			}
+			if (ev->len == 0)
+				continue;
+			for (size_t i = 0; i < sp->nsrcs; i++)
+				if (sp->srcs[i].wd == ev->wd)
+					cand_note(sp, i, ev->name, now_ms);
+		}
+	}
+}
+
+void
+spool_scan(struct spool *sp, int64_t now_ms, int force)
+{
+	if (!force && !sp->need_rescan &&
+	    now_ms - sp->last_scan_ms < SPOOL_RESCAN_MS)
+		return;
+	sp->need_rescan = 0;
+	sp->last_scan_ms = now_ms;
+	for (size_t i = 0; i < sp->nsrcs; i++) {
+		DIR *d = opendir(sp->srcs[i].incoming);
+		struct dirent *de;
+
+		if (d == NULL) {
+			log_warn("spool: %s: %s", sp->srcs[i].incoming,
+			    strerror(errno));
+			continue;
+		}
+		while ((de = readdir(d)) != NULL)
+			cand_note(sp, i, de->d_name, now_ms);
+		closedir(d);
+	}
+	/* Forget candidates whose files went away. */
+	for (size_t i = 0; i < sp->ncands;) {
+		struct spool_cand *c = sp->cands[i];
+		char path[4096];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s",
+		    sp->srcs[c->src].incoming, c->name);
+		if (!c->checking && lstat(path, &st) == -1) {
+			spool_cand_drop(sp, c);
+			continue;
+		}
+		i++;
+	}
+}
+
+void
+spool_due(struct spool *sp, int64_t now_ms, size_t max,
+    void (*cb)(struct spool *, struct spool_cand *, void *), void *arg)
+{
+	int64_t settle = (int64_t)sp->cf->settle_ms;
+
+	for (size_t i = 0; i < sp->ncands && max > 0; i++) {
+		struct spool_cand *c = sp->cands[i];
+
+		if (c->checking || c->incomplete || now_ms - c->changed_ms < settle)
+			continue;
+		/* Confirm with a fresh look: inotify may have missed a write. */
+		cand_note(sp, c->src, c->name, now_ms);
+		if (i >= sp->ncands || sp->cands[i] != c ||
+		    now_ms - c->changed_ms < settle)
+			continue;
+		max--;
+		cb(sp, c, arg);
+	}
+}
+
+void
+spool_timed_out(struct spool *sp, int64_t now_ms,
+    void (*cb)(struct spool *, struct spool_cand *, void *), void *arg)
+{
+	int64_t limit = (int64_t)sp->cf->upload_timeout * 1000;
+
+	for (size_t i = 0; i < sp->ncands; i++) {
+		struct spool_cand *c = sp->cands[i];
+
+		if (c->incomplete && !c->reported && now_ms - c->first_ms >= limit)
+			cb(sp, c, arg);
+	}
+}
+
+int64_t
+spool_next_due(const struct spool *sp, int64_t now_ms)
+{
+	int64_t best = -1, settle = (int64_t)sp->cf->settle_ms;
+
+	for (size_t i = 0; i < sp->ncands; i++) {
+		const struct spool_cand *c = sp->cands[i];
+		int64_t d;
+
+		if (c->checking)
+			continue;
+		if (c->incomplete) {
+			if (c->reported)
+				continue;
+			d = c->first_ms + (int64_t)sp->cf->upload_timeout * 1000 -
+			    now_ms;
+		} else
+			d = c->changed_ms + settle - now_ms;
+		if (d < 0)
+			d = 0;
+		if (best == -1 || d < best)
+			best = d;
+	}
+	return best;
+}
+
+int
+spool_cand_open(struct spool *sp, const struct spool_cand *c)
+{
+	int dfd, fd;
+	struct stat st;
+
+	if ((dfd = open(sp->srcs[c->src].incoming, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	fd = openat(dfd, c->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK);
+	close(dfd);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+spool_claim(struct spool *sp, struct spool_cand *c, char *work,
+    size_t worksize)
+{
+	char from[4096], to[4096];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if ((size_t)snprintf(work, worksize, "%lld.%06ld.%lu~%c~%s~%s",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, ++sp->claim_seq,
+	    sp->srcs[c->src].is_bureau ? 'b' : 'p', sp->srcs[c->src].code,
+	    c->name) >= worksize) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(from, sizeof(from), "%s/%s", sp->srcs[c->src].incoming,
+	    c->name);
+	snprintf(to, sizeof(to), "%s/%s", sp->work, work);
+	if (rename(from, to) == -1)
+		return -1;
+	spool_cand_drop(sp, c);
+	return 0;
+}
+
+int
+spool_work_origin(const struct spool *sp, const char *work, size_t *src,
+    const char **upload)
+{
+	const char *a = strchr(work, '~'), *b, *c;
+	char code[64];
+	int bureau;
+
+	if (a == NULL || (a[1] != 'p' && a[1] != 'b') || a[2] != '~')
+		return -1;
+	bureau = a[1] == 'b';
+	b = a + 3;
+	if ((c = strchr(b, '~')) == NULL || (size_t)(c - b) >= sizeof(code))
+		return -1;
+	memcpy(code, b, (size_t)(c - b));
+	code[c - b] = '\0';
+	for (size_t i = 0; i < sp->nsrcs; i++)
+		if (sp->srcs[i].is_bureau == bureau &&
+		    strcmp(sp->srcs[i].code, code) == 0) {
+			*src = i;
+			*upload = c + 1;
+			return 0;
+		}
+	return -1;
+}
+
+int
+spool_quarantine(struct spool *sp, const char *work, const char *reason)
+{
+	char from[4096], to[4096], rname[1024];
+
+	snprintf(from, sizeof(from), "%s/%s", sp->work, work);
+	snprintf(to, sizeof(to), "%s/%s", sp->quarantine, work);
+	snprintf(rname, sizeof(rname), "%s.reason", work);
+	if (file_write_atomic(sp->quarantine, rname, reason, strlen(reason),
+	    0640) == -1)
+		return -1;
+	return rename(from, to);
+}

@@ -1,0 +1,952 @@
+/*
+ * worker: pre-forked processes that parse hostile uploads.
+ *
+ * Hostile input: the uploads (in the workers) and the workers' answers
+ * (in the parent).  A worker keeps nothing it could abuse: every
+ * descriptor but its socket (and stderr, for diagnostics) is closed, it
+ * runs as an unprivileged user when started as root, with no_new_privs,
+ * no core files, no file writes, few descriptors, a bounded address space
+ * and a CPU budget per job; it dies with the parent.  libxml2's schemas
+ * and the public suffix list are loaded in the parent before forking, so
+ * the workers share those pages and never open a file.
+ *
+ * The parent never parses an upload: it passes the file descriptor
+ * (SCM_RIGHTS) and decodes the answer with wire_decode(), which bounds
+ * every length.  A worker that sends more than a frame may hold, sends
+ * while idle, or sends something that does not decode is killed and
+ * replaced, and its job is answered WR_PROTOCOL.  A worker that dies is
+ * replaced and its job answered WR_CRASHED with the cause.
+ *
+ * Limits (per worker):
+ *   RLIMIT_AS     max(1 GiB, 4 × archive_max_unpacked + archive_max_bytes
+ *                 + 256 MiB): the upload, its unpacked members, the
+ *                 frame and libxml2's trees fit with room to spare at the
+ *                 defaults (64 MiB / 256 MiB), a runaway does not.  Not
+ *                 set under AddressSanitizer, whose shadow memory needs
+ *                 terabytes of address space.
+ *   RLIMIT_CPU    soft limit raised before each job to the CPU time used
+ *                 so far + WORKER_JOB_CPU seconds: SIGXCPU ends a job
+ *                 that spins.
+ *   RLIMIT_NOFILE 16; RLIMIT_CORE 0; RLIMIT_FSIZE 0 (SIGXFSZ ignored, so
+ *                 a write to a regular file fails instead of killing).
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_setup.h"
+#include "config.h"
+#include "filing.h"
+#include "rules.h"
+#include "wire.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKER_ASAN 1
+#endif
+#endif
+#ifndef WORKER_ASAN
+#define WORKER_ASAN 0
+#endif
+
+#define WORKER_FD        3          /* the socket, in the worker */
+#define WORKER_JOB_CPU   30         /* seconds of CPU per job */
+#define WORKER_NOFILE    16
+#define WORKER_AS_MIN    (1ULL << 30)
+#define WORKER_AS_SLACK  (256ULL << 20)
+#define WORKER_NAME_MAX  4096
+#define WORKER_PROV_MAX  255
+#define WORKER_USER      "beiand"
+#define WORKER_FALLBACK  "nobody"
+
+/* Job message, parent to worker: this header, the name, the provider;
+ * the file descriptor rides on the first byte. */
+#define JOB_MAGIC        0x4a /* 'J' */
+#define JOB_HDR_SIZE     6
+
+struct worker {
+	pid_t pid;          /* -1: not running (start failed) */
+	int fd;             /* parent's end of the socket; kept across restarts */
+	int busy;
+	uint64_t job;
+	enum worker_job_kind kind;
+	/* the answer being read */
+	unsigned char hdr[WIRE_HEADER_SIZE];
+	size_t hdrlen;
+	unsigned char *buf;
+	size_t have, total;
+};
+
+struct worker_pool {
+	const struct config *cf;
+	struct worker *w;
+	size_t n;
+	uint64_t next_job;
+	uint64_t restarts;
+	uint64_t frame_max;
+	int drop;           /* drop to uid/gid in the worker */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* ---- the worker process ------------------------------------------------- */
+
+static void
+worker_die(const char *what)
+{
+	/* stderr is the only descriptor kept for this */
+	dprintf(2, "beiand worker[%ld]: %s: %s\n", (long)getpid(), what,
+	    strerror(errno));
+	_exit(1);
+}
+
+static rlim_t
+worker_as_limit(const struct input_limits *lim)
+{
+	uint64_t u = lim->archive_max_unpacked, m;
+
+	if (u > (UINT64_MAX - WORKER_AS_SLACK) / 8 ||
+	    lim->archive_max_bytes > UINT64_MAX / 4)
+		return RLIM_INFINITY;
+	m = 4 * u + lim->archive_max_bytes + WORKER_AS_SLACK;
+	if (m < WORKER_AS_MIN)
+		m = WORKER_AS_MIN;
+	return (rlim_t)m;
+}
+
+static void
+worker_setrlimit(int res, rlim_t v, const char *what)
+{
+	struct rlimit rl = { v, v };
+
+	if (setrlimit(res, &rl) != 0)
+		worker_die(what);
+}
+
+/* Everything between fork and the first job; sock is the child's end. */
+static void
+worker_sandbox(const struct worker_pool *p, int sock, pid_t parent)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
+		SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU };
+	sigset_t none;
+	int null;
+
+	/* The parent's handlers and mask (it may block signals for a
+	 * signalfd) must not apply here: SIGTERM has to end a worker. */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	signal(SIGXFSZ, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		worker_die("prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != parent)
+		_exit(0); /* the parent is already gone */
+
+	if (sock != WORKER_FD && dup2(sock, WORKER_FD) == -1)
+		worker_die("dup2");
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		worker_die("/dev/null");
+	if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
+		worker_die("dup2");
+	if (fcntl(2, F_GETFD) == -1 && dup2(null, 2) == -1)
+		worker_die("dup2");
+	if (close_range(WORKER_FD + 1, ~0U, 0) != 0) {
+		for (int fd = WORKER_FD + 1; fd < 65536; fd++)
+			(void)close(fd);
+	}
+
+	if (p->drop) {
+		if (setgroups(0, NULL) != 0)
+			worker_die("setgroups");
+		if (setresgid(p->gid, p->gid, p->gid) != 0)
+			worker_die("setresgid");
+		if (setresuid(p->uid, p->uid, p->uid) != 0)
+			worker_die("setresuid");
+		if (getuid() != p->uid || geteuid() != p->uid ||
+		    getgid() != p->gid || getegid() != p->gid ||
+		    (p->uid != 0 && setuid(0) != -1)) {
+			errno = EPERM;
+			worker_die("dropping privileges did not take");
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		worker_die("prctl(PR_SET_NO_NEW_PRIVS)");
+	/* Once more: it may have been reset by the credential change. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		worker_die("prctl(PR_SET_PDEATHSIG)");
+	if (getppid() != parent)
+		_exit(0);
+
+	worker_setrlimit(RLIMIT_CORE, 0, "setrlimit(RLIMIT_CORE)");
+	worker_setrlimit(RLIMIT_FSIZE, 0, "setrlimit(RLIMIT_FSIZE)");
+	worker_setrlimit(RLIMIT_NOFILE, WORKER_NOFILE,
+	    "setrlimit(RLIMIT_NOFILE)");
+	if (!WORKER_ASAN)
+		worker_setrlimit(RLIMIT_AS, worker_as_limit(&p->cf->limits),
+		    "setrlimit(RLIMIT_AS)");
+}
+
+/* The cumulative RLIMIT_CPU, moved so that it allows this job its share. */
+static void
+worker_cpu_budget(void)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	rlim_t used;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+		worker_die("getrusage");
+	used = (rlim_t)ru.ru_utime.tv_sec + (rlim_t)ru.ru_stime.tv_sec + 1;
+	rl.rlim_cur = used + WORKER_JOB_CPU;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_CPU, &rl) != 0)
+		worker_die("setrlimit(RLIMIT_CPU)");
+}
+
+/*
+ * Read one job: 1 and the job, 0 at end of file (the parent is done
+ * with us), -1 on a malformed message.  *fd is -1 when none came.
+ */
+static int
+worker_job_read(unsigned char *kind, char *name, char *provider, int *fd)
+{
+	unsigned char hdr[JOB_HDR_SIZE];
+	char rest[WORKER_NAME_MAX + WORKER_PROV_MAX];
+	size_t got = 0, want = sizeof(hdr), nl = 0, pl = 0;
+	int in_rest = 0;
+
+	*fd = -1;
+	for (;;) {
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct msghdr msg;
+		struct iovec iov;
+		struct cmsghdr *c;
+		ssize_t r;
+
+		if (got == want) {
+			if (in_rest)
+				break;
+			if (hdr[0] != JOB_MAGIC)
+				return -1;
+			*kind = hdr[1];
+			nl = (size_t)hdr[2] | (size_t)hdr[3] << 8;
+			pl = (size_t)hdr[4] | (size_t)hdr[5] << 8;
+			if (nl > WORKER_NAME_MAX || pl > WORKER_PROV_MAX)
+				return -1;
+			in_rest = 1;
+			got = 0;
+			want = nl + pl;
+			continue;
+		}
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = (in_rest ? (unsigned char *)rest : hdr) + got;
+		iov.iov_len = want - got;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		r = recvmsg(WORKER_FD, &msg, MSG_CMSG_CLOEXEC);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			worker_die("recvmsg");
+		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
+		    c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(c), sizeof(f));
+				if (*fd == -1)
+					*fd = f;
+				else
+					close(f);
+			}
+		}
+		if (msg.msg_flags & MSG_CTRUNC)
+			return -1;
+		if (r == 0)
+			return got == 0 && !in_rest ? 0 : -1;
+		got += (size_t)r;
+	}
+	memcpy(name, rest, nl);
+	name[nl] = '\0';
+	memcpy(provider, rest + nl, pl);
+	provider[pl] = '\0';
+	if (strlen(name) != nl || strlen(provider) != pl)
+		return -1;
+	return 1;
+}
+
+/* The whole file behind fd: 0, 1 when larger than max, -1 (errno). */
+static int
+worker_file_read(int fd, uint64_t max, unsigned char **out, size_t *lenp)
+{
+	struct stat st;
+	unsigned char *buf = NULL;
+	size_t len = 0, cap;
+
+	if (fstat(fd, &st) != 0)
+		return -1;
+	if (S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > max)
+			return 1;
+		cap = (size_t)st.st_size;
+		buf = xmalloc(cap + 1);
+		/* pread: the offset is shared with the caller's descriptor */
+		while (len < cap) {
+			ssize_t r = pread(fd, buf + len, cap - len, (off_t)len);
+
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1) {
+				free(buf);
+				return -1;
+			}
+			if (r == 0)
+				break; /* it shrank: take what is there */
+			len += (size_t)r;
+		}
+	} else {
+		cap = 65536;
+		buf = xmalloc(cap);
+		for (;;) {
+			ssize_t r;
+
+			if (len == cap) {
+				if ((uint64_t)cap > max) {
+					free(buf);
+					return 1;
+				}
+				buf = xreallocarray(buf, cap, 2);
+				cap *= 2;
+			}
+			r = read(fd, buf + len, cap - len);
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1) {
+				free(buf);
+				return -1;
+			}
+			if (r == 0)
+				break;
+			len += (size_t)r;
+		}
+		if ((uint64_t)len > max) {
+			free(buf);
+			return 1;
+		}
+	}
+	*out = buf;
+	*lenp = len;
+	return 0;
+}
+
+static void
+worker_frame_write(const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(WORKER_FD, buf, len);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			worker_die("write");
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static void
+worker_job_run(const struct config *cf, unsigned char kind, const char *name,
+    const char *provider, int fd, unsigned char **frame, size_t *flen)
+{
+	const struct input_limits *lim = &cf->limits;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (fd == -1 || (kind != WJ_WHOLE && kind != WJ_PARSE)) {
+		wire_encode_error("malformed job", frame, flen);
+		return;
+	}
+	r = worker_file_read(fd, lim->archive_max_bytes, &buf, &len);
+	if (r == -1) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "reading the upload: %s",
+		    strerror(errno));
+		wire_encode_error(why, frame, flen);
+		return;
+	}
+	if (kind == WJ_WHOLE) {
+		/* Too large to be accepted in any case: it may be claimed and
+		 * refused (ARCHIVE_TOO_LARGE) without waiting for more. */
+		wire_encode_whole(r == 1 ? AR_NOT_ARCHIVE :
+		    ar_check_whole(buf, len, lim), frame, flen);
+	} else if (r == 1) {
+		struct upload *u = xcalloc(1, sizeof(*u));
+
+		u->errs = errlist_new();
+		errlist_add(u->errs, ERR_ARCHIVE_TOO_LARGE, "/", NULL);
+		wire_encode_upload(u, frame, flen);
+		upload_free(u);
+	} else {
+		struct check_setup cs;
+		struct upload *u;
+
+		if (check_setup_init(&cs, cf, *provider ? provider : NULL,
+		    time(NULL)) != 0) {
+			wire_encode_error("provider not configured", frame,
+			    flen);
+		} else {
+			u = upload_read(*name ? name : NULL, buf, len,
+			    &cs.ctx, UPLOAD_HASH);
+			wire_encode_upload(u, frame, flen);
+			upload_free(u);
+			check_setup_fini(&cs);
+		}
+	}
+	free(buf);
+}
+
+static void __attribute__((noreturn))
+worker_main(const struct worker_pool *p, int sock, pid_t parent)
+{
+	static char name[WORKER_NAME_MAX + 1], provider[WORKER_PROV_MAX + 1];
+
+	worker_sandbox(p, sock, parent);
+	for (;;) {
+		unsigned char kind = 0, *frame = NULL;
+		size_t flen = 0;
+		int fd, r;
+
+		r = worker_job_read(&kind, name, provider, &fd);
+		if (r == 0)
+			_exit(0);
+		if (r < 0) {
+			/* Out of step with the parent: it will replace us. */
+			errno = EPROTO;
+			worker_die("malformed job message");
+		}
+		worker_cpu_budget();
+		worker_job_run(p->cf, kind, name, provider, fd, &frame, &flen);
+		if (fd != -1)
+			close(fd);
+		worker_frame_write(frame, flen);
+		free(frame);
+	}
+}
+
+/* ---- the parent --------------------------------------------------------- */
+
+/* Start the worker of slot w.  Its socket takes the slot's old descriptor
+ * number when it has one, so that a poll set stays valid. */
+static int
+worker_start(struct worker_pool *p, struct worker *w)
+{
+	int sv[2];
+	pid_t pid, parent = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		worker_main(p, sv[1], parent);
+	}
+	close(sv[1]);
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (w->fd >= 0) {
+		if (dup3(sv[0], w->fd, O_CLOEXEC) == -1) {
+			close(sv[0]);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -1;
+		}
+		close(sv[0]);
+	} else
+		w->fd = sv[0];
+	w->pid = pid;
+	w->busy = 0;
+	w->hdrlen = 0;
+	free(w->buf);
+	w->buf = NULL;
+	w->have = w->total = 0;
+	return 0;
+}
+
+struct worker_pool *
+worker_pool_new(const struct config *cf, int n, char *err, size_t errsize)
+{
+	struct worker_pool *p;
+
+	if (n <= 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = c > 0 && c < 1024 ? (int)c : 1;
+	}
+	/* Loaded once here, shared by every worker after fork. */
+	xmldoc_init();
+	(void)rules_init();
+
+	p = xcalloc(1, sizeof(*p));
+	p->cf = cf;
+	p->n = (size_t)n;
+	p->next_job = 1;
+	p->frame_max = wire_frame_max(&cf->limits);
+	if (geteuid() == 0) {
+		const struct passwd *pw;
+
+		if ((pw = getpwnam(WORKER_USER)) == NULL &&
+		    (pw = getpwnam(WORKER_FALLBACK)) == NULL) {
+			snprintf(err, errsize, "worker: no user %s or %s to "
+			    "run workers as", WORKER_USER, WORKER_FALLBACK);
+			free(p);
+			return NULL;
+		}
+		p->drop = 1;
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+	}
+	p->w = xcalloc(p->n, sizeof(*p->w));
+	for (size_t i = 0; i < p->n; i++) {
+		p->w[i].fd = -1;
+		p->w[i].pid = -1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (worker_start(p, &p->w[i]) != 0) {
+			snprintf(err, errsize, "worker: cannot start: %s",
+			    strerror(errno));
+			worker_pool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+void
+worker_pool_free(struct worker_pool *p)
+{
+	int left;
+
+	if (p == NULL)
+		return;
+	/* End of file on its socket ends an idle worker; SIGTERM a busy one. */
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->w[i].fd >= 0)
+			close(p->w[i].fd);
+		if (p->w[i].pid > 0)
+			kill(p->w[i].pid, SIGTERM);
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		left = 0;
+		for (size_t i = 0; i < p->n; i++) {
+			if (p->w[i].pid <= 0)
+				continue;
+			if (waitpid(p->w[i].pid, NULL, WNOHANG) == 0)
+				left++;
+			else
+				p->w[i].pid = -1;
+		}
+		if (left == 0)
+			break;
+		usleep(5000);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->w[i].pid > 0) {
+			kill(p->w[i].pid, SIGKILL);
+			waitpid(p->w[i].pid, NULL, 0);
+		}
+		free(p->w[i].buf);
+	}
+	free(p->w);
+	free(p);
+}
+
+size_t
+worker_pool_idle(const struct worker_pool *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->w[i].pid > 0 && !p->w[i].busy)
+			n++;
+	return n;
+}
+
+size_t
+worker_pool_fds(const struct worker_pool *p, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n && n < max; i++)
+		if (p->w[i].fd >= 0)
+			fds[n++] = p->w[i].fd;
+	return n;
+}
+
+uint64_t
+worker_pool_restarts(const struct worker_pool *p)
+{
+	return p->restarts;
+}
+
+pid_t
+worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->w[i].pid > 0 && p->w[i].busy && p->w[i].job == job)
+			return p->w[i].pid;
+	return -1;
+}
+
+static int
+worker_send(struct worker *w, unsigned char kind, int fd, const char *name,
+    const char *provider)
+{
+	unsigned char msg[JOB_HDR_SIZE + WORKER_NAME_MAX + WORKER_PROV_MAX];
+	size_t nl = strlen(name), pl = strlen(provider), len;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	ssize_t r;
+
+	msg[0] = JOB_MAGIC;
+	msg[1] = kind;
+	msg[2] = (unsigned char)nl;
+	msg[3] = (unsigned char)(nl >> 8);
+	msg[4] = (unsigned char)pl;
+	msg[5] = (unsigned char)(pl >> 8);
+	memcpy(msg + JOB_HDR_SIZE, name, nl);
+	memcpy(msg + JOB_HDR_SIZE + nl, provider, pl);
+	len = JOB_HDR_SIZE + nl + pl;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = msg;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	do
+		r = sendmsg(w->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r == -1 && errno == EINTR);
+	if (r == (ssize_t)len)
+		return 0;
+	if (r > 0) {
+		/* Half a job: the worker is out of step; replace it. */
+		kill(w->pid, SIGKILL);
+	}
+	return -1;
+}
+
+int
+worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
+    const char *name, const char *provider, uint64_t *job)
+{
+	if (name == NULL)
+		name = "";
+	if (provider == NULL)
+		provider = "";
+	if (strlen(name) > WORKER_NAME_MAX || strlen(provider) >
+	    WORKER_PROV_MAX || (kind != WJ_WHOLE && kind != WJ_PARSE))
+		return -1;
+	if (*provider != '\0' && config_provider_find(p->cf, provider) == NULL)
+		return -1;
+	for (size_t i = 0; i < p->n; i++) {
+		struct worker *w = &p->w[i];
+
+		if (w->pid <= 0 || w->busy)
+			continue;
+		if (worker_send(w, (unsigned char)kind, fd, name, provider) !=
+		    0)
+			continue; /* dead or dying: collect will replace it */
+		w->busy = 1;
+		w->job = p->next_job++;
+		w->kind = kind;
+		*job = w->job;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+worker_reason_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "worker exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *abbrev = sigabbrev_np(sig);
+
+		if (sig == SIGXCPU)
+			snprintf(buf, size, "CPU time limit (%d s per job)",
+			    WORKER_JOB_CPU);
+		else if (sig == SIGABRT)
+			snprintf(buf, size, "worker aborted (out of memory? "
+			    "address space limit)");
+		else if (sig == SIGSEGV || sig == SIGBUS)
+			snprintf(buf, size, "worker killed by signal %d (SIG%s; "
+			    "address space limit?)", sig, abbrev ? abbrev : "?");
+		else
+			snprintf(buf, size, "worker killed by signal %d (SIG%s)",
+			    sig, abbrev ? abbrev : "?");
+	} else
+		snprintf(buf, size, "worker stopped (status %#x)", status);
+}
+
+/* Reap w (blocking when force: after SIGKILL).  1 when reaped. */
+static int
+worker_reap(struct worker *w, int force, int *status)
+{
+	pid_t r;
+
+	do
+		r = waitpid(w->pid, status, force ? 0 : WNOHANG);
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return 0;
+	if (r == -1)
+		*status = 0; /* someone else reaped it: say "exited 0" */
+	return 1;
+}
+
+/*
+ * The worker in slot w is gone (reaped): start another in its place and
+ * report the job it held, if any, with reason.  Returns -1 when no
+ * replacement could be started.
+ */
+static int
+worker_replace(struct worker_pool *p, struct worker *w,
+    enum worker_status st, const char *reason, struct worker_result *res,
+    int *have)
+{
+	*have = 0;
+	if (w->busy) {
+		memset(res, 0, sizeof(*res));
+		res->job = w->job;
+		res->status = st;
+		snprintf(res->reason, sizeof(res->reason), "%s", reason);
+		*have = 1;
+	}
+	w->busy = 0;
+	w->pid = -1;
+	free(w->buf);
+	w->buf = NULL;
+	w->hdrlen = w->have = w->total = 0;
+	p->restarts++;
+	return worker_start(p, w);
+}
+
+/* Kill a worker that broke the protocol, then replace it. */
+static int
+worker_kill(struct worker_pool *p, struct worker *w, const char *why,
+    struct worker_result *res, int *have)
+{
+	int status;
+
+	kill(w->pid, SIGKILL);
+	worker_reap(w, 1, &status);
+	return worker_replace(p, w, WR_PROTOCOL, why, res, have);
+}
+
+/* A whole frame is in w->buf: decode it into res. */
+static void
+worker_frame_done(struct worker_pool *p, struct worker *w,
+    struct worker_result *res, char *why, size_t whysize)
+{
+	struct wire_answer a;
+	char err[200];
+
+	memset(res, 0, sizeof(*res));
+	res->job = w->job;
+	why[0] = '\0';
+	if (wire_decode(&w->buf, w->total, &p->cf->limits, &a, err,
+	    sizeof(err)) != 0) {
+		snprintf(why, whysize, "worker answer does not decode: %s",
+		    err);
+		return;
+	}
+	if (a.kind == WIRE_ERROR) {
+		res->status = WR_CRASHED;
+		snprintf(res->reason, sizeof(res->reason), "worker: %s",
+		    a.reason);
+	} else if (a.kind == WIRE_WHOLE && w->kind == WJ_WHOLE) {
+		res->status = WR_OK;
+		res->whole = a.whole;
+	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_PARSE) {
+		res->status = WR_OK;
+		res->upload = a.upload;
+	} else {
+		upload_free(a.upload);
+		snprintf(why, whysize, "worker answered another kind of job");
+		return;
+	}
+	free(w->buf);
+	w->buf = NULL;
+	w->hdrlen = w->have = w->total = 0;
+	w->busy = 0;
+}
+
+/*
+ * Read what w has sent.  Returns 1 with res filled when a job ended (a
+ * frame, or the worker's death while busy), 0 when nothing ended, -1
+ * when a replacement could not be started (res may still be filled:
+ * *have says).
+ */
+static int
+worker_poll(struct worker_pool *p, struct worker *w, struct worker_result *res,
+    int *have)
+{
+	char why[256];
+	int status, eof = 0;
+
+	*have = 0;
+	if (w->pid <= 0) {
+		/* A slot whose restart failed earlier: try again. */
+		p->restarts--;
+		return worker_replace(p, w, WR_CRASHED, "", res, have);
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (!w->busy) {
+			unsigned char c;
+
+			r = recv(w->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+			if (r > 0)
+				return worker_kill(p, w, "worker sent data "
+				    "while idle", res, have);
+		} else if (w->hdrlen < WIRE_HEADER_SIZE) {
+			r = read(w->fd, w->hdr + w->hdrlen,
+			    WIRE_HEADER_SIZE - w->hdrlen);
+			if (r > 0) {
+				w->hdrlen += (size_t)r;
+				if (w->hdrlen < WIRE_HEADER_SIZE)
+					continue;
+				if (wire_header_parse(w->hdr, p->frame_max,
+				    &w->total) != 0)
+					return worker_kill(p, w, "worker sent "
+					    "a bad or oversized frame header",
+					    res, have);
+				if ((w->buf = malloc(w->total)) == NULL)
+					return worker_kill(p, w, "no memory "
+					    "for the worker's answer", res,
+					    have);
+				memcpy(w->buf, w->hdr, WIRE_HEADER_SIZE);
+				w->have = WIRE_HEADER_SIZE;
+			}
+		} else {
+			r = 0;
+			if (w->have < w->total)
+				r = read(w->fd, w->buf + w->have,
+				    w->total - w->have);
+			if (r > 0)
+				w->have += (size_t)r;
+		}
+		if (w->busy && w->hdrlen == WIRE_HEADER_SIZE &&
+		    w->have == w->total) {
+			worker_frame_done(p, w, res, why, sizeof(why));
+			if (why[0] != '\0')
+				return worker_kill(p, w, why, res, have);
+			*have = 1;
+			return 0;
+		}
+		if (r > 0)
+			continue;
+		if (r == 0) {
+			eof = 1;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		eof = 1; /* ECONNRESET and the like: it is gone */
+		break;
+	}
+	if (!worker_reap(w, 0, &status)) {
+		if (!eof)
+			return 0;
+		/* Its socket closed: it is exiting.  Give it a moment to
+		 * become a zombie, so the cause is its own, then insist. */
+		for (int i = 0; i < 50; i++) {
+			usleep(1000);
+			if (worker_reap(w, 0, &status))
+				break;
+			if (i == 49) {
+				kill(w->pid, SIGKILL);
+				worker_reap(w, 1, &status);
+			}
+		}
+	}
+	worker_reason_status(status, why, sizeof(why));
+	return worker_replace(p, w, WR_CRASHED, why, res, have);
+}
+
+int
+worker_pool_collect(struct worker_pool *p,
+    void (*cb)(const struct worker_result *res, void *arg), void *arg)
+{
+	int delivered = 0, failed = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct worker_result res;
+		int have, r;
+
+		r = worker_poll(p, &p->w[i], &res, &have);
+		if (r < 0)
+			failed = 1;
+		if (have) {
+			/* The slot is consistent again: cb may submit. */
+			cb(&res, arg);
+			delivered++;
+		}
+	}
+	return failed ? -1 : delivered;
+}

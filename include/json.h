@@ -1,0 +1,60 @@
+/*
+ * json: a small strict JSON reader (RFC 8259) for the mail parameters the
+ * store keeps in its outbox rows.
+ *
+ * beiand reads only JSON it wrote itself, but a damaged or hand-edited
+ * database must not crash the mailer: the reader takes a length, never
+ * reads past it, bounds the nesting depth (JSON_DEPTH_MAX) and refuses
+ * rather than guesses.  Refused: anything after the value but white
+ * space, trailing commas, single quotes, comments, leading zeros, a lone
+ * "-", ".5", raw control bytes or invalid UTF-8 in strings, unknown
+ * escapes, a lone or reversed surrogate, "\u0000" (values are C strings),
+ * a key given twice in one object, a number that does not fit a double.
+ */
+#ifndef BEIAND_JSON_H
+#define BEIAND_JSON_H
+
+#include <stddef.h>
+
+#define JSON_DEPTH_MAX 32
+
+enum json_type {
+	JSON_NULL,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT
+};
+
+/*
+ * One value.  Strings: str is the decoded UTF-8, NUL-terminated (it holds
+ * no NUL), len its length.  Numbers: str is the number's text as written,
+ * num its value.  Arrays: v[0..n).  Objects: keys k[0..n) (decoded, no
+ * NUL) with values v[0..n), in document order.
+ */
+struct json {
+	enum json_type type;
+	char *str;
+	size_t len;
+	double num;
+	struct json *v;
+	char **k;
+	size_t n;
+};
+
+/*
+ * Parse text[0..len).  0 and *out (json_free) on success; -1 with a
+ * reason and the byte offset in err.  *out is set only on success.
+ */
+int json_parse(const char *text, size_t len, struct json **out, char *err,
+    size_t errsize);
+void json_free(struct json *j); /* accepts NULL */
+
+/* The member key of object j; NULL when j is not an object or has none. */
+const struct json *json_get(const struct json *j, const char *key);
+/* The string member key of object j; NULL when absent or not a string. */
+const char *json_get_str(const struct json *j, const char *key);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * spool: the upload folders (DESIGN.md, Spool layout).
+ *
+ * Hostile input: everything in an incoming folder, including its names
+ * and its timing (files written slowly, replaced, renamed, linked).  This
+ * file never parses content; it decides when a file may be claimed (its
+ * name is not a temporary one, it stayed unchanged for settle_ms, and a
+ * worker found its archive whole), claims it by rename(2) into work/,
+ * and moves what cannot be read safely to quarantine/ with a .reason.
+ * inotify is a hint only: folders are rescanned at start, on queue
+ * overflow and on a timer.
+ */
+#ifndef BEIAND_SPOOL_H
+#define BEIAND_SPOOL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct config;
+struct spool;
+
+/* One incoming folder: a provider's or a bureau's. */
+struct spool_src {
+	int is_bureau;
+	char code[64];      /* provider code or province code */
+	char source[80];    /* "spool:P001" / "bureau:11": the repeat key */
+	char rel[128];      /* "providers/P001" / "bureau/11", under spool_dir */
+	char *incoming, *outgoing;
+	int wd;
+};
+
+/* A file waiting in an incoming folder. */
+struct spool_cand {
+	uint64_t id;
+	size_t src;
+	char *name;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+	int64_t changed_ms;  /* monotonic ms of the last change seen */
+	int64_t first_ms;    /* monotonic ms when first seen */
+	int checking;        /* a wholeness check is running */
+	int incomplete;      /* found incomplete at its current size */
+	int reported;        /* ARCHIVE_TRUNCATED receipt written */
+};
+
+/*
+ * Make the tree under cf->spool_dir (ownership as DESIGN.md says when
+ * run as root), check that work/ is on the same filesystem as every
+ * incoming folder, and watch the incoming folders.  NULL with err set on
+ * failure.
+ */
+struct spool *spool_open(const struct config *cf, char *err, size_t errsize);
+void spool_free(struct spool *sp);
+/* Take a new configuration (new provider folders are made and watched). */
+int spool_reload(struct spool *sp, const struct config *cf, char *err,
+    size_t errsize);
+
+int spool_fd(const struct spool *sp);
+const struct spool_src *spool_src(const struct spool *sp, size_t i);
+size_t spool_nsrcs(const struct spool *sp);
+const char *spool_work_dir(const struct spool *sp);
+const char *spool_quarantine_dir(const struct spool *sp);
+
+/* Drain inotify; note changed names. */
+void spool_events(struct spool *sp, int64_t now_ms);
+/* Rescan the folders when needed (start, overflow, every interval). */
+void spool_scan(struct spool *sp, int64_t now_ms, int force);
+
+/*
+ * Candidates that stayed unchanged for settle_ms and are neither being
+ * checked nor known incomplete at their size: cb for each (at most max).
+ */
+void spool_due(struct spool *sp, int64_t now_ms, size_t max,
+    void (*cb)(struct spool *, struct spool_cand *, void *), void *arg);
+/* Candidates found incomplete for longer than upload_timeout and not yet
+ * reported: cb for each. */
+void spool_timed_out(struct spool *sp, int64_t now_ms,
+    void (*cb)(struct spool *, struct spool_cand *, void *), void *arg);
+struct spool_cand *spool_cand_find(struct spool *sp, uint64_t id);
+/* Milliseconds until the next candidate becomes due, -1 if none waits. */
+int64_t spool_next_due(const struct spool *sp, int64_t now_ms);
+
+/*
+ * Open a candidate for reading as hostile: O_NOFOLLOW, a regular file
+ * with one link.  Returns the fd or -1 (errno; EINVAL for a file that is
+ * not a plain regular file).
+ */
+int spool_cand_open(struct spool *sp, const struct spool_cand *c);
+/*
+ * Claim: rename the candidate into work/ under a unique name that keeps
+ * its origin ("<stamp>~<p|b>~<code>~<name>"), written to work (size
+ * worksize), and forget it.  -1 when the file went away.
+ */
+int spool_claim(struct spool *sp, struct spool_cand *c, char *work,
+    size_t worksize);
+/* Forget a candidate (its file vanished or is handled). */
+void spool_cand_drop(struct spool *sp, struct spool_cand *c);
+
+/* Split a work name into its origin; -1 when it is not one of ours. */
+int spool_work_origin(const struct spool *sp, const char *work, size_t *src,
+    const char **upload);
+
+/*
+ * Move work/<work> (or, with from_incoming, the candidate's file) to
+ * quarantine/ with a .reason file.
+ */
+int spool_quarantine(struct spool *sp, const char *work, const char *reason);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * worker: pre-forked parser processes.
+ *
+ * Hostile input is parsed only here, never in the parent: each worker is
+ * a forked child with resource limits (address space, CPU time, open
+ * files), no privileges it can keep (it drops to the configured user when
+ * started as root, and sets no_new_privs), that reads a file the parent
+ * hands it over a UNIX socket (SCM_RIGHTS) and writes back one framed
+ * result.  The parent decodes that frame as untrusted input: every
+ * length is bounded and checked, and a frame that does not decode makes
+ * the result WR_PROTOCOL.  A worker that dies (a crash, a limit hit) is
+ * replaced; its job comes back as WR_CRASHED with the reason.
+ */
+#ifndef BEIAND_WORKER_H
+#define BEIAND_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "archive_reader.h"
+#include "package.h"
+
+struct config;
+struct worker_pool;
+
+enum worker_job_kind {
+	WJ_WHOLE, /* ar_check_whole(): may the upload be claimed? */
+	WJ_PARSE  /* upload_read(..., UPLOAD_HASH): the items */
+};
+
+enum worker_status {
+	WR_OK,
+	WR_CRASHED,  /* the worker died or exceeded a limit; reason says how */
+	WR_PROTOCOL  /* the worker's answer did not decode */
+};
+
+struct worker_result {
+	uint64_t job;               /* as returned by worker_submit() */
+	enum worker_status status;
+	char reason[256];           /* WR_CRASHED / WR_PROTOCOL: what happened */
+	enum ar_whole whole;        /* WJ_WHOLE */
+	/*
+	 * WJ_PARSE: the upload rebuilt from the worker's frame, as
+	 * upload_read() would have returned it (items with their findings,
+	 * documents, sha256 and files); owned by the caller (upload_free).
+	 */
+	struct upload *upload;
+};
+
+/*
+ * Start n workers (n == 0: one per online CPU) with the configuration cf
+ * (its limits, provinces and provider ranges; cf must outlive the pool).
+ * Returns NULL with a message in err on failure.
+ */
+struct worker_pool *worker_pool_new(const struct config *cf, int n,
+    char *err, size_t errsize);
+/* Stop every worker (SIGTERM, then SIGKILL) and free; accepts NULL. */
+void worker_pool_free(struct worker_pool *p);
+
+/* Workers without a job. */
+size_t worker_pool_idle(const struct worker_pool *p);
+
+/*
+ * Hand fd (an open, readable regular file; the pool sends a duplicate, the
+ * caller keeps and closes its own) to an idle worker.  name is the upload
+ * name (decides a bare *.decision.xml); provider is the provider code whose
+ * IP ranges apply, or NULL.  Returns 0 and *job, or -1 when no worker is
+ * idle or sending failed.
+ */
+int worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
+    const char *name, const char *provider, uint64_t *job);
+
+/* The descriptors to watch for readability (one per worker); returns how
+ * many were written to fds (at most max). */
+size_t worker_pool_fds(const struct worker_pool *p, int *fds, size_t max);
+
+/*
+ * Collect finished jobs: reads what is readable on the workers' sockets
+ * and reaps dead workers (call on readability and on SIGCHLD; never
+ * blocks).  cb is called once per finished job; after it returns,
+ * out->upload belongs to the callee.  Dead workers are replaced.
+ * Returns the number of results delivered, or -1 when a replacement
+ * could not be started.
+ */
+int worker_pool_collect(struct worker_pool *p,
+    void (*cb)(const struct worker_result *res, void *arg), void *arg);
+
+/* Workers replaced since the pool started (beiand_worker_restarts_total). */
+uint64_t worker_pool_restarts(const struct worker_pool *p);
+
+/* The pid of the worker running job, or -1 (for tests: kill it). */
+pid_t worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job);
+
+#endif

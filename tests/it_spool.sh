@@ -1,0 +1,114 @@
+#!/bin/sh
+# it_spool: the spool channel end to end with a real OpenSSH sshd and real
+# clients.  A provider uploads with `sftp -b` (plain put; put to .part and
+# rename) and with `curl -T sftp://`; receipts appear in outgoing/ and are
+# downloaded over SFTP; a truncated upload is never processed but reported
+# after upload_timeout and kept; a re-upload repeats the first receipt; a
+# hostile item never stops the other items of its batch; nothing stays in
+# work/.
+. "$(dirname "$0")/lib/servers.sh"
+. "$(dirname "$0")/daemon_lib.sh"
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
+	bd_stop
+	exit 1
+}
+
+# sftp_cmds CMD...: run the commands in one sftp session as provider P001.
+sftp_cmds()
+{
+	printf '%s\n' "$@" >"$T/sftp.batch"
+	srv_sftp P001 "$T/sftp.batch" >/dev/null
+}
+
+# state_of RECEIPT ITEM-PATH: the item's state ("missing" when absent).
+state_of()
+{
+	/usr/bin/python3 -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+for i in r.iter("{urn:beiand:receipt:1}item"):
+    if i.get("path") == sys.argv[2]:
+        print(i.get("state") or "none"); break
+else:
+    print("missing")' "$1" "$2"
+}
+
+srv_init || exit 1
+T=$SRV_DIR/t
+mkdir -p "$T"
+bd_config "$SRV_DIR/b"
+bd_start || fail "beiand did not start"
+P=$BEIAND_DIR/spool/providers/P001
+chown "$SRV_NOBODY" "$P/incoming"
+chgrp "$SRV_NOBODY" "$P/outgoing" 2>/dev/null || chgrp nogroup "$P/outgoing"
+srv_sshd_start P001 "$P" >/dev/null || fail "sshd"
+
+/usr/bin/python3 tests/mkspoolpkgs.py "$T" || fail "packages"
+
+# 1. plain sftp put
+sftp_cmds "put $T/pkg1.zip incoming/pkg1.zip" || fail "sftp put"
+bd_wait_file "$P/outgoing/pkg1.zip.receipt.xml" 20 || fail "no receipt for a plain put"
+[ "$(state_of "$P/outgoing/pkg1.zip.receipt.xml" /)" = awaiting_verification ] ||
+	fail "pkg1: $(cat "$P/outgoing/pkg1.zip.receipt.xml")"
+# the provider downloads its receipt over SFTP
+sftp_cmds "get outgoing/pkg1.zip.receipt.xml $T/got.xml" || fail "sftp get receipt"
+cmp -s "$T/got.xml" "$P/outgoing/pkg1.zip.receipt.xml" || fail "downloaded receipt differs"
+
+# 2. put to .part, then rename; a batch with a hostile item
+sftp_cmds "put $T/batch.zip incoming/batch.zip.part" \
+    "rename incoming/batch.zip.part incoming/batch.zip" || fail "sftp put+rename"
+bd_wait_file "$P/outgoing/batch.zip.receipt.xml" 20 || fail "no receipt for the batch"
+R=$P/outgoing/batch.zip.receipt.xml
+[ "$(state_of "$R" site-a/)" = awaiting_verification ] || fail "batch site-a: $(cat "$R")"
+[ "$(state_of "$R" site-b/)" = invalid ] || fail "batch site-b: $(cat "$R")"
+grep -q 'code="XML_DTD_FORBIDDEN"' "$R" || fail "XXE item not reported: $(cat "$R")"
+[ "$(state_of "$R" site-c/)" = invalid ] || fail "batch site-c: $(cat "$R")"
+grep -q 'code="PHOTO_CORRUPT"' "$R" || fail "corrupt photo not reported: $(cat "$R")"
+
+# 3. curl -T sftp://
+srv_curl_sftp_put P001 "$T/pkg3.zip" incoming/pkg3.zip >/dev/null 2>&1 || fail "curl sftp"
+bd_wait_file "$P/outgoing/pkg3.zip.receipt.xml" 20 || fail "no receipt for curl -T"
+[ "$(state_of "$P/outgoing/pkg3.zip.receipt.xml" /)" = awaiting_verification ] ||
+	fail "pkg3: $(cat "$P/outgoing/pkg3.zip.receipt.xml")"
+
+# 4. a truncated upload waits, is reported after upload_timeout, stays
+cp "$T/trunc-part.zip" "$P/incoming/trunc.zip"
+sleep 1.5
+[ -e "$P/outgoing/trunc.zip.receipt.xml" ] && fail "a truncated upload was processed early"
+bd_wait_file "$P/outgoing/trunc.zip.receipt.xml" 10 || fail "no ARCHIVE_TRUNCATED receipt"
+grep -q 'code="ARCHIVE_TRUNCATED"' "$P/outgoing/trunc.zip.receipt.xml" || fail "truncated receipt"
+[ -e "$P/incoming/trunc.zip" ] || fail "the truncated upload was not kept"
+# completing it makes it go through
+rm "$P/outgoing/trunc.zip.receipt.xml"
+cat "$T/trunc-whole.zip" >"$P/incoming/trunc.zip"
+bd_wait_file "$P/outgoing/trunc.zip.receipt.xml" 20 || fail "completed upload not processed"
+[ "$(state_of "$P/outgoing/trunc.zip.receipt.xml" /)" = awaiting_verification ] ||
+	fail "completed upload: $(cat "$P/outgoing/trunc.zip.receipt.xml")"
+
+# 5. a re-upload is a no-op repeating the first receipt
+n1=$(bd_ctl list --json | wc -l)
+sftp_cmds "put $T/pkg1.zip incoming/again.zip" || fail "sftp re-put"
+bd_wait_file "$P/outgoing/again.zip.receipt.xml" 20 || fail "no receipt for the re-upload"
+n2=$(bd_ctl list --json | wc -l)
+[ "$n1" = "$n2" ] || fail "a re-upload made a filing ($n1 -> $n2)"
+sed 's/upload="[^"]*"//' "$P/outgoing/pkg1.zip.receipt.xml" >"$T/r1"
+sed 's/upload="[^"]*"//' "$P/outgoing/again.zip.receipt.xml" >"$T/r2"
+cmp -s "$T/r1" "$T/r2" || fail "re-upload receipt differs: $(diff "$T/r1" "$T/r2")"
+
+# 6. unreadable input is quarantined with a reason, the rest goes on
+cp "$T/bomb.zip" "$P/incoming/bomb.zip"
+bd_wait_file "$P/outgoing/bomb.zip.receipt.xml" 20 || fail "no receipt for the bomb"
+grep -q 'code="ARCHIVE_BOMB"' "$P/outgoing/bomb.zip.receipt.xml" || fail "bomb receipt"
+ls "$BEIAND_DIR/spool/quarantine" | grep -q 'bomb.zip.reason$' || fail "bomb not quarantined"
+bd_ctl quarantine | grep -q bomb.zip || fail "beianctl quarantine does not list the bomb"
+
+# 7. nothing left behind
+[ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"
+kill -0 "$BEIAND_PID" || fail "beiand died"
+bd_stop
+grep -q "beiand: stopped" "$BEIAND_DIR/beiand.log" || fail "no clean stop"
+echo "it_spool: ok ($(bd_ctl list --json | wc -l) filings)"

@@ -1,0 +1,1007 @@
+/*
+ * test_wire: worker frames round-trip every field of real and built
+ * uploads, and hostile frames (truncated, corrupted) decode to an error or
+ * a sound upload, never a crash (run under ASan).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive_reader.h"
+#include "check_setup.h"
+#include "config.h"
+#include "pack.h"
+#include "package.h"
+#include "rules.h"
+#include "unit.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+/* Shared with test_worker.c. */
+int test_wire_upload_equal(const struct upload *a, const struct upload *b,
+    char *why, size_t whysize);
+struct upload *test_wire_roundtrip(const struct upload *u,
+    const struct input_limits *lim);
+
+/* ---- deep comparison ---------------------------------------------------- */
+
+static char *cmp_why;
+static size_t cmp_whysize;
+
+static int
+differ(const char *what)
+{
+	if (cmp_why != NULL && cmp_why[0] == '\0')
+		snprintf(cmp_why, cmp_whysize, "%s", what);
+	return 0;
+}
+
+/* NULL and "" are different values. */
+static int
+str_eq(const char *a, const char *b, const char *what)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 1 : differ(what);
+	return strcmp(a, b) == 0 ? 1 : differ(what);
+}
+
+static int
+errlist_eq(const struct errlist *a, const struct errlist *b)
+{
+	if (errlist_count(a) != errlist_count(b))
+		return differ("finding count");
+	for (size_t i = 0; i < errlist_count(a); i++) {
+		const struct err_item *x = errlist_get(a, i), *y = errlist_get(b, i);
+
+		if (x->code != y->code || x->severity != y->severity)
+			return differ("finding code");
+		if (!str_eq(x->path, y->path, "finding path") ||
+		    !str_eq(x->message, y->message, "finding message"))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+att_eq(const struct attachment *a, size_t na, const struct attachment *b,
+    size_t nb)
+{
+	if (na != nb)
+		return differ("attachment count");
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i].kind, b[i].kind, "attachment kind") ||
+		    !str_eq(a[i].file, b[i].file, "attachment file"))
+			return 0;
+	return 1;
+}
+
+static int
+person_eq(const struct person *a, const struct person *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 1 : differ("person presence");
+	return str_eq(a->name, b->name, "person name") &&
+	    str_eq(a->cert_type, b->cert_type, "person cert_type") &&
+	    str_eq(a->cert_number, b->cert_number, "person cert_number") &&
+	    str_eq(a->cert_valid_to, b->cert_valid_to, "person valid_to") &&
+	    str_eq(a->mobile, b->mobile, "person mobile") &&
+	    str_eq(a->office_phone, b->office_phone, "person office_phone") &&
+	    str_eq(a->email, b->email, "person email") &&
+	    att_eq(a->attachments, a->nattachments, b->attachments,
+	    b->nattachments);
+}
+
+static int
+strv_eq(char **a, size_t na, char **b, size_t nb, const char *what)
+{
+	if (na != nb)
+		return differ(what);
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i], b[i], what))
+			return 0;
+	return 1;
+}
+
+static int
+issues_eq(const struct issue *a, size_t na, const struct issue *b, size_t nb)
+{
+	if (na != nb)
+		return differ("issue count");
+	for (size_t i = 0; i < na; i++)
+		if (!str_eq(a[i].path, b[i].path, "issue path") ||
+		    !str_eq(a[i].code, b[i].code, "issue code") ||
+		    !str_eq(a[i].text, b[i].text, "issue text"))
+			return 0;
+	return 1;
+}
+
+static int
+website_eq(const struct website *a, const struct website *b)
+{
+	if (!str_eq(a->name, b->name, "website name") ||
+	    !strv_eq(a->domains, a->ndomains, b->domains, b->ndomains,
+	    "domains") ||
+	    !strv_eq(a->home_urls, a->nhome_urls, b->home_urls, b->nhome_urls,
+	    "home_urls") ||
+	    !str_eq(a->service_content, b->service_content, "service") ||
+	    !strv_eq(a->languages, a->nlanguages, b->languages, b->nlanguages,
+	    "languages") ||
+	    !person_eq(a->manager, b->manager))
+		return 0;
+	if (a->npreapprovals != b->npreapprovals)
+		return differ("preapproval count");
+	for (size_t i = 0; i < a->npreapprovals; i++)
+		if (!str_eq(a->preapprovals[i].type, b->preapprovals[i].type,
+		    "preapproval type") ||
+		    !str_eq(a->preapprovals[i].number,
+		    b->preapprovals[i].number, "preapproval number") ||
+		    !str_eq(a->preapprovals[i].file, b->preapprovals[i].file,
+		    "preapproval file"))
+			return 0;
+	if (a->naccesses != b->naccesses)
+		return differ("access count");
+	for (size_t i = 0; i < a->naccesses; i++) {
+		const struct access *x = &a->accesses[i], *y = &b->accesses[i];
+
+		if (!str_eq(x->method, y->method, "access method") ||
+		    !str_eq(x->server_location, y->server_location,
+		    "server_location"))
+			return 0;
+		if (x->nips != y->nips)
+			return differ("ip count");
+		for (size_t k = 0; k < x->nips; k++) {
+			if (x->ips[k].is_range != y->ips[k].is_range ||
+			    x->ips[k].index != y->ips[k].index)
+				return differ("ip kind/index");
+			if (!str_eq(x->ips[k].ip, y->ips[k].ip, "ip") ||
+			    !str_eq(x->ips[k].start, y->ips[k].start, "start") ||
+			    !str_eq(x->ips[k].end, y->ips[k].end, "end"))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+filing_eq(const struct filing *a, const struct filing *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 1 : differ("filing presence");
+	if (a->type != b->type || a->mode != b->mode)
+		return differ("filing type/mode");
+	if (!str_eq(a->id, b->id, "filing id") ||
+	    !str_eq(a->province, b->province, "province") ||
+	    !str_eq(a->subject_licence, b->subject_licence, "subject_lic") ||
+	    !str_eq(a->site_licence, b->site_licence, "site_licence") ||
+	    !str_eq(a->password, b->password, "password"))
+		return 0;
+	if ((a->sponsor == NULL) != (b->sponsor == NULL))
+		return differ("sponsor presence");
+	if (a->sponsor != NULL) {
+		const struct sponsor *x = a->sponsor, *y = b->sponsor;
+
+		if (!str_eq(x->name, y->name, "sponsor name") ||
+		    !str_eq(x->nature, y->nature, "nature") ||
+		    !str_eq(x->cert_type, y->cert_type, "sponsor cert_type") ||
+		    !str_eq(x->cert_number, y->cert_number, "sponsor number") ||
+		    !str_eq(x->cert_address, y->cert_address, "cert_address") ||
+		    !str_eq(x->region, y->region, "region") ||
+		    !str_eq(x->address, y->address, "address") ||
+		    !str_eq(x->investor, y->investor, "investor") ||
+		    !att_eq(x->attachments, x->nattachments, y->attachments,
+		    y->nattachments) ||
+		    !person_eq(x->principal, y->principal))
+			return 0;
+	}
+	if (a->nwebsites != b->nwebsites)
+		return differ("website count");
+	for (size_t i = 0; i < a->nwebsites; i++)
+		if (!website_eq(&a->websites[i], &b->websites[i]))
+			return 0;
+	return 1;
+}
+
+static int
+verification_eq(const struct verification *a, const struct verification *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 1 : differ("verification presence");
+	if (memcmp(a->checks, b->checks, sizeof(a->checks)) != 0)
+		return differ("checks");
+	return str_eq(a->filing, b->filing, "v filing") &&
+	    str_eq(a->result, b->result, "v result") &&
+	    str_eq(a->verifier, b->verifier, "verifier") &&
+	    str_eq(a->verified_at, b->verified_at, "verified_at") &&
+	    str_eq(a->photo_file, b->photo_file, "photo_file") &&
+	    str_eq(a->scan_file, b->scan_file, "scan_file") &&
+	    issues_eq(a->issues, a->nissues, b->issues, b->nissues);
+}
+
+static int
+decision_eq(const struct decision *a, const struct decision *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 1 : differ("decision presence");
+	return str_eq(a->filing, b->filing, "d filing") &&
+	    str_eq(a->result, b->result, "d result") &&
+	    str_eq(a->token, b->token, "token") &&
+	    str_eq(a->reviewer, b->reviewer, "reviewer") &&
+	    str_eq(a->reviewed_at, b->reviewed_at, "reviewed_at") &&
+	    str_eq(a->licence, b->licence, "licence") &&
+	    str_eq(a->reason_code, b->reason_code, "reason_code") &&
+	    str_eq(a->reason_text, b->reason_text, "reason_text");
+}
+
+static int
+item_eq(const struct item *a, const struct item *b)
+{
+	if (a->kind != b->kind)
+		return differ("item kind");
+	if (!str_eq(a->path, b->path, "item path"))
+		return 0;
+	if (memcmp(a->sha256, b->sha256, 32) != 0)
+		return differ("item sha256");
+	if (!errlist_eq(a->errs, b->errs) || !filing_eq(a->filing, b->filing) ||
+	    !verification_eq(a->verification, b->verification) ||
+	    !decision_eq(a->decision, b->decision))
+		return 0;
+	if ((a->withdrawal == NULL) != (b->withdrawal == NULL))
+		return differ("withdrawal presence");
+	if (a->withdrawal != NULL &&
+	    (!str_eq(a->withdrawal->filing, b->withdrawal->filing, "w filing") ||
+	    !str_eq(a->withdrawal->reason, b->withdrawal->reason, "w reason")))
+		return 0;
+	if ((a->handback == NULL) != (b->handback == NULL))
+		return differ("handback presence");
+	if (a->handback != NULL &&
+	    (!str_eq(a->handback->filing, b->handback->filing, "h filing") ||
+	    !issues_eq(a->handback->issues, a->handback->nissues,
+	    b->handback->issues, b->handback->nissues)))
+		return 0;
+	if (a->nfiles != b->nfiles)
+		return differ("file count");
+	for (size_t i = 0; i < a->nfiles; i++) {
+		if (!str_eq(a->files[i].name, b->files[i].name, "file name"))
+			return 0;
+		if (a->files[i].size != b->files[i].size ||
+		    (a->files[i].size > 0 && memcmp(a->files[i].data,
+		    b->files[i].data, a->files[i].size) != 0))
+			return differ("file data");
+	}
+	return 1;
+}
+
+int
+test_wire_upload_equal(const struct upload *a, const struct upload *b,
+    char *why, size_t whysize)
+{
+	cmp_why = why;
+	cmp_whysize = whysize;
+	why[0] = '\0';
+	if (!errlist_eq(a->errs, b->errs))
+		return 0;
+	if (a->nitems != b->nitems)
+		return differ("item count");
+	for (size_t i = 0; i < a->nitems; i++)
+		if (!item_eq(&a->items[i], &b->items[i]))
+			return 0;
+	return 1;
+}
+
+struct upload *
+test_wire_roundtrip(const struct upload *u, const struct input_limits *lim)
+{
+	struct wire_answer a;
+	unsigned char *frame;
+	size_t len;
+	char err[256];
+
+	wire_encode_upload(u, &frame, &len);
+	if (wire_decode(&frame, len, lim, &a, err, sizeof(err)) != 0) {
+		unit_fail(__FILE__, __LINE__, "decode: %s", err);
+		free(frame);
+		return NULL;
+	}
+	if (a.kind != WIRE_UPLOAD || frame != NULL) {
+		unit_fail(__FILE__, __LINE__, "decoded kind %d", a.kind);
+		upload_free(a.upload);
+		free(frame);
+		return NULL;
+	}
+	return a.upload;
+}
+
+/* ---- uploads to test with ----------------------------------------------- */
+
+static struct config *
+test_config(void)
+{
+	char err[256];
+	struct config *cf = config_parse("", 0, "test.conf", "/tmp", err,
+	    sizeof(err));
+
+	if (cf == NULL)
+		unit_fail(__FILE__, __LINE__, "config: %s", err);
+	return cf;
+}
+
+static struct upload *
+read_upload(const struct config *cf, const char *name, const void *buf,
+    size_t len)
+{
+	struct check_setup cs;
+	struct upload *u;
+
+	if (check_setup_init(&cs, cf, NULL, time(NULL)) != 0)
+		return NULL;
+	u = upload_read(name, buf, len, &cs.ctx, UPLOAD_HASH);
+	check_setup_fini(&cs);
+	return u;
+}
+
+static unsigned char *
+fixture(const char *rel, size_t *len)
+{
+	char path[1024];
+	unsigned char *b;
+
+	snprintf(path, sizeof(path), "%s/%s", unit_fixtures(), rel);
+	if ((b = unit_read_file(path, len)) == NULL)
+		unit_fail(__FILE__, __LINE__, "cannot read %s", path);
+	return b;
+}
+
+static const char withdrawal_xml[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<withdrawal xmlns=\"urn:beiand:withdrawal:1\" filing=\"BA-2026-000123\">"
+    "<reason>站点关闭</reason></withdrawal>\n";
+static const char handback_xml[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<handback xmlns=\"urn:beiand:handback:1\" filing=\"BA-2026-000124\">"
+    "<issue path=\"/filing/sponsor/name\" code=\"NAME_MISMATCH\">名称不符"
+    "</issue><issue path=\"/filing\" code=\"X\"></issue></handback>\n";
+
+/*
+ * A batch built in memory: two packages from valid.zip's members, records
+ * of every kind beside them (a verification at the root and one inside a
+ * package folder, so that items share files), a broken package, and a
+ * stray file.
+ */
+unsigned char *test_wire_batch(size_t *lenp);
+unsigned char *
+test_wire_batch(size_t *lenp)
+{
+	struct input_limits lim;
+	struct errlist *el = errlist_new();
+	struct ar_contents *ac = NULL;
+	struct pkg_file files[64];
+	char *names[64];
+	unsigned char *zip = NULL, *valid, *ver, *dec;
+	size_t n = 0, vlen, verlen, declen, zlen = 0;
+
+	input_limits_defaults(&lim);
+	valid = fixture("archive/valid.zip", &vlen);
+	ver = unit_read_file("examples/BA-2026-000123.verification.xml",
+	    &verlen);
+	dec = unit_read_file("examples/BA-2026-000123.decision.xml", &declen);
+	if (valid == NULL || ver == NULL || dec == NULL ||
+	    ar_read(valid, vlen, &lim, &ac, el) != 0) {
+		unit_fail(__FILE__, __LINE__, "batch ingredients");
+		goto out;
+	}
+	for (int pkg = 0; pkg < 2; pkg++)
+		for (size_t i = 0; i < ac->n; i++) {
+			names[n] = xasprintf("%s/%s", pkg ? "site-b" : "site-a",
+			    ac->entries[i].name);
+			files[n].name = names[n];
+			files[n].data = ac->entries[i].data;
+			files[n].size = ac->entries[i].size;
+			n++;
+		}
+#define ADD(nm, d, s) do {                                                     \
+		names[n] = xstrdup(nm);                                        \
+		files[n].name = names[n];                                      \
+		files[n].data = (const unsigned char *)(d);                    \
+		files[n].size = (s);                                           \
+		n++;                                                           \
+	} while (0)
+	ADD("BA-2026-000123.verification.xml", ver, verlen);
+	ADD("onsite.jpg", ac->entries[1].data, ac->entries[1].size);
+	ADD("checklist.jpg", ac->entries[2].data, ac->entries[2].size);
+	ADD("site-a/BA-2026-000125.verification.xml", ver, verlen);
+	ADD("BA-2026-000123.decision.xml", dec, declen);
+	ADD("BA-2026-000123.withdrawal.xml", withdrawal_xml,
+	    sizeof(withdrawal_xml) - 1);
+	ADD("BA-2026-000124.handback.xml", handback_xml,
+	    sizeof(handback_xml) - 1);
+	ADD("site-c/filing.xml", "<not-xml", 8);
+	ADD("readme.txt", "", 0);
+#undef ADD
+	if (pack_zip(files, n, &zip, &zlen) != 0)
+		unit_fail(__FILE__, __LINE__, "pack_zip");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+out:
+	ar_contents_free(ac);
+	errlist_free(el);
+	free(valid);
+	free(ver);
+	free(dec);
+	*lenp = zlen;
+	return zip;
+}
+
+static unsigned counter;
+
+/* A distinct string per call; every seventh is "" and every eleventh NULL,
+ * so that the two are told apart on the wire. */
+static char *
+gen(void)
+{
+	unsigned c = counter++;
+
+	if (c % 11 == 10)
+		return NULL;
+	if (c % 7 == 6)
+		return xstrdup("");
+	return xasprintf("v%u-值", c);
+}
+
+static struct person *
+gen_person(void)
+{
+	struct person *p = xcalloc(1, sizeof(*p));
+
+	p->name = gen();
+	p->cert_type = gen();
+	p->cert_number = gen();
+	p->cert_valid_to = gen();
+	p->mobile = gen();
+	p->office_phone = gen();
+	p->email = gen();
+	p->nattachments = 2;
+	p->attachments = xcalloc(2, sizeof(*p->attachments));
+	for (size_t i = 0; i < 2; i++) {
+		p->attachments[i].kind = gen();
+		p->attachments[i].file = gen();
+	}
+	return p;
+}
+
+static void
+gen_strv(char ***v, size_t *n, size_t count)
+{
+	*n = count;
+	*v = count ? xcalloc(count, sizeof(**v)) : NULL;
+	for (size_t i = 0; i < count; i++)
+		(*v)[i] = gen();
+}
+
+static struct filing *
+gen_filing(void)
+{
+	struct filing *f = xcalloc(1, sizeof(*f));
+	struct sponsor *s;
+
+	f->id = gen();
+	f->type = FILING_ADD_SITE;
+	f->mode = FILING_MODE_DELEGATED;
+	f->province = gen();
+	f->subject_licence = gen();
+	f->site_licence = gen();
+	f->password = xstrdup("");
+	f->sponsor = s = xcalloc(1, sizeof(*s));
+	s->name = gen();
+	s->nature = gen();
+	s->cert_type = gen();
+	s->cert_number = gen();
+	s->cert_address = gen();
+	s->region = gen();
+	s->address = gen();
+	s->investor = gen();
+	s->nattachments = 1;
+	s->attachments = xcalloc(1, sizeof(*s->attachments));
+	s->attachments[0].kind = gen();
+	s->attachments[0].file = gen();
+	s->principal = gen_person();
+	f->nwebsites = 3;
+	f->websites = xcalloc(3, sizeof(*f->websites));
+	for (size_t i = 0; i < 3; i++) {
+		struct website *w = &f->websites[i];
+
+		w->name = gen();
+		gen_strv(&w->domains, &w->ndomains, i + 1);
+		gen_strv(&w->home_urls, &w->nhome_urls, i);
+		w->service_content = gen();
+		gen_strv(&w->languages, &w->nlanguages, 2);
+		w->npreapprovals = i;
+		w->preapprovals = i ? xcalloc(i, sizeof(*w->preapprovals)) :
+		    NULL;
+		for (size_t j = 0; j < i; j++) {
+			w->preapprovals[j].type = gen();
+			w->preapprovals[j].number = gen();
+			w->preapprovals[j].file = gen();
+		}
+		w->manager = i == 1 ? NULL : gen_person();
+		w->naccesses = 2;
+		w->accesses = xcalloc(2, sizeof(*w->accesses));
+		for (size_t j = 0; j < 2; j++) {
+			struct access *a = &w->accesses[j];
+
+			a->method = gen();
+			a->server_location = gen();
+			a->nips = 3;
+			a->ips = xcalloc(3, sizeof(*a->ips));
+			for (size_t k = 0; k < 3; k++) {
+				a->ips[k].is_range = k == 1;
+				a->ips[k].index = k * 1000 + j;
+				a->ips[k].ip = gen();
+				a->ips[k].start = gen();
+				a->ips[k].end = gen();
+			}
+		}
+	}
+	return f;
+}
+
+static void
+gen_issues(struct issue **is, size_t *n, size_t count)
+{
+	*n = count;
+	*is = xcalloc(count, sizeof(**is));
+	for (size_t i = 0; i < count; i++) {
+		(*is)[i].path = gen();
+		(*is)[i].code = gen();
+		(*is)[i].text = gen();
+	}
+}
+
+/* An upload built by hand: every field of every document set, with NULL
+ * and "" among the values; files shared between items. */
+static struct upload *
+gen_upload(void)
+{
+	static const unsigned char blob[] = "\0binary\xff\x00 data";
+	struct upload *u = xcalloc(1, sizeof(*u));
+	struct item *it;
+
+	counter = 0;
+	u->errs = errlist_new();
+	errlist_add(u->errs, ERR_MANIFEST_MISMATCH, "manifest.xml", "清单 %d", 1);
+	errlist_add(u->errs, ERR_ATTACHMENT_UNUSED, "", NULL);
+	u->nitems = 5;
+	u->items = xcalloc(5, sizeof(*u->items));
+	for (size_t i = 0; i < 5; i++) {
+		it = &u->items[i];
+		it->kind = (enum item_kind)i;
+		it->path = xasprintf("item-%zu/", i);
+		for (int k = 0; k < 32; k++)
+			it->sha256[k] = (unsigned char)(i * 32 + (size_t)k);
+		it->errs = errlist_new();
+		if (i % 2 == 0)
+			errlist_add(it->errs, ERR_CERT_EXPIRED,
+			    "/filing/sponsor", "过期 / expired %zu", i);
+		it->nfiles = i;
+		it->files = i ? xcalloc(i, sizeof(*it->files)) : NULL;
+		for (size_t j = 0; j < i; j++) {
+			static const char *const nm[] = { "a.jpg", "子/b.png",
+				"c", "d" };
+			it->files[j].name = nm[j];
+			it->files[j].data = j == 2 ? NULL : blob + j;
+			it->files[j].size = j == 2 ? 0 : sizeof(blob) - 1 - j;
+		}
+	}
+	u->items[0].filing = gen_filing();
+	it = &u->items[1];
+	it->verification = xcalloc(1, sizeof(*it->verification));
+	it->verification->filing = gen();
+	it->verification->result = gen();
+	it->verification->verifier = gen();
+	it->verification->verified_at = gen();
+	for (int k = 0; k < 7; k++)
+		it->verification->checks[k] = k % 3 - 1;
+	it->verification->photo_file = gen();
+	it->verification->scan_file = gen();
+	gen_issues(&it->verification->issues, &it->verification->nissues, 4);
+	it = &u->items[2];
+	it->withdrawal = xcalloc(1, sizeof(*it->withdrawal));
+	it->withdrawal->filing = gen();
+	it->withdrawal->reason = xstrdup("");
+	it = &u->items[3];
+	it->handback = xcalloc(1, sizeof(*it->handback));
+	it->handback->filing = NULL;
+	gen_issues(&it->handback->issues, &it->handback->nissues, 2);
+	it = &u->items[4];
+	it->decision = xcalloc(1, sizeof(*it->decision));
+	it->decision->filing = gen();
+	it->decision->result = gen();
+	it->decision->token = gen();
+	it->decision->reviewer = gen();
+	it->decision->reviewed_at = gen();
+	it->decision->licence = gen();
+	it->decision->reason_code = gen();
+	it->decision->reason_text = gen();
+	/* a second filing beside the verification: two documents */
+	u->items[1].filing = gen_filing();
+	return u;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void
+check_roundtrip(const struct upload *u, const struct input_limits *lim,
+    const char *what)
+{
+	struct upload *d = test_wire_roundtrip(u, lim);
+	char why[256];
+
+	CHECKM(d != NULL, "%s", what);
+	if (d == NULL)
+		return;
+	CHECKM(test_wire_upload_equal(u, d, why, sizeof(why)), "%s: %s", what,
+	    why);
+	/* the decoded upload encodes to the same frame */
+	{
+		unsigned char *f1, *f2;
+		size_t l1, l2;
+
+		wire_encode_upload(u, &f1, &l1);
+		wire_encode_upload(d, &f2, &l2);
+		CHECKM(l1 == l2 && memcmp(f1, f2, l1) == 0, "%s: re-encode",
+		    what);
+		free(f1);
+		free(f2);
+	}
+	upload_free(d);
+}
+
+UNIT_TEST(wire_roundtrip_built)
+{
+	struct input_limits lim;
+	struct upload *u = gen_upload(), *d;
+	char why[256];
+
+	input_limits_defaults(&lim);
+	check_roundtrip(u, &lim, "built");
+	/* The comparison can fail: a NULL made "" is a difference. */
+	d = test_wire_roundtrip(u, &lim);
+	if (d != NULL) {
+		free(d->items[2].withdrawal->reason);
+		d->items[2].withdrawal->reason = NULL;
+		CHECK(!test_wire_upload_equal(u, d, why, sizeof(why)));
+		CHECK_STR(why, "w reason");
+		upload_free(d);
+	}
+	/* shared files travel once: of ten references, two views hold
+	 * "binary" (blob and blob + 1), each on the wire once */
+	{
+		unsigned char *f, *q;
+		size_t l, seen = 0;
+
+		wire_encode_upload(u, &f, &l);
+		for (q = f; (q = memmem(q, l - (size_t)(q - f), "binary\xff",
+		    7)) != NULL; q++)
+			seen++;
+		CHECK_INT(seen, 2);
+		free(f);
+	}
+	upload_free(u);
+}
+
+UNIT_TEST(wire_roundtrip_fixtures)
+{
+	static const char *const rel[] = { "archive/valid.zip",
+		"archive/valid.tar.gz", "archive/bomb.zip", "archive/many.zip",
+		"archive/truncated.zip", "xml/schema-enum.zip",
+		"xml/doctype.zip", "photo/pkg-dimensions.zip",
+		"archive/cn-gb18030.zip" };
+	struct config *cf = test_config();
+
+	if (cf == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		size_t len;
+		unsigned char *buf = fixture(rel[i], &len);
+		struct upload *u;
+
+		if (buf == NULL)
+			continue;
+		u = read_upload(cf, "upload.zip", buf, len);
+		check_roundtrip(u, &cf->limits, rel[i]);
+		if (i == 0) {
+			CHECK_INT(u->nitems, 1);
+			CHECK(u->items[0].filing != NULL);
+			CHECK_INT(u->items[0].nfiles, 6);
+		}
+		upload_free(u);
+		free(buf);
+	}
+	config_free(cf);
+}
+
+UNIT_TEST(wire_roundtrip_batch)
+{
+	struct config *cf = test_config();
+	unsigned char *zip, *dec;
+	size_t len, dlen;
+	struct upload *u;
+
+	if (cf == NULL)
+		return;
+	if ((zip = test_wire_batch(&len)) != NULL) {
+		u = read_upload(cf, "batch.zip", zip, len);
+		CHECK(u->nitems >= 7);
+		check_roundtrip(u, &cf->limits, "batch");
+		upload_free(u);
+		free(zip);
+	}
+	/* a bare decision: no archive at all */
+	dec = unit_read_file("examples/BA-2026-000123.decision.xml", &dlen);
+	if (dec != NULL) {
+		u = read_upload(cf, "BA-2026-000123.decision.xml", dec, dlen);
+		CHECK_INT(u->nitems, 1);
+		check_roundtrip(u, &cf->limits, "bare decision");
+		upload_free(u);
+		free(dec);
+	}
+	config_free(cf);
+}
+
+UNIT_TEST(wire_small_answers)
+{
+	struct input_limits lim;
+	struct wire_answer a;
+	unsigned char *f;
+	size_t l;
+	char err[256];
+
+	input_limits_defaults(&lim);
+	for (int w = AR_WHOLE; w <= AR_NOT_ARCHIVE; w++) {
+		wire_encode_whole((enum ar_whole)w, &f, &l);
+		CHECK(wire_decode(&f, l, &lim, &a, err, sizeof(err)) == 0);
+		CHECK_INT(a.kind, WIRE_WHOLE);
+		CHECK_INT(a.whole, w);
+		free(f);
+	}
+	wire_encode_error("reading the upload: I/O error", &f, &l);
+	CHECK(wire_decode(&f, l, &lim, &a, err, sizeof(err)) == 0);
+	CHECK_INT(a.kind, WIRE_ERROR);
+	CHECK_STR(a.reason, "reading the upload: I/O error");
+	free(f);
+	/* whole value out of range */
+	wire_encode_whole(AR_WHOLE, &f, &l);
+	f[l - 1] = 7;
+	CHECK(wire_decode(&f, l, &lim, &a, err, sizeof(err)) == -1);
+	free(f);
+}
+
+/* Decode a copy of frame[0..len) with the header's length made to fit,
+ * so the body decoder sees the damage.  Returns the decoder's answer. */
+static int
+decode_copy(const unsigned char *frame, size_t len, int fix_header,
+    const struct input_limits *lim)
+{
+	unsigned char *c = xmalloc(len ? len : 1);
+	struct wire_answer a;
+	char err[256];
+	int r;
+
+	memcpy(c, frame, len);
+	if (fix_header && len >= WIRE_HEADER_SIZE) {
+		uint64_t body = len - WIRE_HEADER_SIZE;
+
+		for (int i = 0; i < 8; i++)
+			c[4 + i] = (unsigned char)(body >> (8 * i));
+	}
+	r = wire_decode(&c, len, lim, &a, err, sizeof(err));
+	if (r == 0) {
+		if (a.kind == WIRE_UPLOAD) {
+			/* a sound upload: walk it and encode it again */
+			unsigned char *f;
+			size_t l;
+
+			wire_encode_upload(a.upload, &f, &l);
+			free(f);
+			upload_free(a.upload);
+		}
+	} else if (err[0] == '\0')
+		unit_fail(__FILE__, __LINE__, "error without a reason");
+	free(c);
+	return r;
+}
+
+UNIT_TEST(wire_truncations)
+{
+	struct input_limits lim;
+	struct upload *u = gen_upload();
+	unsigned char *f;
+	size_t l;
+	int bad = 0;
+
+	input_limits_defaults(&lim);
+	wire_encode_upload(u, &f, &l);
+	for (size_t cut = 0; cut < l; cut++) {
+		if (decode_copy(f, cut, 0, &lim) == 0)
+			bad++;
+		if (decode_copy(f, cut, 1, &lim) == 0)
+			bad++;
+	}
+	CHECK_INT(bad, 0);
+	CHECK(decode_copy(f, l, 0, &lim) == 0);
+	/* one byte too many */
+	{
+		unsigned char *g = xmalloc(l + 1);
+
+		memcpy(g, f, l);
+		g[l] = 0;
+		CHECK(decode_copy(g, l + 1, 1, &lim) == -1);
+		free(g);
+	}
+	free(f);
+	upload_free(u);
+}
+
+UNIT_TEST(wire_corruptions)
+{
+	struct config *cf = test_config();
+	struct upload *us[2];
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	size_t ok = 0, total = 0;
+
+	if (cf == NULL)
+		return;
+	us[0] = gen_upload();
+	{
+		size_t len;
+		unsigned char *zip = test_wire_batch(&len);
+
+		us[1] = zip ? read_upload(cf, "b.zip", zip, len) : NULL;
+		free(zip);
+	}
+	for (int k = 0; k < 2; k++) {
+		unsigned char *f, *c;
+		size_t l;
+
+		if (us[k] == NULL)
+			continue;
+		wire_encode_upload(us[k], &f, &l);
+		c = xmalloc(l);
+		for (int iter = 0; iter < (k == 0 ? 20000 : 1500); iter++) {
+			int flips = 1 + iter % 4;
+
+			memcpy(c, f, l);
+			for (int j = 0; j < flips; j++) {
+				size_t pos;
+
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+				pos = (size_t)(seed % l);
+				/* length fields are where the damage hurts:
+				 * favour small values and all-ones */
+				switch ((seed >> 40) % 4) {
+				case 0:
+					c[pos] ^= (unsigned char)(1u <<
+					    ((seed >> 32) % 8));
+					break;
+				case 1:
+					c[pos] = 0xff;
+					break;
+				case 2:
+					c[pos] = 0;
+					break;
+				default:
+					c[pos] = (unsigned char)(seed >> 48);
+				}
+			}
+			total++;
+			if (decode_copy(c, l, 1, &cf->limits) == 0)
+				ok++;
+		}
+		free(c);
+		free(f);
+		upload_free(us[k]);
+	}
+	/* Most damage is caught; some lands in bytes that are free to be
+	 * anything (file contents, message text, sha256). */
+	CHECK(ok < total);
+	printf("wire: %zu of %zu corrupted frames still decoded\n", ok, total);
+	config_free(cf);
+}
+
+UNIT_TEST(wire_hostile_counts)
+{
+	struct input_limits lim;
+	unsigned char *f;
+	size_t l;
+	struct upload u;
+
+	input_limits_defaults(&lim);
+	memset(&u, 0, sizeof(u));
+	u.errs = errlist_new();
+	wire_encode_upload(&u, &f, &l);
+	/* body: kind, nerrs=0, nnames=0, ndata=0, nitems=0 */
+	CHECK_INT(l, WIRE_HEADER_SIZE + 1 + 16);
+	/* a huge finding count with nothing behind it */
+	{
+		unsigned char *c = xmalloc(l);
+
+		memcpy(c, f, l);
+		memset(c + WIRE_HEADER_SIZE + 1, 0xfe, 4);
+		CHECK(decode_copy(c, l, 1, &lim) == -1);
+		/* a header claiming more than any frame may hold */
+		memcpy(c, f, l);
+		memset(c + 4, 0x7f, 8);
+		CHECK(decode_copy(c, l, 0, &lim) == -1);
+		free(c);
+	}
+	/* a header too large to allocate is refused before reading */
+	{
+		unsigned char hdr[WIRE_HEADER_SIZE];
+		size_t total;
+
+		memcpy(hdr, f, sizeof(hdr));
+		memset(hdr + 4, 0xff, 8);
+		CHECK(wire_header_parse(hdr, wire_frame_max(&lim), &total) ==
+		    -1);
+		memcpy(hdr, f, sizeof(hdr));
+		CHECK(wire_header_parse(hdr, wire_frame_max(&lim), &total) ==
+		    0);
+		CHECK_INT(total, l);
+		hdr[3] = 2; /* another version */
+		CHECK(wire_header_parse(hdr, wire_frame_max(&lim), &total) ==
+		    -1);
+	}
+	free(f);
+	errlist_free(u.errs);
+	CHECK(wire_frame_max(&lim) > lim.archive_max_unpacked +
+	    lim.archive_max_bytes);
+}
+
+/* Seeds for fuzz/fuzz_wire.c: BEIAND_WIRE_SEEDS=dir writes a few frames. */
+UNIT_TEST(wire_seeds)
+{
+	const char *dir = getenv("BEIAND_WIRE_SEEDS");
+	struct config *cf;
+	struct upload *us[3] = { NULL, NULL, NULL };
+	size_t len;
+	unsigned char *buf;
+
+	if (dir == NULL || (cf = test_config()) == NULL)
+		return;
+	us[0] = gen_upload();
+	if ((buf = test_wire_batch(&len)) != NULL) {
+		us[1] = read_upload(cf, "b.zip", buf, len);
+		free(buf);
+	}
+	if ((buf = fixture("xml/schema-enum.zip", &len)) != NULL) {
+		us[2] = read_upload(cf, "s.zip", buf, len);
+		free(buf);
+	}
+	for (int i = 0; i < 5; i++) {
+		char path[1024];
+		unsigned char *f;
+		size_t l;
+		FILE *fp;
+
+		if (i < 3 && us[i] == NULL)
+			continue;
+		if (i < 3)
+			wire_encode_upload(us[i], &f, &l);
+		else if (i == 3)
+			wire_encode_whole(AR_INCOMPLETE, &f, &l);
+		else
+			wire_encode_error("reading the upload: EIO", &f, &l);
+		snprintf(path, sizeof(path), "%s/seed-frame-%d", dir, i);
+		if ((fp = fopen(path, "wb")) != NULL) {
+			CHECK(fwrite(f, 1, l, fp) == l);
+			fclose(fp);
+		}
+		free(f);
+	}
+	for (int i = 0; i < 3; i++)
+		upload_free(us[i]);
+	config_free(cf);
+}

@@ -34,6 +34,7 @@
 #include "receipt.h"
 #include "rules.h"
 #include "sha256.h"
+#include "smtp.h"
 #include "spool.h"
 #include "store.h"
 #include "worker.h"
@@ -804,6 +805,7 @@ beiand_main(int argc, char **argv)
 	    (d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd: %s", strerror(errno));
 	umask(027);
+	smtp_global_init();
 	xmldoc_init();
 	if (rules_init() != 0)
 		fatal("rules: no public suffix list");

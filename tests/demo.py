@@ -74,9 +74,10 @@ def main():
     with open(os.path.join(EX, "filing.xml"), encoding="utf-8") as f:
         good = unique(f.read())
     # A fresh subject per run: a USCC with a valid check character.
-    good = good.replace("91110108MA01XY3K34", uscc_for_run())
-    bad = good.replace("110108199003078886", "110108199003078888").replace(
-        "demo", "demob")
+    good_uscc, bad_uscc = uscc_for_run(0), uscc_for_run(1)
+    bad = good.replace("91110108MA01XY3K34", bad_uscc).replace(
+        "110108199003078886", "110108199003078888").replace("demo", "demob")
+    good = good.replace("91110108MA01XY3K34", good_uscc)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for folder, xml in (("site-a/", good), ("site-b/", bad)):
@@ -134,10 +135,10 @@ def main():
         "`%s/beianctl list` and `%s/beianctl outbox`. Ctrl-C stops beiand." % (B, B))
 
 
-def uscc_for_run():
+def uscc_for_run(k):
     """91 + region 110108 + an org code + check, varying per run."""
     cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    n = int(time.time() * 1000) % 10 ** 7
+    n = (int(time.time() * 10) * 2 + k) % 10 ** 7
     body8 = "M%07d" % n
     w = [3, 7, 9, 10, 5, 8, 4, 2]
     val = lambda c: int(c) if c.isdigit() else ord(c) - 55

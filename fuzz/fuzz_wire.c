@@ -1,7 +1,8 @@
 /*
  * fuzz_wire: the parent's decoder of worker frames on arbitrary bytes,
- * with the default limits.  Each input is tried as it is and with its
- * header's length set to fit, so that mutations reach the body.  A frame
+ * with the default limits.  Each input is tried as it is and with a
+ * valid header written over its first bytes (magic, version, the length
+ * that fits), so that mutations and non-frame seeds reach the body.  A frame
  * that decodes must give an upload that can be walked, encoded again and
  * freed.  Seed it with frames from the unit tests (BEIAND_WIRE_SEEDS=dir
  * build/unit wire_seeds).
@@ -29,6 +30,7 @@ fuzz_one(const uint8_t *data, size_t size, int fix,
 	if (fix && size >= WIRE_HEADER_SIZE) {
 		uint64_t body = size - WIRE_HEADER_SIZE;
 
+		memcpy(f, "BWF\x01", 4);
 		for (int i = 0; i < 8; i++)
 			f[4 + i] = (unsigned char)(body >> (8 * i));
 	}

@@ -42,6 +42,7 @@
 
 #define COMMIT_MAX 64          /* uploads per group commit */
 #define MAIL_BATCH 64          /* mails per mailer pass */
+#define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
 #define MAX_FDS 512
 
 /* A claimed upload on its way through. */
@@ -75,6 +76,7 @@ struct daemon {
 	size_t nwj, capwj;
 	int stopping;
 	int64_t mail_due_ms;    /* monotonic ms when the mailer should run */
+	int64_t mail_last_ms;   /* when it last ran */
 	int64_t commit_retry_ms;
 };
 
@@ -320,16 +322,36 @@ out:
 	return rc;
 }
 
-/* After the commit: the receipt, then the claimed file goes away. */
+/* The receipt of a committed upload (durable after spool_sync()). */
 static void
-upload_finish(struct daemon *d, const char *work, size_t srci,
-    const char *upload, const char *receipt, int quarantine)
+upload_receipt(struct daemon *d, size_t srci, const char *upload,
+    const char *receipt)
 {
 	const struct spool_src *src = spool_src(d->sp, srci);
+
+	if (receipt_write_flags(src->outgoing, upload, receipt, FW_NOSYNC) == -1)
+		log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
+}
+
+/* One syncfs(2) makes a batch of receipts durable at once. */
+static void
+spool_sync(struct daemon *d)
+{
+	int fd = open(spool_work_dir(d->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1 || syncfs(fd) == -1)
+		log_err("spool: syncfs: %s", strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+
+/* After its receipt is durable, the claimed file goes away. */
+static void
+upload_finish(struct daemon *d, const char *work, const char *upload,
+    int quarantine)
+{
 	char path[4096];
 
-	if (receipt_write(src->outgoing, upload, receipt) == -1)
-		log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
 	if (quarantine) {
 		if (spool_quarantine(d->sp, work, "see the receipt and "
 		    "`beianctl quarantine`\n") == -1)
@@ -373,9 +395,11 @@ commit_done(struct daemon *d)
 		d->commit_retry_ms = mono_ms() + 1000;
 		return;
 	}
+	for (p = d->done; p != NULL; p = p->next)
+		upload_receipt(d, p->src, p->upload, p->receipt);
+	spool_sync(d);
 	while ((p = list_take(&d->done, 0)) != NULL) {
-		upload_finish(d, p->work, p->src, p->upload, p->receipt,
-		    p->quarantine);
+		upload_finish(d, p->work, p->upload, p->quarantine);
 		upl_free(p);
 	}
 	d->mail_due_ms = 0;
@@ -572,7 +596,9 @@ recover_work(struct daemon *d)
 		if (rc == 0) {
 			log_info("spool: upload=%s was committed; receipt "
 			    "written again", up);
-			upload_finish(d, de->d_name, src, up, receipt, q);
+			upload_receipt(d, src, up, receipt);
+			spool_sync(d);
+			upload_finish(d, de->d_name, up, q);
 			free(receipt);
 			continue;
 		}
@@ -684,6 +710,12 @@ run_mailer(struct daemon *d, int64_t now_ms)
 
 	if (now_ms < d->mail_due_ms)
 		return;
+	/* Uploads first: while the spool is busy the mailer takes a turn
+	 * every MAIL_BUSY_MS only (the mails are durable in the outbox). */
+	if ((d->queue != NULL || d->running != NULL || d->done != NULL) &&
+	    now_ms - d->mail_last_ms < MAIL_BUSY_MS)
+		return;
+	d->mail_last_ms = now_ms;
 	n = mailer_run(d->mailer, time(NULL), MAIL_BATCH, &next);
 	if (n == -1)
 		log_err("mailer: %s", store_errmsg(d->st));

@@ -144,6 +144,27 @@ int
 eml_write(const char *dir, const char *message_id, const void *msg,
     size_t len, char *path, size_t pathsize)
 {
+	return eml_write_flags(dir, message_id, msg, len, path, pathsize, 0);
+}
+
+int
+eml_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = syncfs(fd);
+	close(fd);
+	return rc;
+}
+
+int
+eml_write_flags(const char *dir, const char *message_id, const void *msg,
+    size_t len, char *path, size_t pathsize, int flags)
+{
+	int nosync = (flags & EML_NOSYNC) != 0;
+
 	char name[EML_NAME_MAX + 1], final[4096], tmp[4096];
 	uint32_t rnd;
 	int fd = -1, n, attempt, same, saved;
@@ -187,7 +208,7 @@ eml_write(const char *dir, const char *message_id, const void *msg,
 	}
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, msg, len) == -1 || fsync(fd) == -1)
+	if (write_all(fd, msg, len) == -1 || (!nosync && fsync(fd) == -1))
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -203,7 +224,7 @@ eml_write(const char *dir, const char *message_id, const void *msg,
 		errno = saved;
 		return -1;
 	}
-	if (fsync_dir(dir) == -1)
+	if (!nosync && fsync_dir(dir) == -1)
 		return -1;
 	return 0;
 fail:

@@ -1,19 +1,47 @@
 /*
  * log: see include/log.h.
+ *
+ * The text of a line may carry names taken from hostile input (upload
+ * names, mail addresses).  It goes to the journal as one MESSAGE= field
+ * and to stderr as one line: control bytes are shown as \xHH so that an
+ * upload named "x\nfake line" cannot forge a second line or a field.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 static int log_foreground = 1;
 static int log_verbose;
 static const char *log_ident = "beiand";
+static enum log_sink log_to = LOG_SINK_STDERR;
+
+/* systemd sets JOURNAL_STREAM=dev:ino of the stream it gave us. */
+static int
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (e == NULL || sscanf(e, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(const char *ident, int foreground, int verbose)
@@ -21,20 +49,187 @@ log_init(const char *ident, int foreground, int verbose)
 	log_ident = ident;
 	log_foreground = foreground;
 	log_verbose = verbose;
-	if (!foreground)
+	if (stderr_is_journal() || (!foreground &&
+	    access("/run/systemd/journal/socket", W_OK) == 0))
+		log_to = LOG_SINK_JOURNAL;
+	else if (foreground)
+		log_to = LOG_SINK_STDERR;
+	else {
+		log_to = LOG_SINK_SYSLOG;
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+}
+
+enum log_sink
+log_sink(void)
+{
+	return log_to;
+}
+
+static const struct {
+	const char *key;    /* with its '=' */
+	const char *field;
+} log_keys[] = {
+	{ "filing=", "BEIAND_FILING" },
+	{ "provider=", "BEIAND_PROVIDER" },
+	{ "sha256=", "BEIAND_SHA256" },
+	{ "uid=", "BEIAND_MAIL_UID" },
+};
+#define NKEYS (sizeof(log_keys) / sizeof(log_keys[0]))
+
+static size_t
+value_len(const char *v)
+{
+	size_t n = strcspn(v, " \t");
+
+	while (n > 0 && strchr(",;:", v[n - 1]) != NULL)
+		n--;
+	return n;
+}
+
+size_t
+log_fields_extract(const char *line, char out[LOG_MAX_FIELDS][LOG_FIELD_SIZE])
+{
+	int seen[NKEYS] = { 0 };
+	size_t n = 0, sub;
+	int w;
+
+	/* "spool: ..." → BEIAND_SUBSYSTEM=spool */
+	sub = strspn(line, "abcdefghijklmnopqrstuvwxyz_");
+	if (sub > 0 && line[sub] == ':' && n < LOG_MAX_FIELDS) {
+		w = snprintf(out[n], LOG_FIELD_SIZE, "BEIAND_SUBSYSTEM=%.*s",
+		    (int)sub, line);
+		if (w > 0 && (size_t)w < LOG_FIELD_SIZE)
+			n++;
+	}
+	for (const char *p = line; *p != '\0' && n < LOG_MAX_FIELDS; p++) {
+		if (p != line && p[-1] != ' ' && p[-1] != '\t')
+			continue;
+		for (size_t k = 0; k < NKEYS; k++) {
+			size_t kl = strlen(log_keys[k].key), vl;
+
+			if (seen[k] || strncmp(p, log_keys[k].key, kl) != 0)
+				continue;
+			seen[k] = 1;
+			vl = value_len(p + kl);
+			if (vl == 0 || (vl == 1 && p[kl] == '-'))
+				break;
+			w = snprintf(out[n], LOG_FIELD_SIZE, "%s=%.*s",
+			    log_keys[k].field, (int)vl, p + kl);
+			if (w > 0 && (size_t)w < LOG_FIELD_SIZE)
+				n++;
+			break;
+		}
+	}
+	return n;
+}
+
+static void
+mask(char *v, size_t len)
+{
+	/* "***" then the rest of the value removed. */
+	size_t keep = len < 3 ? len : 3;
+
+	memset(v, '*', keep);
+	memmove(v + keep, v + len, strlen(v + len) + 1);
+}
+
+void
+log_redact(char *line)
+{
+	static const char *const secret_keys[] = {
+		"password=", "pass=", "secret=", "token="
+	};
+
+	for (char *p = line; *p != '\0'; p++) {
+		/* Also review_token=, owner_token=, smtp_password= ... */
+		for (size_t k = 0; k < sizeof(secret_keys) /
+		    sizeof(secret_keys[0]); k++) {
+			size_t kl = strlen(secret_keys[k]);
+
+			if (strncasecmp(p, secret_keys[k], kl) == 0) {
+				char *v = p + kl;
+				mask(v, strcspn(v, " \t\",;"));
+				break;
+			}
+		}
+		/* scheme://user:password@host */
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			char *u = p + 3, *end = u + strcspn(u, " \t\"/@");
+			char *colon;
+
+			if (*end != '@')
+				continue;
+			colon = memchr(u, ':', (size_t)(end - u));
+			if (colon != NULL && colon + 1 < end)
+				mask(colon + 1, (size_t)(end - colon - 1));
+		}
+	}
+}
+
+/* Control bytes as \xHH: one log line stays one line. */
+static void
+escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			if (o + 5 >= size)
+				break;
+			snprintf(out + o, 5, "\\x%02x", *p);
+			o += 4;
+		} else {
+			if (o + 2 >= size)
+				break;
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
+journal_send(enum log_level lvl, const char *line)
+{
+	static const char *const prio[] = { "3", "4", "6", "7" };
+	char fields[LOG_MAX_FIELDS][LOG_FIELD_SIZE];
+	char msg[2200], pri[16], ident[64];
+	struct iovec iov[3 + LOG_MAX_FIELDS];
+	size_t n = 0, nf;
+
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
+	snprintf(pri, sizeof(pri), "PRIORITY=%s", prio[lvl]);
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+	iov[n].iov_base = msg;
+	iov[n++].iov_len = strlen(msg);
+	iov[n].iov_base = pri;
+	iov[n++].iov_len = strlen(pri);
+	iov[n].iov_base = ident;
+	iov[n++].iov_len = strlen(ident);
+	nf = log_fields_extract(line, fields);
+	for (size_t i = 0; i < nf; i++) {
+		iov[n].iov_base = fields[i];
+		iov[n++].iov_len = strlen(fields[i]);
+	}
+	return sd_journal_sendv(iov, (int)n);
 }
 
 static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char line[2048];
+	char raw[2048], line[2048];
 
 	if (lvl == LOG_LEVEL_DEBUG && !log_verbose)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_foreground) {
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_redact(raw);
+	escape_controls(raw, line, sizeof(line));
+	if (log_to == LOG_SINK_JOURNAL && journal_send(lvl, line) >= 0)
+		return;
+	/* Not the journal, or journald went away: stderr or syslog. */
+	if (log_to == LOG_SINK_STDERR || (log_to == LOG_SINK_JOURNAL &&
+	    log_foreground)) {
 		struct timespec ts;
 		struct tm tm;
 		char when[32];

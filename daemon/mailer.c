@@ -48,6 +48,7 @@ struct mailer {
 	int down;
 	char down_reply[REPLY_MAX];
 	struct mailer_stats stats;
+	int eml_unsynced;       /* .eml files written, not yet synced */
 };
 
 /* Everything one mail's spec points into; freed by draft_clear. */
@@ -623,11 +624,15 @@ outcome_decide(const struct mailer *m, const struct store_mail *row,
 	o->next_try = now + (time_t)delay;
 }
 
+static int eml_durable(struct mailer *m);
+
 static int
 outcome_mark(struct mailer *m, const struct outcome *o)
 {
 	int rc;
 
+	if (eml_durable(m) == -1)
+		return -1;
 	switch (o->r) {
 	case SMTP_SENT:
 		rc = store_outbox_mark_sent(m->st, o->id, o->reply);
@@ -646,12 +651,27 @@ outcome_mark(struct mailer *m, const struct outcome *o)
 	return rc == -1 ? -1 : 0;
 }
 
+/* .eml files written without their own fsync become durable here, at
+ * once, before any of them is recorded as sent. */
+static int
+eml_durable(struct mailer *m)
+{
+	if (!m->eml_unsynced)
+		return 0;
+	if (eml_sync(m->maildir) == -1)
+		return -1;
+	m->eml_unsynced = 0;
+	return 0;
+}
+
 /* Mark outcomes o[0..n) in one transaction: one fsync for all. */
 static int
 outcomes_flush(struct mailer *m, const struct outcome *o, size_t n)
 {
 	if (n == 0)
 		return 0;
+	if (eml_durable(m) == -1)
+		return -1;
 	if (n == 1)
 		return outcome_mark(m, &o[0]);
 	if (store_begin(m->st) == -1)
@@ -707,8 +727,9 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 	if (built == 1)
 		r = permanent ? SMTP_FAIL : SMTP_DEFER;
 	else if (m->smtp == NULL) {
-		rc = eml_write(m->maildir, row->message_id, msg, len, path,
-		    sizeof(path));
+		rc = eml_write_flags(m->maildir, row->message_id, msg, len,
+		    path, sizeof(path), EML_NOSYNC);
+		m->eml_unsynced |= rc == 0;
 		if (rc >= 0) {
 			r = SMTP_SENT;
 			snprintf(reply, sizeof(reply), "eml: %.400s%s",

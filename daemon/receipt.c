@@ -145,6 +145,13 @@ int
 file_write_atomic(const char *dir, const char *name, const void *data,
     size_t len, int mode)
 {
+	return file_write_atomic_flags(dir, name, data, len, mode, 0);
+}
+
+int
+file_write_atomic_flags(const char *dir, const char *name, const void *data,
+    size_t len, int mode, int flags)
+{
 	char tmp[4096], dst[4096];
 	const char *p = data;
 	int fd, dfd, saved;
@@ -169,13 +176,15 @@ file_write_atomic(const char *dir, const char *name, const void *data,
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if ((!(flags & FW_NOSYNC) && fsync(fd) == -1) || close(fd) == -1) {
 		fd = -1;
 		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, dst) == -1)
 		goto fail;
+	if (flags & FW_NOSYNC)
+		return 0;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		fsync(dfd);
 		close(dfd);
@@ -193,6 +202,13 @@ fail:
 int
 receipt_write(const char *dir, const char *upload, const char *xml)
 {
+	return receipt_write_flags(dir, upload, xml, 0);
+}
+
+int
+receipt_write_flags(const char *dir, const char *upload, const char *xml,
+    int flags)
+{
 	char name[1024];
 
 	if ((size_t)snprintf(name, sizeof(name), "%s.receipt.xml", upload) >=
@@ -200,5 +216,5 @@ receipt_write(const char *dir, const char *upload, const char *xml)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return file_write_atomic(dir, name, xml, strlen(xml), 0640);
+	return file_write_atomic_flags(dir, name, xml, strlen(xml), 0640, flags);
 }

@@ -27,6 +27,7 @@
 #include "errlist.h"
 #include "filing.h"
 #include "licence.h"
+#include "sha256.h"
 #include "store.h"
 #include "workflow.h"
 #include "xmalloc.h"
@@ -55,6 +56,7 @@ struct store {
 	char *domain;    /* Message-ID domain */
 	char *state_dir; /* NULL: no attachments */
 	int in_group;
+	int blobs_unsynced; /* blobs written in this group, not yet synced */
 	unsigned long long opslimit;
 	size_t memlimit;
 	struct stmt_slot *cache;
@@ -521,6 +523,21 @@ store_commit(struct store *st)
 	if (!st->in_group)
 		return seterr(st, "store_commit: no group open");
 	st->in_group = 0;
+	if (st->blobs_unsynced) {
+		int fd = open(st->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		/* a row never names a blob that is not on disk */
+		if (fd == -1 || syncfs(fd) == -1) {
+			if (fd != -1)
+				close(fd);
+			seterr(st, "%s: syncfs: %s", st->state_dir,
+			    strerror(errno));
+			run(st, "ROLLBACK", "");
+			return -1;
+		}
+		close(fd);
+		st->blobs_unsynced = 0;
+	}
 	if (run(st, "COMMIT", "") == -1) {
 		char saved[sizeof(st->errmsg)];
 
@@ -539,6 +556,7 @@ store_rollback(struct store *st)
 	if (!st->in_group)
 		return seterr(st, "store_rollback: no group open");
 	st->in_group = 0;
+	st->blobs_unsynced = 0; /* unreferenced blobs are harmless */
 	if (!sqlite3_get_autocommit(st->db) && run(st, "ROLLBACK", "") == -1)
 		return -1;
 	return 0;
@@ -2454,7 +2472,9 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 		p += w;
 		len -= (size_t)w;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	/* In a group, one syncfs() before the commit makes every blob of
+	 * the group durable at once (store_commit); alone, each is synced. */
+	if ((!st->in_group && fsync(fd) == -1) || close(fd) == -1) {
 		seterr(st, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -2464,7 +2484,9 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 		unlink(tmp);
 		return -1;
 	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+	if (st->in_group)
+		st->blobs_unsynced = 1;
+	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		fsync(fd);
 		close(fd);
 	}
@@ -2476,14 +2498,14 @@ attachment_body(struct store *st, const char *id, const char *kind,
     const char *sha, size_t len, const struct store_entry *entries,
     size_t nentries, time_t now)
 {
-	unsigned char d[crypto_hash_sha256_BYTES];
+	unsigned char d[SHA256_LEN];
 	char eh[65];
 
 	if (run(st, "INSERT OR IGNORE INTO attachments(sha256, size, created)"
 	    " VALUES(?, ?, ?)", "sII", sha, (int64_t)len, (int64_t)now) == -1)
 		return -1;
 	for (size_t i = 0; i < nentries; i++) {
-		crypto_hash_sha256(d, entries[i].data, entries[i].size);
+		sha256(entries[i].data, entries[i].size, d);
 		hex(d, sizeof(d), eh);
 		if (run(st, "INSERT OR IGNORE INTO attachment_entries(sha256, idx,"
 		    " name, entry_sha256, size) VALUES(?, ?, ?, ?, ?)", "sissI",
@@ -2502,11 +2524,11 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
     const void *bytes, size_t len, const struct store_entry *entries,
     size_t nentries, char sha256_hex[65])
 {
-	unsigned char d[crypto_hash_sha256_BYTES];
+	unsigned char d[SHA256_LEN];
 	char sha[65];
 	int rc;
 
-	crypto_hash_sha256(d, bytes, len);
+	sha256(bytes, len, d);
 	hex(d, sizeof(d), sha);
 	/* the file first: a row never names a blob that is not on disk */
 	if (blob_write(st, sha, bytes, len) == -1)
@@ -3394,7 +3416,7 @@ pwreset_body(struct store *st, const char *subj, const struct store_actor *who,
 {
 	char password[STORE_PASSWORD_LEN + 1], ref[20], reason[128];
 	char hash[crypto_pwhash_STRBYTES];
-	unsigned char d[crypto_hash_sha256_BYTES];
+	unsigned char d[SHA256_LEN];
 	char dh[65];
 	struct jbuf j = { 0 };
 	sqlite3_stmt *s;
@@ -3438,7 +3460,7 @@ pwreset_body(struct store *st, const char *subj, const struct store_actor *who,
 	if (event_add(st, NULL, who, who->kind, WF_NONE, WF_NONE, reason, now,
 	    &ev) == -1)
 		goto out;
-	crypto_hash_sha256(d, (const unsigned char *)subj, strlen(subj));
+	sha256(subj, strlen(subj), d);
 	hex(d, sizeof(d), dh);
 	snprintf(ref, sizeof(ref), "pw%.16s", dh);
 	jb_open(&j, '{');
@@ -3597,4 +3619,19 @@ store_attachment_name(struct store *st, const char *sha256_hex, char **name)
 	return one_text(st, query(st, "SELECT name FROM attachment_entries"
 	    " WHERE sha256 = ? ORDER BY idx LIMIT 1", "s", sha256_hex),
 	    "attachment", name);
+}
+
+/* ---- metrics (daemon/metrics.c) ------------------------------------------ */
+
+int
+store_outbox_oldest_deferred(struct store *st, time_t *created)
+{
+	int64_t v;
+	int rc;
+
+	rc = one_int(st, &v, "SELECT created FROM outbox WHERE state ="
+	    " 'deferred' ORDER BY created LIMIT 1", "");
+	if (rc == 1)
+		*created = (time_t)v;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }

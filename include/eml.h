@@ -29,4 +29,14 @@ int eml_name(const char *message_id, char *buf, size_t size);
 int eml_write(const char *dir, const char *message_id, const void *msg,
     size_t len, char *path, size_t pathsize);
 
+/*
+ * The same with flags: EML_NOSYNC leaves out the fsync of the file and
+ * of dir; the caller then makes a batch durable at once with
+ * eml_sync(dir) (syncfs) before it records the mails as sent.
+ */
+#define EML_NOSYNC 0x1
+int eml_write_flags(const char *dir, const char *message_id, const void *msg,
+    size_t len, char *path, size_t pathsize, int flags);
+int eml_sync(const char *dir);
+
 #endif

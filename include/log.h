@@ -1,16 +1,34 @@
 /*
  * log: the daemon's log lines.
  *
- * "subsystem: message key=value ..." lines; on stderr with -f, to the
- * journal otherwise (where BEIAND_* fields are added by the caller's
- * key=value pairs).  Never pass a password, a token or a mail body.
+ * "subsystem: message key=value ..." lines.  Where they go (log_init):
+ *   - the journal, with structured fields, when stderr is the journal
+ *     (JOURNAL_STREAM names stderr's device:inode, as systemd sets it for
+ *     a service) or when not in the foreground and journald listens;
+ *   - plain "HH:MM:SS.mmm ident[pid]: line" on stderr with -f otherwise;
+ *   - syslog(3) when neither (a detached run without journald).
+ *
+ * Journal fields are taken from the line's own key=value words, so the
+ * call sites need nothing special: filing= → BEIAND_FILING=,
+ * provider= → BEIAND_PROVIDER=, sha256= → BEIAND_SHA256=,
+ * uid= → BEIAND_MAIL_UID=, and the leading "subsystem:" →
+ * BEIAND_SUBSYSTEM=.  A value runs to the next blank, without trailing
+ * ",;:"; "-" means none.  MESSAGE=, PRIORITY= and SYSLOG_IDENTIFIER= are
+ * always set.
+ *
+ * Never pass a password, a token or a mail body.  As a last defence the
+ * value of a password=, pass=, secret= or token= word, and the password
+ * of a "scheme://user:password@" URL, are replaced by "***" in every sink.
  */
 #ifndef BEIAND_LOG_H
 #define BEIAND_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* foreground: lines on stderr; else the journal when available. */
+/* foreground: lines on stderr (unless stderr is the journal); else the
+ * journal when available, else syslog. */
 void log_init(const char *ident, int foreground, int verbose);
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -21,5 +39,23 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 #define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* ---- exposed for tests -------------------------------------------- */
+
+/* Where lines go after log_init(). */
+enum log_sink { LOG_SINK_STDERR, LOG_SINK_JOURNAL, LOG_SINK_SYSLOG };
+enum log_sink log_sink(void);
+
+#define LOG_MAX_FIELDS 5
+#define LOG_FIELD_SIZE 160
+/*
+ * The journal fields of one line: up to LOG_MAX_FIELDS "NAME=value"
+ * strings written into out[i]; a field that does not fit, or that came
+ * before (the first filing= wins), is left out.  Returns their number.
+ */
+size_t log_fields_extract(const char *line,
+    char out[LOG_MAX_FIELDS][LOG_FIELD_SIZE]);
+/* Mask secrets in line in place (see above). */
+void log_redact(char *line);
 
 #endif

@@ -38,4 +38,15 @@ int receipt_write(const char *dir, const char *upload, const char *xml);
 int file_write_atomic(const char *dir, const char *name, const void *data,
     size_t len, int mode);
 
+/*
+ * With FW_NOSYNC, the temporary file is renamed without any fsync: the
+ * caller makes a whole batch durable with one syncfs(2) before it acts on
+ * it (removes the claimed uploads the receipts answer).
+ */
+#define FW_NOSYNC 0x1
+int file_write_atomic_flags(const char *dir, const char *name,
+    const void *data, size_t len, int mode, int flags);
+int receipt_write_flags(const char *dir, const char *upload, const char *xml,
+    int flags);
+
 #endif

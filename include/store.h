@@ -469,4 +469,13 @@ int store_outbox_next_due(struct store *st, time_t *when);
 int store_attachment_name(struct store *st, const char *sha256_hex,
     char **name);
 
+/* ---- metrics (daemon/metrics.c) ------------------------------------- */
+
+/*
+ * The creation time of the oldest mail in deferred state
+ * (beiand_outbox_oldest_deferred_seconds): 0 and *created set, 1 when no
+ * mail is deferred, -1 on error.
+ */
+int store_outbox_oldest_deferred(struct store *st, time_t *created);
+
 #endif

@@ -18,11 +18,16 @@ bd_config()
 	chmod 755 "$BEIAND_DIR"
 	{
 		echo "[daemon]"
-		echo "spool_dir = spool"
-		echo "state_dir = var"
-		echo "settle_ms = 300"
-		echo "upload_timeout = 3s"
-		echo "workers = 2"
+		# defaults, unless EXTRA sets the key
+		for kv in "spool_dir = spool" "state_dir = var" "settle_ms = 300" \
+		    "upload_timeout = 3s" "workers = 2"; do
+			_k=${kv%% *}
+			_set=0
+			for l in "$@"; do
+				case "$l" in "$_k "* | "$_k="*) _set=1 ;; esac
+			done
+			[ $_set = 1 ] || echo "$kv"
+		done
 		for l in "$@"; do echo "$l"; done
 		echo "[smtp]"
 		echo "from = beian@provider.example"

@@ -1,0 +1,162 @@
+/*
+ * imap: the owner-mail fetcher ([imap] of DESIGN.md).
+ *
+ * libetpan is blocking, so the fetcher is a forked child process; the
+ * daemon stays single-threaded and talks to it over a SOCK_SEQPACKET
+ * socketpair (imap_fetcher_fd() for its poll loop).  The child connects
+ * (imap://, STARTTLS when offered, or imaps://; certificates verified
+ * against [imap] ca_file or the system store, a failure is an error and
+ * retried), logs in, selects the mailbox of the URL (default INBOX),
+ * stores each new message durably as inbox_dir/"<uidvalidity>-<uid>.eml"
+ * (mode 0600, O_EXCL temp name, fsync, rename, fsync of the folder) and
+ * tells the parent.  It waits with IDLE when offered (renewed every 20
+ * minutes) and polls every [imap] poll_interval besides; a dropped
+ * connection is retried with jittered exponential backoff, 1 s to 5 min.
+ * It uses UID commands only.
+ *
+ * The protocol.  One frame = one datagram of at most IMAP_FRAME_MAX
+ * bytes: an ASCII line (no newline) "verb arg...", decimal numbers
+ * without sign or leading '+'; both sides decode the other's frames as
+ * untrusted.  V is a UIDVALIDITY, U a UID (both 1..2^32-1).
+ *
+ *   child -> parent
+ *     uidvalidity OLD V   after every SELECT (OLD: the value of the
+ *                         child's previous session, 0 on its first).
+ *                         The child does nothing more until "resume".
+ *     new V U FILE        inbox_dir/FILE ("V-U.eml") holds message U,
+ *                         complete and durable.  Also sent for a file
+ *                         already there (written before a crash): it is
+ *                         reported again, never fetched again.
+ *     large V U SIZE\nHDR message U has RFC822.SIZE SIZE, over [limits]
+ *                         mail_max_bytes: not fetched, not moved.  HDR
+ *                         (after the first '\n', may be empty) is the
+ *                         raw header block of From, Return-Path,
+ *                         Message-ID, Subject, Auto-Submitted,
+ *                         Precedence, List-Id, at most IMAP_HEADER_MAX
+ *                         bytes (hostile bytes: parse, never trust).
+ *     old V U             U <= last_uid of "resume" is still in the
+ *                         mailbox: asked once per session.
+ *     moved V U           U has left the mailbox (moved to done_folder).
+ *     synced V U          a scan of the mailbox ended; every UID <= U
+ *                         has been reported.
+ *
+ *   parent -> child
+ *     resume V LAST       the answer to "uidvalidity": report UIDs above
+ *                         LAST (0: everything in the mailbox), ask "old"
+ *                         for the ones at or below it.
+ *     done V U            the result of U is committed: move it to
+ *                         done_folder (UID MOVE, or UID COPY + STORE
+ *                         \Deleted + UID EXPUNGE).  Ignored unless V is
+ *                         the current UIDVALIDITY.
+ *     stop                log out and exit (closing the socket does too).
+ *
+ * What the parent must do so that nothing is lost or processed twice:
+ *   - Answer "uidvalidity" with its stored (V, last_uid) when V is the
+ *     stored one.  With none stored, or a changed V, it reconciles by
+ *     Message-ID and content hash and answers "resume V LAST" with the
+ *     LAST it chose (0 = fetch all); the child reports accordingly.
+ *   - Treat (V, U) as the identity of a message.  A "new" or "large" for
+ *     an identity it is already handling or has committed is a no-op
+ *     (a restarted child reports everything above the committed last_uid
+ *     again).
+ *   - Advance last_uid only after the result is committed, and only over
+ *     a contiguous run: last_uid = the highest U such that every
+ *     reported U' <= U is committed (a refused "large" counts once its
+ *     refusal is committed).
+ *   - Send "done V U" after the commit; answer "old V U" with "done V U"
+ *     when U's result is committed and U should leave the mailbox, and
+ *     with nothing when it should stay (a "large" one).  A "done" lost
+ *     to a crash or a dropped connection comes back as "old" on the
+ *     next session, so a message moves at the latest then.
+ *   - Remove inbox_dir/FILE once the result is committed (and, at
+ *     start-up, any V-U.eml with U <= last_uid of the same V).
+ */
+#ifndef BEIAND_IMAP_H
+#define BEIAND_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct config;
+struct imap_fetcher;
+
+#define IMAP_FRAME_MAX  16384
+#define IMAP_HEADER_MAX 8192
+
+enum imap_event_kind {
+	IMAP_EV_UIDVALIDITY, /* old_uidvalidity, uidvalidity */
+	IMAP_EV_NEW,         /* uidvalidity, uid, file */
+	IMAP_EV_LARGE,       /* uidvalidity, uid, size, header/header_len */
+	IMAP_EV_OLD,         /* uidvalidity, uid */
+	IMAP_EV_MOVED,       /* uidvalidity, uid */
+	IMAP_EV_SYNCED       /* uidvalidity, uid (the highest reported) */
+};
+
+struct imap_event {
+	enum imap_event_kind kind;
+	uint32_t old_uidvalidity; /* IMAP_EV_UIDVALIDITY: 0 = first session */
+	uint32_t uidvalidity;
+	uint32_t uid;
+	uint64_t size;            /* IMAP_EV_LARGE */
+	char file[32];            /* IMAP_EV_NEW: "V-U.eml", rebuilt, not copied */
+	const char *header;       /* IMAP_EV_LARGE: points into the frame */
+	size_t header_len;
+};
+
+/*
+ * Fork the fetcher for cf's [imap] url (which must be set), done_folder,
+ * poll_interval, ca_file and [limits] mail_max_bytes; messages go to
+ * inbox_dir (an existing folder on the filesystem of the parent's
+ * processing).  cf and inbox_dir are copied: they need not outlive the
+ * call.  NULL with a message in err when the URL does not parse or the
+ * fork fails; connection problems are the child's (logged, retried).
+ */
+struct imap_fetcher *imap_fetcher_start(const struct config *cf,
+    const char *inbox_dir, char *err, size_t errsize);
+/* The parent's end of the socket (non-blocking), to poll for POLLIN. */
+int imap_fetcher_fd(const struct imap_fetcher *f);
+pid_t imap_fetcher_pid(const struct imap_fetcher *f);
+/*
+ * Read one frame.  1: *ev is set (its header points into f's buffer,
+ * valid until the next call); 0: nothing to read now; -1: the child is
+ * gone or sent a frame that does not decode (logged): stop it and start
+ * a new one (with a delay).
+ */
+int imap_fetcher_read(struct imap_fetcher *f, struct imap_event *ev);
+/* Send "resume" / "done".  0 sent, -1 not (the child is gone or busy). */
+int imap_fetcher_resume(struct imap_fetcher *f, uint32_t uidvalidity,
+    uint32_t last_uid);
+int imap_fetcher_done(struct imap_fetcher *f, uint32_t uidvalidity,
+    uint32_t uid);
+/*
+ * Ask the child to stop, wait up to 3 s, then SIGKILL; reap it and free.
+ * Accepts NULL.  A file being written when it is killed is a temp name,
+ * cleaned up by the next child.
+ */
+void imap_fetcher_stop(struct imap_fetcher *f);
+
+/* ---- pure helpers (exposed for tests and fuzzing) ------------------- */
+
+struct imap_url {
+	int tls;          /* imaps:// */
+	char *user, *pass; /* percent-decoded */
+	char *host;       /* without brackets for an IPv6 literal */
+	uint16_t port;    /* 143 / 993 by default */
+	char *mailbox;    /* percent-decoded; "INBOX" when the path is empty */
+};
+
+/*
+ * Parse imap[s]://user:pass@host[:port][/mailbox].  User and password
+ * are required; they, and the mailbox, may not decode to control bytes.
+ * 0 and *u set (free with imap_url_free), -1 with a message in err (which
+ * never repeats the password).
+ */
+int imap_url_parse(const char *url, struct imap_url *u, char *err,
+    size_t errsize);
+void imap_url_free(struct imap_url *u);
+
+/* Decode a child->parent frame.  0 and *ev set, -1 when malformed. */
+int imap_event_decode(const char *buf, size_t len, struct imap_event *ev);
+
+#endif

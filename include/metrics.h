@@ -1,0 +1,89 @@
+/*
+ * metrics: the Prometheus text file of DESIGN.md's Observability section.
+ *
+ * The loop owns one struct metrics.  It counts ingests as they commit
+ * (metrics_ingested), notes IMAP syncs and worker restarts, and every few
+ * seconds refreshes the gauges from the store (metrics_refresh) and
+ * rewrites metrics_file (metrics_write).  Series:
+ *
+ *   beiand_filings{state}                         gauge, every state
+ *   beiand_ingested_total{channel,result}         counter since start
+ *   beiand_mails_total{state}                     gauge: outbox rows per state
+ *   beiand_outbox_depth                           gauge: queued+sending+deferred
+ *   beiand_outbox_oldest_deferred_seconds         gauge, 0 when none deferred
+ *   beiand_imap_last_sync_timestamp_seconds       gauge, 0 before the first sync
+ *   beiand_quarantine_items                       gauge
+ *   beiand_worker_restarts_total                  counter
+ *
+ * Every label value is a fixed word of this file or DESIGN.md: nothing
+ * from an upload or a mail reaches the file.
+ */
+#ifndef BEIAND_METRICS_H
+#define BEIAND_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct metrics;
+struct store;
+
+/* Where an input came from ("channel" label). */
+enum metrics_channel {
+	METRICS_CH_SPOOL,       /* spool/providers/ and spool/bureau/ uploads */
+	METRICS_CH_MAIL,        /* IMAP messages */
+	METRICS_NCHANNELS
+};
+
+/* What became of one ingested item ("result" label). */
+enum metrics_result {
+	METRICS_RES_ACCEPTED,   /* committed and moved on (filed, decision applied) */
+	METRICS_RES_INVALID,    /* validation failed; errors reported */
+	METRICS_RES_REFUSED,    /* well-formed but refused (WRONG_STATE, TOKEN_INVALID ...) */
+	METRICS_RES_REPEATED,   /* a repeat reported as before */
+	METRICS_RES_QUARANTINED,/* could not be read safely */
+	METRICS_NRESULTS
+};
+
+/* A zeroed set; never NULL (aborts on OOM). */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m); /* accepts NULL */
+
+/* Counters. */
+void metrics_ingested(struct metrics *m, enum metrics_channel ch,
+    enum metrics_result res);
+/* Absolute, e.g. worker_pool_restarts(); a smaller value (a new pool
+ * after a reload) is added to what was seen before so the counter never
+ * goes back. */
+void metrics_worker_restarts_set(struct metrics *m, uint64_t restarts);
+/* The IMAP fetcher finished a sync (wall-clock time). */
+void metrics_imap_synced(struct metrics *m, time_t when);
+
+/*
+ * Refresh the gauges from the store: filings and outbox per state
+ * (store_counts), quarantine items, the oldest deferred mail's age at
+ * now.  Returns 0, or -1 on a store error (the old gauges are kept).
+ */
+int metrics_refresh(struct metrics *m, struct store *st, time_t now);
+
+/*
+ * The exposition text with HELP and TYPE lines, to fp.  Returns 0, -1 on
+ * a write error.
+ */
+int metrics_format(const struct metrics *m, FILE *fp);
+/*
+ * Write the text to path atomically: a temporary file beside it
+ * ("." name ".tmp", mode 0644), fsync, rename.  Returns 0, or -1 with
+ * errno set; path is left as it was on error.
+ */
+int metrics_write(const struct metrics *m, const char *path);
+
+/*
+ * One line for notify_status(): "filings: 3 awaiting_verification,
+ * 1 under_review; outbox 2; quarantine 0" (states with a zero count
+ * left out).  Always NUL-terminated; cut short if size is too small.
+ */
+void metrics_status(const struct metrics *m, char *buf, size_t size);
+
+#endif

@@ -2,6 +2,11 @@
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
 B        ?= build
 PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd
@@ -11,7 +16,7 @@ DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        libxml2-dev libxml2-utils libarchive-dev libarchive-tools \
        libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev libetpan-dev libidn2-dev \
        libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
-       python3 python3-pil zip unzip xz-utils curl \
+       python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
        openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -133,6 +138,23 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/beiand.service > $(DESTDIR)$(UNITDIR)/beiand.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/beiand.service
+	install -D -m 0644 systemd/beiand.sysusers $(DESTDIR)$(SYSUSERSDIR)/beiand.conf
+	install -D -m 0644 systemd/beiand.tmpfiles $(DESTDIR)$(TMPFILESDIR)/beiand.conf
+	install -D -m 0644 docs/man/beiand.8 $(DESTDIR)$(MANDIR)/man8/beiand.8
+	install -D -m 0644 docs/man/beianctl.8 $(DESTDIR)$(MANDIR)/man8/beianctl.8
+	install -D -m 0644 docs/man/beiand.conf.5 $(DESTDIR)$(MANDIR)/man5/beiand.conf.5
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/beiand
+	@# never overwrite an administrator's configuration
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf ]; then \
+	  sed -e 's|^spool_dir\( *\)= spool  *;|spool_dir\1= /var/spool/beiand ;|' \
+	      -e 's|^state_dir\( *\)= var  *;|state_dir\1= /var/lib/beiand ;|' \
+	      docs/beiand.conf.example > $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf && \
+	  chmod 0640 $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf; \
+	fi
 
 clean:
 	rm -rf build build-asan build-fuzz

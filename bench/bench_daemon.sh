@@ -13,7 +13,7 @@ N=${N_DAEMON:-2000}
 PIPE_N=300
 cd "$(dirname "$0")/.."
 . tests/daemon_lib.sh
-TOP=$(mktemp -d /var/tmp/beiand-bench.XXXXXX)
+TOP=$(mktemp -d "${BENCH_DIR:-/var/tmp}/beiand-bench.XXXXXX")
 trap 'bd_stop; rm -rf "$TOP"' EXIT
 
 now_ms() { date +%s%3N; }

@@ -28,8 +28,11 @@
 #include "compat.h"
 #include "config.h"
 #include "ingest.h"
+#include "intake.h"
 #include "log.h"
 #include "mailer.h"
+#include "metrics.h"
+#include "notify.h"
 #include "package.h"
 #include "receipt.h"
 #include "rules.h"
@@ -44,6 +47,7 @@
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
 #define MAX_FDS 512
+#define METRICS_EVERY_MS 5000 /* metrics file and STATUS= refresh */
 
 /* A claimed upload on its way through. */
 struct upl {
@@ -70,6 +74,7 @@ struct daemon {
 	struct spool *sp;
 	struct worker_pool *pool;
 	struct mailer *mailer;
+	struct intake *intake;  /* NULL without an [imap] url */
 	int sfd;
 	struct upl *queue, *running, *done;
 	struct whole_job *wj;
@@ -78,6 +83,8 @@ struct daemon {
 	int64_t mail_due_ms;    /* monotonic ms when the mailer should run */
 	int64_t mail_last_ms;   /* when it last ran */
 	int64_t commit_retry_ms;
+	struct metrics *metrics;
+	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
 };
 
 static int64_t
@@ -87,6 +94,33 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Refresh the gauges from the store, rewrite metrics_file and tell the
+ * service manager the counts.  A failure is logged and retried on the
+ * next turn: metrics never stop the work.
+ */
+static void
+metrics_update(struct daemon *d, int64_t now_ms)
+{
+	char status[256];
+
+	if (now_ms < d->metrics_due_ms)
+		return;
+	d->metrics_due_ms = now_ms + METRICS_EVERY_MS;
+	if (d->pool != NULL)
+		metrics_worker_restarts_set(d->metrics,
+		    worker_pool_restarts(d->pool));
+	if (metrics_refresh(d->metrics, d->st, time(NULL)) == -1) {
+		log_err("metrics: %s", store_errmsg(d->st));
+		return;
+	}
+	if (d->cf->metrics_file != NULL &&
+	    metrics_write(d->metrics, d->cf->metrics_file) == -1)
+		log_err("metrics: %s: %s", d->cf->metrics_file, strerror(errno));
+	metrics_status(d->metrics, status, sizeof(status));
+	notify_status("%s", status);
 }
 
 static void
@@ -261,6 +295,8 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		memcpy(ref, hex, 16);
 		ref[16] = '\0';
 		p->quarantine = 1;
+		metrics_ingested(d->metrics, METRICS_CH_SPOOL,
+		    METRICS_RES_QUARANTINED);
 		snprintf(qsrc, sizeof(qsrc), "%s/incoming/%s", src->rel,
 		    p->upload);
 		if (store_mail_loose(d->st, WF_TPL_INVALID, ref, params, &who,
@@ -291,6 +327,12 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 				goto out;
 			}
 			all_repeated &= o->repeated;
+			metrics_ingested(d->metrics, METRICS_CH_SPOOL,
+			    o->repeated ? METRICS_RES_REPEATED :
+			    errlist_nerrors(o->errs) == 0 ?
+			    METRICS_RES_ACCEPTED : o->id[0] != '\0' &&
+			    o->state == WF_INVALID ? METRICS_RES_INVALID :
+			    METRICS_RES_REFUSED);
 			items[i].path = u->items[i].path;
 			items[i].kind = u->items[i].kind;
 			items[i].id = o->id;
@@ -372,8 +414,9 @@ commit_done(struct daemon *d)
 {
 	time_t now = time(NULL);
 	struct upl *p;
+	int ifail = 0;
 
-	if (d->done == NULL)
+	if (d->done == NULL && !intake_has_done(d->intake))
 		return;
 	if (store_begin(d->st) == -1) {
 		log_err("store: begin: %s", store_errmsg(d->st));
@@ -383,10 +426,13 @@ commit_done(struct daemon *d)
 	for (p = d->done; p != NULL; p = p->next)
 		if (upload_apply(d, p, now) == -1)
 			break;
-	if (p != NULL || store_commit(d->st) == -1) {
+	if (p == NULL && intake_apply(d->intake, now) == -1)
+		ifail = 1;
+	if (p != NULL || ifail || store_commit(d->st) == -1) {
 		log_err("store: group of %zu uploads not committed: %s",
 		    list_len(d->done), store_errmsg(d->st));
 		store_rollback(d->st);
+		intake_after_commit(d->intake, 0);
 		for (p = d->done; p != NULL; p = p->next) {
 			free(p->receipt);
 			p->receipt = NULL;
@@ -395,6 +441,7 @@ commit_done(struct daemon *d)
 		d->commit_retry_ms = mono_ms() + 1000;
 		return;
 	}
+	intake_after_commit(d->intake, 1);
 	for (p = d->done; p != NULL; p = p->next)
 		upload_receipt(d, p->src, p->upload, p->receipt);
 	spool_sync(d);
@@ -441,6 +488,8 @@ on_result(const struct worker_result *res, void *arg)
 	struct daemon *d = arg;
 	struct upl *p;
 
+	if (intake_on_result(d->intake, res))
+		return;
 	for (size_t i = 0; i < d->nwj; i++) {
 		struct spool_cand *c;
 		char work[768];
@@ -635,12 +684,17 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	if ((d->pool = worker_pool_new(d->cf, d->cf->workers, err,
 	    errsize)) == NULL)
 		return -1;
+	if (d->cf->imap_url[0] != '\0' && (d->intake = intake_new(d->cf,
+	    d->st, d->pool, err, errsize)) == NULL)
+		return -1;
 	return 0;
 }
 
 static void
 close_parts(struct daemon *d)
 {
+	intake_free(d->intake);
+	d->intake = NULL;
 	worker_pool_free(d->pool);
 	d->pool = NULL;
 	mailer_free(d->mailer);
@@ -656,8 +710,10 @@ reload(struct daemon *d)
 	char err[1024];
 	struct upl *p;
 
+	notify_reloading();
 	if ((ncf = config_load(d->cfpath, err, sizeof(err))) == NULL) {
 		log_err("config: %s; keeping the running configuration", err);
+		notify_ready();
 		return;
 	}
 	/* Jobs in flight are dropped with their workers and queued again. */
@@ -674,6 +730,8 @@ reload(struct daemon *d)
 	    open_parts(d, err, sizeof(err)) == -1)
 		fatal("reload: %s", err);
 	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
+	d->metrics_due_ms = 0;
+	notify_ready();
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -687,10 +745,12 @@ on_signal(struct daemon *d)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			if (!d->stopping)
+			if (!d->stopping) {
+				notify_stopping();
 				log_info("beiand: stopping: finishing %zu "
 				    "uploads in flight",
 				    list_len(d->running) + list_len(d->done));
+			}
 			d->stopping = 1;
 			break;
 		case SIGHUP:
@@ -746,23 +806,35 @@ loop(struct daemon *d)
 			spool_due(d->sp, now, worker_pool_idle(d->pool), on_due, d);
 			spool_timed_out(d->sp, now, on_timeout, d);
 			dispatch(d);
+			if ((due = intake_tick(d->intake, now)) < t)
+				t = due;
 		}
-		if (d->done != NULL && now >= d->commit_retry_ms &&
+		if ((d->done != NULL || intake_has_done(d->intake)) &&
+		    now >= d->commit_retry_ms &&
 		    (d->running == NULL || list_len(d->done) >= COMMIT_MAX ||
 		    d->stopping))
 			commit_done(d);
 		run_mailer(d, mono_ms());
+		notify_watchdog(mono_ms());
+		metrics_update(d, mono_ms());
 
 		if ((due = spool_next_due(d->sp, now)) >= 0 && due < t)
 			t = due;
+		if ((due = notify_watchdog_interval_ms()) >= 0 && due < t)
+			t = due;
 		if (d->mail_due_ms - now < t)
 			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
-		if (d->done != NULL && d->running == NULL)
+		if ((d->done != NULL || intake_has_done(d->intake)) &&
+		    d->running == NULL)
 			t = 0;
 		pfd[n].fd = d->sfd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = spool_fd(d->sp);
 		pfd[n++].events = POLLIN;
+		if (intake_pollfd(d->intake) != -1) {
+			pfd[n].fd = intake_pollfd(d->intake);
+			pfd[n++].events = POLLIN;
+		}
 		nw = worker_pool_fds(d->pool, wfds, MAX_FDS - n);
 		for (size_t i = 0; i < nw; i++) {
 			pfd[n].fd = wfds[i];
@@ -774,11 +846,16 @@ loop(struct daemon *d)
 			on_signal(d);
 		if (pfd[1].revents)
 			spool_events(d->sp, mono_ms());
+		if (n > 2 && pfd[2].fd == intake_pollfd(d->intake) &&
+		    pfd[2].revents)
+			intake_on_readable(d->intake);
 		if (worker_pool_collect(d->pool, on_result, d) == -1)
 			log_err("worker: a replacement could not be started");
 	}
 	commit_done(d);
 	run_mailer(d, mono_ms());
+	d->metrics_due_ms = 0;
+	metrics_update(d, mono_ms());
 }
 
 static void
@@ -848,11 +925,16 @@ beiand_main(int argc, char **argv)
 	if (store_outbox_recover(d.st) > 0)
 		log_info("mailer: mails left sending by a stop are queued again");
 	recover_work(&d);
+	spool_scan(d.sp, mono_ms(), 1);
+	d.metrics = metrics_new();
+	metrics_update(&d, mono_ms());
 	log_info("beiand: started, spool %s, state %s, %zu folders watched",
 	    d.cf->spool_dir, d.cf->state_dir, spool_nsrcs(d.sp));
+	notify_ready();
 	loop(&d);
 	log_info("beiand: stopped");
 	close_parts(&d);
+	metrics_free(d.metrics);
 	spool_free(d.sp);
 	config_free(d.cf);
 	close(d.sfd);

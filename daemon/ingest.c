@@ -380,3 +380,64 @@ ingest_item(struct store *st, const struct config *cf, const struct item *it,
 		return -1;
 	return 0;
 }
+
+/* ---- mail (daemon/intake.c) ------------------------------------------ */
+
+/*
+ * A follow-up's package: the subject tag names the filing and carries the
+ * owner token; an @id in the package must agree with the tag.
+ */
+static int
+ingest_mail_resubmit(struct store *st, const struct item *it,
+    const struct store_actor *who, const char *tag_id, const char *tag_token,
+    struct ingest_outcome *out)
+{
+	struct store_result res = { .errs = out->errs };
+	struct store_package pkg = { 0 };
+	char *xml = NULL;
+	int rc;
+
+	if (it->filing != NULL && it->filing->id != NULL &&
+	    strcmp(it->filing->id, tag_id) != 0) {
+		errlist_add(out->errs, ERR_TRACKING_ID_UNKNOWN, "/filing/@id",
+		    "filing/@id 与邮件主题中的受理编号 %s 不一致 / filing/@id "
+		    "does not agree with the tracking id %s of the subject",
+		    tag_id, tag_id);
+		return 0;
+	}
+	if (it->filing != NULL) {
+		filing_domains_alabel(it->filing);
+		xml = filing_to_xml(it->filing, NULL);
+	}
+	pkg.f = it->filing;
+	pkg.xml = xml;
+	pkg.errs = it->errs;
+	pkg.from = who->name;
+	rc = store_filing_resubmit(st, tag_id, tag_token, &pkg, who, &res);
+	if (rc == -1)
+		goto out;
+	strlcpy(out->id, res.id, sizeof(out->id));
+	out->state = res.state;
+	rc = 0;
+	if (it->filing != NULL && out->id[0] != '\0' &&
+	    (res.state == WF_AWAITING_VERIFICATION ||
+	    res.state == WF_UNDER_REVIEW) && errlist_nerrors(out->errs) == 0)
+		rc = keep_package(st, out->id, it, xml, NULL, 0);
+out:
+	free(xml);
+	return rc;
+}
+
+int
+ingest_mail_item(struct store *st, const struct config *cf,
+    const struct item *it, const struct store_actor *who, const char *tag_id,
+    const char *tag_token, struct ingest_outcome *out)
+{
+	if (it->kind != ITEM_FILING || tag_id == NULL || tag_id[0] == '\0')
+		return ingest_item(st, cf, it, who, NULL, NULL, 0, out);
+	out->id[0] = '\0';
+	out->state = WF_NONE;
+	out->repeated = 0;
+	errs_copy(out->errs, it->errs);
+	return ingest_mail_resubmit(st, it, who, tag_id, tag_token, out);
+}

@@ -214,6 +214,9 @@ journal_send(enum log_level lvl, const char *line)
 	return sd_journal_sendv(iov, (int)n);
 }
 
+static void log_vmsg(enum log_level, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {

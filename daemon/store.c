@@ -193,6 +193,13 @@ static const char *const migrations[] = {
 	" received INTEGER NOT NULL, receipt TEXT NOT NULL,"
 	" quarantined INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX uploads_source ON uploads(source, sha256, received);",
+	/* 3: mails of the intake mailbox whose result is committed */
+	"CREATE TABLE mail_seen("
+	" mailbox TEXT NOT NULL, uidvalidity INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, message_id TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" stays INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL,"
+	" PRIMARY KEY(mailbox, uidvalidity, uid));"
+	"CREATE INDEX mail_seen_content ON mail_seen(message_id, sha256);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -3633,5 +3640,47 @@ store_outbox_oldest_deferred(struct store *st, time_t *created)
 	    " 'deferred' ORDER BY created LIMIT 1", "");
 	if (rc == 1)
 		*created = (time_t)v;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+/* ---- intake mail (daemon/intake.c) ------------------------------------- */
+
+int
+store_mail_seen_add(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, const char *message_id,
+    const char *sha256_hex, int stays, time_t at)
+{
+	return single(st, run(st, "INSERT INTO mail_seen(mailbox, uidvalidity,"
+	    " uid, message_id, sha256, stays, at) VALUES(?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT(mailbox, uidvalidity, uid) DO NOTHING", "sIIssiI",
+	    mailbox, (int64_t)uidvalidity, (int64_t)uid,
+	    message_id ? message_id : "", sha256_hex, stays ? 1 : 0,
+	    (int64_t)now_or(at)));
+}
+
+int
+store_mail_seen_uid(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, int *stays)
+{
+	int64_t v = 0;
+	int rc;
+
+	rc = one_int(st, &v, "SELECT stays FROM mail_seen WHERE mailbox = ?"
+	    " AND uidvalidity = ? AND uid = ?", "sII", mailbox,
+	    (int64_t)uidvalidity, (int64_t)uid);
+	if (rc == 1 && stays != NULL)
+		*stays = v != 0;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+int
+store_mail_seen_content(struct store *st, const char *message_id,
+    const char *sha256_hex)
+{
+	int rc;
+
+	rc = one_int(st, NULL, "SELECT 1 FROM mail_seen WHERE message_id = ?"
+	    " AND sha256 = ? LIMIT 1", "ss", message_id ? message_id : "",
+	    sha256_hex);
 	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }

@@ -17,6 +17,11 @@
  *   item = u8 kind, str path, sha256[32], errlist, u8 document mask,
  *          the documents present, u32 nfiles {u32 name, u32 data}
  *   errlist = u32 n {str code name, str path, str message}
+ * then (version 2) the mail the upload came in, for WJ_MAIL:
+ *   u8 present, and when 1: str message_id, str from, str return_path,
+ *   str tag_id, str tag_token, str review_token, u8 automated,
+ *   u8 command, str reason, u8 no_package, sha256[32]
+ * (no NULL strings; the tags bounded by their buffers, UTF-8 checked).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +33,7 @@
 #define WIRE_MAGIC0 'B'
 #define WIRE_MAGIC1 'W'
 #define WIRE_MAGIC2 'F'
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 
 #define WIRE_NULL 0xffffffffU
 /* Repeated elements of one document; the XML parser keeps far fewer. */
@@ -292,6 +297,25 @@ wb_decision(struct wbuf *b, const struct decision *d)
 	wb_str(b, d->reason_text);
 }
 
+static void
+wb_mail(struct wbuf *b, const struct mail_meta *mm)
+{
+	wb_u8(b, mm != NULL);
+	if (mm == NULL)
+		return;
+	wb_str(b, mm->message_id ? mm->message_id : "");
+	wb_str(b, mm->from_addr ? mm->from_addr : "");
+	wb_str(b, mm->return_path ? mm->return_path : "");
+	wb_str(b, mm->tag_id);
+	wb_str(b, mm->tag_token);
+	wb_str(b, mm->review_token);
+	wb_u8(b, mm->automated != 0);
+	wb_u8(b, (unsigned)mm->command);
+	wb_str(b, mm->reason ? mm->reason : "");
+	wb_u8(b, mm->no_package != 0);
+	wb_bytes(b, mm->sha256, sizeof(mm->sha256));
+}
+
 /* One distinct name or content of the frame's tables, by identity. */
 struct wref {
 	const void *ptr;
@@ -444,6 +468,7 @@ wire_encode_upload(const struct upload *u, unsigned char **out, size_t *len)
 	free(refs);
 	free(name_idx);
 	free(data_idx);
+	wb_mail(&b, u->mail);
 	wb_finish(&b, out, len);
 }
 
@@ -960,6 +985,70 @@ rd_handback(struct rd *r)
 	return h;
 }
 
+/* Mail header values: a line of a header is far below this. */
+#define WIRE_MAIL_STR_MAX 4096
+
+/* A mail string: not NULL, bounded, UTF-8 without control bytes. */
+static char *
+rd_mail_str(struct rd *r, size_t max)
+{
+	const unsigned char *p;
+	size_t n;
+	int isnull;
+
+	p = rd_strbytes(r, &n, &isnull);
+	if (r->why != NULL)
+		return NULL;
+	if (isnull || n > max || !utf8_valid(p, n)) {
+		rd_fail(r, "bad mail field");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			rd_fail(r, "control byte in a mail field");
+			return NULL;
+		}
+	if (rd_charge(r, (uint64_t)n + 1) != 0)
+		return NULL;
+	return xstrndup((const char *)p, n);
+}
+
+static void
+rd_mail_buf(struct rd *r, char *buf, size_t size)
+{
+	char *s = rd_mail_str(r, size - 1);
+
+	if (s != NULL)
+		memcpy(buf, s, strlen(s) + 1);
+	free(s);
+}
+
+static struct mail_meta *
+rd_mail(struct rd *r)
+{
+	struct mail_meta *mm;
+	const unsigned char *sha;
+
+	if (rd_enum(r, 1) == 0 || r->why != NULL)
+		return NULL;
+	if (rd_charge(r, sizeof(*mm)) != 0)
+		return NULL;
+	mm = xcalloc(1, sizeof(*mm));
+	mm->message_id = rd_mail_str(r, WIRE_MAIL_STR_MAX);
+	mm->from_addr = rd_mail_str(r, WIRE_MAIL_STR_MAX);
+	mm->return_path = rd_mail_str(r, WIRE_MAIL_STR_MAX);
+	rd_mail_buf(r, mm->tag_id, sizeof(mm->tag_id));
+	rd_mail_buf(r, mm->tag_token, sizeof(mm->tag_token));
+	rd_mail_buf(r, mm->review_token, sizeof(mm->review_token));
+	mm->automated = (int)rd_enum(r, 1);
+	mm->command = (int)rd_enum(r, 3);
+	mm->reason = rd_mail_str(r, WIRE_MAIL_STR_MAX);
+	mm->no_package = (int)rd_enum(r, 1);
+	if ((sha = rd_take(r, sizeof(mm->sha256))) != NULL)
+		memcpy(mm->sha256, sha, sizeof(mm->sha256));
+	return mm;
+}
+
 struct rd_file {
 	const unsigned char *p;
 	size_t size;
@@ -1078,6 +1167,8 @@ rd_upload(struct rd *r)
 	}
 	free(names);
 	free(data);
+	if (r->why == NULL)
+		u->mail = rd_mail(r);
 	return u;
 }
 

@@ -48,9 +48,12 @@
 #include <unistd.h>
 
 #include "check_setup.h"
+#include "compat.h"
 #include "config.h"
 #include "filing.h"
+#include "mime.h"
 #include "rules.h"
+#include "sha256.h"
 #include "wire.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -382,6 +385,167 @@ worker_frame_write(const unsigned char *buf, size_t len)
 	}
 }
 
+/* ---- WJ_MAIL ------------------------------------------------------------ */
+
+/* A header-derived string for the wire: a copy, control bytes as spaces
+ * (the decoder refuses them). */
+static char *
+worker_mail_str(const char *s)
+{
+	char *c = xstrdup(s != NULL ? s : "");
+
+	for (unsigned char *p = (unsigned char *)c; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return c;
+}
+
+/* One package of a mail's attachments as one ITEM_FILING at "/". */
+static struct upload *
+worker_mail_files(const struct mime_package *pkg, const struct check_ctx *ctx)
+{
+	struct upload *u = xcalloc(1, sizeof(*u));
+	struct item *it;
+
+	u->errs = errlist_new();
+	u->items = xcalloc(1, sizeof(*u->items));
+	u->nitems = 1;
+	it = &u->items[0];
+	it->kind = ITEM_FILING;
+	it->path = xstrdup("/");
+	it->errs = errlist_new();
+	/* views into the mail, which outlives the encoding */
+	it->files = xreallocarray(NULL, pkg->nfiles, sizeof(*it->files));
+	memcpy(it->files, pkg->files, pkg->nfiles * sizeof(*it->files));
+	it->nfiles = pkg->nfiles;
+	package_check_files(it->files, it->nfiles, ctx, &it->filing, it->errs);
+	package_files_sha256(it->files, it->nfiles, it->sha256);
+	return u;
+}
+
+/*
+ * A mail takes one package: an archive that holds a batch (or anything
+ * but one filing package at its root) is refused as a whole.
+ */
+static void
+worker_mail_single(struct upload *u)
+{
+	if (u->nitems == 1 && u->items[0].kind == ITEM_FILING &&
+	    strcmp(u->items[0].path, "/") == 0)
+		return;
+	if (errlist_nerrors(u->errs) == 0)
+		errlist_add(u->errs, ERR_FILING_XML_MISSING, "/",
+		    "邮件只能提交一份备案材料，filing.xml 须在压缩包根目录 / "
+		    "a mail carries one filing package, with filing.xml at "
+		    "the root of the archive");
+	for (size_t i = 0; i < u->nitems; i++) {
+		struct item *it = &u->items[i];
+
+		free(it->path);
+		errlist_free(it->errs);
+		filing_free(it->filing);
+		verification_free(it->verification);
+		withdrawal_free(it->withdrawal);
+		handback_free(it->handback);
+		decision_free(it->decision);
+		free(it->files);
+	}
+	free(u->items);
+	u->items = NULL;
+	u->nitems = 0;
+}
+
+static void
+worker_mail_run(const struct config *cf, const char *provider, int too_large,
+    const unsigned char *buf, size_t len, unsigned char **frame, size_t *flen)
+{
+	const struct input_limits *lim = &cf->limits;
+	struct mail_meta *mm = xcalloc(1, sizeof(*mm));
+	struct errlist *errs = errlist_new();
+	struct mime_mail *m = NULL;
+	struct mime_package pkg;
+	struct check_setup cs;
+	struct upload *u = NULL;
+	char *reason = NULL;
+
+	if (too_large) {
+		/* The fetcher leaves these on the server; a file that grew
+		 * is refused the same way, unread. */
+		errlist_add(errs, ERR_MAIL_TOO_LARGE, "/", NULL);
+		goto answer;
+	}
+	sha256(buf, len, mm->sha256);
+	if (mime_parse(buf, len, lim, &m, errs) != 0)
+		goto answer;
+	free(mm->message_id);
+	mm->message_id = worker_mail_str(m->message_id);
+	mm->from_addr = worker_mail_str(m->from_addr);
+	mm->return_path = worker_mail_str(m->return_path);
+	strlcpy(mm->tag_id, m->tag_id, sizeof(mm->tag_id));
+	strlcpy(mm->tag_token, m->tag_token, sizeof(mm->tag_token));
+	strlcpy(mm->review_token, m->review_token, sizeof(mm->review_token));
+	mm->automated = mime_is_automated(m, cf->imap_address[0] ?
+	    cf->imap_address : NULL);
+	mm->command = (int)mime_first_command(m, &reason);
+	mm->reason = worker_mail_str(reason);
+	free(reason);
+	if (errlist_nerrors(errs) > 0)
+		goto answer; /* a limit broken: the attachments are partial */
+	if (mime_package_get(m, &pkg, errs) != 0)
+		goto answer;
+	if (check_setup_init(&cs, cf, *provider ? provider : NULL,
+	    time(NULL)) != 0) {
+		mime_package_clear(&pkg);
+		mime_mail_free(m);
+		mail_meta_free(mm);
+		errlist_free(errs);
+		wire_encode_error("provider not configured", frame, flen);
+		return;
+	}
+	if (pkg.kind == MIME_PKG_ARCHIVE) {
+		u = upload_read(pkg.archive->filename, pkg.archive->data,
+		    pkg.archive->len, &cs.ctx, UPLOAD_HASH);
+		worker_mail_single(u);
+	} else if (pkg.kind == MIME_PKG_FILES) {
+		u = worker_mail_files(&pkg, &cs.ctx);
+	} else if (pkg.decision != NULL) {
+		u = upload_read("decision.xml", pkg.decision->data,
+		    pkg.decision->len, &cs.ctx, UPLOAD_HASH);
+		if (u->nitems != 1 || u->items[0].kind != ITEM_DECISION)
+			worker_mail_single(u);
+	} else
+		mm->no_package = 1;
+	check_setup_fini(&cs);
+	if (u != NULL) {
+		u->mail = mm;
+		mm = NULL;
+		errlist_splice(errs, u->errs, NULL);
+		errlist_free(u->errs);
+		u->errs = errs;
+		errs = NULL;
+		wire_encode_upload(u, frame, flen);
+		upload_free(u);
+	}
+	mime_package_clear(&pkg);
+	mime_mail_free(m);
+	if (u != NULL)
+		return;
+	m = NULL;
+answer:
+	if (mm->message_id == NULL) {
+		mm->message_id = xstrdup("");
+		mm->from_addr = xstrdup("");
+		mm->return_path = xstrdup("");
+		mm->reason = xstrdup("");
+	}
+	mime_mail_free(m);
+	u = xcalloc(1, sizeof(*u));
+	u->errs = errs;
+	u->mail = mm;
+	wire_encode_upload(u, frame, flen);
+	upload_free(u);
+}
+
 static void
 worker_job_run(const struct config *cf, unsigned char kind, const char *name,
     const char *provider, int fd, unsigned char **frame, size_t *flen)
@@ -391,11 +555,13 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 	size_t len = 0;
 	int r;
 
-	if (fd == -1 || (kind != WJ_WHOLE && kind != WJ_PARSE)) {
+	if (fd == -1 || (kind != WJ_WHOLE && kind != WJ_PARSE &&
+	    kind != WJ_MAIL)) {
 		wire_encode_error("malformed job", frame, flen);
 		return;
 	}
-	r = worker_file_read(fd, lim->archive_max_bytes, &buf, &len);
+	r = worker_file_read(fd, kind == WJ_MAIL ? lim->mail_max_bytes :
+	    lim->archive_max_bytes, &buf, &len);
 	if (r == -1) {
 		char why[160];
 
@@ -404,7 +570,9 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 		wire_encode_error(why, frame, flen);
 		return;
 	}
-	if (kind == WJ_WHOLE) {
+	if (kind == WJ_MAIL) {
+		worker_mail_run(cf, provider, r == 1, buf, len, frame, flen);
+	} else if (kind == WJ_WHOLE) {
 		/* Too large to be accepted in any case: it may be claimed and
 		 * refused (ARCHIVE_TOO_LARGE) without waiting for more. */
 		wire_encode_whole(r == 1 ? AR_NOT_ARCHIVE :
@@ -694,7 +862,8 @@ worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
 	if (provider == NULL)
 		provider = "";
 	if (strlen(name) > WORKER_NAME_MAX || strlen(provider) >
-	    WORKER_PROV_MAX || (kind != WJ_WHOLE && kind != WJ_PARSE))
+	    WORKER_PROV_MAX || (kind != WJ_WHOLE && kind != WJ_PARSE &&
+	    kind != WJ_MAIL))
 		return -1;
 	if (*provider != '\0' && config_provider_find(p->cf, provider) == NULL)
 		return -1;
@@ -819,7 +988,12 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 	} else if (a.kind == WIRE_WHOLE && w->kind == WJ_WHOLE) {
 		res->status = WR_OK;
 		res->whole = a.whole;
-	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_PARSE) {
+	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_PARSE &&
+	    a.upload->mail == NULL) {
+		res->status = WR_OK;
+		res->upload = a.upload;
+	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_MAIL &&
+	    a.upload->mail != NULL) {
 		res->status = WR_OK;
 		res->upload = a.upload;
 	} else {

@@ -30,7 +30,7 @@ fuzz_one(const uint8_t *data, size_t size, int fix,
 	if (fix && size >= WIRE_HEADER_SIZE) {
 		uint64_t body = size - WIRE_HEADER_SIZE;
 
-		memcpy(f, "BWF\x01", 4);
+		memcpy(f, "BWF\x02", 4);
 		for (int i = 0; i < 8; i++)
 			f[4 + i] = (unsigned char)(body >> (8 * i));
 	}

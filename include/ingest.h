@@ -47,4 +47,19 @@ int ingest_item(struct store *st, const struct config *cf,
  * refused with one of these is evaluated again when it repeats. */
 int ingest_code_transient(enum err_code code);
 
+/* ---- mail (daemon/intake.c) ---------------------------------------- */
+
+/*
+ * Apply an item that came by mail as who (an owner or the bureau, channel
+ * mail; who->name is the From address, which must be the owner's).  A
+ * package under a subject tag (tag_id not "") is a follow-up: a
+ * resubmission of tag_id with the owner token tag_token ("" when the
+ * tag had none or a mangled one: TOKEN_INVALID); an @id in the package
+ * must agree with the tag.  Anything else goes to ingest_item() without
+ * repeat detection (a mail is processed once by its identity).
+ */
+int ingest_mail_item(struct store *st, const struct config *cf,
+    const struct item *it, const struct store_actor *who, const char *tag_id,
+    const char *tag_token, struct ingest_outcome *out);
+
 #endif

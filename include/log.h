@@ -17,8 +17,10 @@
  * always set.
  *
  * Never pass a password, a token or a mail body.  As a last defence the
- * value of a password=, pass=, secret= or token= word, and the password
- * of a "scheme://user:password@" URL, are replaced by "***" in every sink.
+ * value after "password=", "pass=", "secret=" or "token=" (also ending a
+ * longer key: review_token=), and the password of a
+ * "scheme://user:password@" URL, are masked as "***" in every sink;
+ * control bytes are shown as \xHH so one call stays one line.
  */
 #ifndef BEIAND_LOG_H
 #define BEIAND_LOG_H

@@ -141,9 +141,11 @@ void mime_package_clear(struct mime_package *pkg);
 
 /*
  * Decode bytes in a MIME charset to UTF-8 (malloc'd, NUL-terminated).
- * GB2312, GBK, CP936 and x-gbk are read as GB18030.  An unknown charset
- * (or NULL) keeps valid UTF-8 and otherwise reads the bytes as GB18030;
- * invalid sequences become U+FFFD and NUL bytes are dropped.  Never fails.
+ * GB2312, GBK, CP936 and x-gbk are read as GB18030.  charset NULL
+ * (undeclared, like raw 8-bit header bytes): valid UTF-8 is kept, else
+ * the bytes are read as GB18030.  A declared charset beiand does not know
+ * is read as UTF-8.  Invalid sequences become U+FFFD (one per byte) and
+ * NUL bytes are dropped.  Never fails.
  * Exposed for the tests and for other mail-facing code.
  */
 char *mime_charset_decode(const char *charset, const void *in, size_t len);

@@ -45,12 +45,33 @@ struct item {
 	size_t nfiles;
 };
 
+/*
+ * What the worker read of a mail (WJ_MAIL, DESIGN.md "Owner mail (IMAP)"):
+ * the parent decides with it, never with the raw message.  Strings are
+ * UTF-8 without control bytes, never NULL ("" when absent).
+ */
+struct mail_meta {
+	char *message_id;     /* without angle brackets */
+	char *from_addr;      /* From addr-spec */
+	char *return_path;    /* envelope sender; "" for "<>" or none */
+	char tag_id[16];      /* [BA-YYYY-NNNNNN ...] */
+	char tag_token[16];   /* the owner token of the tag, "" if none or mangled */
+	char review_token[32];/* [review:TOKEN] */
+	int automated;        /* mime_is_automated() with the [imap] address */
+	int command;          /* enum mime_command */
+	char *reason;         /* REJECT: the reason ("" otherwise) */
+	int no_package;       /* a message with no package (help or command) */
+	unsigned char sha256[32]; /* of the raw message */
+};
+void mail_meta_free(struct mail_meta *mm); /* accepts NULL */
+
 struct upload {
 	struct ar_contents *ac; /* owns the bytes the items point into; NULL for a bare XML */
 	unsigned char *bare;    /* a bare XML upload's bytes */
 	struct item *items;
 	size_t nitems;
 	struct errlist *errs;   /* upload-wide refusals: archive errors, MANIFEST_MISMATCH, FILING_XML_MISSING */
+	struct mail_meta *mail; /* WJ_MAIL: the mail the items came in; else NULL */
 };
 
 #define UPLOAD_HASH 0x1 /* compute each item's sha256 */

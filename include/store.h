@@ -478,4 +478,25 @@ int store_attachment_name(struct store *st, const char *sha256_hex,
  */
 int store_outbox_oldest_deferred(struct store *st, time_t *created);
 
+/* ---- intake mail (daemon/intake.c) ----------------------------------- */
+
+/*
+ * A mail of the intake mailbox whose result is committed (in the same
+ * group as that result): its identity (mailbox, UIDVALIDITY, UID) and
+ * content (Message-ID, sha256 of the raw message, or "large:SIZE" for one
+ * refused unread).  stays: it is left on the server (MAIL_TOO_LARGE).
+ * A second record of one identity is ignored.
+ */
+int store_mail_seen_add(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, const char *message_id,
+    const char *sha256_hex, int stays, time_t at);
+/* Is (mailbox, uidvalidity, uid) committed?  0 and *stays (may be NULL),
+ * 1 not, -1 error. */
+int store_mail_seen_uid(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid, int *stays);
+/* Was this content committed under any identity (a UIDVALIDITY change, a
+ * copy delivered twice)?  0 yes, 1 no, -1 error. */
+int store_mail_seen_content(struct store *st, const char *message_id,
+    const char *sha256_hex);
+
 #endif

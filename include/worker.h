@@ -26,7 +26,9 @@ struct worker_pool;
 
 enum worker_job_kind {
 	WJ_WHOLE, /* ar_check_whole(): may the upload be claimed? */
-	WJ_PARSE  /* upload_read(..., UPLOAD_HASH): the items */
+	WJ_PARSE, /* upload_read(..., UPLOAD_HASH): the items */
+	WJ_MAIL   /* a raw mail (.eml): its package as items, and
+	           * upload->mail (DESIGN.md "Owner mail (IMAP)") */
 };
 
 enum worker_status {
@@ -41,7 +43,7 @@ struct worker_result {
 	char reason[256];           /* WR_CRASHED / WR_PROTOCOL: what happened */
 	enum ar_whole whole;        /* WJ_WHOLE */
 	/*
-	 * WJ_PARSE: the upload rebuilt from the worker's frame, as
+	 * WJ_PARSE, WJ_MAIL: the upload rebuilt from the worker's frame, as
 	 * upload_read() would have returned it (items with their findings,
 	 * documents, sha256 and files); owned by the caller (upload_free).
 	 */

@@ -383,6 +383,18 @@ upload_read(const char *name, const void *buf, size_t len,
 }
 
 void
+mail_meta_free(struct mail_meta *mm)
+{
+	if (mm == NULL)
+		return;
+	free(mm->message_id);
+	free(mm->from_addr);
+	free(mm->return_path);
+	free(mm->reason);
+	free(mm);
+}
+
+void
 upload_free(struct upload *u)
 {
 	if (u == NULL)
@@ -401,6 +413,7 @@ upload_free(struct upload *u)
 	}
 	free(u->items);
 	errlist_free(u->errs);
+	mail_meta_free(u->mail);
 	ar_contents_free(u->ac);
 	free(u->bare);
 	free(u);

@@ -3,7 +3,10 @@
  * masking of secrets.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "unit.h"
@@ -84,4 +87,30 @@ UNIT_TEST(log_redact_table)
 		CHECKM(strcmp(buf, rows[i].want) == 0, "row %zu: got \"%s\"",
 		    i, buf);
 	}
+}
+
+UNIT_TEST(log_sink_choice)
+{
+	struct stat st;
+	char js[64];
+
+	CHECK(fstat(STDERR_FILENO, &st) == 0);
+	/* systemd's JOURNAL_STREAM names stderr: the journal */
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("beiand-test", 1, 0);
+	CHECK_INT(log_sink(), LOG_SINK_JOURNAL);
+	/* inherited from a parent whose stderr was the journal: not ours */
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("beiand-test", 1, 0);
+	CHECK_INT(log_sink(), LOG_SINK_STDERR);
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	log_init("beiand-test", 1, 0);
+	CHECK_INT(log_sink(), LOG_SINK_STDERR);
+	unsetenv("JOURNAL_STREAM");
+	log_init("beiand", 1, 0);
+	CHECK_INT(log_sink(), LOG_SINK_STDERR);
 }

@@ -11,7 +11,9 @@
 
 #include "archive_reader.h"
 #include "check_setup.h"
+#include "compat.h"
 #include "config.h"
+#include "mime.h"
 #include "pack.h"
 #include "package.h"
 #include "rules.h"
@@ -273,6 +275,26 @@ item_eq(const struct item *a, const struct item *b)
 	return 1;
 }
 
+static int
+mail_eq(const struct mail_meta *a, const struct mail_meta *b)
+{
+	if ((a == NULL) != (b == NULL))
+		return differ("mail presence");
+	if (a == NULL)
+		return 1;
+	return str_eq(a->message_id, b->message_id, "mail message_id") &&
+	    str_eq(a->from_addr, b->from_addr, "mail from") &&
+	    str_eq(a->return_path, b->return_path, "mail return_path") &&
+	    str_eq(a->tag_id, b->tag_id, "mail tag_id") &&
+	    str_eq(a->tag_token, b->tag_token, "mail tag_token") &&
+	    str_eq(a->review_token, b->review_token, "mail review_token") &&
+	    str_eq(a->reason, b->reason, "mail reason") &&
+	    (a->automated == b->automated || differ("mail automated")) &&
+	    (a->command == b->command || differ("mail command")) &&
+	    (a->no_package == b->no_package || differ("mail no_package")) &&
+	    (memcmp(a->sha256, b->sha256, 32) == 0 || differ("mail sha256"));
+}
+
 int
 test_wire_upload_equal(const struct upload *a, const struct upload *b,
     char *why, size_t whysize)
@@ -281,6 +303,8 @@ test_wire_upload_equal(const struct upload *a, const struct upload *b,
 	cmp_whysize = whysize;
 	why[0] = '\0';
 	if (!errlist_eq(a->errs, b->errs))
+		return 0;
+	if (!mail_eq(a->mail, b->mail))
 		return 0;
 	if (a->nitems != b->nitems)
 		return differ("item count");
@@ -950,7 +974,7 @@ UNIT_TEST(wire_hostile_counts)
 		CHECK(wire_header_parse(hdr, wire_frame_max(&lim), &total) ==
 		    0);
 		CHECK_INT(total, l);
-		hdr[3] = 2; /* another version */
+		hdr[3] = 1; /* another (the previous) version */
 		CHECK(wire_header_parse(hdr, wire_frame_max(&lim), &total) ==
 		    -1);
 	}
@@ -959,6 +983,8 @@ UNIT_TEST(wire_hostile_counts)
 	CHECK(wire_frame_max(&lim) > lim.archive_max_unpacked +
 	    lim.archive_max_bytes);
 }
+
+static struct mail_meta *gen_mail(void);
 
 /* Seeds for fuzz/fuzz_wire.c: BEIAND_WIRE_SEEDS=dir writes a few frames. */
 UNIT_TEST(wire_seeds)
@@ -972,6 +998,7 @@ UNIT_TEST(wire_seeds)
 	if (dir == NULL || (cf = test_config()) == NULL)
 		return;
 	us[0] = gen_upload();
+	us[0]->mail = gen_mail(); /* a WJ_MAIL answer */
 	if ((buf = test_wire_batch(&len)) != NULL) {
 		us[1] = read_upload(cf, "b.zip", buf, len);
 		free(buf);
@@ -1004,4 +1031,139 @@ UNIT_TEST(wire_seeds)
 	for (int i = 0; i < 3; i++)
 		upload_free(us[i]);
 	config_free(cf);
+}
+
+/* ---- mail (WJ_MAIL) ------------------------------------------------------ */
+
+static struct mail_meta *
+gen_mail(void)
+{
+	struct mail_meta *mm = xcalloc(1, sizeof(*mm));
+
+	mm->message_id = xstrdup("abc.123@mua.example");
+	mm->from_addr = xstrdup("owner@example.test");
+	mm->return_path = xstrdup("bounce@example.test");
+	strlcpy(mm->tag_id, "BA-2026-000123", sizeof(mm->tag_id));
+	strlcpy(mm->tag_token, "k3J9xQ2m", sizeof(mm->tag_token));
+	strlcpy(mm->review_token, "ABCDEFGHJKLMNPQR", sizeof(mm->review_token));
+	mm->automated = 1;
+	mm->command = MIME_CMD_REJECT;
+	mm->reason = xstrdup("域名持有者不一致");
+	mm->no_package = 1;
+	for (int i = 0; i < 32; i++)
+		mm->sha256[i] = (unsigned char)(i * 7 + 1);
+	return mm;
+}
+
+UNIT_TEST(wire_mail_roundtrip)
+{
+	struct input_limits lim;
+	struct upload *u = gen_upload(), *d;
+	char why[256];
+
+	input_limits_defaults(&lim);
+	/* with items and a mail, and a mail alone */
+	u->mail = gen_mail();
+	check_roundtrip(u, &lim, "mail with items");
+	d = test_wire_roundtrip(u, &lim);
+	if (d != NULL) {
+		CHECK(d->mail != NULL);
+		if (d->mail != NULL) {
+			CHECK_STR(d->mail->reason, "域名持有者不一致");
+			CHECK_INT(d->mail->command, MIME_CMD_REJECT);
+			/* the comparison sees a changed field */
+			d->mail->command = MIME_CMD_APPROVE;
+			CHECK(!test_wire_upload_equal(u, d, why, sizeof(why)));
+			CHECK_STR(why, "mail command");
+		}
+		upload_free(d);
+	}
+	upload_free(u);
+
+	u = xcalloc(1, sizeof(*u));
+	u->errs = errlist_new();
+	errlist_add(u->errs, ERR_MAIL_TOO_LARGE, "/", NULL);
+	u->mail = gen_mail();
+	check_roundtrip(u, &lim, "mail alone");
+	/* a spool upload decodes without a mail */
+	mail_meta_free(u->mail);
+	u->mail = NULL;
+	d = test_wire_roundtrip(u, &lim);
+	CHECK(d != NULL && d->mail == NULL);
+	upload_free(d);
+	upload_free(u);
+}
+
+/* Where a string of the mail section starts in frame f: after
+ * message_id's length field, found by its content. */
+UNIT_TEST(wire_mail_hostile)
+{
+	static const struct {
+		const char *field, *value;
+	} bad[] = {
+		{ "message_id", "a\tb" },      /* control byte */
+		{ "from", "\xff\xfe@x" },      /* not UTF-8 */
+		{ "tag_id", "BA-2026-0001234567" }, /* over its buffer */
+		{ "reason", "x\x7f" },
+	};
+	struct input_limits lim;
+
+	input_limits_defaults(&lim);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct upload *u = xcalloc(1, sizeof(*u));
+		struct mail_meta *mm = gen_mail();
+		struct wire_answer a;
+		unsigned char *f;
+		size_t l;
+		char err[256];
+		char **slot = NULL;
+
+		u->errs = errlist_new();
+		if (strcmp(bad[i].field, "message_id") == 0)
+			slot = &mm->message_id;
+		else if (strcmp(bad[i].field, "from") == 0)
+			slot = &mm->from_addr;
+		else if (strcmp(bad[i].field, "reason") == 0)
+			slot = &mm->reason;
+		if (slot != NULL) {
+			free(*slot);
+			*slot = xstrdup(bad[i].value);
+		}
+		u->mail = mm;
+		wire_encode_upload(u, &f, &l);
+		if (slot == NULL) {
+			/* a tag longer than the decoder's buffer: write
+			 * the frame by hand, the encoder cannot */
+			unsigned char *p = memmem(f, l, "BA-2026-000123", 14);
+			size_t extra = strlen(bad[i].value) - 14, off;
+			unsigned char *g;
+
+			CHECK(p != NULL);
+			if (p == NULL) {
+				free(f);
+				upload_free(u);
+				continue;
+			}
+			off = (size_t)(p - f);
+			g = xmalloc(l + extra);
+			memcpy(g, f, off - 4);
+			g[off - 4] = (unsigned char)strlen(bad[i].value);
+			g[off - 3] = g[off - 2] = g[off - 1] = 0;
+			memcpy(g + off, bad[i].value, strlen(bad[i].value));
+			memcpy(g + off + strlen(bad[i].value), f + off + 14,
+			    l - off - 14);
+			free(f);
+			f = g;
+			l += extra;
+			for (int k = 0; k < 8; k++)
+				f[4 + k] = (unsigned char)((l - WIRE_HEADER_SIZE) >>
+				    (8 * k));
+		}
+		CHECKM(wire_decode(&f, l, &lim, &a, err, sizeof(err)) == -1,
+		    "%s", bad[i].field);
+		CHECKM(strstr(err, "mail field") != NULL, "%s: %s",
+		    bad[i].field, err);
+		free(f);
+		upload_free(u);
+	}
 }

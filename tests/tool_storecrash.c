@@ -11,11 +11,12 @@
  * subjects), in standalone transactions and in group commits of several
  * calls, some of them refused on purpose (each rolls back to its savepoint
  * alone) and some groups rolled back whole; between them it plays the
- * mail sender (outbox due, sending, sent/deferred/failed).  The script SIGKILLs it at
- * random moments and starts it again on the same database: everything
- * the walk needs is read back from the store at start, nothing is kept
- * elsewhere.  It uses only the store API; the SQL-level checks are in the
- * script (sqlite3 command-line tool).
+ * mail sender (outbox due, sending, sent/deferred/failed).  The script
+ * SIGKILLs it at random moments and starts it again on the same
+ * database: everything the walk needs is read back from the store at
+ * start (review tokens of mails "sent" before a kill are forgotten: the
+ * operator decides those filings).  It uses only the store API; the
+ * SQL-level checks are in the script (sqlite3 command-line tool).
  *
  * Exit status: 0 done, 1 a store error or an answer the workflow forbids,
  * 2 usage.
@@ -119,7 +120,7 @@ die_store(struct store *st, const char *what, const char *id)
 	exit(1);
 }
 
-/* ---- the walk's view of the database -------------------------------------- */
+/* ---- the walk's view of the database ------------------------------------- */
 
 struct fil {
 	char id[STORE_ID_SIZE];
@@ -209,7 +210,7 @@ model_pick_open(struct model *m)
 	return NULL;
 }
 
-/* ---- filings as structs ------------------------------------------------------ */
+/* ---- filings as structs -------------------------------------------------- */
 
 static struct filing *
 filing_base(enum filing_type type, size_t nsites)
@@ -304,7 +305,7 @@ filing_again(struct store *st, const char *id)
 	return f;
 }
 
-/* ---- actors ------------------------------------------------------------------ */
+/* ---- actors -------------------------------------------------------------- */
 
 static struct store_actor
 who_spool(const char *provider)
@@ -391,7 +392,7 @@ review_round(struct fil *f, int64_t ev)
 	f->rtok[0] = '\0';
 }
 
-/* ---- one step of the walk ----------------------------------------------------- */
+/* ---- one step of the walk ------------------------------------------------ */
 
 struct walk {
 	struct store *st;

@@ -1,0 +1,65 @@
+/*
+ * intake: owner and bureau mail through the daemon (DESIGN.md "Owner
+ * mail (IMAP)", "Decisions").
+ *
+ * The parent's side of the IMAP fetcher (imap.h): it answers the
+ * fetcher's events, hands each stored .eml to a parser worker (WJ_MAIL),
+ * applies the parsed mail inside the daemon's group commit, and after the
+ * commit tells the fetcher to move the message to done_folder, removes
+ * the .eml and advances last_uid over the contiguous committed run.  A
+ * mail's identity (UIDVALIDITY, UID) and content (Message-ID, sha256)
+ * are committed with its result (store_mail_seen_add), so a crash at any
+ * point neither loses a mail nor processes one twice.
+ *
+ * Every function accepts a NULL intake (no [imap] url) and then does
+ * nothing, so that the event loop calls them unconditionally.
+ */
+#ifndef BEIAND_INTAKE_H
+#define BEIAND_INTAKE_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct config;
+struct intake;
+struct store;
+struct worker_pool;
+struct worker_result;
+
+/*
+ * Start intake for cf's [imap] (url must be set): the inbox folder
+ * state_dir/inbox (created 0700) and the fetcher.  cf, st and pool must
+ * outlive it.  NULL with a message in err on failure.
+ */
+struct intake *intake_new(const struct config *cf, struct store *st,
+    struct worker_pool *pool, char *err, size_t errsize);
+/* Stop the fetcher and free; mails not committed are reported again by
+ * the next fetcher (their files stay). */
+void intake_free(struct intake *in);
+
+/* The fetcher's socket to poll for POLLIN, or -1 (none running). */
+int intake_pollfd(const struct intake *in);
+/* Read and handle every event the fetcher has sent. */
+void intake_on_readable(struct intake *in);
+/*
+ * Timers and jobs: restart a dead fetcher (after a delay), hand queued
+ * mails to idle workers, resend lost "done"s.  Returns the milliseconds
+ * until it wants to run again (at most 1000).
+ */
+int64_t intake_tick(struct intake *in, int64_t now_ms);
+/* A worker result: 1 when it was an intake job (taken: res->upload now
+ * belongs to intake), 0 when it is someone else's. */
+int intake_on_result(struct intake *in, const struct worker_result *res);
+/* 1 when parsed mails wait for the group commit. */
+int intake_has_done(const struct intake *in);
+/*
+ * Inside the open group (store_begin): apply every parsed mail.  -1 on a
+ * store error: the caller rolls the group back and calls
+ * intake_after_commit(in, 0).
+ */
+int intake_apply(struct intake *in, time_t now);
+/* After the group: committed 1 (move, remove, advance) or 0 (rolled
+ * back: the mails wait for the next group). */
+void intake_after_commit(struct intake *in, int committed);
+
+#endif

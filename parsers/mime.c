@@ -1,0 +1,1561 @@
+/*
+ * mime: one raw RFC 5322 message into struct mime_mail.
+ *
+ * Every byte is hostile: anyone can mail the intake address.  This file
+ * splits headers and multiparts itself, so that it controls nesting depth
+ * (MIME_MAX_DEPTH, checked before descending: libetpan's mailmime_parse
+ * recurses without bound and its tree would point into the buffer), the
+ * count and size of every decoded part, and the leniency: a broken
+ * charset, transfer encoding, header or boundary never fails the mail,
+ * what can be read is read and invalid bytes become U+FFFD.  libetpan's
+ * mailimf parses the From and Reply-To mailboxes.  A filename is never a
+ * path: it is reduced to its last component, and a name that is empty,
+ * ".", "..", over path_max or holds a control byte is replaced.  Only a
+ * fixed list of charsets reaches iconv; any other name is never opened.
+ */
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/mailimf.h>
+
+#include "archive_reader.h"
+#include "mime.h"
+#include "xmalloc.h"
+
+#define MIME_MAX_SECTIONS 128 /* RFC 2231 continuations of one parameter */
+#define MIME_CHARSET_MAX 64
+#define MIME_ADDR_SCAN 65536 /* bytes of From/Reply-To given to mailimf */
+
+/* ---- growing byte buffer */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+sb_add(struct sbuf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (SIZE_MAX - b->len < n + 1)
+		abort();
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1) {
+			if (cap > SIZE_MAX / 2)
+				cap = b->len + n + 1;
+			else
+				cap *= 2;
+		}
+		b->s = xreallocarray(b->s, cap, 1);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+}
+
+static void
+sb_addc(struct sbuf *b, char c)
+{
+	sb_add(b, &c, 1);
+}
+
+/* NUL-terminate and hand over; never NULL. */
+static char *
+sb_done(struct sbuf *b)
+{
+	char *s;
+
+	if (b->s == NULL)
+		return xstrdup("");
+	b->s[b->len] = '\0';
+	s = b->s;
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+/* ---- UTF-8 */
+
+/* Length of the valid UTF-8 sequence at p (no overlongs, surrogates or
+ * code points over U+10FFFF), 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0;
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static int
+utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Append p[0..n) keeping valid UTF-8, each invalid byte as U+FFFD, NULs
+ * dropped. */
+static void
+utf8_clean_add(struct sbuf *b, const unsigned char *p, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (p[i] == '\0') {
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq(p + i, n - i)) == 0) {
+			sb_add(b, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		sb_add(b, p + i, k);
+		i += k;
+	}
+}
+
+/* ---- charsets */
+
+struct charset_map {
+	const char *mime;  /* lower case */
+	const char *iconv; /* NULL: UTF-8 itself */
+};
+
+static const struct charset_map charsets[] = {
+	{ "utf-8", NULL }, { "utf8", NULL }, { "us-ascii", NULL },
+	{ "ascii", NULL }, { "ansi_x3.4-1968", NULL },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "cp936", "GB18030" },
+	{ "x-gbk", "GB18030" }, { "gb18030", "GB18030" },
+	{ "euc-cn", "GB18030" }, { "csgb2312", "GB18030" },
+	{ "x-euc-cn", "GB18030" }, { "ms936", "GB18030" },
+	{ "windows-936", "GB18030" },
+	{ "big5", "BIG5" }, { "x-big5", "BIG5" }, { "cn-big5", "BIG5" },
+	{ "big5-hkscs", "BIG5-HKSCS" },
+	{ "iso-8859-1", "ISO-8859-1" }, { "iso8859-1", "ISO-8859-1" },
+	{ "latin1", "ISO-8859-1" }, { "iso_8859-1", "ISO-8859-1" },
+	{ "windows-1252", "CP1252" }, { "cp1252", "CP1252" },
+};
+
+static void
+iconv_add(struct sbuf *b, const char *from, const unsigned char *in,
+    size_t n)
+{
+	iconv_t cd;
+	struct sbuf tmp = { 0 };
+	char out[4096];
+	char *ip = (char *)(uintptr_t)in;
+	size_t il = n;
+
+	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+		utf8_clean_add(b, in, n);
+		return;
+	}
+	while (il > 0) {
+		char *op = out;
+		size_t ol = sizeof(out);
+		size_t r = iconv(cd, &ip, &il, &op, &ol);
+
+		sb_add(&tmp, out, (size_t)(op - out));
+		if (r != (size_t)-1)
+			continue;
+		if (errno == E2BIG)
+			continue;
+		/* EILSEQ: skip the byte; EINVAL: truncated at the end. */
+		sb_add(&tmp, "\xef\xbf\xbd", 3);
+		if (errno != EILSEQ) {
+			il = 0;
+			break;
+		}
+		ip++;
+		il--;
+		(void)iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	iconv_close(cd);
+	/* iconv's output is UTF-8 but may hold NULs the input had. */
+	utf8_clean_add(b, (const unsigned char *)tmp.s, tmp.len);
+	free(tmp.s);
+}
+
+/* charset NULL: undeclared (raw 8-bit header bytes): UTF-8 if valid,
+ * else GB18030, the usual sender's.  A declared but unknown charset
+ * never reaches iconv. */
+static void
+charset_add(struct sbuf *b, const char *charset, const unsigned char *in,
+    size_t n)
+{
+	char name[MIME_CHARSET_MAX];
+	size_t i;
+
+	if (charset == NULL) {
+		if (utf8_valid(in, n))
+			utf8_clean_add(b, in, n);
+		else
+			iconv_add(b, "GB18030", in, n);
+		return;
+	}
+	for (i = 0; charset[i] != '\0' && i < sizeof(name) - 1; i++)
+		name[i] = (charset[i] >= 'A' && charset[i] <= 'Z') ?
+		    charset[i] - 'A' + 'a' : charset[i];
+	name[i] = '\0';
+	if (charset[i] != '\0')
+		name[0] = '\0'; /* too long: unknown */
+	for (i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+		if (strcmp(name, charsets[i].mime) != 0)
+			continue;
+		if (charsets[i].iconv == NULL)
+			utf8_clean_add(b, in, n);
+		else
+			iconv_add(b, charsets[i].iconv, in, n);
+		return;
+	}
+	utf8_clean_add(b, in, n);
+}
+
+char *
+mime_charset_decode(const char *charset, const void *in, size_t len)
+{
+	struct sbuf b = { 0 };
+
+	charset_add(&b, charset, in, len);
+	return sb_done(&b);
+}
+
+/* ---- transfer encodings */
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Lenient base64: bytes outside the alphabet are skipped; '=' ends a
+ * quantum, so that concatenated encodings decode too. */
+static void
+b64_decode(struct sbuf *b, const unsigned char *p, size_t n)
+{
+	unsigned int acc = 0;
+	int k = 0, v;
+	size_t i;
+	unsigned char o[3];
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '=') {
+			if (k == 2) {
+				o[0] = (unsigned char)(acc >> 4);
+				sb_add(b, o, 1);
+			} else if (k == 3) {
+				o[0] = (unsigned char)(acc >> 10);
+				o[1] = (unsigned char)(acc >> 2);
+				sb_add(b, o, 2);
+			}
+			acc = 0;
+			k = 0;
+			continue;
+		}
+		if ((v = b64_value(p[i])) < 0)
+			continue;
+		acc = (acc << 6) | (unsigned int)v;
+		if (++k == 4) {
+			o[0] = (unsigned char)(acc >> 16);
+			o[1] = (unsigned char)(acc >> 8);
+			o[2] = (unsigned char)acc;
+			sb_add(b, o, 3);
+			acc = 0;
+			k = 0;
+		}
+	}
+	if (k == 2) {
+		o[0] = (unsigned char)(acc >> 4);
+		sb_add(b, o, 1);
+	} else if (k == 3) {
+		o[0] = (unsigned char)(acc >> 10);
+		o[1] = (unsigned char)(acc >> 2);
+		sb_add(b, o, 2);
+	}
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Quoted-printable; header != 0 for RFC 2047 "Q" ('_' is a space).  A
+ * '=' not followed by two hex digits or a line end stays as it is. */
+static void
+qp_decode(struct sbuf *b, const unsigned char *p, size_t n, int header)
+{
+	size_t i = 0;
+	int h, l;
+
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c == '_' && header) {
+			sb_addc(b, ' ');
+			i++;
+		} else if (c != '=') {
+			sb_addc(b, (char)c);
+			i++;
+		} else if (i + 1 < n && p[i + 1] == '\n') {
+			i += 2;
+		} else if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n') {
+			i += 3;
+		} else if (i + 2 < n && (h = hex_value(p[i + 1])) >= 0 &&
+		    (l = hex_value(p[i + 2])) >= 0) {
+			sb_addc(b, (char)(h << 4 | l));
+			i += 3;
+		} else if (i + 1 == n || (i + 2 == n && p[i + 1] == '\r')) {
+			i = n; /* soft break at the very end */
+		} else {
+			sb_addc(b, '=');
+			i++;
+		}
+	}
+}
+
+/* ---- RFC 2047 */
+
+/*
+ * Recognise "=?charset?E?text?=" at p; fills the pieces.  On failure
+ * *total is how far no word can start: when the text runs into white
+ * space or the end without "?=", every start before that point would too
+ * (this keeps a header of many "=?x?B?" starts linear).
+ */
+static int
+ew_parse(const char *p, size_t n, const char **cs, size_t *cslen, char *enc,
+    const char **txt, size_t *txtlen, size_t *total)
+{
+	size_t i = 2, c0, t0;
+
+	*total = 1;
+	if (n < 8 || p[0] != '=' || p[1] != '?')
+		return 0;
+	c0 = i;
+	while (i < n && p[i] != '?' && p[i] > ' ' && p[i] < 0x7f)
+		i++;
+	if (i >= n || p[i] != '?' || i == c0 || i - c0 >= MIME_CHARSET_MAX)
+		return 0;
+	*cs = p + c0;
+	*cslen = i - c0;
+	i++;
+	if (i + 1 >= n || p[i + 1] != '?')
+		return 0;
+	if (p[i] != 'B' && p[i] != 'b' && p[i] != 'Q' && p[i] != 'q')
+		return 0;
+	*enc = (p[i] == 'B' || p[i] == 'b') ? 'B' : 'Q';
+	i += 2;
+	t0 = i;
+	while (i + 1 < n && !(p[i] == '?' && p[i + 1] == '=')) {
+		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+		    p[i] == '\n') {
+			*total = i;
+			return 0;
+		}
+		i++;
+	}
+	if (i + 1 >= n) {
+		*total = n;
+		return 0;
+	}
+	*txt = p + t0;
+	*txtlen = i - t0;
+	*total = i + 2;
+	return 1;
+}
+
+static void
+flush_pending(struct sbuf *out, struct sbuf *pend, char *pcs)
+{
+	if (pend->len > 0)
+		charset_add(out, pcs, (const unsigned char *)pend->s, pend->len);
+	pend->len = 0;
+	pcs[0] = '\0';
+}
+
+/* Decode encoded words in s[0..n) into out.  Adjacent words of one
+ * charset are joined before conversion: clients split a multibyte
+ * character across words.  White space between words is dropped. */
+static void
+ew_decode(struct sbuf *out, const char *s, size_t n)
+{
+	struct sbuf pend = { 0 };
+	char pcs[MIME_CHARSET_MAX] = "";
+	size_t i = 0, raw = 0;
+	int after_ew = 0;
+
+	while (i < n) {
+		const char *cs, *txt;
+		size_t cslen, txtlen, total, k;
+		char enc, cs1[MIME_CHARSET_MAX], *star;
+
+		if (s[i] != '=') {
+			i++;
+			continue;
+		}
+		if (!ew_parse(s + i, n - i, &cs, &cslen, &enc, &txt, &txtlen,
+		    &total)) {
+			i += total;
+			continue;
+		}
+		/* The raw run s[raw..i): dropped when only white space
+		 * between two words. */
+		for (k = raw; k < i; k++)
+			if (s[k] != ' ' && s[k] != '\t' && s[k] != '\r' &&
+			    s[k] != '\n')
+				break;
+		if (!(after_ew && k == i) && raw < i) {
+			flush_pending(out, &pend, pcs);
+			charset_add(out, NULL, (const unsigned char *)s + raw,
+			    i - raw);
+		}
+		memcpy(cs1, cs, cslen);
+		cs1[cslen] = '\0';
+		if ((star = strchr(cs1, '*')) != NULL)
+			*star = '\0'; /* RFC 2231 §5 language */
+		if (strcasecmp(cs1, pcs) != 0)
+			flush_pending(out, &pend, pcs);
+		memcpy(pcs, cs1, strlen(cs1) + 1);
+		if (enc == 'B')
+			b64_decode(&pend, (const unsigned char *)txt, txtlen);
+		else
+			qp_decode(&pend, (const unsigned char *)txt, txtlen, 1);
+		i += total;
+		raw = i;
+		after_ew = 1;
+	}
+	flush_pending(out, &pend, pcs);
+	if (raw < n)
+		charset_add(out, NULL, (const unsigned char *)s + raw, n - raw);
+	free(pend.s);
+}
+
+/* Control bytes become spaces: header-derived text goes into mails. */
+static void
+ctl_blank(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+char *
+mime_header_decode(const char *value)
+{
+	struct sbuf b = { 0 };
+	char *s;
+
+	ew_decode(&b, value, strlen(value));
+	s = sb_done(&b);
+	ctl_blank(s);
+	return s;
+}
+
+/* ---- header block */
+
+struct hdr {
+	const char *name;
+	size_t namelen;
+	char *value; /* unfolded, trimmed, NUL-free */
+};
+
+struct hdrs {
+	struct hdr *v;
+	size_t n, cap;
+};
+
+static void
+hdrs_free(struct hdrs *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i].value);
+	free(h->v);
+	h->v = NULL;
+	h->n = h->cap = 0;
+}
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Unfold p[0..n): line ends go, the white space after them stays. */
+static char *
+unfold(const char *p, size_t n)
+{
+	char *v = xmalloc(n + 1);
+	size_t i, o = 0, a, z;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\r' || p[i] == '\n')
+			continue;
+		v[o++] = p[i] == '\0' ? ' ' : p[i];
+	}
+	for (a = 0; a < o && is_space(v[a]); a++)
+		;
+	for (z = o; z > a && is_space(v[z - 1]); z--)
+		;
+	memmove(v, v + a, z - a);
+	v[z - a] = '\0';
+	return v;
+}
+
+/* A header field line: a name of printable ASCII but ':', then ':'. */
+static size_t
+field_name_len(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && p[i] != ':'; i++)
+		if (p[i] <= ' ' || p[i] >= 0x7f)
+			return 0;
+	return (i < n && i > 0) ? i : 0;
+}
+
+/*
+ * Split the header block of p[0..n) into h; returns the offset of the
+ * body.  The block ends at an empty line, or at the first line that is
+ * neither a field nor a continuation (taken as the body's first line).
+ */
+static size_t
+hdrs_parse(const char *p, size_t n, struct hdrs *h)
+{
+	size_t i = 0, vstart = 0, vend = 0;
+	int open = 0;
+
+	while (i < n) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t eol = nl ? (size_t)(nl - p) : n;
+		size_t next = nl ? eol + 1 : n;
+		size_t ll = eol - i, nlen;
+
+		if (ll > 0 && p[eol - 1] == '\r')
+			ll--;
+		if (ll == 0) {
+			i = next;
+			break;
+		}
+		if (is_wsp(p[i])) {
+			if (open)
+				vend = eol;
+			i = next;
+			continue;
+		}
+		if ((nlen = field_name_len(p + i, ll)) == 0)
+			break;
+		if (open)
+			h->v[h->n - 1].value = unfold(p + vstart, vend - vstart);
+		xgrow(&h->v, &h->cap, h->n, sizeof(*h->v));
+		h->v[h->n].name = p + i;
+		h->v[h->n].namelen = nlen;
+		h->v[h->n].value = NULL;
+		h->n++;
+		open = 1;
+		vstart = i + nlen + 1;
+		vend = eol;
+		i = next;
+	}
+	if (open)
+		h->v[h->n - 1].value = unfold(p + vstart, vend - vstart);
+	return i;
+}
+
+static const char *
+hdr_get(const struct hdrs *h, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].namelen == nl &&
+		    strncasecmp(h->v[i].name, name, nl) == 0)
+			return h->v[i].value;
+	return NULL;
+}
+
+/* ---- Content-Type / Content-Disposition parameters */
+
+struct param {
+	char *name;  /* lower case */
+	char *value; /* unquoted */
+};
+
+struct params {
+	char *token; /* "text/plain", "attachment": lower case, may be "" */
+	struct param *v;
+	size_t n, cap;
+};
+
+static void
+params_free(struct params *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->v[i].name);
+		free(ps->v[i].value);
+	}
+	free(ps->v);
+	free(ps->token);
+	memset(ps, 0, sizeof(*ps));
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = *s - 'A' + 'a';
+}
+
+/* Lenient: `token *(";" name "=" value)`, a value quoted (with
+ * backslash escapes) or running to the next ';'. */
+static void
+params_parse(const char *s, struct params *ps)
+{
+	size_t i = 0, n = strlen(s), a, z;
+
+	memset(ps, 0, sizeof(*ps));
+	while (i < n && is_space(s[i]))
+		i++;
+	a = i;
+	while (i < n && s[i] != ';' && !is_space(s[i]) && s[i] != '(')
+		i++;
+	ps->token = xstrndup(s + a, i - a);
+	lower(ps->token);
+	while (i < n) {
+		struct sbuf v = { 0 };
+		char *name;
+
+		while (i < n && s[i] != ';')
+			i++;
+		if (i >= n)
+			break;
+		i++;
+		while (i < n && is_space(s[i]))
+			i++;
+		a = i;
+		while (i < n && s[i] != '=' && s[i] != ';')
+			i++;
+		for (z = i; z > a && is_space(s[z - 1]); z--)
+			;
+		if (i >= n || s[i] != '=' || z == a)
+			continue;
+		name = xstrndup(s + a, z - a);
+		lower(name);
+		i++;
+		while (i < n && is_space(s[i]))
+			i++;
+		if (i < n && s[i] == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+				sb_addc(&v, s[i]);
+			}
+			if (i < n)
+				i++;
+		} else {
+			a = i;
+			while (i < n && s[i] != ';')
+				i++;
+			for (z = i; z > a && is_space(s[z - 1]); z--)
+				;
+			sb_add(&v, s + a, z - a);
+		}
+		xgrow(&ps->v, &ps->cap, ps->n, sizeof(*ps->v));
+		ps->v[ps->n].name = name;
+		ps->v[ps->n].value = sb_done(&v);
+		ps->n++;
+	}
+}
+
+static const char *
+param_raw(const struct params *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->v[i].name, name) == 0)
+			return ps->v[i].value;
+	return NULL;
+}
+
+static void
+pct_decode(struct sbuf *b, const char *s)
+{
+	int h, l;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '%' && (h = hex_value((unsigned char)s[1])) >= 0 &&
+		    (l = hex_value((unsigned char)s[2])) >= 0) {
+			sb_addc(b, (char)(h << 4 | l));
+			s += 2;
+		} else
+			sb_addc(b, *s);
+	}
+}
+
+/* "charset'language'%XX..." of an RFC 2231 extended value: cut the
+ * charset off into cs (may be ""), return the rest.  Without the two
+ * quotes the whole value is the text. */
+static const char *
+ext_split(const char *v, char *cs, size_t cssize)
+{
+	const char *q1 = strchr(v, '\''), *q2;
+
+	cs[0] = '\0';
+	if (q1 == NULL || (q2 = strchr(q1 + 1, '\'')) == NULL)
+		return v;
+	if ((size_t)(q1 - v) < cssize) {
+		memcpy(cs, v, (size_t)(q1 - v));
+		cs[q1 - v] = '\0';
+	}
+	return q2 + 1;
+}
+
+/* Convert the percent-decoded bytes of b from charset cs ("" unknown). */
+static char *
+ext_finish(struct sbuf *b, const char *cs)
+{
+	char *raw, *s;
+	size_t n = b->len;
+
+	raw = sb_done(b);
+	s = mime_charset_decode(cs[0] ? cs : NULL, raw, n);
+	free(raw);
+	ctl_blank(s);
+	return s;
+}
+
+/*
+ * The decoded UTF-8 value of parameter `name`, or NULL: RFC 2231
+ * "name*" or the continuations "name*0", "name*0*", "name*1*" … (plain
+ * and encoded pieces mixed, the charset from piece 0), else "name"
+ * itself, RFC 2047 decoded (Outlook puts encoded words in quotes) or raw
+ * 8-bit read as UTF-8 or GB18030.
+ */
+static char *
+param_get(const struct params *ps, const char *name)
+{
+	const struct param *sec[MIME_MAX_SECTIONS];
+	int secenc[MIME_MAX_SECTIONS];
+	size_t nl = strlen(name), i, k;
+	char cs[MIME_CHARSET_MAX];
+	struct sbuf b = { 0 };
+	const char *v;
+
+	memset(sec, 0, sizeof(sec));
+	for (i = 0; i < ps->n; i++) {
+		const char *pn = ps->v[i].name;
+		unsigned long num = 0;
+		size_t d = 0;
+
+		if (strncmp(pn, name, nl) != 0 || pn[nl] != '*')
+			continue;
+		if (pn[nl + 1] == '\0') {
+			v = ext_split(ps->v[i].value, cs, sizeof(cs));
+			pct_decode(&b, v);
+			return ext_finish(&b, cs);
+		}
+		for (pn += nl + 1; *pn >= '0' && *pn <= '9' && d < 4; pn++, d++)
+			num = num * 10 + (unsigned long)(*pn - '0');
+		if (d == 0 || num >= MIME_MAX_SECTIONS ||
+		    !(*pn == '\0' || (pn[0] == '*' && pn[1] == '\0')))
+			continue;
+		if (sec[num] == NULL) {
+			sec[num] = &ps->v[i];
+			secenc[num] = *pn == '*';
+		}
+	}
+	if (sec[0] != NULL) {
+		cs[0] = '\0';
+		for (k = 0; k < MIME_MAX_SECTIONS && sec[k] != NULL; k++) {
+			v = sec[k]->value;
+			if (!secenc[k]) {
+				sb_add(&b, v, strlen(v));
+				continue;
+			}
+			if (k == 0)
+				v = ext_split(v, cs, sizeof(cs));
+			pct_decode(&b, v);
+		}
+		return ext_finish(&b, cs);
+	}
+	if ((v = param_raw(ps, name)) == NULL)
+		return NULL;
+	return mime_header_decode(v);
+}
+
+/* ---- addresses */
+
+static char *
+addr_clean(const char *a, size_t n)
+{
+	char *s, *at;
+	size_t i;
+
+	while (n > 0 && is_space(*a)) {
+		a++;
+		n--;
+	}
+	while (n > 0 && is_space(a[n - 1]))
+		n--;
+	if (n == 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)a[i] <= ' ' || a[i] == 0x7f || a[i] == '<' ||
+		    a[i] == '>')
+			return NULL;
+	s = xstrndup(a, n);
+	if ((at = strrchr(s, '@')) == NULL || at == s || at[1] == '\0') {
+		free(s);
+		return NULL;
+	}
+	lower(at + 1);
+	if (!utf8_valid((unsigned char *)s, strlen(s))) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A display name as mailimf leaves it, quotes and all: unquoted, then
+ * RFC 2047 decoded (clients put encoded words inside quotes too). */
+static char *
+phrase_decode(const char *s)
+{
+	struct sbuf b = { 0 };
+	char *raw, *d;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			continue;
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		sb_addc(&b, *s);
+	}
+	raw = sb_done(&b);
+	d = mime_header_decode(raw);
+	free(raw);
+	return d;
+}
+
+/* The first mailbox of a From or Reply-To value: libetpan's mailimf,
+ * and for what it refuses (raw 8-bit names, stray brackets) the first
+ * <...> or the bare value. */
+static void
+mailbox_get(const char *value, char **addr, char **display)
+{
+	struct mailimf_mailbox_list *ml = NULL;
+	size_t idx = 0;
+	const char *lt, *gt;
+
+	*addr = NULL;
+	if (display != NULL)
+		*display = NULL;
+	/* Only the first mailbox matters: spare mailimf a huge list. */
+	if (mailimf_mailbox_list_parse(value, strnlen(value, MIME_ADDR_SCAN),
+	    &idx, &ml) == MAILIMF_NO_ERROR) {
+		clistiter *it = clist_begin(ml->mb_list);
+		struct mailimf_mailbox *mb = it ? clist_content(it) : NULL;
+
+		if (mb != NULL && mb->mb_addr_spec != NULL)
+			*addr = addr_clean(mb->mb_addr_spec,
+			    strlen(mb->mb_addr_spec));
+		if (*addr != NULL && display != NULL &&
+		    mb->mb_display_name != NULL)
+			*display = phrase_decode(mb->mb_display_name);
+		mailimf_mailbox_list_free(ml);
+		if (*addr != NULL)
+			return;
+	}
+	if ((lt = strchr(value, '<')) != NULL &&
+	    (gt = strchr(lt, '>')) != NULL) {
+		*addr = addr_clean(lt + 1, (size_t)(gt - lt - 1));
+		if (*addr != NULL && display != NULL && lt > value) {
+			char *raw = xstrndup(value, (size_t)(lt - value));
+			char *d = raw, *e;
+
+			while (is_space(*d))
+				d++;
+			e = d + strlen(d);
+			while (e > d && is_space(e[-1]))
+				e--;
+			*e = '\0';
+			if (*d != '\0')
+				*display = phrase_decode(d);
+			free(raw);
+		}
+	} else
+		*addr = addr_clean(value, strlen(value));
+}
+
+/* "<x>" (first angle pair) or the bare value; "<>" is "". */
+static char *
+angle_value(const char *v)
+{
+	const char *lt = strchr(v, '<'), *gt;
+	char *s;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		s = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	else
+		s = xstrdup(v);
+	ctl_blank(s);
+	return s;
+}
+
+static char *
+header_copy(const char *v)
+{
+	char *s = mime_charset_decode(NULL, v, strlen(v));
+
+	ctl_blank(s);
+	return s;
+}
+
+/* ---- subject tags */
+
+static const char pw_alphabet[] =
+    "23456789ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz";
+
+static size_t
+token_run(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] != '\0' && strchr(pw_alphabet, s[i]) != NULL)
+		i++;
+	return i;
+}
+
+static int
+is_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static void
+subject_tags(struct mime_mail *m)
+{
+	const char *s = m->subject, *p;
+
+	for (p = s ? strchr(s, '[') : NULL; p != NULL; p = strchr(p + 1, '[')) {
+		const char *q = p + 1, *e;
+		size_t k;
+
+		/* is_digits stops at the NUL: no read past the end. */
+		if (m->tag_id[0] == '\0' && strncmp(q, "BA-", 3) == 0 &&
+		    is_digits(q + 3, 4) && q[7] == '-' &&
+		    is_digits(q + 8, 6) && (q[14] == ']' || is_wsp(q[14]))) {
+			e = q + 14;
+			while (is_wsp(*e))
+				e++;
+			k = token_run(e);
+			if (e[strcspn(e, "[]")] == ']') {
+				memcpy(m->tag_id, q, 14);
+				m->tag_id[14] = '\0';
+				if (k == 8 && e[k] == ']') {
+					memcpy(m->tag_token, e, 8);
+					m->tag_token[8] = '\0';
+				}
+			}
+		}
+		if (m->review_token[0] == '\0' &&
+		    strncasecmp(q, "review:", 7) == 0 &&
+		    (k = token_run(q + 7)) == 16 && q[7 + 16] == ']') {
+			memcpy(m->review_token, q + 7, 16);
+			m->review_token[16] = '\0';
+		}
+	}
+}
+
+/* ---- the MIME walk */
+
+struct walk {
+	const struct input_limits *lim;
+	struct errlist *errs;
+	struct mime_mail *m;
+	size_t cap;
+	uint64_t total;
+	int have_text;
+	int too_many;
+	int too_deep;
+};
+
+static char *
+file_name_safe(const char *fn, size_t idx, const char *suffix,
+    const struct input_limits *lim)
+{
+	const char *base = fn, *p;
+	size_t n;
+
+	if (fn != NULL) {
+		for (p = fn; *p != '\0'; p++)
+			if (*p == '/' || *p == '\\')
+				base = p + 1;
+		while (is_space(*base))
+			base++;
+		n = strlen(base);
+		while (n > 0 && is_space(base[n - 1]))
+			n--;
+		for (p = base; p < base + n; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				break;
+		if (n > 0 && p == base + n && n <= lim->path_max &&
+		    !(n == 1 && base[0] == '.') &&
+		    !(n == 2 && base[0] == '.' && base[1] == '.'))
+			return xstrndup(base, n);
+	}
+	return xasprintf("attachment-%zu%s", idx, suffix);
+}
+
+static void
+body_decode(struct sbuf *b, const char *cte, const char *p, size_t n)
+{
+	char enc[32] = "";
+
+	if (cte != NULL) {
+		size_t i;
+
+		for (i = 0; cte[i] != '\0' && !is_space(cte[i]) &&
+		    cte[i] != ';' && cte[i] != '(' && i < sizeof(enc) - 1; i++)
+			enc[i] = cte[i];
+		enc[i] = '\0';
+		lower(enc);
+	}
+	if (strcmp(enc, "base64") == 0)
+		b64_decode(b, (const unsigned char *)p, n);
+	else if (strcmp(enc, "quoted-printable") == 0)
+		qp_decode(b, (const unsigned char *)p, n, 0);
+	else
+		sb_add(b, p, n); /* 7bit, 8bit, binary, unknown */
+}
+
+/* Account one decoded part; 0 when it is within the limits. */
+static int
+part_admit(struct walk *w, size_t len, const char *path)
+{
+	if (len > w->lim->archive_max_bytes) {
+		errlist_add(w->errs, ERR_ARCHIVE_TOO_LARGE, path,
+		    "邮件部分超过 %llu 字节 / a mail part is over %llu bytes",
+		    (unsigned long long)w->lim->archive_max_bytes,
+		    (unsigned long long)w->lim->archive_max_bytes);
+		return -1;
+	}
+	if (w->total + len > w->lim->archive_max_unpacked) {
+		errlist_add(w->errs, ERR_ARCHIVE_BOMB, "/",
+		    "邮件解码后超过 %llu 字节 / the decoded mail is over %llu bytes",
+		    (unsigned long long)w->lim->archive_max_unpacked,
+		    (unsigned long long)w->lim->archive_max_unpacked);
+		return -1;
+	}
+	w->total += len;
+	return 0;
+}
+
+static void
+text_set(struct walk *w, const struct params *ct, const char *cte,
+    const char *p, size_t n)
+{
+	struct sbuf raw = { 0 }, out = { 0 };
+	const char *cs = param_raw(ct, "charset");
+	char *u;
+	size_t i;
+
+	body_decode(&raw, cte, p, n);
+	w->have_text = 1;
+	if (part_admit(w, raw.len, "/") != 0) {
+		free(raw.s);
+		return;
+	}
+	/* A missing charset is us-ascii by RFC 2045; read it as UTF-8 or
+	 * GB18030, as raw 8-bit text really is. */
+	u = mime_charset_decode(cs, raw.s ? raw.s : "", raw.len);
+	free(raw.s);
+	for (i = 0; u[i] != '\0'; i++) {
+		if (u[i] == '\r') {
+			sb_addc(&out, '\n');
+			if (u[i + 1] == '\n')
+				i++;
+		} else
+			sb_addc(&out, u[i]);
+	}
+	free(u);
+	free(w->m->text);
+	w->m->text = sb_done(&out);
+}
+
+static void
+attachment_add(struct walk *w, const char *type, const char *fname,
+    const char *cte, const char *p, size_t n)
+{
+	struct mime_mail *m = w->m;
+	struct mime_attachment *a;
+	struct sbuf data = { 0 };
+	char *name;
+
+	if (w->too_many)
+		return;
+	if (m->nattachments >= w->lim->archive_max_entries) {
+		errlist_add(w->errs, ERR_ARCHIVE_TOO_MANY_ENTRIES, "/",
+		    "邮件附件超过 %llu 个 / more than %llu attachments",
+		    (unsigned long long)w->lim->archive_max_entries,
+		    (unsigned long long)w->lim->archive_max_entries);
+		w->too_many = 1;
+		return;
+	}
+	name = file_name_safe(fname, m->nattachments + 1,
+	    strcmp(type, "message/rfc822") == 0 ? ".eml" : "", w->lim);
+	body_decode(&data, cte, p, n);
+	if (part_admit(w, data.len, name) != 0) {
+		free(data.s);
+		free(name);
+		return;
+	}
+	xgrow(&m->attachments, &w->cap, m->nattachments, sizeof(*a));
+	a = &m->attachments[m->nattachments++];
+	a->filename = name;
+	a->content_type = xstrdup(type[0] ? type : "application/octet-stream");
+	ctl_blank(a->content_type);
+	a->len = data.len;
+	a->data = (unsigned char *)sb_done(&data);
+}
+
+static void part_walk(struct walk *, const char *, size_t, int, int);
+
+/* The parts of a multipart body, each walked at depth. */
+static void
+multipart_walk(struct walk *w, const char *p, size_t n, const char *bd,
+    int depth, int digest)
+{
+	size_t bl = strlen(bd), i = 0, start = 0;
+	int in_part = 0;
+
+	while (i < n) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t eol = nl ? (size_t)(nl - p) : n;
+		size_t next = nl ? eol + 1 : n;
+		size_t j = i + 2 + bl, end;
+		int close = 0;
+
+		if (eol - i < 2 + bl || p[i] != '-' || p[i + 1] != '-' ||
+		    memcmp(p + i + 2, bd, bl) != 0) {
+			i = next;
+			continue;
+		}
+		if (j + 1 < eol && p[j] == '-' && p[j + 1] == '-') {
+			close = 1;
+			j += 2;
+		}
+		while (j < eol && is_space(p[j]))
+			j++;
+		if (j != eol) {
+			i = next; /* a longer boundary that starts alike */
+			continue;
+		}
+		if (in_part) {
+			/* The line end before the delimiter belongs to it. */
+			end = i;
+			if (end > start && p[end - 1] == '\n')
+				end--;
+			if (end > start && p[end - 1] == '\r')
+				end--;
+			part_walk(w, p + start, end - start, depth, digest);
+		}
+		if (close)
+			return;
+		in_part = 1;
+		start = next;
+		i = next;
+	}
+	if (in_part) /* no close delimiter: a cut mail, read what is there */
+		part_walk(w, p + start, n - start, depth, digest);
+}
+
+static void
+part_walk(struct walk *w, const char *p, size_t n, int depth, int digest)
+{
+	struct hdrs h = { 0 };
+	struct params ct, cd;
+	const char *v, *cte, *type;
+	size_t off;
+	char *fname = NULL;
+	int is_att;
+
+	off = hdrs_parse(p, n, &h);
+	params_parse((v = hdr_get(&h, "content-type")) ? v : "", &ct);
+	if (ct.token[0] == '\0' || strchr(ct.token, '/') == NULL) {
+		free(ct.token);
+		ct.token = xstrdup(digest ? "message/rfc822" : "text/plain");
+	}
+	type = ct.token;
+	params_parse((v = hdr_get(&h, "content-disposition")) ? v : "", &cd);
+	cte = hdr_get(&h, "content-transfer-encoding");
+
+	if (strncmp(type, "multipart/", 10) == 0) {
+		const char *bd = param_raw(&ct, "boundary");
+
+		if (depth == 0 && strcmp(type, "multipart/report") == 0)
+			w->m->is_dsn = 1;
+		if (bd == NULL || bd[0] == '\0')
+			goto out; /* no way to split it: nothing usable */
+		if (depth + 1 > MIME_MAX_DEPTH) {
+			if (!w->too_deep)
+				errlist_add(w->errs, ERR_ARCHIVE_BOMB, "/",
+				    "邮件嵌套超过 %d 层 / multiparts nested over %d deep",
+				    MIME_MAX_DEPTH, MIME_MAX_DEPTH);
+			w->too_deep = 1;
+			goto out;
+		}
+		multipart_walk(w, p + off, n - off, bd, depth + 1,
+		    strcmp(type, "multipart/digest") == 0);
+		goto out;
+	}
+
+	if ((fname = param_get(&cd, "filename")) == NULL)
+		fname = param_get(&ct, "name");
+	is_att = fname != NULL || strcmp(cd.token, "attachment") == 0 ||
+	    strncmp(type, "text/", 5) != 0;
+	if (!is_att) {
+		if (strcmp(type, "text/plain") == 0 && !w->have_text)
+			text_set(w, &ct, cte, p + off, n - off);
+		goto out;
+	}
+	attachment_add(w, type, fname, cte, p + off, n - off);
+out:
+	free(fname);
+	params_free(&ct);
+	params_free(&cd);
+	hdrs_free(&h);
+}
+
+/* ---- public */
+
+int
+mime_parse(const void *buf, size_t len, const struct input_limits *lim,
+    struct mime_mail **out, struct errlist *errs)
+{
+	const char *p = buf;
+	struct mime_mail *m;
+	struct hdrs h = { 0 };
+	struct walk w;
+	const char *v;
+	size_t skip = 0;
+
+	if (len > lim->mail_max_bytes) {
+		errlist_add(errs, ERR_MAIL_TOO_LARGE, "/", NULL);
+		return -1;
+	}
+	/* An mbox "From " line may lead a message saved by hand. */
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+
+		skip = nl ? (size_t)(nl - p) + 1 : len;
+	}
+	if (len == skip || field_name_len(p + skip, len - skip) == 0) {
+		errlist_add(errs, ERR_NO_PACKAGE, "/",
+		    "不是邮件 / not an RFC 5322 message");
+		return -1;
+	}
+	p += skip;
+	len -= skip;
+
+	m = xcalloc(1, sizeof(*m));
+	(void)hdrs_parse(p, len, &h);
+	if ((v = hdr_get(&h, "message-id")) != NULL)
+		m->message_id = angle_value(v);
+	if ((v = hdr_get(&h, "from")) != NULL)
+		mailbox_get(v, &m->from_addr, &m->from_display);
+	if ((v = hdr_get(&h, "reply-to")) != NULL)
+		mailbox_get(v, &m->reply_to_addr, NULL);
+	if ((v = hdr_get(&h, "subject")) != NULL)
+		m->subject = mime_header_decode(v);
+	if ((v = hdr_get(&h, "return-path")) != NULL) {
+		m->return_path = angle_value(v);
+		if (m->return_path[0] != '\0') {
+			char *a = addr_clean(m->return_path,
+			    strlen(m->return_path));
+
+			free(m->return_path);
+			/* unreadable but not null: keep it non-empty */
+			m->return_path = a ? a : xstrdup("?");
+		}
+	}
+	if ((v = hdr_get(&h, "auto-submitted")) != NULL)
+		m->auto_submitted = header_copy(v);
+	if ((v = hdr_get(&h, "precedence")) != NULL)
+		m->precedence = header_copy(v);
+	if ((v = hdr_get(&h, "list-id")) != NULL)
+		m->list_id = header_copy(v);
+	m->has_loop_header = hdr_get(&h, "x-beiand-loop") != NULL;
+	hdrs_free(&h);
+	subject_tags(m);
+
+	memset(&w, 0, sizeof(w));
+	w.lim = lim;
+	w.errs = errs;
+	w.m = m;
+	part_walk(&w, p, len, 0, 0);
+	if (m->text == NULL)
+		m->text = xstrdup("");
+	*out = m;
+	return 0;
+}
+
+void
+mime_mail_free(struct mime_mail *m)
+{
+	if (m == NULL)
+		return;
+	free(m->message_id);
+	free(m->from_addr);
+	free(m->from_display);
+	free(m->reply_to_addr);
+	free(m->subject);
+	free(m->return_path);
+	free(m->auto_submitted);
+	free(m->precedence);
+	free(m->list_id);
+	free(m->text);
+	for (size_t i = 0; i < m->nattachments; i++) {
+		free(m->attachments[i].filename);
+		free(m->attachments[i].content_type);
+		free(m->attachments[i].data);
+	}
+	free(m->attachments);
+	free(m);
+}
+
+int
+mime_addr_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL || a[0] == '\0')
+		return 0;
+	return strcasecmp(a, b) == 0;
+}
+
+/* The first word of a header value ("auto-replied; x=y" -> auto-replied). */
+static int
+first_word_is(const char *v, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (is_space(*v))
+		v++;
+	return strncasecmp(v, word, n) == 0 &&
+	    (v[n] == '\0' || v[n] == ';' || is_space(v[n]) || v[n] == '(');
+}
+
+int
+mime_is_automated(const struct mime_mail *m, const char *own_address)
+{
+	if (m->auto_submitted != NULL && !first_word_is(m->auto_submitted, "no"))
+		return 1;
+	if (m->is_dsn || m->has_loop_header || m->list_id != NULL)
+		return 1;
+	if (m->return_path != NULL && m->return_path[0] == '\0')
+		return 1;
+	if (m->precedence != NULL &&
+	    (first_word_is(m->precedence, "bulk") ||
+	    first_word_is(m->precedence, "junk") ||
+	    first_word_is(m->precedence, "list")))
+		return 1;
+	if (own_address != NULL && mime_addr_equal(m->from_addr, own_address))
+		return 1;
+	return 0;
+}
+
+/* ASCII white space, U+3000 (ideographic space) and U+FEFF (BOM). */
+static size_t
+blank_len(const char *s, size_t n)
+{
+	if (n >= 1 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' ||
+	    s[0] == '\f' || s[0] == '\v'))
+		return 1;
+	if (n >= 3 && memcmp(s, "\xe3\x80\x80", 3) == 0)
+		return 3;
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		return 3;
+	return 0;
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	size_t k;
+
+	while (*n > 0 && (k = blank_len(*s, *n)) > 0) {
+		*s += k;
+		*n -= k;
+	}
+	for (;;) {
+		if (*n >= 1 && blank_len(*s + *n - 1, 1) == 1)
+			(*n)--;
+		else if (*n >= 3 && blank_len(*s + *n - 3, 3) == 3)
+			*n -= 3;
+		else
+			break;
+	}
+}
+
+enum mime_command
+mime_first_command(const struct mime_mail *m, char **reason)
+{
+	const char *s = m->text ? m->text : "", *l, *e;
+	size_t n;
+
+	for (l = s; *l != '\0'; l = e + (*e == '\n')) {
+		e = strchr(l, '\n');
+		if (e == NULL)
+			e = l + strlen(l);
+		n = (size_t)(e - l);
+		trim(&l, &n);
+		if (n == 0)
+			continue;
+		if (l[0] == '>')
+			continue;
+		if (n == 8 && strncasecmp(l, "withdraw", 8) == 0)
+			return MIME_CMD_WITHDRAW;
+		if (n == 7 && strncasecmp(l, "approve", 7) == 0)
+			return MIME_CMD_APPROVE;
+		if (n < 6 || strncasecmp(l, "reject", 6) != 0)
+			return MIME_CMD_NONE;
+		l += 6;
+		n -= 6;
+		trim(&l, &n);
+		if (n > 0 && l[0] == ':') {
+			l++;
+			n--;
+		} else if (n >= 3 && memcmp(l, "\xef\xbc\x9a", 3) == 0) {
+			l += 3;
+			n -= 3;
+		} else if (n > 0)
+			return MIME_CMD_NONE; /* "rejected", "reject it" */
+		trim(&l, &n);
+		if (reason != NULL)
+			*reason = xstrndup(l, n);
+		return MIME_CMD_REJECT;
+	}
+	return MIME_CMD_NONE;
+}
+
+static int
+name_is_decision(const char *fn)
+{
+	size_t n = strlen(fn);
+
+	return strcmp(fn, "decision.xml") == 0 ||
+	    (n > 13 && strcmp(fn + n - 13, ".decision.xml") == 0);
+}
+
+int
+mime_package_get(const struct mime_mail *m, struct mime_package *pkg,
+    struct errlist *errs)
+{
+	struct mime_package r;
+	size_t i, j;
+	int has_filing = 0;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < m->nattachments; i++) {
+		const struct mime_attachment *a = &m->attachments[i];
+
+		if (r.archive == NULL && ar_sniff(a->data, a->len))
+			r.archive = a;
+		if (r.decision == NULL && name_is_decision(a->filename))
+			r.decision = a;
+		if (strcmp(a->filename, "filing.xml") == 0)
+			has_filing = 1;
+	}
+	if (r.archive != NULL)
+		r.kind = MIME_PKG_ARCHIVE;
+	else if (has_filing) {
+		for (i = 0; i < m->nattachments; i++)
+			for (j = 0; j < i; j++)
+				if (strcmp(m->attachments[i].filename,
+				    m->attachments[j].filename) == 0) {
+					errlist_add(errs,
+					    ERR_ARCHIVE_DUPLICATE_ENTRY,
+					    m->attachments[i].filename, NULL);
+					return -1;
+				}
+		r.kind = MIME_PKG_FILES;
+		r.files = xcalloc(m->nattachments, sizeof(*r.files));
+		r.nfiles = m->nattachments;
+		for (i = 0; i < m->nattachments; i++) {
+			r.files[i].name = m->attachments[i].filename;
+			r.files[i].data = m->attachments[i].data;
+			r.files[i].size = m->attachments[i].len;
+		}
+	}
+	*pkg = r;
+	return 0;
+}
+
+void
+mime_package_clear(struct mime_package *pkg)
+{
+	if (pkg == NULL)
+		return;
+	free(pkg->files);
+	memset(pkg, 0, sizeof(*pkg));
+}

@@ -706,13 +706,22 @@ close_parts(struct daemon *d)
 static void
 reload(struct daemon *d)
 {
-	struct config *ncf;
+	struct config *ncf, *ocf;
+	struct spool *nsp;
 	char err[1024];
 	struct upl *p;
 
 	notify_reloading();
 	if ((ncf = config_load(d->cfpath, err, sizeof(err))) == NULL) {
 		log_err("config: %s; keeping the running configuration", err);
+		notify_ready();
+		return;
+	}
+	/* The new spool tree first: a configuration whose folders cannot be
+	 * made is refused like an invalid one, the running one kept. */
+	if ((nsp = spool_open(ncf, err, sizeof(err))) == NULL) {
+		log_err("config: %s; keeping the running configuration", err);
+		config_free(ncf);
 		notify_ready();
 		return;
 	}
@@ -724,11 +733,37 @@ reload(struct daemon *d)
 	d->nwj = 0;
 	commit_done(d);
 	close_parts(d);
-	config_free(d->cf);
+	ocf = d->cf;
 	d->cf = ncf;
-	if (spool_reload(d->sp, d->cf, err, sizeof(err)) == -1 ||
-	    open_parts(d, err, sizeof(err)) == -1)
-		fatal("reload: %s", err);
+	if (open_parts(d, err, sizeof(err)) == -1) {
+		log_err("config: %s; going back to the running configuration",
+		    err);
+		close_parts(d);
+		spool_free(nsp);
+		config_free(ncf);
+		d->cf = ocf;
+		if (open_parts(d, err, sizeof(err)) == -1)
+			fatal("reload: %s", err);
+		notify_ready();
+		return;
+	}
+	spool_free(d->sp);
+	d->sp = nsp;
+	config_free(ocf);
+	/* Claimed uploads name their folder by index: look it up anew. */
+	for (struct upl **pp = &d->queue; *pp != NULL;) {
+		const char *up;
+
+		if (spool_work_origin(d->sp, (*pp)->work, &(*pp)->src, &up) == 0) {
+			pp = &(*pp)->next;
+			continue;
+		}
+		log_warn("spool: %s: its folder is no longer configured; left "
+		    "in work/", (*pp)->work);
+		p = *pp;
+		*pp = p->next;
+		upl_free(p);
+	}
 	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
 	d->metrics_due_ms = 0;
 	notify_ready();

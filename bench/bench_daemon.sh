@@ -43,7 +43,7 @@ run() # FORMAT FIRST
 	cp "$TOP"/pk/* "$P/stage/"
 	sync
 	t0=$(now_ms)
-	for f in "$P/stage"/*; do mv "$f" "$P/incoming/"; done
+	mv "$P/stage"/* "$P/incoming/"
 	while [ "$(ls "$P/outgoing" | grep -c 'receipt.xml$')" -lt "$N" ]; do sleep 0.05; done
 	t1=$(now_ms)
 	hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$BEIAND_PID/status")

@@ -812,9 +812,14 @@ imap_tls_verify(struct imap_child *c, char *err, size_t errsize)
 	}
 	if (status != 0) {
 		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) == 0)
+		    GNUTLS_CRT_X509, &out, 0) == 0) {
+			size_t l;
+
 			snprintf(err, errsize, "%s", (const char *)out.data);
-		else
+			l = strlen(err);
+			while (l > 0 && err[l - 1] == ' ')
+				err[--l] = '\0';
+		} else
 			snprintf(err, errsize, "not trusted (status %#x)", status);
 		gnutls_free(out.data);
 		goto out;
@@ -839,6 +844,12 @@ imap_child_disconnect(struct imap_child *c, int logout)
 		return;
 	if (logout && c->imap->imap_stream != NULL)
 		(void)mailimap_logout(c->imap);
+	/* mailimap_free() would say LOGOUT: not to a peer that failed
+	 * verification, nor on a connection that is known dead. */
+	if (c->imap->imap_stream != NULL) {
+		mailstream_close(c->imap->imap_stream);
+		c->imap->imap_stream = NULL;
+	}
 	mailimap_free(c->imap);
 	c->imap = NULL;
 	c->uidvalidity = 0;
@@ -1535,7 +1546,8 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 	}
 	c.done_folder = xstrdup(*cf->imap_done_folder != '\0' ?
 	    cf->imap_done_folder : "Processed");
-	c.ca_file = cf->imap_ca_file != NULL ? xstrdup(cf->imap_ca_file) : NULL;
+	c.ca_file = cf->imap_ca_file != NULL && *cf->imap_ca_file != '\0' ?
+	    xstrdup(cf->imap_ca_file) : NULL;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
 	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -38,6 +38,9 @@ struct spool {
 	size_t nsrcs;
 	struct spool_cand **cands;
 	size_t ncands, capcands;
+	/* hash chains: by (src, name) and by id; nbuckets a power of two */
+	struct spool_cand **by_name, **by_id;
+	size_t nbuckets;
 	uint64_t next_id;
 	int need_rescan;
 	int64_t last_scan_ms;
@@ -185,6 +188,78 @@ cands_clear(struct spool *sp)
 		free(sp->cands[i]);
 	}
 	sp->ncands = 0;
+	if (sp->nbuckets > 0) {
+		memset(sp->by_name, 0, sp->nbuckets * sizeof(*sp->by_name));
+		memset(sp->by_id, 0, sp->nbuckets * sizeof(*sp->by_id));
+	}
+}
+
+/* Thousands of uploads may wait at once: lookups must not be linear. */
+static size_t
+hash_name(size_t src, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ src;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static size_t
+hash_id(uint64_t id)
+{
+	return (size_t)(id * 11400714819323198485ULL >> 17);
+}
+
+static void
+hash_insert(struct spool *sp, struct spool_cand *c)
+{
+	size_t m = sp->nbuckets - 1, bn = hash_name(c->src, c->name) & m,
+	    bi = hash_id(c->id) & m;
+
+	c->hnext_name = sp->by_name[bn];
+	sp->by_name[bn] = c;
+	c->hnext_id = sp->by_id[bi];
+	sp->by_id[bi] = c;
+}
+
+static void
+hash_remove(struct spool *sp, struct spool_cand *c)
+{
+	size_t m = sp->nbuckets - 1;
+	struct spool_cand **pp;
+
+	for (pp = &sp->by_name[hash_name(c->src, c->name) & m]; *pp != NULL;
+	    pp = &(*pp)->hnext_name)
+		if (*pp == c) {
+			*pp = c->hnext_name;
+			break;
+		}
+	for (pp = &sp->by_id[hash_id(c->id) & m]; *pp != NULL;
+	    pp = &(*pp)->hnext_id)
+		if (*pp == c) {
+			*pp = c->hnext_id;
+			break;
+		}
+}
+
+/* Keep at least two buckets per candidate. */
+static void
+hash_grow(struct spool *sp)
+{
+	size_t n = sp->nbuckets ? sp->nbuckets : 256;
+
+	if (sp->nbuckets >= 2 * (sp->ncands + 1))
+		return;
+	while (n < 2 * (sp->ncands + 1))
+		n *= 2;
+	free(sp->by_name);
+	free(sp->by_id);
+	sp->by_name = xcalloc(n, sizeof(*sp->by_name));
+	sp->by_id = xcalloc(n, sizeof(*sp->by_id));
+	sp->nbuckets = n;
+	for (size_t i = 0; i < sp->ncands; i++)
+		hash_insert(sp, sp->cands[i]);
 }
 
 static int
@@ -290,6 +365,8 @@ spool_free(struct spool *sp)
 	srcs_free(sp);
 	cands_clear(sp);
 	free(sp->cands);
+	free(sp->by_name);
+	free(sp->by_id);
 	if (sp->ifd != -1)
 		close(sp->ifd);
 	free(sp->root);
@@ -331,33 +408,39 @@ spool_quarantine_dir(const struct spool *sp)
 static struct spool_cand *
 cand_lookup(struct spool *sp, size_t src, const char *name)
 {
-	for (size_t i = 0; i < sp->ncands; i++)
-		if (sp->cands[i]->src == src &&
-		    strcmp(sp->cands[i]->name, name) == 0)
-			return sp->cands[i];
+	if (sp->nbuckets == 0)
+		return NULL;
+	for (struct spool_cand *c = sp->by_name[hash_name(src, name) &
+	    (sp->nbuckets - 1)]; c != NULL; c = c->hnext_name)
+		if (c->src == src && strcmp(c->name, name) == 0)
+			return c;
 	return NULL;
 }
 
 struct spool_cand *
 spool_cand_find(struct spool *sp, uint64_t id)
 {
-	for (size_t i = 0; i < sp->ncands; i++)
-		if (sp->cands[i]->id == id)
-			return sp->cands[i];
+	if (sp->nbuckets == 0)
+		return NULL;
+	for (struct spool_cand *c = sp->by_id[hash_id(id) &
+	    (sp->nbuckets - 1)]; c != NULL; c = c->hnext_id)
+		if (c->id == id)
+			return c;
 	return NULL;
 }
 
 void
 spool_cand_drop(struct spool *sp, struct spool_cand *c)
 {
-	for (size_t i = 0; i < sp->ncands; i++) {
-		if (sp->cands[i] != c)
-			continue;
-		free(c->name);
-		free(c);
-		sp->cands[i] = sp->cands[--sp->ncands];
+	size_t i = c->slot;
+
+	if (i >= sp->ncands || sp->cands[i] != c)
 		return;
-	}
+	hash_remove(sp, c);
+	sp->cands[i] = sp->cands[--sp->ncands];
+	sp->cands[i]->slot = i;
+	free(c->name);
+	free(c);
 }
 
 /* Look at src/name now: add, update or drop its candidate. */
@@ -386,7 +469,11 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		c->name = xstrdup(name);
 		c->first_ms = now_ms;
 		c->changed_ms = now_ms;
+		c->slot = sp->ncands;
 		sp->cands[sp->ncands++] = c;
+		hash_grow(sp);
+		if (sp->nbuckets > 0 && cand_lookup(sp, src, name) != c)
+			hash_insert(sp, c);
 	} else if (c->dev == st.st_dev && c->ino == st.st_ino &&
 	    c->size == st.st_size && c->mtime_ns == mt)
 		return;

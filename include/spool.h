@@ -43,6 +43,9 @@ struct spool_cand {
 	int checking;        /* a wholeness check is running */
 	int incomplete;      /* found incomplete at its current size */
 	int reported;        /* ARCHIVE_TRUNCATED receipt written */
+	/* spool.c's own: position and hash chains (by name, by id) */
+	size_t slot;
+	struct spool_cand *hnext_name, *hnext_id;
 };
 
 /*

@@ -17,21 +17,21 @@ fail()
 	exit 1
 }
 
-bd_config "$TOP/b"
+bd_config "$TOP/b" "settle_ms = 50"
 /usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --first 300000 >/dev/null ||
 	fail "gen_packages"
 bd_start || fail "beiand did not start"
 P=$BEIAND_DIR/spool/providers/P001
 # The uploads arrive whole (rename from the same filesystem), all at once.
 mv "$TOP/pk" "$P/stage"
-for f in "$P/stage"/*; do mv "$f" "$P/incoming/"; done
+mv "$P/stage"/* "$P/incoming/"
 rmdir "$P/stage"
 
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
-	# 0.2 .. 1.7 s into the run
-	sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.2 + (s % 150) / 100 }')"
+	# 0.05 .. 0.5 s into the run: the kills land mid-batch
+	sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.05 + (s % 45) / 100 }')"
 	bd_kill
 	done_now=$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')
 	echo "round $r: killed with $done_now receipts written"

@@ -221,7 +221,7 @@ if command -v openssl >/dev/null; then
 		mkfifo "$C/in.$_p"
 		openssl s_server -quiet -accept "127.0.0.1:$_p" \
 		    -cert "$C/$1.pem" -key "$C/$1.key" <"$C/in.$_p" \
-		    >"$C/srv.$_p" 2>&1 &
+		    >"$C/srv.$_p" 2>"$C/srv-err.$_p" &
 		_s=$!
 		exec 9>"$C/in.$_p"
 		printf '* OK test server ready\r\n' >&9
@@ -263,4 +263,6 @@ if command -v openssl >/dev/null; then
 	tls_try good - refuse
 	tls_try wrongname ca refuse
 fi
+grep -l 'AddressSanitizer\|runtime error' "$T"/err.* &&
+    srv_fail "sanitizer findings: $(grep -h -A5 'AddressSanitizer\|runtime error' "$T"/err.*)"
 echo "it_imap: ok"

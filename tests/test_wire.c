@@ -946,8 +946,8 @@ UNIT_TEST(wire_hostile_counts)
 	memset(&u, 0, sizeof(u));
 	u.errs = errlist_new();
 	wire_encode_upload(&u, &f, &l);
-	/* body: kind, nerrs=0, nnames=0, ndata=0, nitems=0 */
-	CHECK_INT(l, WIRE_HEADER_SIZE + 1 + 16);
+	/* body: kind, nerrs=0, nnames=0, ndata=0, nitems=0, no mail */
+	CHECK_INT(l, WIRE_HEADER_SIZE + 1 + 16 + 1);
 	/* a huge finding count with nothing behind it */
 	{
 		unsigned char *c = xmalloc(l);

@@ -271,6 +271,8 @@ main(int argc, char **argv)
 	cf.imap_url = argv[1];
 	cf.imap_done_folder = (char *)"Processed";
 	cf.imap_ca_file = getenv("TOOL_IMAP_CA");
+	if (cf.imap_ca_file != NULL && *cf.imap_ca_file == '\0')
+		cf.imap_ca_file = NULL; /* the system store */
 	cf.imap_poll_interval = strtoull(argv[5], NULL, 10);
 	v = strtoull(argv[4], NULL, 10);
 	cf.limits.mail_max_bytes = v;

@@ -1,0 +1,432 @@
+#!/usr/bin/python3
+"""intake_flow: the mail side of beiand end to end (driven by it_intake.sh).
+
+Mails are composed as real clients compose them (Python's email package;
+Outlook-style RFC 2047 names and split RFC 2231 continuations by hand),
+sent through the private Postfix to intake@example.test, and the answers
+are read back from the private Dovecot over IMAP.
+
+  intake_flow.py STATE phase1          two filings by mail, a spoofed and a
+                                     real withdrawal
+  intake_flow.py STATE phase2          (after a Dovecot restart) automated
+                                     mail, help, verify, the bureau's wrong
+                                     and right APPROVE, the approval mail
+  intake_flow.py STATE final          nothing lost or processed twice
+
+STATE is a JSON file carried between the phases.  Environment:
+SRV_IMAP_PORT, SRV_SMTP_PORT, BEIANCTL, BEIAND_DIR.
+"""
+import base64
+import email
+import email.policy
+import imaplib
+import json
+import os
+import re
+import smtplib
+import sqlite3
+import subprocess
+import sys
+import time
+from email.header import Header
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fxlib  # noqa: E402
+
+IMAP_PORT = int(os.environ["SRV_IMAP_PORT"])
+SMTP_PORT = int(os.environ["SRV_SMTP_PORT"])
+BEIANCTL = os.environ["BEIANCTL"]
+BEIAND_DIR = os.environ["BEIAND_DIR"]
+INTAKE = "intake@example.test"
+OWNER = "owner@example.test"
+BUREAU = "bureau@example.test"
+MALLORY = "mallory@example.test"
+USCC_SET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+TAG_RE = re.compile(r"\[(BA-\d{4}-\d{6}) ([A-Za-z0-9]{8})\]")
+REVIEW_RE = re.compile(r"\[review:([A-Za-z0-9]{16})\]")
+
+
+def fail(msg):
+    print("intake_flow: FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def expect(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def say(msg):
+    print("intake_flow: " + msg, flush=True)
+
+
+def uscc(i):
+    body = "%08d" % (30000000 + i)
+    c = 11 - sum(int(ch, 36) * w for ch, w in
+                 zip(body, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
+    s17 = "91110108" + body + ("X" if c == 10 else "0" if c == 11 else str(c))
+    s = sum(USCC_SET.index(ch) * pow(3, k, 31) for k, ch in enumerate(s17))
+    return s17 + USCC_SET[(31 - s % 31) % 31]
+
+
+def filing_xml(n, names=None):
+    """The example first filing, owned by owner@example.test, subject n."""
+    x = fxlib.good_filing_xml().replace("zhangsan@example.cn", OWNER)
+    if n:
+        x = x.replace("example.cn", "site%d.cn" % n)
+        x = x.replace("91110108MA01XY3K34", uscc(n))
+    for old, new in (names or {}).items():
+        x = x.replace('file="%s"' % old, 'file="%s"' % new)
+    return x
+
+
+# ---- IMAP ---------------------------------------------------------------
+
+def imap(user):
+    m = imaplib.IMAP4("127.0.0.1", IMAP_PORT)
+    m.login(user, "secret")
+    return m
+
+
+def mails(user, folder="INBOX"):
+    """Every message of a folder, parsed, oldest first."""
+    m = imap(user)
+    typ, _ = m.select(folder, readonly=True)
+    out = []
+    if typ == "OK":
+        _, data = m.search(None, "ALL")
+        for num in data[0].split():
+            _, d = m.fetch(num, "(RFC822)")
+            out.append(email.message_from_bytes(d[0][1],
+                                                policy=email.policy.default))
+    m.logout()
+    return out
+
+
+def count(user, folder="INBOX"):
+    m = imap(user)
+    typ, data = m.select(folder, readonly=True)
+    n = int(data[0]) if typ == "OK" else 0
+    m.logout()
+    return n
+
+
+def body(msg):
+    part = msg.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+def wait_mail(user, pred, what, timeout=40):
+    end = time.time() + timeout
+    while time.time() < end:
+        for msg in mails(user):
+            if pred(msg):
+                return msg
+        time.sleep(0.3)
+    fail("no %s in %s's mailbox; it holds: %s" % (
+        what, user, [str(m["Subject"]) for m in mails(user)]))
+
+
+def subject(msg):
+    return str(msg["Subject"] or "")
+
+
+def template_is(msg, tpl):
+    """beiand's Message-ID names the template: <ID.EVENT.TEMPLATE.ROLE@D>."""
+    mid = str(msg["Message-ID"] or "")
+    return (".%s." % tpl) in mid
+
+
+# ---- SMTP ---------------------------------------------------------------
+
+def send(msg, envelope, rcpt=INTAKE):
+    raw = msg if isinstance(msg, bytes) else msg.as_bytes()
+    with smtplib.SMTP("127.0.0.1", SMTP_PORT) as s:
+        s.sendmail(envelope, [rcpt], raw)
+
+
+def base(frm, subj_header, mid=None):
+    m = MIMEMultipart()
+    m["From"] = frm
+    m["To"] = INTAKE
+    m["Subject"] = subj_header
+    m["Date"] = formatdate(localtime=True)
+    m["Message-ID"] = mid or make_msgid(domain="mua.example")
+    return m
+
+
+# ---- beianctl -----------------------------------------------------------
+
+def ctl(*args, rc=0):
+    conf = os.path.join(BEIAND_DIR, "beiand.conf")
+    p = subprocess.run([BEIANCTL, "-c", conf] + list(args),
+                       capture_output=True, text=True)
+    if rc is not None and p.returncode != rc:
+        fail("beianctl %s: exit %d: %s%s" % (" ".join(args), p.returncode,
+                                             p.stdout, p.stderr))
+    return p.stdout
+
+
+def state_of(fid):
+    return json.loads(ctl("show", fid, "--json").splitlines()[0])["state"]
+
+
+def wait_state(fid, want, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        s = state_of(fid)
+        if s == want:
+            return
+        time.sleep(0.3)
+    fail("%s is %s, not %s" % (fid, state_of(fid), want))
+
+
+def db():
+    return sqlite3.connect(os.path.join(BEIAND_DIR, "var", "beiand.db"))
+
+
+# ---- phases -------------------------------------------------------------
+
+def phase1(st):
+    # A: a zip attachment named in Chinese (RFC 2231, as Thunderbird and
+    # Python write it), a GBK subject.
+    files = fxlib.package_files(filing_xml(0))
+    m = base('"张三" <%s>' % OWNER, Header("ICP备案申请 网站备案", "gbk").encode())
+    m.attach(MIMEText("您好，附件是备案材料。\n", "plain", "utf-8"))
+    a = MIMEApplication(fxlib.zip_bytes(files), "zip")
+    a.add_header("Content-Disposition", "attachment",
+                 filename=("utf-8", "", "备案材料.zip"))
+    m.attach(a)
+    st["mids"].append(m["Message-ID"])
+    send(m, OWNER)
+    rec = wait_mail(OWNER, lambda x: template_is(x, "received"), "received mail A")
+    t = TAG_RE.search(subject(rec))
+    expect(t is not None, "received mail without the owner tag: " + subject(rec))
+    st["A"], st["tokenA"] = t.group(1), t.group(2)
+    expect(str(rec["Reply-To"] or "").find(INTAKE) >= 0,
+           "received mail has no Reply-To intake: %s" % rec["Reply-To"])
+    say("filing A %s received by mail" % st["A"])
+    show = json.loads(ctl("show", st["A"], "--json").splitlines()[0])
+    expect(show["mode"] == "self" and show["provider"] == "P001",
+           "A: mode %s provider %s" % (show["mode"], show["provider"]))
+
+    # B: filing.xml and its photos attached directly, written by hand the
+    # way Outlook names files (RFC 2047 GB2312 inside quotes) and with a
+    # split RFC 2231 continuation.
+    names = {"license.jpg": "营业执照.jpg", "zs-front.jpg": "身份证正面.jpg"}
+    xml = filing_xml(1, names)
+    files = fxlib.package_files(xml)
+    bnd = "----=_NextPart_000_0001_01DB0000.12345678"
+    mid = make_msgid(domain="outlook.example")
+    st["mids"].append(mid)
+    parts = [
+        "From: =?gb2312?B?%s?= <%s>" % (
+            base64.b64encode("张三".encode("gb2312")).decode(),
+            OWNER),
+        "To: %s" % INTAKE,
+        "Subject: =?gb2312?B?%s?=" % base64.b64encode(
+            "第二个网站的备案".encode("gb2312")).decode(),
+        "Message-ID: %s" % mid,
+        "Date: Sat, 28 Nov 2026 10:00:00 +0800",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="%s"' % bnd,
+        "",
+        "This is a multi-part message in MIME format.",
+        "",
+        "--" + bnd,
+        'Content-Type: text/plain; charset="gb2312"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        base64.b64encode("请查收。\r\n".encode("gb2312")).decode(),
+    ]
+    b64 = base64.b64encode
+    for name, data in files.items():
+        parts.append("--" + bnd)
+        if name == "营业执照.jpg":
+            enc = "=?gb2312?B?%s?=" % b64(name.encode("gb2312")).decode()
+            parts += ['Content-Type: image/jpeg; name="%s"' % enc,
+                      'Content-Disposition: attachment; filename="%s"' % enc]
+        elif name == "身份证正面.jpg":
+            q = "".join("%%%02X" % c for c in name.encode("utf-8"))
+            parts += ["Content-Type: image/jpeg",
+                      "Content-Disposition: attachment;",
+                      " filename*0*=utf-8''%s;" % q[:27],
+                      " filename*1*=%s" % q[27:]]
+        else:
+            ctype = "text/xml" if name.endswith(".xml") else "image/jpeg"
+            parts += ['Content-Type: %s; name="%s"' % (ctype, name),
+                      'Content-Disposition: attachment; filename="%s"' % name]
+        parts.append("Content-Transfer-Encoding: base64")
+        parts.append("")
+        s = b64(data).decode()
+        parts += [s[i:i + 76] for i in range(0, len(s), 76)]
+    parts += ["--" + bnd + "--", ""]
+    send("\r\n".join(parts).encode("ascii"), OWNER)
+    rec = wait_mail(OWNER, lambda x: template_is(x, "received") and
+                    st["A"] not in subject(x), "received mail B")
+    t = TAG_RE.search(subject(rec))
+    expect(t is not None, "B: no tag: " + subject(rec))
+    st["B"], st["tokenB"] = t.group(1), t.group(2)
+    say("filing B %s received by mail (Outlook-style names)" % st["B"])
+
+    # A spoofed withdrawal of B: the right tag, From not the owner.
+    m = base(MALLORY, "Re: [%s %s]" % (st["B"], st["tokenB"]))
+    m.attach(MIMEText("withdraw\n", "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, MALLORY)
+    ref = wait_mail(MALLORY, lambda x: template_is(x, "invalid"),
+                    "SENDER_MISMATCH refusal")
+    expect("SENDER_MISMATCH" in body(ref), "refusal without SENDER_MISMATCH:\n"
+           + body(ref))
+    expect(state_of(st["B"]) == "awaiting_verification",
+           "the spoofed withdrawal moved B")
+    say("spoofed withdrawal refused with SENDER_MISMATCH")
+
+    # The owner's own withdrawal, a reply to the received mail.
+    m = base(OWNER, "Re: " + subject(rec))
+    m["In-Reply-To"] = str(rec["Message-ID"])
+    m.attach(MIMEText("withdraw\n\n> %s\n" % body(rec).splitlines()[0],
+                      "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, OWNER)
+    wait_state(st["B"], "withdrawn")
+    say("B withdrawn by the owner's reply")
+
+
+def phase2(st):
+    before = count(OWNER)
+    # An out-of-office answer and a DSN: no reply, ever.
+    m = base(OWNER, "自动回复: 备案")
+    m["Auto-Submitted"] = "auto-replied"
+    m.attach(MIMEText("我正在休假。\n", "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, OWNER)
+    dsn = MIMEMultipart("report", report_type="delivery-status")
+    dsn["From"] = "MAILER-DAEMON@example.test"
+    dsn["To"] = INTAKE
+    dsn["Subject"] = "Undelivered Mail Returned to Sender"
+    dsn["Message-ID"] = make_msgid(domain="example.test")
+    dsn.attach(MIMEText("delivery failed\n"))
+    ds = MIMEText("Reporting-MTA: dns; example.test\n\n"
+                  "Final-Recipient: rfc822; x@example.test\nAction: failed\n"
+                  "Status: 5.1.1\n")
+    ds.replace_header("Content-Type", "message/delivery-status")
+    dsn.attach(ds)
+    st["mids"].append(dsn["Message-ID"])
+    send(dsn, "")
+    # A mail with no package: the help reply.
+    m = base(OWNER, Header("请问如何备案", "gbk").encode())
+    m.attach(MIMEText("请问如何提交备案？\n", "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, OWNER)
+    wait_mail(OWNER, lambda x: template_is(x, "help"), "help reply")
+    # every mail so far processed: then the automated ones got nothing
+    end = time.time() + 30
+    while count(INTAKE, "Processed") < len(st["mids"]) and time.time() < end:
+        time.sleep(0.3)
+    expect(count(INTAKE, "Processed") == len(st["mids"]),
+           "Processed holds %d of %d" % (count(INTAKE, "Processed"),
+                                         len(st["mids"])))
+    time.sleep(2)  # the mailer's turn
+    expect(count(OWNER) == before + 1,
+           "owner got %d mails for the automated ones + help" %
+           (count(OWNER) - before))
+    say("no reply to automated mail; help reply sent after a Dovecot restart")
+
+    # The provider verifies A; the review request reaches the bureau.
+    photo = os.path.join(BEIAND_DIR, "photo.jpg")
+    scan = os.path.join(BEIAND_DIR, "scan.jpg")
+    with open(photo, "wb") as f:
+        f.write(fxlib.jpeg())
+    with open(scan, "wb") as f:
+        f.write(fxlib.jpeg(600, 800))
+    ctl("verify", st["A"], "--pass", "--photo", photo, "--scan", scan)
+    req = wait_mail(BUREAU, lambda x: template_is(x, "review_request"),
+                    "review request")
+    r = REVIEW_RE.search(subject(req))
+    expect(r is not None, "review request without [review:TOKEN]: "
+           + subject(req))
+    token = r.group(1)
+    say("review request for %s with its token" % st["A"])
+
+    # A reply with a wrong token changes nothing.
+    wrong = "".join("ABCDEFGHJKMNPQRS"[("ABCDEFGHJKMNPQRS".find(c) + 1) % 16]
+                    if c in "ABCDEFGHJKMNPQRS" else "A" for c in token)
+    if wrong == token:
+        wrong = "ZZZZZZZZZZZZZZZZ"
+    m = base(BUREAU, "Re: " + subject(req).replace(token, wrong))
+    m["In-Reply-To"] = str(req["Message-ID"])
+    m.attach(MIMEText("APPROVE\n", "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, BUREAU)
+    end = time.time() + 30
+    while count(INTAKE, "Processed") < len(st["mids"]) and time.time() < end:
+        time.sleep(0.3)
+    expect(state_of(st["A"]) == "under_review",
+           "a wrong token moved A to " + state_of(st["A"]))
+    say("a bureau reply with a wrong token changed nothing")
+
+    # The bureau's reply: APPROVE on the first line, the request quoted.
+    quoted = "\n".join("> " + l for l in body(req).splitlines()[:5])
+    m = base('"王五" <%s>' % BUREAU, "Re: " + subject(req))
+    m["In-Reply-To"] = str(req["Message-ID"])
+    m["References"] = str(req["Message-ID"])
+    m.attach(MIMEText("\nAPPROVE\n\n%s\n" % quoted, "plain", "utf-8"))
+    st["mids"].append(m["Message-ID"])
+    send(m, BUREAU)
+    wait_state(st["A"], "approved")
+    appr = wait_mail(OWNER, lambda x: template_is(x, "approved_owner"),
+                     "approved_owner mail")
+    text = body(appr)
+    num = re.search(r"京ICP备\d+号", text)
+    expect(num is not None, "approval mail without a number:\n" + text)
+    expect(st["tokenA"] in subject(appr), "approval mail without the owner tag")
+    pw = re.search(r"[A-Za-z0-9]{12}", text)
+    expect(pw is not None, "approval mail without a password")
+    say("approved by mail: %s, password mailed to the owner" % num.group(0))
+
+
+def final(st):
+    n = len(st["mids"])
+    end = time.time() + 20
+    while count(INTAKE, "Processed") < n and time.time() < end:
+        time.sleep(0.3)
+    expect(count(INTAKE) == 0, "%d mails left in the intake INBOX" %
+           count(INTAKE))
+    expect(count(INTAKE, "Processed") == n, "Processed holds %d of %d mails"
+           % (count(INTAKE, "Processed"), n))
+    c = db()
+    rows = c.execute("SELECT message_id, count(*) FROM mail_seen GROUP BY"
+                     " message_id").fetchall()
+    seen = {r[0]: r[1] for r in rows}
+    for mid in st["mids"]:
+        k = mid.strip("<>")
+        expect(seen.get(k) == 1, "mail %s processed %s times" %
+               (k, seen.get(k)))
+    nf = c.execute("SELECT count(*) FROM filings").fetchone()[0]
+    expect(nf == 2, "%d filings, not 2" % nf)
+    dup = c.execute("SELECT source, count(*) FROM events WHERE channel ="
+                    " 'mail' AND to_state = 'received' GROUP BY source"
+                    " HAVING count(*) > 1").fetchall()
+    expect(not dup, "a mail filed twice: %s" % dup)
+    say("%d mails, each processed once; %d filings; intake INBOX empty" %
+        (n, nf))
+
+
+def main():
+    path, phase = sys.argv[1], sys.argv[2]
+    st = {"mids": []}
+    if os.path.exists(path):
+        with open(path) as f:
+            st = json.load(f)
+    {"phase1": phase1, "phase2": phase2, "final": final}[phase](st)
+    with open(path, "w") as f:
+        json.dump(st, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -105,7 +105,7 @@ $(B)/%.o: %.c
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 fixtures: $(B)/fixtures/.stamp
-$(B)/fixtures/.stamp: tests/mkfixtures.py
+$(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.py) $(wildcard examples/*.xml)
 	@rm -rf $(B)/fixtures
 	/usr/bin/python3 tests/mkfixtures.py $(B)/fixtures
 	@touch $@

@@ -32,7 +32,7 @@ from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fxlib  # noqa: E402
@@ -195,7 +195,7 @@ def phase1(st):
     # A: a zip attachment named in Chinese (RFC 2231, as Thunderbird and
     # Python write it), a GBK subject.
     files = fxlib.package_files(filing_xml(0))
-    m = base('"张三" <%s>' % OWNER, Header("ICP备案申请 网站备案", "gbk").encode())
+    m = base(formataddr(("张三", OWNER)), Header("ICP备案申请 网站备案", "gbk").encode())
     m.attach(MIMEText("您好，附件是备案材料。\n", "plain", "utf-8"))
     a = MIMEApplication(fxlib.zip_bytes(files), "zip")
     a.add_header("Content-Disposition", "attachment",
@@ -372,7 +372,7 @@ def phase2(st):
 
     # The bureau's reply: APPROVE on the first line, the request quoted.
     quoted = "\n".join("> " + l for l in body(req).splitlines()[:5])
-    m = base('"王五" <%s>' % BUREAU, "Re: " + subject(req))
+    m = base(formataddr(("王五", BUREAU)), "Re: " + subject(req))
     m["In-Reply-To"] = str(req["Message-ID"])
     m["References"] = str(req["Message-ID"])
     m.attach(MIMEText("\nAPPROVE\n\n%s\n" % quoted, "plain", "utf-8"))

@@ -12,6 +12,8 @@ are read back from the private Dovecot over IMAP.
                                      mail, help, verify, the bureau's wrong
                                      and right APPROVE, the approval mail
   intake_flow.py STATE final          nothing lost or processed twice
+  intake_flow.py STATE large          a mail over mail_max_bytes
+  intake_flow.py STATE large_again    (after a restart) not refused twice
 
 STATE is a JSON file carried between the phases.  Environment:
 SRV_IMAP_PORT, SRV_SMTP_PORT, BEIANCTL, BEIAND_DIR.
@@ -305,18 +307,32 @@ def phase2(st):
     m.attach(MIMEText("我正在休假。\n", "plain", "utf-8"))
     st["mids"].append(m["Message-ID"])
     send(m, OWNER)
-    dsn = MIMEMultipart("report", report_type="delivery-status")
-    dsn["From"] = "MAILER-DAEMON@example.test"
-    dsn["To"] = INTAKE
-    dsn["Subject"] = "Undelivered Mail Returned to Sender"
-    dsn["Message-ID"] = make_msgid(domain="example.test")
-    dsn.attach(MIMEText("delivery failed\n"))
-    ds = MIMEText("Reporting-MTA: dns; example.test\n\n"
-                  "Final-Recipient: rfc822; x@example.test\nAction: failed\n"
-                  "Status: 5.1.1\n")
-    ds.replace_header("Content-Type", "message/delivery-status")
-    dsn.attach(ds)
-    st["mids"].append(dsn["Message-ID"])
+    dmid = make_msgid(domain="example.test")
+    dsn = "\r\n".join([
+        "From: Mail Delivery System <MAILER-DAEMON@example.test>",
+        "To: %s" % INTAKE,
+        "Subject: Undelivered Mail Returned to Sender",
+        "Message-ID: %s" % dmid,
+        "Date: %s" % formatdate(localtime=True),
+        "MIME-Version: 1.0",
+        "Content-Type: multipart/report; report-type=delivery-status;",
+        ' boundary="dsnb"',
+        "",
+        "--dsnb",
+        "Content-Type: text/plain",
+        "",
+        "delivery failed",
+        "--dsnb",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; example.test",
+        "",
+        "Final-Recipient: rfc822; x@example.test",
+        "Action: failed",
+        "Status: 5.1.1",
+        "--dsnb--",
+        ""]).encode("ascii")
+    st["mids"].append(dmid)
     send(dsn, "")
     # A mail with no package: the help reply.
     m = base(OWNER, Header("请问如何备案", "gbk").encode())
@@ -345,8 +361,10 @@ def phase2(st):
     with open(scan, "wb") as f:
         f.write(fxlib.jpeg(600, 800))
     ctl("verify", st["A"], "--pass", "--photo", photo, "--scan", scan)
+    # beianctl queued it: the daemon's mailer finds it on its next pass
+    # (at most a minute later when it has nothing else to do)
     req = wait_mail(BUREAU, lambda x: template_is(x, "review_request"),
-                    "review request")
+                    "review request", timeout=90)
     r = REVIEW_RE.search(subject(req))
     expect(r is not None, "review request without [review:TOKEN]: "
            + subject(req))
@@ -417,13 +435,43 @@ def final(st):
         (n, nf))
 
 
+def large(st):
+    """Over mail_max_bytes: refused unread (MAIL_TOO_LARGE to the envelope
+    sender), left in the mailbox, and refused once only."""
+    before = len([x for x in mails(OWNER) if template_is(x, "invalid")])
+    m = base(OWNER, "big")
+    m.attach(MIMEText("see attached\n", "plain", "utf-8"))
+    m.attach(MIMEApplication(os.urandom(400 * 1024), "octet-stream"))
+    send(m, OWNER)
+    ref = wait_mail(OWNER, lambda x: template_is(x, "invalid") and
+                    "MAIL_TOO_LARGE" in body(x) and
+                    len([y for y in mails(OWNER)
+                         if template_is(y, "invalid")]) > before,
+                    "MAIL_TOO_LARGE refusal")
+    expect(ref is not None, "no refusal")
+    expect(count(INTAKE) == 1, "the large mail left the INBOX")
+    st["large_refusals"] = before + 1
+    say("a mail over mail_max_bytes refused with MAIL_TOO_LARGE, left on "
+        "the server")
+
+
+def large_again(st):
+    time.sleep(3)
+    n = len([x for x in mails(OWNER) if template_is(x, "invalid")])
+    expect(n == st["large_refusals"], "the large mail was refused %d times"
+           % (n - st["large_refusals"] + 1))
+    expect(count(INTAKE) == 1, "the large mail left the INBOX")
+    say("after a restart the large mail is not refused again")
+
+
 def main():
     path, phase = sys.argv[1], sys.argv[2]
     st = {"mids": []}
     if os.path.exists(path):
         with open(path) as f:
             st = json.load(f)
-    {"phase1": phase1, "phase2": phase2, "final": final}[phase](st)
+    {"phase1": phase1, "phase2": phase2, "final": final, "large": large,
+     "large_again": large_again}[phase](st)
     with open(path, "w") as f:
         json.dump(st, f)
 

@@ -12,7 +12,9 @@
 # token, a bureau reply with a wrong token changing nothing, "APPROVE" as
 # a reply, the owner's approval mail; every mail processed exactly once
 # and moved to Processed.  Then beiand killed and restarted with a mail
-# waiting: it is processed once.
+# waiting: it is processed once.  Last, a mail over mail_max_bytes:
+# refused with MAIL_TOO_LARGE, left on the server, not refused again
+# after a restart.
 . "$(dirname "$0")/lib/servers.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -35,6 +37,8 @@ spool_dir = spool
 state_dir = var
 settle_ms = 300
 workers = 2
+[limits]
+mail_max_bytes = 300K
 [imap]
 url = imap://intake:secret@127.0.0.1:$SRV_IMAP_PORT/INBOX
 address = intake@example.test
@@ -70,9 +74,13 @@ fail() {
 flow phase1 || fail "phase 1"
 
 # Dovecot goes away under beiand's IDLE and comes back.
+resumed() { grep -c "intake: mailbox INBOX uidvalidity .* resumed" \
+    "$BEIAND_DIR/beiand.log"; }
+R0=$(resumed)
 srv_dovecot_restart || fail "dovecot restart"
 flow phase2 || fail "phase 2"
 flow final || fail "final"
+[ "$(resumed)" -gt "$R0" ] || fail "beiand never reconnected to Dovecot"
 
 # beiand killed with a mail waiting in the mailbox: after the restart it
 # is processed once (the help reply), and nothing before it again.
@@ -95,6 +103,13 @@ json.dump(st, open(sys.argv[1], "w"))
 EOF
 bd_start || fail "beiand did not restart"
 flow final || fail "final after a restart"
+
+# Over mail_max_bytes: refused once, left on the server, also across a
+# restart.
+flow large || fail "large"
+bd_stop
+bd_start || fail "beiand did not restart"
+flow large_again || fail "large again"
 bd_stop
 grep -E "intake: .*(given up|not committed)" "$BEIAND_DIR/beiand.log" &&
     fail "errors in the log"

@@ -34,7 +34,7 @@ $CC -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
     tests/tool_mailer.c daemon/mailer.c daemon/json.c daemon/store.c \
     daemon/workflow.c daemon/mail_compose.c daemon/eml.c daemon/smtp.c \
     daemon/config.c parsers/*.c "$T/templates_data.c" "$T/xsd_data.c" \
-    $(pkg-config --libs $PKGS) -lm || srv_fail "building tool_mailer"
+    $(pkg-config --libs $PKGS) -letpan -lm || srv_fail "building tool_mailer"
 
 srv_dovecot_start owner provider bureau records late crash || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"

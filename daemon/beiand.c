@@ -853,7 +853,10 @@ loop(struct daemon *d)
 		notify_watchdog(mono_ms());
 		metrics_update(d, mono_ms());
 
-		if ((due = spool_next_due(d->sp, now)) >= 0 && due < t)
+		/* Settled uploads wait for a worker: with none idle, a result
+		 * wakes the loop, not the clock (no busy polling). */
+		if (worker_pool_idle(d->pool) > 0 && !d->stopping &&
+		    (due = spool_next_due(d->sp, now)) >= 0 && due < t)
 			t = due;
 		if ((due = notify_watchdog_interval_ms()) >= 0 && due < t)
 			t = due;

@@ -45,7 +45,7 @@ $CC -std=c17 -D_GNU_SOURCE -O2 -Iinclude $(pkg-config --cflags $PKGS) \
     -o "$TMP/tool" tests/tool_mailer.c daemon/mailer.c daemon/json.c \
     daemon/store.c daemon/workflow.c daemon/mail_compose.c daemon/eml.c \
     daemon/smtp.c daemon/config.c parsers/*.c "$TMP/templates_data.c" \
-    "$TMP/xsd_data.c" $(pkg-config --libs $PKGS) -lm ||
+    "$TMP/xsd_data.c" $(pkg-config --libs $PKGS) -letpan -lm ||
     { echo "bench_mail: build failed"; exit 1; }
 
 srv_dovecot_start owner || { echo "bench_mail: dovecot"; exit 1; }

@@ -46,6 +46,7 @@
 #define COMMIT_MAX 64          /* uploads per group commit */
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
+#define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
 #define MAX_FDS 512
 #define METRICS_EVERY_MS 5000 /* metrics file and STATUS= refresh */
 
@@ -820,7 +821,8 @@ run_mailer(struct daemon *d, int64_t now_ms)
 		d->mail_due_ms = now_ms + 1000 * (int64_t)(next > time(NULL) ?
 		    next - time(NULL) : 0);
 	else
-		d->mail_due_ms = now_ms + 60000;
+		/* beianctl queues mails too: look again soon */
+		d->mail_due_ms = now_ms + MAIL_IDLE_MS;
 }
 
 static void

@@ -578,7 +578,8 @@ struct mctx {
 	struct intake *in;
 	struct msg *m;
 	const struct mail_meta *mm;
-	char hex[SHA256_HEX];
+	char hex[SHA256_HEX];   /* content key: sha256, or "large:SIZE" */
+	char ref[17];           /* Message-ID part of replies: hex digits */
 	const char *reply_to;   /* envelope sender, else From */
 	struct store_actor who;
 	time_t now;
@@ -592,7 +593,6 @@ static int
 reply(struct mctx *c, enum wf_template tpl, const char *params)
 {
 	struct store_actor who = c->who;
-	char ref[17];
 	int64_t id;
 	int rc;
 
@@ -611,11 +611,9 @@ reply(struct mctx *c, enum wf_template tpl, const char *params)
 		    workflow_template_name(tpl));
 		return 0;
 	}
-	memcpy(ref, c->hex, 16);
-	ref[16] = '\0';
 	who.sender = c->reply_to;
 	who.no_sender_mail = 0;
-	return store_mail_loose(c->in->st, tpl, ref, params, &who, &id);
+	return store_mail_loose(c->in->st, tpl, c->ref, params, &who, &id);
 }
 
 static int
@@ -842,10 +840,12 @@ apply_one(struct intake *in, struct msg *m, time_t now)
 		    "", c.hex, m->large, now);
 	}
 	mm = c.mm = u->mail;
+	/* (a large one's sha256 is its header block's) */
+	sha256_to_hex(mm->sha256, c.hex);
+	memcpy(c.ref, c.hex, 16);
+	c.ref[16] = '\0';
 	if (m->large)
 		snprintf(c.hex, sizeof(c.hex), "large:%" PRIu64, m->size);
-	else
-		sha256_to_hex(mm->sha256, c.hex);
 	/* The same mail again (a UIDVALIDITY change, a double delivery). */
 	if (mm->message_id[0] != '\0') {
 		int rc = store_mail_seen_content(in->st, mm->message_id, c.hex);

@@ -14,6 +14,8 @@ are read back from the private Dovecot over IMAP.
   intake_flow.py STATE final          nothing lost or processed twice
   intake_flow.py STATE large          a mail over mail_max_bytes
   intake_flow.py STATE large_again    (after a restart) not refused twice
+  intake_flow.py STATE uidv_prepare   (beiand stopped) a UIDVALIDITY change
+  intake_flow.py STATE uidv_check     reconciled by Message-ID and hash
 
 STATE is a JSON file carried between the phases.  Environment:
 SRV_IMAP_PORT, SRV_SMTP_PORT, BEIANCTL, BEIAND_DIR.
@@ -464,6 +466,43 @@ def large_again(st):
     say("after a restart the large mail is not refused again")
 
 
+def uidv_prepare(st):
+    """beiand stopped: the mailbox looks new to it (its stored UIDVALIDITY
+    is another), and a processed mail is back in the INBOX, as after a
+    server migration."""
+    c = db()
+    c.execute("UPDATE imap_state SET uidvalidity = uidvalidity + 1")
+    c.commit()
+    st["events"] = c.execute("SELECT count(*) FROM events").fetchone()[0]
+    st["outbox"] = c.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    c.close()
+    m = imap(INTAKE)
+    m.select("Processed")
+    typ, _ = m.uid("COPY", "1", "INBOX")
+    expect(typ == "OK", "IMAP COPY back to INBOX")
+    m.logout()
+    expect(count(INTAKE) == 2, "INBOX: %d" % count(INTAKE))
+
+
+def uidv_check(st):
+    end = time.time() + 30
+    while count(INTAKE) != 1 and time.time() < end:
+        time.sleep(0.3)
+    expect(count(INTAKE) == 1, "the copy was not moved: INBOX holds %d"
+           % count(INTAKE))
+    time.sleep(1)
+    c = db()
+    ev = c.execute("SELECT count(*) FROM events").fetchone()[0]
+    ob = c.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    nf = c.execute("SELECT count(*) FROM filings").fetchone()[0]
+    expect(ev == st["events"] and ob == st["outbox"] and nf == 2,
+           "reconciliation processed something again: events %d->%d, "
+           "outbox %d->%d, filings %d" % (st["events"], ev, st["outbox"],
+                                          ob, nf))
+    say("after a UIDVALIDITY change, mails seen before (by Message-ID and "
+        "hash) are moved, not processed again")
+
+
 def main():
     path, phase = sys.argv[1], sys.argv[2]
     st = {"mids": []}
@@ -471,7 +510,8 @@ def main():
         with open(path) as f:
             st = json.load(f)
     {"phase1": phase1, "phase2": phase2, "final": final, "large": large,
-     "large_again": large_again}[phase](st)
+     "large_again": large_again, "uidv_prepare": uidv_prepare,
+     "uidv_check": uidv_check}[phase](st)
     with open(path, "w") as f:
         json.dump(st, f)
 

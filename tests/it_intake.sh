@@ -14,7 +14,8 @@
 # and moved to Processed.  Then beiand killed and restarted with a mail
 # waiting: it is processed once.  Last, a mail over mail_max_bytes:
 # refused with MAIL_TOO_LARGE, left on the server, not refused again
-# after a restart.
+# after a restart; and a UIDVALIDITY change with a processed mail copied
+# back into the INBOX: nothing processed again.
 . "$(dirname "$0")/lib/servers.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -111,6 +112,16 @@ bd_stop
 bd_start || fail "beiand did not restart"
 flow large_again || fail "large again"
 bd_stop
-grep -E "intake: .*(given up|not committed)" "$BEIAND_DIR/beiand.log" &&
-    fail "errors in the log"
+
+# A UIDVALIDITY change with a processed mail back in the INBOX (and the
+# large one still there): reconciled by Message-ID and content hash.
+flow uidv_prepare || fail "uidvalidity prepare"
+bd_start || fail "beiand did not restart"
+flow uidv_check || fail "uidvalidity"
+grep -q "reconciling by Message-ID" "$BEIAND_DIR/beiand.log" &&
+    grep -q "Message-ID seen before" "$BEIAND_DIR/beiand.log" ||
+    fail "the UIDVALIDITY change was not reconciled"
+bd_stop
+grep -E "intake: .*(given up|not committed)|AddressSanitizer|runtime error" \
+    "$BEIAND_DIR/beiand.log" && fail "errors in the log"
 echo "it_intake: ok"

@@ -4,6 +4,7 @@
  * process; refusals (bombs, too many entries) leave the workers alive; a
  * killed worker's job comes back WR_CRASHED and a replacement takes over.
  */
+#include <sys/mman.h>
 #include <sys/time.h>
 
 #include <errno.h>
@@ -487,6 +488,247 @@ UNIT_TEST(worker_throughput)
 	    "%.0f jobs/s\n", c.others, s, (double)c.others / s);
 	if (fd >= 0)
 		close(fd);
+	worker_pool_free(p);
+	config_free(cf);
+}
+
+/* ---- WJ_MAIL ------------------------------------------------------------- */
+
+static void
+b64_append(char **s, size_t *len, const unsigned char *p, size_t n)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	FILE *fp = open_memstream(s, len);
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 |
+		    (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+		    (i + 2 < n ? p[i + 2] : 0);
+
+		fputc(t[v >> 18 & 63], fp);
+		fputc(t[v >> 12 & 63], fp);
+		fputc(i + 1 < n ? t[v >> 6 & 63] : '=', fp);
+		fputc(i + 2 < n ? t[v & 63] : '=', fp);
+		if ((col += 4) >= 76) {
+			fputs("\r\n", fp);
+			col = 0;
+		}
+	}
+	fclose(fp);
+}
+
+/* A mail: head, then an attachment of the bytes att (when not NULL). */
+static int
+mail_fd(const char *head, const char *text, const unsigned char *att,
+    size_t attlen, const char *attname)
+{
+	char *b64 = NULL, *m = NULL;
+	size_t blen = 0, mlen = 0;
+	FILE *fp;
+	int fd = memfd_create("test-mail", MFD_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	fp = open_memstream(&m, &mlen);
+	fputs(head, fp);
+	if (att == NULL)
+		fprintf(fp, "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
+		    text);
+	else {
+		b64_append(&b64, &blen, att, attlen);
+		fprintf(fp, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed;"
+		    " boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n"
+		    "\r\n%s\r\n--b\r\nContent-Type: application/zip\r\n"
+		    "Content-Disposition: attachment; filename=\"%s\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n",
+		    text, attname, b64);
+		free(b64);
+	}
+	fclose(fp);
+	if (write(fd, m, mlen) != (ssize_t)mlen) {
+		close(fd);
+		fd = -1;
+	}
+	free(m);
+	return fd;
+}
+
+static unsigned char *
+fixture_bytes(const char *rel, size_t *len)
+{
+	char path[1024];
+	unsigned char *buf;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", unit_fixtures(), rel);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = xmalloc((size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, fp);
+	fclose(fp);
+	return buf;
+}
+
+UNIT_TEST(worker_mail)
+{
+	static const char head[] =
+	    "From: =?utf-8?B?5byg5LiJ?= <Owner@Example.TEST>\r\n"
+	    "Return-Path: <bounce@example.test>\r\n"
+	    "To: intake@example.test\r\n"
+	    "Message-ID: <m1@mua.example>\r\n"
+	    "Subject: Re: [BA-2026-000123 k3J9xQ2m] =?utf-8?B?5aSH5qGI?=\r\n";
+	static const char head_auto[] =
+	    "From: owner@example.test\r\n"
+	    "Message-ID: <ooo@mua.example>\r\n"
+	    "Auto-Submitted: auto-replied\r\n"
+	    "Subject: Re: [BA-2026-000123 k3J9xQ2m] out of office\r\n";
+	static const char head_bureau[] =
+	    "From: review@bureau.example\r\n"
+	    "Message-ID: <r1@bureau.example>\r\n"
+	    "Subject: Re: [BA-2026-000123] [review:ABCDEFGHJKMNPQRS]\r\n";
+	static const char head_own[] =
+	    "From: intake@example.test\r\n"
+	    "Message-ID: <loop@example.test>\r\n"
+	    "Subject: hello\r\n";
+	struct config *cf = test_config("[limits]\nmail_max_bytes = 1M\n"
+	    "[imap]\naddress = intake@example.test\n");
+	struct worker_pool *p;
+	struct worker_result res;
+	unsigned char *zip = NULL, *batch = NULL;
+	size_t ziplen = 0, batchlen = 0;
+	char err[256];
+	int fd;
+
+	if (cf == NULL)
+		return;
+	if ((p = worker_pool_new(cf, 1, err, sizeof(err))) == NULL) {
+		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+		config_free(cf);
+		return;
+	}
+	zip = fixture_bytes("archive/valid.zip", &ziplen);
+	batch = test_wire_batch(&batchlen);
+
+	/* a follow-up with a package: one filing item, the tag, the hash */
+	if (zip != NULL && (fd = mail_fd(head, "corrected", zip, ziplen,
+	    "pkg.zip")) != -1) {
+		if (run_job(p, WJ_MAIL, fd, "1-1.eml", &res) == 0) {
+			const struct upload *u = res.upload;
+
+			CHECK_INT(res.status, WR_OK);
+			CHECK(u != NULL && u->mail != NULL);
+			if (u != NULL && u->mail != NULL) {
+				CHECK_INT(u->nitems, 1);
+				CHECK(u->nitems == 1 &&
+				    u->items[0].kind == ITEM_FILING &&
+				    strcmp(u->items[0].path, "/") == 0);
+				CHECK_STR(u->mail->message_id, "m1@mua.example");
+				CHECK_STR(u->mail->from_addr,
+				    "Owner@example.test");
+				CHECK_STR(u->mail->return_path,
+				    "bounce@example.test");
+				CHECK_STR(u->mail->tag_id, "BA-2026-000123");
+				CHECK_STR(u->mail->tag_token, "k3J9xQ2m");
+				CHECK_INT(u->mail->automated, 0);
+				CHECK_INT(u->mail->no_package, 0);
+				CHECK_INT(u->mail->command, 0);
+			}
+			upload_free(res.upload);
+		}
+		close(fd);
+	}
+	/* an out-of-office "withdraw": automated, no package, the command */
+	if ((fd = mail_fd(head_auto, "withdraw\r\n", NULL, 0, NULL)) != -1) {
+		if (run_job(p, WJ_MAIL, fd, "1-2.eml", &res) == 0 &&
+		    res.upload != NULL && res.upload->mail != NULL) {
+			CHECK_INT(res.upload->mail->automated, 1);
+			CHECK_INT(res.upload->mail->no_package, 1);
+			CHECK_INT(res.upload->mail->command, 1);
+			CHECK_INT(res.upload->nitems, 0);
+		} else
+			CHECK(0);
+		if (res.upload)
+			upload_free(res.upload);
+		close(fd);
+	}
+	/* the bureau's reply, a tab in the reason made a space */
+	if ((fd = mail_fd(head_bureau, "\r\nREJECT:\tname\tmismatch\r\n> q\r\n",
+	    NULL, 0, NULL)) != -1) {
+		if (run_job(p, WJ_MAIL, fd, "1-3.eml", &res) == 0 &&
+		    res.upload != NULL && res.upload->mail != NULL) {
+			CHECK_STR(res.upload->mail->review_token,
+			    "ABCDEFGHJKMNPQRS");
+			CHECK_INT(res.upload->mail->command, 3);
+			CHECK_STR(res.upload->mail->reason, "name mismatch");
+			CHECK_STR(res.upload->mail->tag_token, "");
+		} else
+			CHECK(0);
+		if (res.upload)
+			upload_free(res.upload);
+		close(fd);
+	}
+	/* our own address is automated ([imap] address) */
+	if ((fd = mail_fd(head_own, "hi", NULL, 0, NULL)) != -1) {
+		if (run_job(p, WJ_MAIL, fd, "1-4.eml", &res) == 0 &&
+		    res.upload != NULL && res.upload->mail != NULL)
+			CHECK_INT(res.upload->mail->automated, 1);
+		else
+			CHECK(0);
+		if (res.upload)
+			upload_free(res.upload);
+		close(fd);
+	}
+	/* a batch by mail is refused whole; no items */
+	if (batch != NULL && (fd = mail_fd(head, "batch", batch, batchlen,
+	    "b.zip")) != -1) {
+		if (run_job(p, WJ_MAIL, fd, "1-5.eml", &res) == 0 &&
+		    res.upload != NULL) {
+			CHECK_INT(res.upload->nitems, 0);
+			CHECK(errlist_has(res.upload->errs,
+			    ERR_FILING_XML_MISSING));
+		} else
+			CHECK(0);
+		if (res.upload)
+			upload_free(res.upload);
+		close(fd);
+	}
+	/* over mail_max_bytes, and no message at all */
+	{
+		static const struct {
+			size_t size;
+			enum err_code code;
+		} big[] = { { 1100 * 1024, ERR_MAIL_TOO_LARGE },
+			{ 0, ERR_NO_PACKAGE } };
+
+		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+			unsigned char *junk = xcalloc(1, big[i].size + 1);
+			int jfd = memfd_create("junk", MFD_CLOEXEC);
+
+			memset(junk, 'x', big[i].size);
+			if (jfd != -1 && write(jfd, junk, big[i].size) ==
+			    (ssize_t)big[i].size && run_job(p, WJ_MAIL, jfd,
+			    "1-6.eml", &res) == 0 && res.upload != NULL) {
+				CHECKM(errlist_has(res.upload->errs,
+				    big[i].code), "case %zu", i);
+				CHECK(res.upload->mail != NULL);
+			} else
+				CHECK(0);
+			if (res.upload)
+				upload_free(res.upload);
+			if (jfd != -1)
+				close(jfd);
+			free(junk);
+		}
+	}
+	CHECK_INT(worker_pool_restarts(p), 0);
+	free(zip);
+	free(batch);
 	worker_pool_free(p);
 	config_free(cf);
 }

@@ -38,15 +38,8 @@ set +e	# servers.sh reports by return codes
 srv_init || exit 1
 trap 'rm -rf "$TMP"; srv_cleanup' EXIT INT TERM
 
-PKGS="libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd"
-sh daemon/templates/embed.sh daemon/templates/*.txt >"$TMP/templates_data.c" &&
-sh parsers/xsd/embed.sh parsers/xsd/*.xsd >"$TMP/xsd_data.c" &&
-$CC -std=c17 -D_GNU_SOURCE -O2 -Iinclude $(pkg-config --cflags $PKGS) \
-    -o "$TMP/tool" tests/tool_mailer.c daemon/mailer.c daemon/json.c \
-    daemon/store.c daemon/workflow.c daemon/mail_compose.c daemon/eml.c \
-    daemon/smtp.c daemon/config.c parsers/*.c "$TMP/templates_data.c" \
-    "$TMP/xsd_data.c" $(pkg-config --libs $PKGS) -letpan -lm ||
-    { echo "bench_mail: build failed"; exit 1; }
+. tests/lib/cc_tool.sh
+cc_tool "$TMP/tool" tests/tool_mailer.c || { echo "bench_mail: build failed"; exit 1; }
 
 srv_dovecot_start owner || { echo "bench_mail: dovecot"; exit 1; }
 srv_postfix_start || { echo "bench_mail: postfix"; exit 1; }

@@ -28,6 +28,7 @@
 #include "compat.h"
 #include "config.h"
 #include "ingest.h"
+#include "json.h"
 #include "intake.h"
 #include "log.h"
 #include "mailer.h"
@@ -201,50 +202,6 @@ work_read(struct daemon *d, const char *work, size_t *len)
 	return buf;
 }
 
-/* ---- JSON for the params of a mail about an unreadable upload ---- */
-
-static void
-json_str(FILE *fp, const char *s)
-{
-	putc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			putc(*p, fp);
-	}
-	putc('"', fp);
-}
-
-static char *
-refusal_params(const char *upload, const struct errlist *el)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&s, &len);
-
-	if (fp == NULL)
-		return NULL;
-	fputs("{\"upload\":", fp);
-	json_str(fp, upload);
-	fputs(",\"errors\":[", fp);
-	for (size_t i = 0; i < errlist_count(el); i++) {
-		const struct err_item *e = errlist_get(el, i);
-		fputs(i ? ",{\"path\":" : "{\"path\":", fp);
-		json_str(fp, e->path);
-		fprintf(fp, ",\"code\":\"%s\",\"severity\":\"%s\",\"message\":",
-		    err_code_name(e->code),
-		    e->severity == SEV_WARNING ? "warning" : "error");
-		json_str(fp, e->message);
-		putc('}', fp);
-	}
-	fputs("]}", fp);
-	fclose(fp);
-	return s;
-}
-
 /* ---- the commit of parsed uploads ----------------------------------- */
 
 /*
@@ -288,7 +245,8 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		errlist_splice(uerrs, u->errs, NULL);
 
 	if (errlist_nerrors(uerrs) > 0) {
-		char *params = refusal_params(p->upload, uerrs);
+		char *params = json_refusal_params(NULL, NULL, p->upload,
+		    uerrs);
 		const struct err_item *e = errlist_get(uerrs, 0);
 		char ref[17], qsrc[1024];
 		int64_t mail_id;

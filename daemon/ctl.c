@@ -14,6 +14,7 @@
 #include "compat.h"
 #include "config.h"
 #include "ctl.h"
+#include "json.h"
 #include "errlist.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -123,36 +124,10 @@ ctl_put_escaped(FILE *fp, const char *s)
 void
 ctl_put_json(FILE *fp, const char *s)
 {
-	if (s == NULL) {
+	if (s == NULL)
 		fputs("null", fp);
-		return;
-	}
-	putc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", fp);
-			break;
-		case '\\':
-			fputs("\\\\", fp);
-			break;
-		case '\n':
-			fputs("\\n", fp);
-			break;
-		case '\t':
-			fputs("\\t", fp);
-			break;
-		case '\r':
-			fputs("\\r", fp);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(fp, "\\u%04x", *p);
-			else
-				putc(*p, fp);
-		}
-	}
-	putc('"', fp);
+	else
+		json_put_string(fp, s);
 }
 
 unsigned char *

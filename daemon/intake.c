@@ -39,6 +39,7 @@
 #include "imap.h"
 #include "ingest.h"
 #include "intake.h"
+#include "json.h"
 #include "log.h"
 #include "mime.h"
 #include "package.h"
@@ -521,58 +522,6 @@ intake_has_done(const struct intake *in)
 
 /* ---- applying a mail ---------------------------------------------------- */
 
-static void
-json_s(FILE *fp, const char *s)
-{
-	putc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			putc(*p, fp);
-	}
-	putc('"', fp);
-}
-
-/* The params of a refusal: the filing (if any) and every finding. */
-static char *
-refusal_json(const char *id, enum wf_state state, const struct errlist *el)
-{
-	char *s = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&s, &len);
-
-	if (fp == NULL)
-		abort();
-	putc('{', fp);
-	if (id != NULL && id[0] != '\0') {
-		fputs("\"id\":", fp);
-		json_s(fp, id);
-		if (state != WF_NONE) {
-			fputs(",\"state\":", fp);
-			json_s(fp, workflow_state_name(state));
-		}
-		putc(',', fp);
-	}
-	fputs("\"errors\":[", fp);
-	for (size_t i = 0; i < errlist_count(el); i++) {
-		const struct err_item *e = errlist_get(el, i);
-
-		fputs(i ? ",{\"path\":" : "{\"path\":", fp);
-		json_s(fp, e->path);
-		fprintf(fp, ",\"code\":\"%s\",\"severity\":\"%s\",\"message\":",
-		    err_code_name(e->code),
-		    e->severity == SEV_WARNING ? "warning" : "error");
-		json_s(fp, e->message);
-		putc('}', fp);
-	}
-	fputs("]}", fp);
-	fclose(fp);
-	return s;
-}
-
 /* What one mail is applied with. */
 struct mctx {
 	struct intake *in;
@@ -620,7 +569,8 @@ static int
 refuse(struct mctx *c, const char *id, enum wf_state state,
     const struct errlist *el)
 {
-	char *params = refusal_json(id, state, el);
+	char *params = json_refusal_params(id, state == WF_NONE ? NULL :
+	    workflow_state_name(state), NULL, el);
 	int rc;
 
 	log_info("intake: uid=%" PRIu32 " filing=%s refused: %s", c->m->uid,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errlist.h"
 #include "json.h"
 #include "xmalloc.h"
 
@@ -456,4 +457,64 @@ json_get_str(const struct json *j, const char *key)
 	const struct json *v = json_get(j, key);
 
 	return v != NULL && v->type == JSON_STRING ? v->str : NULL;
+}
+
+/* ---- writing -------------------------------------------------------- */
+
+void
+json_put_string(FILE *fp, const char *s)
+{
+	putc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			putc(*p, fp);
+	}
+	putc('"', fp);
+}
+
+char *
+json_refusal_params(const char *id, const char *state, const char *upload,
+    const struct errlist *el)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&s, &len);
+
+	if (fp == NULL)
+		abort();
+	putc('{', fp);
+	if (id != NULL && id[0] != '\0') {
+		fputs("\"id\":", fp);
+		json_put_string(fp, id);
+		putc(',', fp);
+	}
+	if (state != NULL) {
+		fputs("\"state\":", fp);
+		json_put_string(fp, state);
+		putc(',', fp);
+	}
+	if (upload != NULL) {
+		fputs("\"upload\":", fp);
+		json_put_string(fp, upload);
+		putc(',', fp);
+	}
+	fputs("\"errors\":[", fp);
+	for (size_t i = 0; i < errlist_count(el); i++) {
+		const struct err_item *e = errlist_get(el, i);
+
+		fputs(i ? ",{\"path\":" : "{\"path\":", fp);
+		json_put_string(fp, e->path);
+		fprintf(fp, ",\"code\":\"%s\",\"severity\":\"%s\",\"message\":",
+		    err_code_name(e->code),
+		    e->severity == SEV_WARNING ? "warning" : "error");
+		json_put_string(fp, e->message);
+		putc('}', fp);
+	}
+	fputs("]}", fp);
+	fclose(fp);
+	return s;
 }

@@ -57,4 +57,21 @@ const struct json *json_get(const struct json *j, const char *key);
 /* The string member key of object j; NULL when absent or not a string. */
 const char *json_get_str(const struct json *j, const char *key);
 
+/* ---- writing -------------------------------------------------------- */
+
+#include <stdio.h>
+
+struct errlist;
+
+/* s as a JSON string literal, quotes included; controls as \u00XX. */
+void json_put_string(FILE *fp, const char *s);
+
+/*
+ * The params of a refusal mail (a malloc'd JSON object): "id", "state"
+ * and "upload" when not NULL, then "errors" — every finding with its
+ * path, code, severity and message, as the store writes them.
+ */
+char *json_refusal_params(const char *id, const char *state,
+    const char *upload, const struct errlist *el);
+
 #endif

@@ -33,7 +33,7 @@ FLAGS="-std=c17 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow \
     -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings -Wundef \
     -Wno-unused-parameter -Werror -Iinclude $(pkg-config --cflags gnutls)"
 LIBS="$(pkg-config --libs libxml-2.0 libarchive sqlite3 libcurl gnutls \
-    libidn2 libpsl libsodium libsystemd) -letpan"
+    libidn2 libpsl libsodium libsystemd zlib) -letpan"
 build()
 {
 	if [ -f "$B/libbeiand.a" ]; then

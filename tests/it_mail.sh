@@ -23,18 +23,8 @@ T=$SRV_DIR/t
 mkdir "$T" "$T/state"
 chmod 0700 "$T/state"
 
-CC=${CC:-cc}
-PKGS="libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd"
-sh daemon/templates/embed.sh daemon/templates/*.txt >"$T/templates_data.c" ||
-    srv_fail "embed.sh templates"
-sh parsers/xsd/embed.sh parsers/xsd/*.xsd >"$T/xsd_data.c" ||
-    srv_fail "embed.sh xsd"
-$CC -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
-    -Iinclude $(pkg-config --cflags $PKGS) -o "$T/tool" \
-    tests/tool_mailer.c daemon/mailer.c daemon/json.c daemon/store.c \
-    daemon/workflow.c daemon/mail_compose.c daemon/eml.c daemon/smtp.c \
-    daemon/config.c parsers/*.c "$T/templates_data.c" "$T/xsd_data.c" \
-    $(pkg-config --libs $PKGS) -letpan -lm || srv_fail "building tool_mailer"
+. "$(dirname "$0")/lib/cc_tool.sh"
+cc_tool "$T/tool" tests/tool_mailer.c || srv_fail "building tool_mailer"
 
 srv_dovecot_start owner provider bureau records late crash || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"

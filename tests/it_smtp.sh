@@ -19,15 +19,8 @@ srv_init || exit 1
 T=$SRV_DIR/t
 mkdir "$T" "$T/out" "$T/out2"
 
-# Build the driver with the library's own sources (no Makefile needed).
-CC=${CC:-cc}
-sh daemon/templates/embed.sh daemon/templates/*.txt >"$T/templates_data.c" ||
-    srv_fail "embed.sh"
-$CC -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-    -Iinclude $(pkg-config --cflags libcurl) -o "$T/smtpsend" \
-    tests/tool_smtpsend.c daemon/mail_compose.c daemon/smtp.c \
-    daemon/eml.c parsers/xmalloc.c "$T/templates_data.c" \
-    $(pkg-config --libs libcurl) || srv_fail "building tool_smtpsend"
+. "$(dirname "$0")/lib/cc_tool.sh"
+cc_tool "$T/smtpsend" tests/tool_smtpsend.c || srv_fail "building tool_smtpsend"
 
 srv_dovecot_start owner bureau || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"

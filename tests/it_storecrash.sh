@@ -43,7 +43,7 @@ build()
 	$CC -std=c17 -D_GNU_SOURCE "$@" -Iinclude $(pkg-config --cflags libxml-2.0) \
 	    tests/tool_storecrash.c "$B/libbeiand.a" \
 	    $(pkg-config --libs libxml-2.0 libarchive sqlite3 libcurl gnutls \
-	    libidn2 libpsl libsodium libsystemd) -letpan -o "$TOOL"
+	    libidn2 libpsl libsodium libsystemd zlib) -letpan -o "$TOOL"
 }
 # a sanitizer build of the library (make asan) needs them at link time too
 build 2>/dev/null || build -fsanitize=address,undefined ||

@@ -646,6 +646,7 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	if (d->cf->imap_url[0] != '\0' && (d->intake = intake_new(d->cf,
 	    d->st, d->pool, err, errsize)) == NULL)
 		return -1;
+	intake_set_metrics(d->intake, d->metrics);
 	return 0;
 }
 
@@ -925,6 +926,7 @@ beiand_main(int argc, char **argv)
 	recover_work(&d);
 	spool_scan(d.sp, mono_ms(), 1);
 	d.metrics = metrics_new();
+	intake_set_metrics(d.intake, d.metrics);
 	metrics_update(&d, mono_ms());
 	log_info("beiand: started, spool %s, state %s, %zu folders watched",
 	    d.cf->spool_dir, d.cf->state_dir, spool_nsrcs(d.sp));

@@ -40,6 +40,7 @@
 #include "ingest.h"
 #include "intake.h"
 #include "json.h"
+#include "metrics.h"
 #include "log.h"
 #include "mime.h"
 #include "package.h"
@@ -87,6 +88,7 @@ struct intake {
 	int64_t restart_ms;   /* start a fetcher at this time (0: now) */
 	int64_t backoff_ms;
 	struct msg *msgs;     /* by arrival */
+	struct metrics *metrics; /* NULL: none kept */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -385,6 +387,8 @@ intake_on_readable(struct intake *in)
 			break;
 		case IMAP_EV_SYNCED:
 			log_debug("intake: synced up to uid %" PRIu32, ev.uid);
+			if (in->metrics != NULL)
+				metrics_imap_synced(in->metrics, time(NULL));
 			break;
 		}
 	}
@@ -861,6 +865,29 @@ apply_one(struct intake *in, struct msg *m, time_t now)
 	    mm->message_id, c.hex, m->large, now);
 }
 
+/* How a mail counts in beiand_ingested_total{channel="mail"}. */
+static enum metrics_result
+msg_result(const struct msg *m)
+{
+	if (m->crash != NULL)
+		return METRICS_RES_QUARANTINED;
+	if (m->large)
+		return METRICS_RES_REFUSED;
+	if (m->u == NULL || errlist_nerrors(m->u->errs) > 0)
+		return METRICS_RES_INVALID;
+	for (size_t i = 0; i < m->u->nitems; i++)
+		if (errlist_nerrors(m->u->items[i].errs) > 0)
+			return METRICS_RES_INVALID;
+	return METRICS_RES_ACCEPTED;
+}
+
+void
+intake_set_metrics(struct intake *in, struct metrics *m)
+{
+	if (in != NULL)
+		in->metrics = m;
+}
+
 int
 intake_apply(struct intake *in, time_t now)
 {
@@ -875,6 +902,9 @@ intake_apply(struct intake *in, time_t now)
 			return -1;
 		}
 		m->state = MSG_APPLIED;
+		if (in->metrics != NULL)
+			metrics_ingested(in->metrics, METRICS_CH_MAIL,
+			    msg_result(m));
 	}
 	return 0;
 }

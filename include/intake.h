@@ -62,4 +62,8 @@ int intake_apply(struct intake *in, time_t now);
  * back: the mails wait for the next group). */
 void intake_after_commit(struct intake *in, int committed);
 
+struct metrics;
+/* Count each applied mail and each finished sync in m (may be NULL). */
+void intake_set_metrics(struct intake *in, struct metrics *m);
+
 #endif

@@ -334,12 +334,27 @@ srv_dovecot_start()
 	}
 }
 
+# srv__descendants PID: every process below PID, now.
+srv__descendants()
+{
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+	    { kids[$2] = kids[$2] " " $1 }
+	    END { n = split(kids[root], q, " "); i = 1
+	        while (i <= n) { p = q[i++]; print p
+	            m = split(kids[p], c, " "); for (j = 1; j <= m; j++) q[++n] = c[j] } }'
+}
+
 srv_dovecot_stop()
 {
 	_pf=$SRV_DIR/dovecot/run/master.pid
 	[ -f "$_pf" ] || return 0
+	# A session process may outlive its master: a restart must end every
+	# client connection, as a real server restart does.
+	_kids=$(srv__descendants "$(cat "$_pf")")
 	srv__stop_master "$(cat "$_pf")" /log
+	[ -n "$_kids" ] && kill -KILL $_kids 2>/dev/null
 	rm -f "$_pf"
+	return 0
 }
 
 srv_dovecot_restart()

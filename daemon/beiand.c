@@ -933,6 +933,12 @@ beiand_main(int argc, char **argv)
 	notify_ready();
 	loop(&d);
 	log_info("beiand: stopped");
+	/* Claimed uploads not yet parsed stay in work/ for the next start. */
+	for (struct upl *p; (p = list_take(&d.queue, 0)) != NULL;)
+		upl_free(p);
+	for (struct upl *p; (p = list_take(&d.running, 0)) != NULL;)
+		upl_free(p);
+	free(d.wj);
 	close_parts(&d);
 	metrics_free(d.metrics);
 	spool_free(d.sp);

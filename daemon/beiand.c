@@ -62,6 +62,7 @@ struct upl {
 	struct upload *u;       /* parsed, waiting for the commit */
 	char *crash;            /* quarantine reason after repeated crashes */
 	char *receipt;          /* built in the commit */
+	int receipt_ok;         /* written */
 	int quarantine;
 };
 
@@ -182,10 +183,13 @@ work_read(struct daemon *d, const char *work, size_t *len)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must not hang the loop in open(2). */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1)
 		return NULL;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
+		errno = EINVAL;
 		return NULL;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
@@ -224,9 +228,19 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 	int rc = -1, all_repeated = 1;
 
 	if ((bytes = work_read(d, p->work, &len)) == NULL) {
+		int e = errno;
+
 		log_err("spool: upload=%s: cannot read %s: %s", p->upload,
-		    p->work, strerror(errno));
-		return -1;
+		    p->work, strerror(e));
+		/* A link, a device or a vanished file is refused and kept
+		 * aside; anything else (EMFILE, EIO) is retried with the
+		 * group. */
+		if (e != ELOOP && e != EINVAL && e != ENOENT && e != ENXIO)
+			return -1;
+		if (p->crash == NULL)
+			p->crash = xstrdup(strerror(e));
+		bytes = (unsigned char *)xstrdup("");
+		len = 0;
 	}
 	sha256_hex(bytes, len, hex);
 	who.kind = src->is_bureau ? WF_ACTOR_BUREAU : WF_ACTOR_PROVIDER;
@@ -242,7 +256,11 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		    "无法安全读取，已隔离 / could not be read safely, "
 		    "quarantined: %s", p->crash);
 	else if (u != NULL)
-		errlist_splice(uerrs, u->errs, NULL);
+		/* copied, not moved: a rolled-back group applies it again */
+		for (size_t i = 0; i < errlist_count(u->errs); i++) {
+			const struct err_item *e = errlist_get(u->errs, i);
+			errlist_add(uerrs, e->code, e->path, "%s", e->message);
+		}
 
 	if (errlist_nerrors(uerrs) > 0) {
 		char *params = json_refusal_params(NULL, NULL, p->upload,
@@ -323,27 +341,33 @@ out:
 	return rc;
 }
 
-/* The receipt of a committed upload (durable after spool_sync()). */
-static void
+/* The receipt of a committed upload (durable after spool_sync()).  -1
+ * when it could not be written: the claimed file then stays in work/ and
+ * the next start writes the receipt from the store. */
+static int
 upload_receipt(struct daemon *d, size_t srci, const char *upload,
     const char *receipt)
 {
 	const struct spool_src *src = spool_src(d->sp, srci);
 
-	if (receipt_write_flags(src->outgoing, upload, receipt, FW_NOSYNC) == -1)
-		log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
+	if (receipt_write_flags(src->outgoing, upload, receipt, FW_NOSYNC) == 0)
+		return 0;
+	log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
+	return -1;
 }
 
 /* One syncfs(2) makes a batch of receipts durable at once. */
-static void
+static int
 spool_sync(struct daemon *d)
 {
 	int fd = open(spool_work_dir(d->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd == -1 ? -1 : syncfs(fd);
 
-	if (fd == -1 || syncfs(fd) == -1)
+	if (rc == -1)
 		log_err("spool: syncfs: %s", strerror(errno));
 	if (fd != -1)
 		close(fd);
+	return rc;
 }
 
 /* After its receipt is durable, the claimed file goes away. */
@@ -369,11 +393,22 @@ upload_finish(struct daemon *d, const char *work, const char *upload,
 }
 
 static void
+dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1 || fsync(fd) == -1)
+		log_err("spool: %s: fsync: %s", dir, strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+
+static void
 commit_done(struct daemon *d)
 {
 	time_t now = time(NULL);
 	struct upl *p;
-	int ifail = 0;
+	int ifail = 0, synced;
 
 	if (d->done == NULL && !intake_has_done(d->intake))
 		return;
@@ -387,6 +422,11 @@ commit_done(struct daemon *d)
 			break;
 	if (p == NULL && intake_apply(d->intake, now) == -1)
 		ifail = 1;
+	/* The claims (renames into work/) are durable before the commit
+	 * that answers them: a power loss cannot bring an upload back into
+	 * incoming/ once its result is recorded. */
+	if (p == NULL && !ifail && d->done != NULL)
+		dir_sync(spool_work_dir(d->sp));
 	if (p != NULL || ifail || store_commit(d->st) == -1) {
 		log_err("store: group of %zu uploads not committed: %s",
 		    list_len(d->done), store_errmsg(d->st));
@@ -402,10 +442,13 @@ commit_done(struct daemon *d)
 	}
 	intake_after_commit(d->intake, 1);
 	for (p = d->done; p != NULL; p = p->next)
-		upload_receipt(d, p->src, p->upload, p->receipt);
-	spool_sync(d);
+		p->receipt_ok = upload_receipt(d, p->src, p->upload,
+		    p->receipt) == 0;
+	synced = spool_sync(d) == 0;
 	while ((p = list_take(&d->done, 0)) != NULL) {
-		upload_finish(d, p->work, p->upload, p->quarantine);
+		/* no durable receipt: the upload stays claimed until then */
+		if (synced && p->receipt_ok)
+			upload_finish(d, p->work, p->upload, p->quarantine);
 		upl_free(p);
 	}
 	d->mail_due_ms = 0;
@@ -423,10 +466,18 @@ dispatch(struct daemon *d)
 
 		snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp),
 		    p->work);
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			log_err("spool: %s: %s", path, strerror(errno));
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK)) == -1) {
+			int e = errno;
+
+			log_err("spool: %s: %s", path, strerror(e));
+			if (e == EMFILE || e == ENFILE || e == ENOMEM ||
+			    e == EINTR)
+				return; /* passing trouble: try again later */
+			/* never readable: refused and kept aside */
 			list_take(&d->queue, 0);
-			upl_free(p);
+			p->crash = xstrdup(strerror(e));
+			list_push(&d->done, p);
 			continue;
 		}
 		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
@@ -439,6 +490,32 @@ dispatch(struct daemon *d)
 		list_take(&d->queue, 0);
 		list_push(&d->running, p);
 	}
+}
+
+/*
+ * A candidate that cannot be renamed into work/ (its name with beiand's
+ * prefix is too long, say): left where it is, not tried again until it
+ * changes, and shown by `beianctl status`.
+ */
+static void
+cand_unclaimable(struct daemon *d, struct spool_cand *c)
+{
+	const struct spool_src *src = spool_src(d->sp, c->src);
+	char msg[512];
+	int e = errno;
+
+	snprintf(msg, sizeof(msg), "cannot claim %s: %s", c->name,
+	    strerror(e));
+	log_warn("spool: %s/%s: %s", src->incoming, c->name, strerror(e));
+	if (e == ENOENT) {
+		spool_cand_drop(d->sp, c);
+		return;
+	}
+	c->incomplete = 1;
+	c->reported = 1;
+	if (store_error_add(d->st, src->source, "ARCHIVE_UNSAFE_PATH", msg,
+	    time(NULL)) == -1)
+		log_err("store: %s", store_errmsg(d->st));
 }
 
 static void
@@ -460,12 +537,15 @@ on_result(const struct worker_result *res, void *arg)
 		if (c == NULL)
 			return;
 		c->checking = 0;
+		/* written to while it was checked: let it settle again */
+		if (c->changed_ms != c->checked_ms)
+			return;
 		if (res->status == WR_OK && res->whole == AR_INCOMPLETE) {
 			c->incomplete = 1;
 			return;
 		}
 		if (spool_claim(d->sp, c, work, sizeof(work)) == -1) {
-			log_warn("spool: claim: %s", strerror(errno));
+			cand_unclaimable(d, c);
 			return;
 		}
 		p = xcalloc(1, sizeof(*p));
@@ -516,10 +596,14 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			spool_cand_drop(sp, c);
 			return;
 		}
+		if (errno != ELOOP && errno != EINVAL && errno != ENXIO)
+			return; /* EMFILE and the like: the next turn */
 		/* A link, a device or the like: never read, kept aside. */
 		log_warn("spool: %s/%s is not a plain file: quarantined",
 		    src->incoming, c->name);
-		if (spool_claim(sp, c, work, sizeof(work)) == 0) {
+		if (spool_claim(sp, c, work, sizeof(work)) == -1)
+			cand_unclaimable(d, c);
+		else {
 			struct upl *p = xcalloc(1, sizeof(*p));
 			const char *up;
 
@@ -533,6 +617,7 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 	}
 	if (worker_submit(d->pool, WJ_WHOLE, fd, c->name, NULL, &job) == 0) {
 		c->checking = 1;
+		c->checked_ms = c->changed_ms;
 		xgrow(&d->wj, &d->capwj, d->nwj, sizeof(*d->wj));
 		d->wj[d->nwj].job = job;
 		d->wj[d->nwj].cand = c->id;
@@ -604,9 +689,9 @@ recover_work(struct daemon *d)
 		if (rc == 0) {
 			log_info("spool: upload=%s was committed; receipt "
 			    "written again", up);
-			upload_receipt(d, src, up, receipt);
-			spool_sync(d);
-			upload_finish(d, de->d_name, up, q);
+			if (upload_receipt(d, src, up, receipt) == 0 &&
+			    spool_sync(d) == 0)
+				upload_finish(d, de->d_name, up, q);
 			free(receipt);
 			continue;
 		}
@@ -663,6 +748,26 @@ close_parts(struct daemon *d)
 	d->st = NULL;
 }
 
+/* After a reload: each claimed upload's folder index in the new spool;
+ * one whose folder is gone stays in work/ untouched. */
+static void
+origins_resolve(struct daemon *d, struct upl **head)
+{
+	for (struct upl **pp = head; *pp != NULL;) {
+		struct upl *p = *pp;
+		const char *up;
+
+		if (spool_work_origin(d->sp, p->work, &p->src, &up) == 0) {
+			pp = &p->next;
+			continue;
+		}
+		log_warn("spool: %s: its folder is no longer configured; left "
+		    "in work/", p->work);
+		*pp = p->next;
+		upl_free(p);
+	}
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -711,19 +816,8 @@ reload(struct daemon *d)
 	d->sp = nsp;
 	config_free(ocf);
 	/* Claimed uploads name their folder by index: look it up anew. */
-	for (struct upl **pp = &d->queue; *pp != NULL;) {
-		const char *up;
-
-		if (spool_work_origin(d->sp, (*pp)->work, &(*pp)->src, &up) == 0) {
-			pp = &(*pp)->next;
-			continue;
-		}
-		log_warn("spool: %s: its folder is no longer configured; left "
-		    "in work/", (*pp)->work);
-		p = *pp;
-		*pp = p->next;
-		upl_free(p);
-	}
+	origins_resolve(d, &d->queue);
+	origins_resolve(d, &d->done);
 	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
 	d->metrics_due_ms = 0;
 	notify_ready();

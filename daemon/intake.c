@@ -164,19 +164,11 @@ fetcher_lost(struct intake *in)
 	if (in->backoff_ms > INTAKE_RESTART_MAX_MS)
 		in->backoff_ms = INTAKE_RESTART_MAX_MS;
 	in->restart_ms = intake_mono_ms() + in->backoff_ms;
-	/* Queued mails are reported again by the next fetcher; the ones a
-	 * worker has, or that wait for the commit, go on. */
-	for (struct msg **pp = &in->msgs; *pp != NULL;) {
-		struct msg *m = *pp;
-
-		if (m->state == MSG_QUEUED) {
-			*pp = m->next;
-			msg_free(m);
-		} else {
-			m->need_done = 0; /* lost with the session: "old" */
-			pp = &m->next;
-		}
-	}
+	/* Every mail in hand goes on: its file is on disk, and the next
+	 * fetcher's report of it is a no-op.  Dropping a queued one could
+	 * let last_uid pass it while it is not yet reported again. */
+	for (struct msg *m = in->msgs; m != NULL; m = m->next)
+		m->need_done = 0; /* lost with the session: "old" */
 	log_warn("intake: fetcher stopped; a new one in %" PRId64 " ms",
 	    in->backoff_ms);
 }

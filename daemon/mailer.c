@@ -729,7 +729,7 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 	else if (m->smtp == NULL) {
 		rc = eml_write_flags(m->maildir, row->message_id, msg, len,
 		    path, sizeof(path), EML_NOSYNC);
-		m->eml_unsynced |= rc == 0;
+		m->eml_unsynced |= rc >= 0; /* also one found already there */
 		if (rc >= 0) {
 			r = SMTP_SENT;
 			snprintf(reply, sizeof(reply), "eml: %.400s%s",

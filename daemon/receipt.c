@@ -141,6 +141,9 @@ receipt_build(const char *upload, const char *sha256_hex, time_t received,
 	return b.s;
 }
 
+/* Temporary names stay short whatever the final name's length. */
+static unsigned long file_write_seq;
+
 int
 file_write_atomic(const char *dir, const char *name, const void *data,
     size_t len, int mode)
@@ -158,8 +161,8 @@ file_write_atomic_flags(const char *dir, const char *name, const void *data,
 
 	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >=
 	    sizeof(dst) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.%d.tmp", dir, name,
-	    (int)getpid()) >= sizeof(tmp)) {
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.beiand.%d.%lu.tmp", dir,
+	    (int)getpid(), ++file_write_seq) >= sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -2450,8 +2450,13 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 	if (store_attachment_path(st, sha, path, sizeof(path)) == -1)
 		return seterr(st, "attachments: no state_dir, or path too long");
 	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size == (uint64_t)len)
+	    (uint64_t)sb.st_size == (uint64_t)len) {
+		/* there already, maybe not yet durable (a rolled-back group,
+		 * a crash before its sync): sync it with this group */
+		if (st->in_group)
+			st->blobs_unsynced = 1;
 		return 0;
+	}
 	n = snprintf(dir, sizeof(dir), "%s/store", st->state_dir);
 	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_p0700(dir) == -1)
 		return seterr(st, "%s: %s", dir, strerror(errno));

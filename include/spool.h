@@ -41,6 +41,7 @@ struct spool_cand {
 	int64_t changed_ms;  /* monotonic ms of the last change seen */
 	int64_t first_ms;    /* monotonic ms when first seen */
 	int checking;        /* a wholeness check is running */
+	int64_t checked_ms;  /* changed_ms when that check started */
 	int incomplete;      /* found incomplete at its current size */
 	int reported;        /* ARCHIVE_TRUNCATED receipt written */
 	/* spool.c's own: position and hash chains (by name, by id) */

@@ -106,6 +106,19 @@ grep -q 'code="ARCHIVE_BOMB"' "$P/outgoing/bomb.zip.receipt.xml" || fail "bomb r
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'bomb.zip.reason$' || fail "bomb not quarantined"
 bd_ctl quarantine | grep -q bomb.zip || fail "beianctl quarantine does not list the bomb"
 
+# 6b. a symlink and a FIFO are never read: quarantined, and the uploads
+# after them still go through
+ln -s /etc/passwd "$P/incoming/link.zip"
+mkfifo "$P/incoming/fifo.zip"
+cp "$T/pkg1.zip" "$P/incoming/after.zip"
+for u in link.zip fifo.zip after.zip; do
+	bd_wait_file "$P/outgoing/$u.receipt.xml" 20 || fail "no receipt for $u"
+done
+grep -q 'code="ARCHIVE_CORRUPT"' "$P/outgoing/link.zip.receipt.xml" || fail "link receipt"
+ls "$BEIAND_DIR/spool/quarantine" | grep -q 'link.zip$' || fail "link not quarantined"
+ls "$BEIAND_DIR/spool/quarantine" | grep -q 'fifo.zip$' || fail "fifo not quarantined"
+grep -q 'kind="filing"' "$P/outgoing/after.zip.receipt.xml" || fail "after.zip: $(cat "$P/outgoing/after.zip.receipt.xml")"
+
 # 7. nothing left behind
 [ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"
 kill -0 "$BEIAND_PID" || fail "beiand died"

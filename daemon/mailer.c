@@ -36,6 +36,10 @@
 #define MAIL_PARAMS_MAX 24
 #define ATTACH_MAX 4
 
+/* The blank filing form attached to help replies. */
+extern const unsigned char mail_tpl_filing_form[];
+extern const size_t mail_tpl_filing_form_len;
+
 struct mailer {
 	const struct config *cf;
 	struct store *st;
@@ -542,6 +546,16 @@ draft_build(struct mailer *m, const struct store_mail *row, struct draft *d,
 			snprintf(d->tag, sizeof(d->tag), "[%.15s]", row->filing);
 	}
 
+	if (row->tpl == WF_TPL_HELP) {
+		/* the blank form the help text points to (embedded, like the
+		 * templates: daemon/templates/filing_form.txt) */
+		struct mail_attachment *a = &d->att[d->natt++];
+
+		a->filename = "filing.xml";
+		a->content_type = "application/xml";
+		a->data = mail_tpl_filing_form;
+		a->len = mail_tpl_filing_form_len;
+	}
 	if (row->tpl == WF_TPL_REVIEW_REQUEST && row->filing != NULL) {
 		if ((rc = attachments_add(m, d, row->filing, reply,
 		    replysize)) != 0) {

@@ -341,7 +341,11 @@ def phase2(st):
     m.attach(MIMEText("请问如何提交备案？\n", "plain", "utf-8"))
     st["mids"].append(m["Message-ID"])
     send(m, OWNER)
-    wait_mail(OWNER, lambda x: template_is(x, "help"), "help reply")
+    hm = wait_mail(OWNER, lambda x: template_is(x, "help"), "help reply")
+    forms = [p for p in hm.walk() if p.get_filename() == "filing.xml"]
+    expect(len(forms) == 1 and b'<filing xmlns="urn:beiand:filing:1"'
+           in forms[0].get_payload(decode=True),
+           "the help reply carries the blank filing.xml form")
     # every mail so far processed: then the automated ones got nothing
     end = time.time() + 30
     while count(INTAKE, "Processed") < len(st["mids"]) and time.time() < end:

@@ -6,7 +6,7 @@
 # peak RSS (VmHWM), and the same shell pipeline as bench_check.py
 # (bsdtar + xmllint --schema per package) over a sample of the same
 # packages, as a ratio from this run.  Once for zip packages, once for a
-# mix with tar.xz.  N_DAEMON (default 2000).
+# mix with tar.xz.  N_DAEMON (default 2000); FORMATS (default "zip mix").
 set -eu
 B=${B:-build}
 N=${N_DAEMON:-2000}
@@ -57,5 +57,9 @@ run() # FORMAT FIRST
 		    fmt, n, rate, ms / n, hwm, pipe, rate / pipe }'
 }
 
-run zip 400000
-run mix 500000
+for f in ${FORMATS:-zip mix}; do
+	case $f in
+	zip) run zip 400000 ;;
+	mix) run mix 500000 ;;
+	esac
+done

@@ -45,6 +45,7 @@
 #include "xmalloc.h"
 
 #define COMMIT_MAX 64          /* uploads per group commit */
+#define CLAIM_AHEAD 16         /* claimed uploads waiting for a worker */
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
 #define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
@@ -893,7 +894,12 @@ loop(struct daemon *d)
 			break;
 		spool_scan(d->sp, now, 0);
 		if (!d->stopping) {
-			spool_due(d->sp, now, worker_pool_idle(d->pool), on_due, d);
+			/* Claim no further ahead than the workers can take:
+			 * the rest waits in incoming/, so memory does not grow
+			 * with the number of waiting uploads. */
+			if (list_len(d->queue) < CLAIM_AHEAD)
+				spool_due(d->sp, now, worker_pool_idle(d->pool),
+				    on_due, d);
 			spool_timed_out(d->sp, now, on_timeout, d);
 			dispatch(d);
 			if ((due = intake_tick(d->intake, now)) < t)

@@ -17,7 +17,8 @@ DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev zlib1g-dev libetpan-dev libidn2-dev \
        libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
        python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
-       openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6
+       openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \
+       openssl iproute2 procps systemd groff-base
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \

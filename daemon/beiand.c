@@ -45,7 +45,7 @@
 #include "xmalloc.h"
 
 #define COMMIT_MAX 64          /* uploads per group commit */
-#define CLAIM_AHEAD 16         /* claimed uploads waiting for a worker */
+#define CLAIM_AHEAD 256        /* claimed uploads waiting for a worker */
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
 #define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
@@ -86,6 +86,8 @@ struct daemon {
 	int stopping;
 	int64_t mail_due_ms;    /* monotonic ms when the mailer should run */
 	int64_t mail_last_ms;   /* when it last ran */
+	int sigchld;            /* a child exited: reap */
+	int64_t collect_ms;     /* the next unconditional worker collect */
 	int64_t commit_retry_ms;
 	struct metrics *metrics;
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
@@ -847,7 +849,8 @@ on_signal(struct daemon *d)
 			reload(d);
 			break;
 		case SIGCHLD:
-			break; /* collected below */
+			d->sigchld = 1; /* collected below */
+			break;
 		}
 	}
 }
@@ -888,6 +891,7 @@ loop(struct daemon *d)
 	for (;;) {
 		int64_t now = mono_ms(), t = 1000, due;
 		size_t nw, n = 0;
+		int wready;
 
 		if (d->stopping && d->running == NULL && d->done == NULL &&
 		    d->nwj == 0)
@@ -948,8 +952,18 @@ loop(struct daemon *d)
 		if (n > 2 && pfd[2].fd == intake_pollfd(d->intake) &&
 		    pfd[2].revents)
 			intake_on_readable(d->intake);
-		if (worker_pool_collect(d->pool, on_result, d) == -1)
-			log_err("worker: a replacement could not be started");
+		/* The workers' sockets and reaping: when one spoke or a child
+		 * exited, and once a second besides (a failed restart). */
+		wready = d->sigchld || mono_ms() >= d->collect_ms;
+		for (size_t i = n - nw; i < n && !wready; i++)
+			wready = pfd[i].revents != 0;
+		if (wready) {
+			d->sigchld = 0;
+			d->collect_ms = mono_ms() + 1000;
+			if (worker_pool_collect(d->pool, on_result, d) == -1)
+				log_err("worker: a replacement could not be "
+				    "started");
+		}
 	}
 	commit_done(d);
 	run_mailer(d, mono_ms());

@@ -44,6 +44,7 @@ struct spool {
 	uint64_t next_id;
 	int need_rescan;
 	int64_t last_scan_ms;
+	int64_t timeout_check_ms;
 	unsigned long claim_seq;
 };
 
@@ -574,6 +575,12 @@ spool_timed_out(struct spool *sp, int64_t now_ms,
     void (*cb)(struct spool *, struct spool_cand *, void *), void *arg)
 {
 	int64_t limit = (int64_t)sp->cf->upload_timeout * 1000;
+
+	/* upload_timeout counts in seconds: a look twice a second will do,
+	 * not one per turn of the loop over every waiting upload */
+	if (now_ms < sp->timeout_check_ms)
+		return;
+	sp->timeout_check_ms = now_ms + 500;
 
 	for (size_t i = 0; i < sp->ncands; i++) {
 		struct spool_cand *c = sp->cands[i];

@@ -521,6 +521,29 @@ cand_unclaimable(struct daemon *d, struct spool_cand *c)
 		log_err("store: %s", store_errmsg(d->st));
 }
 
+/* Claim a candidate into work/ and queue it for a parser. */
+static void
+claim_to_queue(struct daemon *d, struct spool_cand *c)
+{
+	struct upl *p;
+	const char *up;
+	char work[768];
+
+	if (spool_claim(d->sp, c, work, sizeof(work)) == -1) {
+		cand_unclaimable(d, c);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	strlcpy(p->work, work, sizeof(p->work));
+	if (spool_work_origin(d->sp, work, &p->src, &up) == -1) {
+		free(p); /* cannot be: the name was just made */
+		return;
+	}
+	p->upload = xstrdup(up);
+	log_debug("spool: claimed upload=%s as %s", p->upload, work);
+	list_push(&d->queue, p);
+}
+
 static void
 on_result(const struct worker_result *res, void *arg)
 {
@@ -531,7 +554,6 @@ on_result(const struct worker_result *res, void *arg)
 		return;
 	for (size_t i = 0; i < d->nwj; i++) {
 		struct spool_cand *c;
-		char work[768];
 
 		if (d->wj[i].job != res->job)
 			continue;
@@ -547,20 +569,7 @@ on_result(const struct worker_result *res, void *arg)
 			c->incomplete = 1;
 			return;
 		}
-		if (spool_claim(d->sp, c, work, sizeof(work)) == -1) {
-			cand_unclaimable(d, c);
-			return;
-		}
-		p = xcalloc(1, sizeof(*p));
-		strlcpy(p->work, work, sizeof(p->work));
-		if (spool_work_origin(d->sp, work, &p->src,
-		    (const char **)&p->upload) == -1) {
-			free(p);
-			return;
-		}
-		p->upload = xstrdup(p->upload);
-		log_debug("spool: claimed upload=%s as %s", p->upload, work);
-		list_push(&d->queue, p);
+		claim_to_queue(d, c);
 		return;
 	}
 	if ((p = list_take(&d->running, res->job)) == NULL)
@@ -616,6 +625,13 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			p->crash = xstrdup("not a plain regular file");
 			list_push(&d->done, p);
 		}
+		return;
+	}
+	if (c->renamed) {
+		/* renamed into place: whole by the protocol; a plain regular
+		 * file (checked by the open above) is claimed at once */
+		close(fd);
+		claim_to_queue(d, c);
 		return;
 	}
 	if (worker_submit(d->pool, WJ_WHOLE, fd, c->name, NULL, &job) == 0) {

@@ -444,8 +444,9 @@ spool_cand_drop(struct spool *sp, struct spool_cand *c)
 	free(c);
 }
 
-/* Look at src/name now: add, update or drop its candidate. */
-static void
+/* Look at src/name now: add, update or drop its candidate; the
+ * candidate, or NULL when there is none. */
+static struct spool_cand *
 cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 {
 	struct spool_cand *c = cand_lookup(sp, src, name);
@@ -454,12 +455,14 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 	int64_t mt;
 
 	if (name_ignored(name))
-		return;
+		return NULL;
 	snprintf(path, sizeof(path), "%s/%s", sp->srcs[src].incoming, name);
 	if (lstat(path, &st) == -1 || S_ISDIR(st.st_mode)) {
-		if (c != NULL && !c->checking)
+		if (c != NULL && !c->checking) {
 			spool_cand_drop(sp, c);
-		return;
+			return NULL;
+		}
+		return c;
 	}
 	mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	if (c == NULL) {
@@ -477,15 +480,17 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 			hash_insert(sp, c);
 	} else if (c->dev == st.st_dev && c->ino == st.st_ino &&
 	    c->size == st.st_size && c->mtime_ns == mt)
-		return;
+		return c;
 	else {
 		c->changed_ms = now_ms;
 		c->incomplete = 0;
+		c->renamed = 0; /* written to since: settle as any other */
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	c->size = st.st_size;
 	c->mtime_ns = mt;
+	return c;
 }
 
 void
@@ -505,9 +510,17 @@ spool_events(struct spool *sp, int64_t now_ms)
 			}
 			if (ev->len == 0)
 				continue;
-			for (size_t i = 0; i < sp->nsrcs; i++)
-				if (sp->srcs[i].wd == ev->wd)
-					cand_note(sp, i, ev->name, now_ms);
+			for (size_t i = 0; i < sp->nsrcs; i++) {
+				struct spool_cand *c;
+
+				if (sp->srcs[i].wd != ev->wd)
+					continue;
+				c = cand_note(sp, i, ev->name, now_ms);
+				/* Renamed into place: complete by the upload
+				 * protocol (DESIGN.md), no settling needed. */
+				if (c != NULL && (ev->mask & IN_MOVED_TO))
+					c->renamed = 1;
+			}
 		}
 	}
 }
@@ -558,12 +571,13 @@ spool_due(struct spool *sp, int64_t now_ms, size_t max,
 	for (size_t i = 0; i < sp->ncands && max > 0; i++) {
 		struct spool_cand *c = sp->cands[i];
 
-		if (c->checking || c->incomplete || now_ms - c->changed_ms < settle)
+		if (c->checking || c->incomplete ||
+		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		/* Confirm with a fresh look: inotify may have missed a write. */
 		cand_note(sp, c->src, c->name, now_ms);
 		if (i >= sp->ncands || sp->cands[i] != c ||
-		    now_ms - c->changed_ms < settle)
+		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		max--;
 		cb(sp, c, arg);
@@ -606,7 +620,9 @@ spool_next_due(const struct spool *sp, int64_t now_ms)
 				continue;
 			d = c->first_ms + (int64_t)sp->cf->upload_timeout * 1000 -
 			    now_ms;
-		} else
+		} else if (c->renamed)
+			d = 0;
+		else
 			d = c->changed_ms + settle - now_ms;
 		if (d < 0)
 			d = 0;

@@ -44,6 +44,9 @@ struct spool_cand {
 	int64_t checked_ms;  /* changed_ms when that check started */
 	int incomplete;      /* found incomplete at its current size */
 	int reported;        /* ARCHIVE_TRUNCATED receipt written */
+	int renamed;         /* renamed into place, unchanged since: whole by
+	                      * the upload protocol, claimed without settling
+	                      * or a wholeness check */
 	/* spool.c's own: position and hash chains (by name, by id) */
 	size_t slot;
 	struct spool_cand *hnext_name, *hnext_id;

@@ -30,8 +30,8 @@ rmdir "$P/stage"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
-	# 0.05 .. 0.5 s into the run: the kills land mid-batch
-	sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.05 + (s % 45) / 100 }')"
+	# 0.05 .. 0.35 s into the run: the kills land mid-batch
+	sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.05 + (s % 30) / 100 }')"
 	bd_kill
 	done_now=$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')
 	echo "round $r: killed with $done_now receipts written"

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,21 +80,12 @@ mctx_open(struct mctx *t)
 	}
 }
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 mctx_close(struct mctx *t)
 {
 	mailer_free(t->m);
 	store_close(t->st);
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(t->dir);
 }
 
 /* ---- filings ------------------------------------------------------------ */

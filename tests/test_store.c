@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +71,12 @@ tctx_open(struct tctx *t)
 	}
 }
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 tctx_close(struct tctx *t)
 {
 	store_close(t->st);
 	t->st = NULL;
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rmtree(t->dir);
 }
 
 /* ---- filings as structs ------------------------------------------------- */

@@ -19,6 +19,8 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Directory of the generated fixtures (BEIAND_FIXTURES or tests/fixtures). */
 const char *unit_fixtures(void);
+/* Remove a folder and everything below it (test scratch space). */
+void unit_rmtree(const char *dir);
 /* Read a whole file into malloc'd memory; NULL on error. */
 unsigned char *unit_read_file(const char *path, size_t *len);
 

@@ -1,6 +1,7 @@
 /*
  * unit_main: runs every registered unit test.
  */
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,21 @@ unit_fixtures(void)
 	const char *d = getenv("BEIAND_FIXTURES");
 
 	return d ? d : "tests/fixtures";
+}
+
+static int
+unit_rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+void
+unit_rmtree(const char *dir)
+{
+	nftw(dir, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 unsigned char *

@@ -64,6 +64,7 @@ struct upl {
 	char *crash;            /* quarantine reason after repeated crashes */
 	char *receipt;          /* built in the commit */
 	int receipt_ok;         /* written */
+	unsigned counted[METRICS_NRESULTS]; /* results, for the metrics */
 	int quarantine;
 };
 
@@ -230,6 +231,8 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 	size_t len = 0, nitems = 0;
 	int rc = -1, all_repeated = 1;
 
+	/* counted once the group is committed (it may be rolled back) */
+	memset(p->counted, 0, sizeof(p->counted));
 	if ((bytes = work_read(d, p->work, &len)) == NULL) {
 		int e = errno;
 
@@ -275,8 +278,7 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		memcpy(ref, hex, 16);
 		ref[16] = '\0';
 		p->quarantine = 1;
-		metrics_ingested(d->metrics, METRICS_CH_SPOOL,
-		    METRICS_RES_QUARANTINED);
+		p->counted[METRICS_RES_QUARANTINED]++;
 		snprintf(qsrc, sizeof(qsrc), "%s/incoming/%s", src->rel,
 		    p->upload);
 		if (store_mail_loose(d->st, WF_TPL_INVALID, ref, params, &who,
@@ -307,12 +309,11 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 				goto out;
 			}
 			all_repeated &= o->repeated;
-			metrics_ingested(d->metrics, METRICS_CH_SPOOL,
-			    o->repeated ? METRICS_RES_REPEATED :
+			p->counted[o->repeated ? METRICS_RES_REPEATED :
 			    errlist_nerrors(o->errs) == 0 ?
 			    METRICS_RES_ACCEPTED : o->id[0] != '\0' &&
 			    o->state == WF_INVALID ? METRICS_RES_INVALID :
-			    METRICS_RES_REFUSED);
+			    METRICS_RES_REFUSED]++;
 			items[i].path = u->items[i].path;
 			items[i].kind = u->items[i].kind;
 			items[i].id = o->id;
@@ -449,6 +450,10 @@ commit_done(struct daemon *d)
 		    p->receipt) == 0;
 	synced = spool_sync(d) == 0;
 	while ((p = list_take(&d->done, 0)) != NULL) {
+		for (int r = 0; r < METRICS_NRESULTS; r++)
+			for (unsigned k = 0; k < p->counted[r]; k++)
+				metrics_ingested(d->metrics, METRICS_CH_SPOOL,
+				    (enum metrics_result)r);
 		/* no durable receipt: the upload stays claimed until then */
 		if (synced && p->receipt_ok)
 			upload_finish(d, p->work, p->upload, p->quarantine);

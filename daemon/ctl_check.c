@@ -66,6 +66,14 @@ check_print(const struct check_out *o, const char *item,
 	}
 }
 
+void
+ctl_put_findings(const struct errlist *el)
+{
+	struct check_out o = { 0 };
+
+	check_print(&o, NULL, el);
+}
+
 /* Returns CTL_OK, CTL_REFUSED or CTL_USAGE (I/O). */
 static int
 check_one(const char *path, const struct check_ctx *ctx,

@@ -8,10 +8,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,37 +20,6 @@
 #include "package.h"
 #include "store.h"
 #include "xmalloc.h"
-
-static const char *
-operator_name(void)
-{
-	const char *s = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (s != NULL && *s != '\0')
-		return s;
-	if ((pw = getpwuid(getuid())) != NULL)
-		return pw->pw_name;
-	return "operator";
-}
-
-static void
-print_findings(const char *item, const struct errlist *el)
-{
-	for (size_t i = 0; i < errlist_count(el); i++) {
-		const struct err_item *e = errlist_get(el, i);
-		FILE *fp = e->severity == SEV_WARNING ? stderr : stdout;
-
-		if (item != NULL) {
-			ctl_put_escaped(fp, item);
-			fputs(": ", fp);
-		}
-		ctl_put_escaped(fp, e->path);
-		fprintf(fp, ": %s: ", err_code_name(e->code));
-		ctl_put_escaped(fp, e->message);
-		putc('\n', fp);
-	}
-}
 
 int
 ctl_submit(int argc, char **argv, const struct config *cf)
@@ -67,7 +34,6 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	struct store *st = NULL;
 	struct upload *u = NULL;
 	unsigned char *buf = NULL;
-	char err[512], *db = NULL;
 	size_t len;
 	int ch, rc = CTL_USAGE, refused = 0;
 
@@ -108,27 +74,17 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	u = upload_read(name, buf, len, &cs.ctx, UPLOAD_HASH);
 	if (errlist_nerrors(u->errs) > 0 || u->nitems != 1 ||
 	    u->items[0].kind != ITEM_FILING) {
-		print_findings(NULL, u->errs);
+		ctl_put_findings(u->errs);
 		if (errlist_nerrors(u->errs) == 0)
 			fprintf(stderr, "beianctl: %s: not a single filing "
 			    "package\n", path);
 		rc = CTL_REFUSED;
 		goto out;
 	}
-	/* A first submit on a new deployment makes the state folder. */
-	if (mkdir(cf->state_dir, 0700) == -1 && errno != EEXIST) {
-		fprintf(stderr, "beianctl: %s: %s\n", cf->state_dir,
-		    strerror(errno));
+	/* (a first submit on a new deployment makes the state folder) */
+	if ((st = ctl_store_open(cf)) == NULL)
 		goto out;
-	}
-	db = xasprintf("%s/beiand.db", cf->state_dir);
-	if ((st = store_open(db, cf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "beianctl: %s\n", err);
-		goto out;
-	}
-	who.kind = WF_ACTOR_OPERATOR;
-	who.channel = WF_CHANNEL_CLI;
-	who.name = operator_name();
+	ctl_operator(&who);
 	who.provider = provider;
 	for (size_t i = 0; i < u->nitems; i++) {
 		struct ingest_outcome o = { .errs = errlist_new() };
@@ -142,7 +98,7 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 		if (o.id[0] != '\0')
 			printf("%s: %s\n", o.id, o.state == WF_NONE ? "unknown" :
 			    workflow_state_name(o.state));
-		print_findings(NULL, o.errs);
+		ctl_put_findings(o.errs);
 		if (errlist_nerrors(o.errs) > 0)
 			refused = 1;
 		errlist_free(o.errs);
@@ -154,7 +110,6 @@ usage:
 	return CTL_USAGE;
 out:
 	store_close(st);
-	free(db);
 	upload_free(u);
 	free(buf);
 	check_setup_fini(&cs);

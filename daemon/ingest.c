@@ -125,10 +125,14 @@ out:
 	return rc;
 }
 
+/*
+ * A package: a new filing, or (id set) a resubmission of filing id, with
+ * the owner token of a mail follow-up (else NULL).
+ */
 static int
 ingest_filing(struct store *st, const struct item *it,
-    const struct store_actor *who, const void *original, size_t original_len,
-    struct ingest_outcome *out)
+    const struct store_actor *who, const char *id, const char *token,
+    const void *original, size_t original_len, struct ingest_outcome *out)
 {
 	struct store_result res = { .errs = out->errs };
 	struct store_package pkg = { 0 };
@@ -143,9 +147,8 @@ ingest_filing(struct store *st, const struct item *it,
 	pkg.xml = xml;
 	pkg.errs = it->errs;
 	pkg.from = who->channel == WF_CHANNEL_MAIL ? who->name : NULL;
-	if (it->filing != NULL && it->filing->id != NULL)
-		rc = store_filing_resubmit(st, it->filing->id, NULL, &pkg, who,
-		    &res);
+	if (id != NULL)
+		rc = store_filing_resubmit(st, id, token, &pkg, who, &res);
 	else
 		rc = store_filing_create(st, &pkg, who, &res);
 	if (rc == -1)
@@ -328,7 +331,8 @@ ingest_item(struct store *st, const struct config *cf, const struct item *it,
 	errs_copy(out->errs, it->errs);
 	switch (it->kind) {
 	case ITEM_FILING:
-		rc = ingest_filing(st, it, who, original, original_len, out);
+		rc = ingest_filing(st, it, who, it->filing != NULL ?
+		    it->filing->id : NULL, NULL, original, original_len, out);
 		break;
 	case ITEM_VERIFICATION:
 		if (it->verification == NULL || errlist_nerrors(it->errs) > 0) {
@@ -392,11 +396,6 @@ ingest_mail_resubmit(struct store *st, const struct item *it,
     const struct store_actor *who, const char *tag_id, const char *tag_token,
     struct ingest_outcome *out)
 {
-	struct store_result res = { .errs = out->errs };
-	struct store_package pkg = { 0 };
-	char *xml = NULL;
-	int rc;
-
 	if (it->filing != NULL && it->filing->id != NULL &&
 	    strcmp(it->filing->id, tag_id) != 0) {
 		errlist_add(out->errs, ERR_TRACKING_ID_UNKNOWN, "/filing/@id",
@@ -405,27 +404,7 @@ ingest_mail_resubmit(struct store *st, const struct item *it,
 		    tag_id, tag_id);
 		return 0;
 	}
-	if (it->filing != NULL) {
-		filing_domains_alabel(it->filing);
-		xml = filing_to_xml(it->filing, NULL);
-	}
-	pkg.f = it->filing;
-	pkg.xml = xml;
-	pkg.errs = it->errs;
-	pkg.from = who->name;
-	rc = store_filing_resubmit(st, tag_id, tag_token, &pkg, who, &res);
-	if (rc == -1)
-		goto out;
-	strlcpy(out->id, res.id, sizeof(out->id));
-	out->state = res.state;
-	rc = 0;
-	if (it->filing != NULL && out->id[0] != '\0' &&
-	    (res.state == WF_AWAITING_VERIFICATION ||
-	    res.state == WF_UNDER_REVIEW) && errlist_nerrors(out->errs) == 0)
-		rc = keep_package(st, out->id, it, xml, NULL, 0);
-out:
-	free(xml);
-	return rc;
+	return ingest_filing(st, it, who, tag_id, tag_token, NULL, 0, out);
 }
 
 int

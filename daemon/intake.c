@@ -894,9 +894,6 @@ intake_apply(struct intake *in, time_t now)
 			return -1;
 		}
 		m->state = MSG_APPLIED;
-		if (in->metrics != NULL)
-			metrics_ingested(in->metrics, METRICS_CH_MAIL,
-			    msg_result(m));
 	}
 	return 0;
 }
@@ -950,6 +947,10 @@ intake_after_commit(struct intake *in, int committed)
 			continue;
 		}
 		m->state = MSG_COMMITTED;
+		/* counted once committed: a rolled-back group comes again */
+		if (in->metrics != NULL)
+			metrics_ingested(in->metrics, METRICS_CH_MAIL,
+			    msg_result(m));
 		upload_free(m->u);
 		m->u = NULL;
 		free(m->hdr);

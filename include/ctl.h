@@ -46,6 +46,10 @@ int ctl_password_reset(int argc, char **argv, const struct config *cf);
 int ctl_backup(int argc, char **argv, const struct config *cf);
 
 /* Output helpers shared by the verbs. */
+struct errlist;
+/* Findings as `check` prints them: "PATH: CODE: message", warnings on
+ * stderr. */
+void ctl_put_findings(const struct errlist *el);
 /* Print s with bytes below 0x20 and 0x7f as \xHH. */
 void ctl_put_escaped(FILE *fp, const char *s);
 /* Print s as a JSON string literal (quotes included); NULL as null. */

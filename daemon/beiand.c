@@ -68,6 +68,11 @@ struct upl {
 	int quarantine;
 };
 
+struct ulist {
+	struct upl *head, *tail;
+	size_t n;
+};
+
 struct whole_job {
 	uint64_t job, cand;
 };
@@ -81,7 +86,7 @@ struct daemon {
 	struct mailer *mailer;
 	struct intake *intake;  /* NULL without an [imap] url */
 	int sfd;
-	struct upl *queue, *running, *done;
+	struct ulist queue, running, done;
 	struct whole_job *wj;
 	size_t nwj, capwj;
 	int stopping;
@@ -92,6 +97,8 @@ struct daemon {
 	int64_t commit_retry_ms;
 	struct metrics *metrics;
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
+	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
+	int64_t wd_next_ms;     /* the next ping */
 };
 
 static int64_t
@@ -130,25 +137,37 @@ metrics_update(struct daemon *d, int64_t now_ms)
 	notify_status("%s", status);
 }
 
+/* A FIFO of claimed uploads that knows its length and its tail. */
 static void
-list_push(struct upl **head, struct upl *u)
+ulist_push(struct ulist *l, struct upl *u)
 {
 	u->next = NULL;
-	while (*head != NULL)
-		head = &(*head)->next;
-	*head = u;
+	if (l->head == NULL)
+		l->head = u;
+	else
+		l->tail->next = u;
+	l->tail = u;
+	l->n++;
 }
 
+/* The upload running job, or the first when job is 0; NULL if none. */
 static struct upl *
-list_take(struct upl **head, uint64_t job)
+ulist_take(struct ulist *l, uint64_t job)
 {
-	for (struct upl **pp = head; *pp != NULL; pp = &(*pp)->next) {
-		struct upl *u = *pp;
-		if (job == 0 || u->job == job) {
-			*pp = u->next;
-			u->next = NULL;
-			return u;
-		}
+	struct upl *prev = NULL;
+
+	for (struct upl *u = l->head; u != NULL; prev = u, u = u->next) {
+		if (job != 0 && u->job != job)
+			continue;
+		if (prev == NULL)
+			l->head = u->next;
+		else
+			prev->next = u->next;
+		if (l->tail == u)
+			l->tail = prev;
+		u->next = NULL;
+		l->n--;
+		return u;
 	}
 	return NULL;
 }
@@ -163,16 +182,6 @@ upl_free(struct upl *u)
 	free(u->crash);
 	free(u->receipt);
 	free(u);
-}
-
-static size_t
-list_len(const struct upl *u)
-{
-	size_t n = 0;
-
-	for (; u != NULL; u = u->next)
-		n++;
-	return n;
 }
 
 /* ---- reading a claimed file (bytes only: the parent never parses) ---- */
@@ -414,14 +423,14 @@ commit_done(struct daemon *d)
 	struct upl *p;
 	int ifail = 0, synced;
 
-	if (d->done == NULL && !intake_has_done(d->intake))
+	if (d->done.head == NULL && !intake_has_done(d->intake))
 		return;
 	if (store_begin(d->st) == -1) {
 		log_err("store: begin: %s", store_errmsg(d->st));
 		d->commit_retry_ms = mono_ms() + 1000;
 		return;
 	}
-	for (p = d->done; p != NULL; p = p->next)
+	for (p = d->done.head; p != NULL; p = p->next)
 		if (upload_apply(d, p, now) == -1)
 			break;
 	if (p == NULL && intake_apply(d->intake, now) == -1)
@@ -429,14 +438,14 @@ commit_done(struct daemon *d)
 	/* The claims (renames into work/) are durable before the commit
 	 * that answers them: a power loss cannot bring an upload back into
 	 * incoming/ once its result is recorded. */
-	if (p == NULL && !ifail && d->done != NULL)
+	if (p == NULL && !ifail && d->done.head != NULL)
 		dir_sync(spool_work_dir(d->sp));
 	if (p != NULL || ifail || store_commit(d->st) == -1) {
 		log_err("store: group of %zu uploads not committed: %s",
-		    list_len(d->done), store_errmsg(d->st));
+		    d->done.n, store_errmsg(d->st));
 		store_rollback(d->st);
 		intake_after_commit(d->intake, 0);
-		for (p = d->done; p != NULL; p = p->next) {
+		for (p = d->done.head; p != NULL; p = p->next) {
 			free(p->receipt);
 			p->receipt = NULL;
 			p->quarantine = 0;
@@ -445,11 +454,11 @@ commit_done(struct daemon *d)
 		return;
 	}
 	intake_after_commit(d->intake, 1);
-	for (p = d->done; p != NULL; p = p->next)
+	for (p = d->done.head; p != NULL; p = p->next)
 		p->receipt_ok = upload_receipt(d, p->src, p->upload,
 		    p->receipt) == 0;
 	synced = spool_sync(d) == 0;
-	while ((p = list_take(&d->done, 0)) != NULL) {
+	while ((p = ulist_take(&d->done, 0)) != NULL) {
 		for (int r = 0; r < METRICS_NRESULTS; r++)
 			for (unsigned k = 0; k < p->counted[r]; k++)
 				metrics_ingested(d->metrics, METRICS_CH_SPOOL,
@@ -467,8 +476,8 @@ commit_done(struct daemon *d)
 static void
 dispatch(struct daemon *d)
 {
-	while (d->queue != NULL && worker_pool_idle(d->pool) > 0) {
-		struct upl *p = d->queue;
+	while (d->queue.head != NULL && worker_pool_idle(d->pool) > 0) {
+		struct upl *p = d->queue.head;
 		char path[4096];
 		int fd;
 
@@ -483,9 +492,9 @@ dispatch(struct daemon *d)
 			    e == EINTR)
 				return; /* passing trouble: try again later */
 			/* never readable: refused and kept aside */
-			list_take(&d->queue, 0);
+			ulist_take(&d->queue, 0);
 			p->crash = xstrdup(strerror(e));
-			list_push(&d->done, p);
+			ulist_push(&d->done, p);
 			continue;
 		}
 		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
@@ -495,8 +504,8 @@ dispatch(struct daemon *d)
 			return;
 		}
 		close(fd);
-		list_take(&d->queue, 0);
-		list_push(&d->running, p);
+		ulist_take(&d->queue, 0);
+		ulist_push(&d->running, p);
 	}
 }
 
@@ -546,7 +555,7 @@ claim_to_queue(struct daemon *d, struct spool_cand *c)
 	}
 	p->upload = xstrdup(up);
 	log_debug("spool: claimed upload=%s as %s", p->upload, work);
-	list_push(&d->queue, p);
+	ulist_push(&d->queue, p);
 }
 
 static void
@@ -577,23 +586,23 @@ on_result(const struct worker_result *res, void *arg)
 		claim_to_queue(d, c);
 		return;
 	}
-	if ((p = list_take(&d->running, res->job)) == NULL)
+	if ((p = ulist_take(&d->running, res->job)) == NULL)
 		return;
 	p->job = 0;
 	if (res->status == WR_OK && res->upload != NULL) {
 		p->u = res->upload;
-		list_push(&d->done, p);
+		ulist_push(&d->done, p);
 		return;
 	}
 	p->attempts++;
 	log_warn("worker: upload=%s attempt %d failed: %s", p->upload,
 	    p->attempts, res->reason);
 	if (p->attempts < 2) {
-		list_push(&d->queue, p);
+		ulist_push(&d->queue, p);
 		return;
 	}
 	p->crash = xstrdup(res->reason);
-	list_push(&d->done, p);
+	ulist_push(&d->done, p);
 }
 
 static void
@@ -628,7 +637,7 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			spool_work_origin(sp, work, &p->src, &up);
 			p->upload = xstrdup(up);
 			p->crash = xstrdup("not a plain regular file");
-			list_push(&d->done, p);
+			ulist_push(&d->done, p);
 		}
 		return;
 	}
@@ -724,7 +733,7 @@ recover_work(struct daemon *d)
 			strlcpy(p->work, de->d_name, sizeof(p->work));
 			p->src = src;
 			p->upload = xstrdup(up);
-			list_push(&d->queue, p);
+			ulist_push(&d->queue, p);
 			log_info("spool: upload=%s claimed before a stop; "
 			    "processed again", up);
 		}
@@ -775,21 +784,23 @@ close_parts(struct daemon *d)
 /* After a reload: each claimed upload's folder index in the new spool;
  * one whose folder is gone stays in work/ untouched. */
 static void
-origins_resolve(struct daemon *d, struct upl **head)
+origins_resolve(struct daemon *d, struct ulist *l)
 {
-	for (struct upl **pp = head; *pp != NULL;) {
-		struct upl *p = *pp;
+	struct ulist keep = { 0 };
+	struct upl *p;
+
+	while ((p = ulist_take(l, 0)) != NULL) {
 		const char *up;
 
 		if (spool_work_origin(d->sp, p->work, &p->src, &up) == 0) {
-			pp = &p->next;
+			ulist_push(&keep, p);
 			continue;
 		}
 		log_warn("spool: %s: its folder is no longer configured; left "
 		    "in work/", p->work);
-		*pp = p->next;
 		upl_free(p);
 	}
+	*l = keep;
 }
 
 static void
@@ -815,9 +826,9 @@ reload(struct daemon *d)
 		return;
 	}
 	/* Jobs in flight are dropped with their workers and queued again. */
-	while ((p = list_take(&d->running, 0)) != NULL) {
+	while ((p = ulist_take(&d->running, 0)) != NULL) {
 		p->job = 0;
-		list_push(&d->queue, p);
+		ulist_push(&d->queue, p);
 	}
 	d->nwj = 0;
 	commit_done(d);
@@ -862,7 +873,7 @@ on_signal(struct daemon *d)
 				notify_stopping();
 				log_info("beiand: stopping: finishing %zu "
 				    "uploads in flight",
-				    list_len(d->running) + list_len(d->done));
+				    d->running.n + d->done.n);
 			}
 			d->stopping = 1;
 			break;
@@ -886,9 +897,12 @@ run_mailer(struct daemon *d, int64_t now_ms)
 		return;
 	/* Uploads first: while the spool is busy the mailer takes a turn
 	 * every MAIL_BUSY_MS only (the mails are durable in the outbox). */
-	if ((d->queue != NULL || d->running != NULL || d->done != NULL) &&
-	    now_ms - d->mail_last_ms < MAIL_BUSY_MS)
+	if ((d->queue.n + d->running.n + d->done.n) > 0 &&
+	    now_ms - d->mail_last_ms < MAIL_BUSY_MS) {
+		/* a timer, not a due time in the past: the loop must sleep */
+		d->mail_due_ms = d->mail_last_ms + MAIL_BUSY_MS;
 		return;
+	}
 	d->mail_last_ms = now_ms;
 	n = mailer_run(d->mailer, time(NULL), MAIL_BATCH, &next);
 	if (n == -1)
@@ -914,7 +928,7 @@ loop(struct daemon *d)
 		size_t nw, n = 0;
 		int wready;
 
-		if (d->stopping && d->running == NULL && d->done == NULL &&
+		if (d->stopping && d->running.head == NULL && d->done.head == NULL &&
 		    d->nwj == 0)
 			break;
 		spool_scan(d->sp, now, 0);
@@ -922,7 +936,7 @@ loop(struct daemon *d)
 			/* Claim no further ahead than the workers can take:
 			 * the rest waits in incoming/, so memory does not grow
 			 * with the number of waiting uploads. */
-			if (list_len(d->queue) < CLAIM_AHEAD)
+			if (d->queue.n < CLAIM_AHEAD)
 				spool_due(d->sp, now, worker_pool_idle(d->pool),
 				    on_due, d);
 			spool_timed_out(d->sp, now, on_timeout, d);
@@ -930,26 +944,30 @@ loop(struct daemon *d)
 			if ((due = intake_tick(d->intake, now)) < t)
 				t = due;
 		}
-		if ((d->done != NULL || intake_has_done(d->intake)) &&
+		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
 		    now >= d->commit_retry_ms &&
-		    (d->running == NULL || list_len(d->done) >= COMMIT_MAX ||
+		    (d->running.head == NULL || d->done.n >= COMMIT_MAX ||
 		    d->stopping))
 			commit_done(d);
-		run_mailer(d, mono_ms());
-		notify_watchdog(mono_ms());
-		metrics_update(d, mono_ms());
+		now = mono_ms();
+		run_mailer(d, now);
+		if (d->wd_ms >= 0 && now >= d->wd_next_ms) {
+			notify_watchdog(now);
+			d->wd_next_ms = now + d->wd_ms;
+		}
+		metrics_update(d, now);
 
 		/* Settled uploads wait for a worker: with none idle, a result
 		 * wakes the loop, not the clock (no busy polling). */
 		if (worker_pool_idle(d->pool) > 0 && !d->stopping &&
 		    (due = spool_next_due(d->sp, now)) >= 0 && due < t)
 			t = due;
-		if ((due = notify_watchdog_interval_ms()) >= 0 && due < t)
-			t = due;
+		if (d->wd_ms >= 0 && d->wd_ms < t)
+			t = d->wd_ms;
 		if (d->mail_due_ms - now < t)
 			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
-		if ((d->done != NULL || intake_has_done(d->intake)) &&
-		    d->running == NULL)
+		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
+		    d->running.head == NULL)
 			t = 0;
 		pfd[n].fd = d->sfd;
 		pfd[n++].events = POLLIN;
@@ -968,19 +986,20 @@ loop(struct daemon *d)
 			fatal("poll: %s", strerror(errno));
 		if (pfd[0].revents)
 			on_signal(d);
+		now = mono_ms();
 		if (pfd[1].revents)
-			spool_events(d->sp, mono_ms());
+			spool_events(d->sp, now);
 		if (n > 2 && pfd[2].fd == intake_pollfd(d->intake) &&
 		    pfd[2].revents)
 			intake_on_readable(d->intake);
 		/* The workers' sockets and reaping: when one spoke or a child
 		 * exited, and once a second besides (a failed restart). */
-		wready = d->sigchld || mono_ms() >= d->collect_ms;
+		wready = d->sigchld || now >= d->collect_ms;
 		for (size_t i = n - nw; i < n && !wready; i++)
 			wready = pfd[i].revents != 0;
 		if (wready) {
 			d->sigchld = 0;
-			d->collect_ms = mono_ms() + 1000;
+			d->collect_ms = now + 1000;
 			if (worker_pool_collect(d->pool, on_result, d) == -1)
 				log_err("worker: a replacement could not be "
 				    "started");
@@ -1066,12 +1085,13 @@ beiand_main(int argc, char **argv)
 	log_info("beiand: started, spool %s, state %s, %zu folders watched",
 	    d.cf->spool_dir, d.cf->state_dir, spool_nsrcs(d.sp));
 	notify_ready();
+	d.wd_ms = notify_watchdog_interval_ms();
 	loop(&d);
 	log_info("beiand: stopped");
 	/* Claimed uploads not yet parsed stay in work/ for the next start. */
-	for (struct upl *p; (p = list_take(&d.queue, 0)) != NULL;)
+	for (struct upl *p; (p = ulist_take(&d.queue, 0)) != NULL;)
 		upl_free(p);
-	for (struct upl *p; (p = list_take(&d.running, 0)) != NULL;)
+	for (struct upl *p; (p = ulist_take(&d.running, 0)) != NULL;)
 		upl_free(p);
 	free(d.wj);
 	close_parts(&d);

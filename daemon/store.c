@@ -693,6 +693,12 @@ store_open(const char *path, const struct config *cfg, char *err,
 	    pragma(st, "PRAGMA foreign_keys = ON") == -1 ||
 	    pragma(st, "PRAGMA secure_delete = ON") == -1 ||
 	    pragma(st, "PRAGMA trusted_schema = OFF") == -1 ||
+	    /* statement journals of the savepoints in a group: in memory,
+	     * not a page and its number written to a temporary file for
+	     * every page an item touches */
+	    pragma(st, "PRAGMA temp_store = MEMORY") == -1 ||
+	    /* a group's pages stay in the cache until its commit */
+	    pragma(st, "PRAGMA cache_size = -8192") == -1 ||
 	    migrate(st) == -1) {
 		snprintf(err, errsize, "%s: %s", path, st->errmsg[0] ?
 		    st->errmsg : "journal_mode WAL refused");

@@ -1084,9 +1084,11 @@ worker_poll(struct worker_pool *p, struct worker *w, struct worker_result *res,
 		eof = 1; /* ECONNRESET and the like: it is gone */
 		break;
 	}
+	/* A worker that dies closes its socket: only then is there a
+	 * child to reap (no waitpid per turn while all is well). */
+	if (!eof)
+		return 0;
 	if (!worker_reap(w, 0, &status)) {
-		if (!eof)
-			return 0;
 		/* Its socket closed: it is exiting.  Give it a moment to
 		 * become a zombie, so the cause is its own, then insist. */
 		for (int i = 0; i < 50; i++) {

@@ -234,7 +234,8 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 	struct ingest_outcome *outs = NULL;
 	struct errlist *uerrs = NULL;
 	struct upload *u = p->u;
-	unsigned char *bytes;
+	unsigned char *bytes, digest[SHA256_LEN];
+	struct store_blob orig;
 	char hex[SHA256_HEX];
 	time_t received = now;
 	size_t len = 0, nitems = 0;
@@ -257,7 +258,11 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		bytes = (unsigned char *)xstrdup("");
 		len = 0;
 	}
-	sha256_hex(bytes, len, hex);
+	sha256(bytes, len, digest);
+	sha256_to_hex(digest, hex);
+	orig.bytes = bytes;
+	orig.len = len;
+	orig.sha256 = digest;
 	who.kind = src->is_bureau ? WF_ACTOR_BUREAU : WF_ACTOR_PROVIDER;
 	who.channel = WF_CHANNEL_SPOOL;
 	who.name = src->code;
@@ -312,7 +317,7 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 
 			o->errs = errlist_new();
 			if (ingest_item(d->st, d->cf, &u->items[i], &who,
-			    src->source, single ? bytes : NULL, len, o) == -1) {
+			    src->source, single ? &orig : NULL, o) == -1) {
 				log_err("store: upload=%s: %s", p->upload,
 				    store_errmsg(d->st));
 				goto out;
@@ -576,8 +581,10 @@ on_result(const struct worker_result *res, void *arg)
 		if (c == NULL)
 			return;
 		c->checking = 0;
-		/* written to while it was checked: let it settle again */
-		if (c->changed_ms != c->checked_ms)
+		/* written to while it was checked, or never checked: let it
+		 * settle again */
+		if (c->changed_ms != c->checked_ms ||
+		    res->status == WR_NOT_STARTED)
 			return;
 		if (res->status == WR_OK && res->whole == AR_INCOMPLETE) {
 			c->incomplete = 1;
@@ -592,6 +599,10 @@ on_result(const struct worker_result *res, void *arg)
 	if (res->status == WR_OK && res->upload != NULL) {
 		p->u = res->upload;
 		ulist_push(&d->done, p);
+		return;
+	}
+	if (res->status == WR_NOT_STARTED) {
+		ulist_push(&d->queue, p); /* never tried: no attempt counted */
 		return;
 	}
 	p->attempts++;

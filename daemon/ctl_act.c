@@ -342,7 +342,7 @@ verify_ingest(const struct config *cf, const char *id, struct vfiles *vf)
 	    (rc = state_is(id, state, WF_AWAITING_VERIFICATION)) != 0)
 		goto out;
 	ctl_operator(&who);
-	if (ingest_item(st, cf, &it, &who, NULL, NULL, 0, &out) == -1) {
+	if (ingest_item(st, cf, &it, &who, NULL, NULL, &out) == -1) {
 		rc = ctl_store_error(st);
 		goto out;
 	}

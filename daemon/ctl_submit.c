@@ -88,8 +88,9 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	who.provider = provider;
 	for (size_t i = 0; i < u->nitems; i++) {
 		struct ingest_outcome o = { .errs = errlist_new() };
+		struct store_blob orig = { buf, len, NULL };
 
-		if (ingest_item(st, cf, &u->items[i], &who, NULL, buf, len,
+		if (ingest_item(st, cf, &u->items[i], &who, NULL, &orig,
 		    &o) == -1) {
 			fprintf(stderr, "beianctl: %s\n", store_errmsg(st));
 			errlist_free(o.errs);

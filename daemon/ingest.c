@@ -88,8 +88,9 @@ item_file(const struct item *it, const char *name)
  */
 static int
 keep_package(struct store *st, const char *id, const struct item *it,
-    const char *xml, const void *original, size_t original_len)
+    const char *xml, const struct store_blob *original)
 {
+	struct store_blob blob;
 	struct store_entry *ents;
 	struct pkg_file *files;
 	unsigned char *packed = NULL;
@@ -109,15 +110,20 @@ keep_package(struct store *st, const char *id, const struct item *it,
 		ents[i].name = files[i].name;
 		ents[i].data = files[i].data;
 		ents[i].size = files[i].size;
+		/* the worker's hash, unless the bytes were replaced above */
+		ents[i].sha256 = files[i].data == it->files[i].data ?
+		    it->files[i].sha256 : NULL;
 	}
 	if (repack) {
 		if (pack_zip(files, it->nfiles, &packed, &packed_len) != 0)
 			goto out;
-		original = packed;
-		original_len = packed_len;
+		blob.bytes = packed;
+		blob.len = packed_len;
+		blob.sha256 = NULL;
+		original = &blob;
 	}
-	rc = store_attachment_put(st, id, "package", original, original_len,
-	    ents, it->nfiles, hex) == -1 ? -1 : 0;
+	rc = store_attachment_put(st, id, "package", original, ents,
+	    it->nfiles, hex) == -1 ? -1 : 0;
 out:
 	free(packed);
 	free(files);
@@ -132,7 +138,7 @@ out:
 static int
 ingest_filing(struct store *st, const struct item *it,
     const struct store_actor *who, const char *id, const char *token,
-    const void *original, size_t original_len, struct ingest_outcome *out)
+    const struct store_blob *original, struct ingest_outcome *out)
 {
 	struct store_result res = { .errs = out->errs };
 	struct store_package pkg = { 0 };
@@ -159,7 +165,7 @@ ingest_filing(struct store *st, const struct item *it,
 	if (it->filing != NULL && out->id[0] != '\0' &&
 	    (res.state == WF_AWAITING_VERIFICATION ||
 	    res.state == WF_UNDER_REVIEW) && errlist_nerrors(out->errs) == 0)
-		rc = keep_package(st, out->id, it, xml, original, original_len);
+		rc = keep_package(st, out->id, it, xml, original);
 out:
 	free(xml);
 	return rc;
@@ -169,11 +175,12 @@ static int
 keep_file(struct store *st, const char *id, const char *kind,
     const struct pkg_file *f)
 {
-	struct store_entry e = { f->name, f->data, f->size };
+	struct store_entry e = { f->name, f->data, f->size, f->sha256 };
+	struct store_blob b = { f->data, f->size, f->sha256 };
 	char hex[SHA256_HEX];
 
-	return store_attachment_put(st, id, kind, f->data, f->size, &e, 1,
-	    hex) == -1 ? -1 : 0;
+	return store_attachment_put(st, id, kind, &b, &e, 1, hex) == -1 ? -1 :
+	    0;
 }
 
 /*
@@ -300,8 +307,8 @@ ingest_decision(struct store *st, const struct item *it,
 
 int
 ingest_item(struct store *st, const struct config *cf, const struct item *it,
-    const struct store_actor *who, const char *source, const void *original,
-    size_t original_len, struct ingest_outcome *out)
+    const struct store_actor *who, const char *source,
+    const struct store_blob *original, struct ingest_outcome *out)
 {
 	struct store_transition_req req = { 0 };
 	struct store_issue *issues = NULL;
@@ -332,7 +339,7 @@ ingest_item(struct store *st, const struct config *cf, const struct item *it,
 	switch (it->kind) {
 	case ITEM_FILING:
 		rc = ingest_filing(st, it, who, it->filing != NULL ?
-		    it->filing->id : NULL, NULL, original, original_len, out);
+		    it->filing->id : NULL, NULL, original, out);
 		break;
 	case ITEM_VERIFICATION:
 		if (it->verification == NULL || errlist_nerrors(it->errs) > 0) {
@@ -404,7 +411,7 @@ ingest_mail_resubmit(struct store *st, const struct item *it,
 		    tag_id, tag_id);
 		return 0;
 	}
-	return ingest_filing(st, it, who, tag_id, tag_token, NULL, 0, out);
+	return ingest_filing(st, it, who, tag_id, tag_token, NULL, out);
 }
 
 int
@@ -413,7 +420,7 @@ ingest_mail_item(struct store *st, const struct config *cf,
     const char *tag_token, struct ingest_outcome *out)
 {
 	if (it->kind != ITEM_FILING || tag_id == NULL || tag_id[0] == '\0')
-		return ingest_item(st, cf, it, who, NULL, NULL, 0, out);
+		return ingest_item(st, cf, it, who, NULL, NULL, out);
 	out->id[0] = '\0';
 	out->state = WF_NONE;
 	out->repeated = 0;

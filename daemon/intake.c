@@ -491,6 +491,10 @@ intake_on_result(struct intake *in, const struct worker_result *res)
 		m->state = MSG_PARSED;
 		return 1;
 	}
+	if (res->status == WR_NOT_STARTED) {
+		m->state = MSG_QUEUED; /* never tried: no attempt counted */
+		return 1;
+	}
 	upload_free(res->upload);
 	m->attempts++;
 	log_warn("intake: uid=%" PRIu32 " attempt %d failed: %s", m->uid,

@@ -2523,7 +2523,10 @@ attachment_body(struct store *st, const char *id, const char *kind,
 	    " VALUES(?, ?, ?)", "sII", sha, (int64_t)len, (int64_t)now) == -1)
 		return -1;
 	for (size_t i = 0; i < nentries; i++) {
-		sha256(entries[i].data, entries[i].size, d);
+		if (entries[i].sha256 != NULL)
+			memcpy(d, entries[i].sha256, sizeof(d));
+		else
+			sha256(entries[i].data, entries[i].size, d);
 		hex(d, sizeof(d), eh);
 		if (run(st, "INSERT OR IGNORE INTO attachment_entries(sha256, idx,"
 		    " name, entry_sha256, size) VALUES(?, ?, ?, ?, ?)", "sissI",
@@ -2539,20 +2542,23 @@ attachment_body(struct store *st, const char *id, const char *kind,
 
 int
 store_attachment_put(struct store *st, const char *id, const char *kind,
-    const void *bytes, size_t len, const struct store_entry *entries,
+    const struct store_blob *blob, const struct store_entry *entries,
     size_t nentries, char sha256_hex[65])
 {
 	unsigned char d[SHA256_LEN];
 	char sha[65];
 	int rc;
 
-	sha256(bytes, len, d);
+	if (blob->sha256 != NULL)
+		memcpy(d, blob->sha256, sizeof(d));
+	else
+		sha256(blob->bytes, blob->len, d);
 	hex(d, sizeof(d), sha);
 	/* the file first: a row never names a blob that is not on disk */
-	if (blob_write(st, sha, bytes, len) == -1)
+	if (blob_write(st, sha, blob->bytes, blob->len) == -1)
 		return -1;
 	if ((rc = op_begin(st)) == 0)
-		rc = op_finish(st, attachment_body(st, id, kind, sha, len,
+		rc = op_finish(st, attachment_body(st, id, kind, sha, blob->len,
 		    entries, nentries, time(NULL)));
 	if (rc == 0)
 		memcpy(sha256_hex, sha, sizeof(sha));

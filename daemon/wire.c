@@ -13,7 +13,8 @@
  * Layout of an upload body (integers little-endian; str = u32 length,
  * 0xffffffff for NULL, then the bytes):
  *   u8 kind=2, errlist, u32 nnames {u32 len, bytes, 0},
- *   u32 ndata {u64 size, bytes, 0}, u32 nitems {item}
+ *   u32 ndata {u64 size, sha256[32], u8 present, present ? bytes, 0},
+ *   u32 nitems {item}
  *   item = u8 kind, str path, sha256[32], errlist, u8 document mask,
  *          the documents present, u32 nfiles {u32 name, u32 data}
  *   errlist = u32 n {str code name, str path, str message}
@@ -22,18 +23,24 @@
  *   str tag_id, str tag_token, str review_token, u8 automated,
  *   u8 command, str reason, u8 no_package, sha256[32]
  * (no NULL strings; the tags bounded by their buffers, UTF-8 checked).
+ *
+ * Version 3 gives each content its SHA-256 and may leave the bytes out
+ * (present = 0) where the parent keeps the upload itself and never reads
+ * them: wire_upload_lean().  A frame that leaves out contents of any
+ * other upload does not decode.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sha256.h"
 #include "wire.h"
 #include "xmalloc.h"
 
 #define WIRE_MAGIC0 'B'
 #define WIRE_MAGIC1 'W'
 #define WIRE_MAGIC2 'F'
-#define WIRE_VERSION 2
+#define WIRE_VERSION 3
 
 #define WIRE_NULL 0xffffffffU
 /* Repeated elements of one document; the XML parser keeps far fewer. */
@@ -318,16 +325,31 @@ wb_mail(struct wbuf *b, const struct mail_meta *mm)
 
 /* One distinct name or content of the frame's tables, by identity. */
 struct wref {
+	const void *key;  /* identity: the bytes, or a left-out content's hash */
 	const void *ptr;
 	size_t size;
 	size_t flat;  /* position among all the items' files */
+	const unsigned char *sha256; /* a content's, when known */
 };
+
+int
+wire_upload_lean(const struct upload *u)
+{
+	const struct item *it = u->nitems == 1 ? &u->items[0] : NULL;
+
+	/* One package as the whole upload, kept as it came: the parent stores
+	 * the upload's own bytes (ingest.c, keep_package) and needs of its
+	 * files only names, sizes and hashes. */
+	return u->mail == NULL && it != NULL && it->kind == ITEM_FILING &&
+	    it->path != NULL && strcmp(it->path, "/") == 0 &&
+	    it->filing != NULL && it->filing->password == NULL;
+}
 
 static int
 wref_cmp(const void *a, const void *b)
 {
 	const struct wref *x = a, *y = b;
-	uintptr_t px = (uintptr_t)x->ptr, py = (uintptr_t)y->ptr;
+	uintptr_t px = (uintptr_t)x->key, py = (uintptr_t)y->key;
 
 	if (px != py)
 		return px < py ? -1 : 1;
@@ -343,7 +365,7 @@ wref_cmp(const void *a, const void *b)
  */
 static void
 wb_table(struct wbuf *b, struct wref *refs, size_t n, uint32_t *idx,
-    int is_data)
+    int is_data, int lean)
 {
 	size_t count = 0;
 
@@ -355,12 +377,21 @@ wb_table(struct wbuf *b, struct wref *refs, size_t n, uint32_t *idx,
 	count = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 || wref_cmp(&refs[i - 1], &refs[i]) != 0) {
-			if (is_data)
+			if (is_data) {
+				unsigned char d[SHA256_LEN];
+
+				if (refs[i].sha256 == NULL)
+					sha256(refs[i].ptr, refs[i].size, d);
 				wb_le(b, refs[i].size, 8);
-			else
+				wb_bytes(b, refs[i].sha256 ? refs[i].sha256 : d,
+				    SHA256_LEN);
+				wb_u8(b, !lean);
+			} else
 				wb_u32(b, refs[i].size);
-			wb_bytes(b, refs[i].ptr, refs[i].size);
-			wb_u8(b, 0);
+			if (!is_data || !lean) {
+				wb_bytes(b, refs[i].ptr, refs[i].size);
+				wb_u8(b, 0);
+			}
 			count++;
 		}
 		idx[refs[i].flat] = (uint32_t)(count - 1);
@@ -395,6 +426,7 @@ wire_encode_upload(const struct upload *u, unsigned char **out, size_t *len)
 	struct wref *refs;
 	uint32_t *name_idx, *data_idx;
 	size_t total = 0, flat, reserve = 4096;
+	int lean = wire_upload_lean(u);
 
 	for (size_t i = 0; i < u->nitems; i++)
 		total += u->items[i].nfiles;
@@ -402,7 +434,7 @@ wire_encode_upload(const struct upload *u, unsigned char **out, size_t *len)
 	name_idx = xreallocarray(NULL, total ? total : 1, sizeof(*name_idx));
 	data_idx = xreallocarray(NULL, total ? total : 1, sizeof(*data_idx));
 	if (u->ac != NULL)
-		reserve += u->ac->unpacked + u->ac->n * 64;
+		reserve += (lean ? 0 : u->ac->unpacked) + u->ac->n * 96;
 
 	/* One allocation for the common case: the contents and a margin. */
 	b.p = xmalloc(reserve);
@@ -414,19 +446,23 @@ wire_encode_upload(const struct upload *u, unsigned char **out, size_t *len)
 	flat = 0;
 	for (size_t i = 0; i < u->nitems; i++)
 		for (size_t j = 0; j < u->items[i].nfiles; j++, flat++) {
-			refs[flat].ptr = u->items[i].files[j].name;
+			refs[flat].key = refs[flat].ptr = u->items[i].files[j].name;
 			refs[flat].size = strlen(u->items[i].files[j].name);
 			refs[flat].flat = flat;
+			refs[flat].sha256 = NULL;
 		}
-	wb_table(&b, refs, total, name_idx, 0);
+	wb_table(&b, refs, total, name_idx, 0, 0);
 	flat = 0;
 	for (size_t i = 0; i < u->nitems; i++)
 		for (size_t j = 0; j < u->items[i].nfiles; j++, flat++) {
 			refs[flat].ptr = u->items[i].files[j].data;
+			refs[flat].key = refs[flat].ptr != NULL ? refs[flat].ptr :
+			    (const void *)u->items[i].files[j].sha256;
 			refs[flat].size = u->items[i].files[j].size;
 			refs[flat].flat = flat;
+			refs[flat].sha256 = u->items[i].files[j].sha256;
 		}
-	wb_table(&b, refs, total, data_idx, 1);
+	wb_table(&b, refs, total, data_idx, 1, lean);
 
 	wb_u32(&b, u->nitems);
 	flat = 0;
@@ -521,6 +557,7 @@ struct rd {
 	size_t at;       /* where the first failure was found */
 	uint64_t budget; /* bytes the decoder may still allocate */
 	const struct input_limits *lim;
+	int absent;      /* a content was left out */
 };
 
 static int
@@ -1050,8 +1087,9 @@ rd_mail(struct rd *r)
 }
 
 struct rd_file {
-	const unsigned char *p;
+	const unsigned char *p;  /* NULL: left out */
 	size_t size;
+	const unsigned char *sha256;
 };
 
 /* The names or contents table: views into the frame, each followed by
@@ -1064,7 +1102,7 @@ rd_table(struct rd *r, size_t *nout, int is_data)
 	struct rd_file *t;
 	size_t n;
 
-	n = rd_count(r, is_data ? 9 : 5, max);
+	n = rd_count(r, is_data ? 8 + SHA256_LEN + 1 : 5, max);
 	*nout = 0;
 	if (n == 0 || r->why != NULL)
 		return NULL;
@@ -1073,8 +1111,22 @@ rd_table(struct rd *r, size_t *nout, int is_data)
 	t = xcalloc(n, sizeof(*t));
 	for (size_t i = 0; i < n && r->why == NULL; i++) {
 		uint64_t size = rd_le(r, is_data ? 8 : 4);
-		const unsigned char *p;
+		const unsigned char *p, *sha = NULL;
 
+		if (is_data) {
+			sha = rd_take(r, SHA256_LEN);
+			if (rd_enum(r, 1) == 0 && r->why == NULL) {
+				/* left out: only its size counts */
+				sum = sat_add(sum, size);
+				if (sum > r->lim->archive_max_unpacked)
+					rd_fail(r, "more contents than an "
+					    "archive may unpack to");
+				t[i].size = (size_t)size;
+				t[i].sha256 = sha;
+				r->absent = 1;
+				continue;
+			}
+		}
 		if (r->why != NULL)
 			break;
 		if (size >= rd_left(r)) {
@@ -1097,6 +1149,7 @@ rd_table(struct rd *r, size_t *nout, int is_data)
 			rd_fail(r, "bad file name");
 		t[i].p = p;
 		t[i].size = (size_t)size;
+		t[i].sha256 = sha;
 	}
 	if (r->why != NULL) {
 		free(t);
@@ -1163,12 +1216,15 @@ rd_upload(struct rd *r)
 			it->files[j].name = (const char *)names[ni].p;
 			it->files[j].data = data[di].p;
 			it->files[j].size = data[di].size;
+			it->files[j].sha256 = data[di].sha256;
 		}
 	}
 	free(names);
 	free(data);
 	if (r->why == NULL)
 		u->mail = rd_mail(r);
+	if (r->why == NULL && r->absent && !wire_upload_lean(u))
+		rd_fail(r, "contents left out of an upload that needs them");
 	return u;
 }
 
@@ -1198,6 +1254,7 @@ wire_decode(unsigned char **frame, size_t len, const struct input_limits *lim,
 	r.why = NULL;
 	r.lim = lim;
 	r.budget = sat_add(sat_mul(len, WIRE_BUDGET_FACTOR), WIRE_BUDGET_SLACK);
+	r.absent = 0;
 	a.kind = (enum wire_kind)rd_u8(&r);
 	switch (a.kind) {
 	case WIRE_WHOLE:

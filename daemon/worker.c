@@ -87,9 +87,10 @@
 struct worker {
 	pid_t pid;          /* -1: not running (start failed) */
 	int fd;             /* parent's end of the socket; kept across restarts */
-	int busy;
-	uint64_t job;
-	enum worker_job_kind kind;
+	/* its jobs in the order sent: the first is the one it works on */
+	size_t njobs;
+	uint64_t job[WORKER_DEPTH];
+	enum worker_job_kind kind[WORKER_DEPTH];
 	/* the answer being read */
 	unsigned char hdr[WIRE_HEADER_SIZE];
 	size_t hdrlen;
@@ -104,6 +105,8 @@ struct worker_pool {
 	uint64_t next_job;
 	uint64_t restarts;
 	uint64_t frame_max;
+	uint64_t *unstarted; /* jobs queued behind one that killed its worker */
+	size_t nunstarted, capunstarted;
 	int drop;           /* drop to uid/gid in the worker */
 	uid_t uid;
 	gid_t gid;
@@ -670,7 +673,7 @@ worker_start(struct worker_pool *p, struct worker *w)
 	} else
 		w->fd = sv[0];
 	w->pid = pid;
-	w->busy = 0;
+	w->njobs = 0;
 	w->hdrlen = 0;
 	free(w->buf);
 	w->buf = NULL;
@@ -763,6 +766,7 @@ worker_pool_free(struct worker_pool *p)
 		free(p->w[i].buf);
 	}
 	free(p->w);
+	free(p->unstarted);
 	free(p);
 }
 
@@ -772,8 +776,8 @@ worker_pool_idle(const struct worker_pool *p)
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->n; i++)
-		if (p->w[i].pid > 0 && !p->w[i].busy)
-			n++;
+		if (p->w[i].pid > 0)
+			n += WORKER_DEPTH - p->w[i].njobs;
 	return n;
 }
 
@@ -798,8 +802,9 @@ pid_t
 worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (p->w[i].pid > 0 && p->w[i].busy && p->w[i].job == job)
-			return p->w[i].pid;
+		for (size_t k = 0; p->w[i].pid > 0 && k < p->w[i].njobs; k++)
+			if (p->w[i].job[k] == job)
+				return p->w[i].pid;
 	return -1;
 }
 
@@ -867,18 +872,24 @@ worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
 		return -1;
 	if (*provider != '\0' && config_provider_find(p->cf, provider) == NULL)
 		return -1;
-	for (size_t i = 0; i < p->n; i++) {
-		struct worker *w = &p->w[i];
+	struct worker *least = NULL;
 
-		if (w->pid <= 0 || w->busy)
+	/* The least loaded live worker; should sending to it fail (it is
+	 * dying: collect will replace it), any other with room. */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->w[i].pid > 0 && p->w[i].njobs < WORKER_DEPTH &&
+		    (least == NULL || p->w[i].njobs < least->njobs))
+			least = &p->w[i];
+	for (size_t i = 0; least != NULL && i <= p->n; i++) {
+		struct worker *w = i == 0 ? least : &p->w[i - 1];
+
+		if ((i > 0 && w == least) || w->pid <= 0 ||
+		    w->njobs >= WORKER_DEPTH ||
+		    worker_send(w, (unsigned char)kind, fd, name, provider) != 0)
 			continue;
-		if (worker_send(w, (unsigned char)kind, fd, name, provider) !=
-		    0)
-			continue; /* dead or dying: collect will replace it */
-		w->busy = 1;
-		w->job = p->next_job++;
-		w->kind = kind;
-		*job = w->job;
+		w->job[w->njobs] = p->next_job++;
+		w->kind[w->njobs] = kind;
+		*job = w->job[w->njobs++];
 		return 0;
 	}
 	return -1;
@@ -927,8 +938,9 @@ worker_reap(struct worker *w, int force, int *status)
 
 /*
  * The worker in slot w is gone (reaped): start another in its place and
- * report the job it held, if any, with reason.  Returns -1 when no
- * replacement could be started.
+ * report the job it was working on, if any, with reason; the jobs queued
+ * behind it never started and come back as WR_NOT_STARTED from
+ * worker_pool_collect().  Returns -1 when no replacement could be started.
  */
 static int
 worker_replace(struct worker_pool *p, struct worker *w,
@@ -936,14 +948,19 @@ worker_replace(struct worker_pool *p, struct worker *w,
     int *have)
 {
 	*have = 0;
-	if (w->busy) {
+	if (w->njobs > 0) {
 		memset(res, 0, sizeof(*res));
-		res->job = w->job;
+		res->job = w->job[0];
 		res->status = st;
 		snprintf(res->reason, sizeof(res->reason), "%s", reason);
 		*have = 1;
 	}
-	w->busy = 0;
+	for (size_t k = 1; k < w->njobs; k++) {
+		xgrow(&p->unstarted, &p->capunstarted, p->nunstarted,
+		    sizeof(*p->unstarted));
+		p->unstarted[p->nunstarted++] = w->job[k];
+	}
+	w->njobs = 0;
 	w->pid = -1;
 	free(w->buf);
 	w->buf = NULL;
@@ -973,7 +990,7 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 	char err[200];
 
 	memset(res, 0, sizeof(*res));
-	res->job = w->job;
+	res->job = w->job[0];
 	why[0] = '\0';
 	if (wire_decode(&w->buf, w->total, &p->cf->limits, &a, err,
 	    sizeof(err)) != 0) {
@@ -985,14 +1002,14 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 		res->status = WR_CRASHED;
 		snprintf(res->reason, sizeof(res->reason), "worker: %s",
 		    a.reason);
-	} else if (a.kind == WIRE_WHOLE && w->kind == WJ_WHOLE) {
+	} else if (a.kind == WIRE_WHOLE && w->kind[0] == WJ_WHOLE) {
 		res->status = WR_OK;
 		res->whole = a.whole;
-	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_PARSE &&
+	} else if (a.kind == WIRE_UPLOAD && w->kind[0] == WJ_PARSE &&
 	    a.upload->mail == NULL) {
 		res->status = WR_OK;
 		res->upload = a.upload;
-	} else if (a.kind == WIRE_UPLOAD && w->kind == WJ_MAIL &&
+	} else if (a.kind == WIRE_UPLOAD && w->kind[0] == WJ_MAIL &&
 	    a.upload->mail != NULL) {
 		res->status = WR_OK;
 		res->upload = a.upload;
@@ -1004,7 +1021,9 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 	free(w->buf);
 	w->buf = NULL;
 	w->hdrlen = w->have = w->total = 0;
-	w->busy = 0;
+	w->njobs--;
+	memmove(w->job, w->job + 1, w->njobs * sizeof(*w->job));
+	memmove(w->kind, w->kind + 1, w->njobs * sizeof(*w->kind));
 }
 
 /*
@@ -1029,7 +1048,7 @@ worker_poll(struct worker_pool *p, struct worker *w, struct worker_result *res,
 	for (;;) {
 		ssize_t r;
 
-		if (!w->busy) {
+		if (w->njobs == 0) {
 			unsigned char c;
 
 			r = recv(w->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -1063,7 +1082,7 @@ worker_poll(struct worker_pool *p, struct worker *w, struct worker_result *res,
 			if (r > 0)
 				w->have += (size_t)r;
 		}
-		if (w->busy && w->hdrlen == WIRE_HEADER_SIZE &&
+		if (w->njobs > 0 && w->hdrlen == WIRE_HEADER_SIZE &&
 		    w->have == w->total) {
 			worker_frame_done(p, w, res, why, sizeof(why));
 			if (why[0] != '\0')
@@ -1115,14 +1134,29 @@ worker_pool_collect(struct worker_pool *p,
 		struct worker_result res;
 		int have, r;
 
-		r = worker_poll(p, &p->w[i], &res, &have);
-		if (r < 0)
-			failed = 1;
-		if (have) {
-			/* The slot is consistent again: cb may submit. */
-			cb(&res, arg);
-			delivered++;
-		}
+		/* every answer it has sent, not one per turn */
+		do {
+			r = worker_poll(p, &p->w[i], &res, &have);
+			if (r < 0)
+				failed = 1;
+			if (have) {
+				/* The slot is consistent again: cb may
+				 * submit. */
+				cb(&res, arg);
+				delivered++;
+			}
+		} while (have && r == 0 && p->w[i].pid > 0);
+	}
+	while (p->nunstarted > 0) {
+		struct worker_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.job = p->unstarted[--p->nunstarted];
+		res.status = WR_NOT_STARTED;
+		snprintf(res.reason, sizeof(res.reason), "its worker died "
+		    "before it started");
+		cb(&res, arg);
+		delivered++;
 	}
 	return failed ? -1 : delivered;
 }

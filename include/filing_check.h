@@ -16,8 +16,9 @@
  * folder, or a mail attachment.  A view: check functions never free it. */
 struct pkg_file {
 	const char *name;
-	const unsigned char *data;
+	const unsigned char *data; /* NULL: left out of a worker's answer */
 	size_t size;
+	const unsigned char *sha256; /* its SHA-256 (32 bytes) when known */
 };
 
 struct check_ctx {

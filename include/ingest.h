@@ -41,7 +41,7 @@ struct ingest_outcome {
  */
 int ingest_item(struct store *st, const struct config *cf,
     const struct item *it, const struct store_actor *who, const char *source,
-    const void *original, size_t original_len, struct ingest_outcome *out);
+    const struct store_blob *original, struct ingest_outcome *out);
 
 /* Codes whose outcome depends on state, date or configuration: an item
  * refused with one of these is evaluated again when it repeats. */

@@ -205,19 +205,27 @@ int store_subject_import(struct store *st, const struct store_import_row *row,
 
 struct store_entry {
 	const char *name;
-	const unsigned char *data;
+	const unsigned char *data;   /* read only when sha256 is NULL */
 	size_t size;
+	const unsigned char *sha256; /* 32 bytes, when already known */
+};
+
+/* Bytes to keep, with their SHA-256 (32 bytes) when the caller has it. */
+struct store_blob {
+	const void *bytes;
+	size_t len;
+	const unsigned char *sha256;
 };
 
 /*
- * Keep bytes (an accepted original archive, or a verification record's
+ * Keep blob's bytes (an accepted original archive, or a verification record's
  * files packed by the caller) once under state_dir/store/<first two hex
  * digits>/<sha256>, written O_EXCL + fsync + rename, mode 0600, and record
  * it for filing id as kind ("package", "verification") with each entry's
  * name, sha256 and size.  sha256_hex receives the hex digest (65 bytes).
  */
 int store_attachment_put(struct store *st, const char *id, const char *kind,
-    const void *bytes, size_t len, const struct store_entry *entries,
+    const struct store_blob *blob, const struct store_entry *entries,
     size_t nentries, char sha256_hex[65]);
 /* Path of a stored blob into buf; -1 when it does not fit. */
 int store_attachment_path(const struct store *st, const char *sha256_hex,

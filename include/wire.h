@@ -57,6 +57,12 @@ uint64_t wire_frame_max(const struct input_limits *lim);
  */
 void wire_encode_upload(const struct upload *u, unsigned char **out,
     size_t *len);
+/*
+ * Whether u is one package kept as it was uploaded (no mail, one filing
+ * item at "/", no password): its frame carries its files' names, sizes
+ * and hashes but not their bytes, which the parent never reads.
+ */
+int wire_upload_lean(const struct upload *u);
 void wire_encode_whole(enum ar_whole w, unsigned char **out, size_t *len);
 void wire_encode_error(const char *reason, unsigned char **out, size_t *len);
 

@@ -24,6 +24,10 @@
 struct config;
 struct worker_pool;
 
+/* Jobs a worker holds at once: it parses the next while the parent is
+ * busy with the answers before (worker_pool_idle counts the room). */
+#define WORKER_DEPTH 32
+
 enum worker_job_kind {
 	WJ_WHOLE, /* ar_check_whole(): may the upload be claimed? */
 	WJ_PARSE, /* upload_read(..., UPLOAD_HASH): the items */
@@ -34,7 +38,9 @@ enum worker_job_kind {
 enum worker_status {
 	WR_OK,
 	WR_CRASHED,  /* the worker died or exceeded a limit; reason says how */
-	WR_PROTOCOL  /* the worker's answer did not decode */
+	WR_PROTOCOL, /* the worker's answer did not decode */
+	WR_NOT_STARTED /* queued behind a job that killed its worker: submit
+	                * it again, it was never tried */
 };
 
 struct worker_result {
@@ -60,15 +66,20 @@ struct worker_pool *worker_pool_new(const struct config *cf, int n,
 /* Stop every worker (SIGTERM, then SIGKILL) and free; accepts NULL. */
 void worker_pool_free(struct worker_pool *p);
 
-/* Workers without a job. */
+/*
+ * Room for more jobs: each worker takes a few in turn (it parses the next
+ * while the parent is busy with the answers before), so this counts free
+ * places in the workers' queues, not idle workers.
+ */
 size_t worker_pool_idle(const struct worker_pool *p);
 
 /*
  * Hand fd (an open, readable regular file; the pool sends a duplicate, the
- * caller keeps and closes its own) to an idle worker.  name is the upload
+ * caller keeps and closes its own) to the least loaded worker, queued
+ * behind the jobs it has (answers come in the order sent).  name is the upload
  * name (decides a bare *.decision.xml); provider is the provider code whose
- * IP ranges apply, or NULL.  Returns 0 and *job, or -1 when no worker is
- * idle or sending failed.
+ * IP ranges apply, or NULL.  Returns 0 and *job, or -1 when no worker has
+ * room or sending failed.
  */
 int worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
     const char *name, const char *provider, uint64_t *job);
@@ -91,7 +102,7 @@ int worker_pool_collect(struct worker_pool *p,
 /* Workers replaced since the pool started (beiand_worker_restarts_total). */
 uint64_t worker_pool_restarts(const struct worker_pool *p);
 
-/* The pid of the worker running job, or -1 (for tests: kill it). */
+/* The pid of the worker that has job, or -1 (for tests: kill it). */
 pid_t worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job);
 
 #endif

@@ -333,7 +333,7 @@ upload_split(struct upload *u, const struct check_ctx *ctx, int flags)
 			const char *b = base_name(name);
 			char *dir = xstrndup(name, (size_t)(b - name));
 			struct pkg_file rec = { name, ac->entries[i].data,
-				ac->entries[i].size };
+				ac->entries[i].size, NULL };
 			struct item *it;
 
 			it = upload_item_add(u, &cap, kind, name);

@@ -180,10 +180,11 @@ attach_all(struct store *st, const char *id)
 	char hex[65];
 
 	for (size_t i = 0; i < 4; i++) {
-		struct store_entry e = { a[i].name, a[i].data, a[i].len };
+		struct store_entry e = { a[i].name, a[i].data, a[i].len, NULL };
+		struct store_blob b = { a[i].data, a[i].len, NULL };
 
-		CHECKM(store_attachment_put(st, id, a[i].kind, a[i].data,
-		    a[i].len, &e, 1, hex) == 0, "attach %s: %s", a[i].kind,
+		CHECKM(store_attachment_put(st, id, a[i].kind, &b, &e, 1,
+		    hex) == 0, "attach %s: %s", a[i].kind,
 		    store_errmsg(st));
 	}
 }

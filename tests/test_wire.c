@@ -18,6 +18,7 @@
 #include "package.h"
 #include "rules.h"
 #include "unit.h"
+#include "sha256.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -267,9 +268,19 @@ item_eq(const struct item *a, const struct item *b)
 	for (size_t i = 0; i < a->nfiles; i++) {
 		if (!str_eq(a->files[i].name, b->files[i].name, "file name"))
 			return 0;
-		if (a->files[i].size != b->files[i].size ||
-		    (a->files[i].size > 0 && memcmp(a->files[i].data,
-		    b->files[i].data, a->files[i].size) != 0))
+		if (a->files[i].size != b->files[i].size)
+			return differ("file size");
+		/* left out of a lean frame: its hash stands for it */
+		if (b->files[i].data == NULL && a->files[i].size > 0 &&
+		    a->files[i].data != NULL) {
+			unsigned char d[32];
+
+			sha256(a->files[i].data, a->files[i].size, d);
+			if (b->files[i].sha256 == NULL ||
+			    memcmp(d, b->files[i].sha256, 32) != 0)
+				return differ("file sha256");
+		} else if (a->files[i].size > 0 && memcmp(a->files[i].data,
+		    b->files[i].data, a->files[i].size) != 0)
 			return differ("file data");
 	}
 	return 1;
@@ -714,6 +725,52 @@ UNIT_TEST(wire_roundtrip_built)
 	upload_free(u);
 }
 
+/*
+ * A single package kept as uploaded travels lean: names, sizes and hashes,
+ * no bytes.  The same frame claiming to be anything else (its item's path
+ * changed) must not decode: the parent would need the bytes it lacks.
+ */
+static void
+check_lean(const struct upload *u, const struct input_limits *lim)
+{
+	struct wire_answer a;
+	unsigned char *frame, *p;
+	size_t len, full = 0;
+	char err[256];
+	struct upload *d;
+
+	CHECK(wire_upload_lean(u));
+	for (size_t j = 0; j < u->items[0].nfiles; j++)
+		full += u->items[0].files[j].size;
+	wire_encode_upload(u, &frame, &len);
+	CHECKM(len < full, "lean frame %zu bytes, contents %zu", len, full);
+	if (wire_decode(&frame, len, lim, &a, err, sizeof(err)) != 0) {
+		unit_fail(__FILE__, __LINE__, "decode: %s", err);
+		free(frame);
+		return;
+	}
+	d = a.upload;
+	for (size_t j = 0; j < d->items[0].nfiles; j++) {
+		unsigned char h[32];
+
+		CHECK(d->items[0].files[j].data == NULL);
+		sha256(u->items[0].files[j].data, u->items[0].files[j].size, h);
+		CHECK(d->items[0].files[j].sha256 != NULL &&
+		    memcmp(d->items[0].files[j].sha256, h, 32) == 0);
+	}
+	upload_free(d);
+
+	wire_encode_upload(u, &frame, &len);
+	p = memmem(frame, len, "\x01\x00\x00\x00/", 5);
+	CHECK(p != NULL);
+	if (p != NULL) {
+		p[4] = 'x';
+		CHECK(wire_decode(&frame, len, lim, &a, err, sizeof(err)) != 0);
+		CHECK(strstr(err, "contents left out") != NULL);
+	}
+	free(frame);
+}
+
 UNIT_TEST(wire_roundtrip_fixtures)
 {
 	static const char *const rel[] = { "archive/valid.zip",
@@ -738,6 +795,7 @@ UNIT_TEST(wire_roundtrip_fixtures)
 			CHECK_INT(u->nitems, 1);
 			CHECK(u->items[0].filing != NULL);
 			CHECK_INT(u->items[0].nfiles, 6);
+			check_lean(u, &cf->limits);
 		}
 		upload_free(u);
 		free(buf);
@@ -758,6 +816,17 @@ UNIT_TEST(wire_roundtrip_batch)
 		u = read_upload(cf, "batch.zip", zip, len);
 		CHECK(u->nitems >= 7);
 		check_roundtrip(u, &cf->limits, "batch");
+		/* a batch's items are packed anew: their bytes travel */
+		CHECK(!wire_upload_lean(u));
+		{
+			struct upload *d = test_wire_roundtrip(u, &cf->limits);
+
+			for (size_t i = 0; d != NULL && i < d->nitems; i++)
+				for (size_t j = 0; j < d->items[i].nfiles; j++)
+					CHECK(d->items[i].files[j].size == 0 ||
+					    d->items[i].files[j].data != NULL);
+			upload_free(d);
+		}
 		upload_free(u);
 		free(zip);
 	}

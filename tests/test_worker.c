@@ -179,7 +179,7 @@ UNIT_TEST(worker_parse)
 		config_free(cf);
 		return;
 	}
-	CHECK_INT(worker_pool_idle(p), 2);
+	CHECK_INT(worker_pool_idle(p), 2 * WORKER_DEPTH);
 	fd = open_fixture("archive/valid.zip");
 	check_parse_equal(p, cf, fd, "valid.zip");
 	/* the pool's pread leaves our offset alone */
@@ -256,7 +256,7 @@ UNIT_TEST(worker_refusals)
 		close(fd);
 	}
 	CHECK_INT(worker_pool_restarts(p), 0);
-	CHECK_INT(worker_pool_idle(p), 2);
+	CHECK_INT(worker_pool_idle(p), 2 * WORKER_DEPTH);
 	worker_pool_free(p);
 
 	/* larger than archive_max_bytes: refused without reading it */
@@ -394,7 +394,7 @@ UNIT_TEST(worker_crash)
 	CHECK(worker_submit(p, WJ_PARSE, pfd[0], "slow.zip", NULL, &job) == 0);
 	pid = worker_pool_pid_of_job(p, job);
 	CHECK(pid > 0);
-	CHECK_INT(worker_pool_idle(p), 1);
+	CHECK_INT(worker_pool_idle(p), 2 * WORKER_DEPTH - 1);
 	if (pid > 0)
 		check_sandbox(pid);
 	usleep(20000);
@@ -410,7 +410,7 @@ UNIT_TEST(worker_crash)
 	close(pfd[0]);
 	close(pfd[1]);
 	CHECK_INT(worker_pool_restarts(p), 1);
-	CHECK_INT(worker_pool_idle(p), 2);
+	CHECK_INT(worker_pool_idle(p), 2 * WORKER_DEPTH);
 
 	/* the replacement works */
 	fd = open_fixture("archive/valid.zip");
@@ -432,6 +432,126 @@ UNIT_TEST(worker_crash)
 		CHECK(after[0] == before[0] && after[1] == before[1]);
 	}
 out:
+	worker_pool_free(p);
+	config_free(cf);
+}
+
+/* Every result, in the order delivered. */
+struct results {
+	struct worker_result r[16];
+	size_t n;
+};
+
+static void
+results_cb(const struct worker_result *res, void *arg)
+{
+	struct results *rs = arg;
+
+	if (rs->n < sizeof(rs->r) / sizeof(rs->r[0]))
+		rs->r[rs->n++] = *res;
+	else
+		upload_free(res->upload);
+}
+
+static void
+results_wait(struct worker_pool *p, struct results *rs, size_t want)
+{
+	time_t end = time(NULL) + 10;
+
+	while (rs->n < want && time(NULL) <= end) {
+		struct pollfd pfd[4];
+		int fds[4];
+		size_t n = worker_pool_fds(p, fds, 4);
+
+		for (size_t i = 0; i < n; i++) {
+			pfd[i].fd = fds[i];
+			pfd[i].events = POLLIN;
+		}
+		(void)poll(pfd, n, 100);
+		(void)worker_pool_collect(p, results_cb, rs);
+	}
+}
+
+/*
+ * One worker holds several jobs and answers them in order; when the one
+ * it works on kills it, that job is WR_CRASHED and those queued behind
+ * it come back WR_NOT_STARTED (never tried), then run on the replacement.
+ */
+UNIT_TEST(worker_queue)
+{
+	struct config *cf = test_config("");
+	struct worker_pool *p;
+	struct results rs;
+	uint64_t job[4];
+	char err[256];
+	int fd, pfd[2] = { -1, -1 };
+	pid_t pid;
+
+	if (cf == NULL)
+		return;
+	if ((p = worker_pool_new(cf, 1, err, sizeof(err))) == NULL) {
+		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+		config_free(cf);
+		return;
+	}
+	if ((fd = open_fixture("archive/valid.zip")) < 0 || pipe(pfd) != 0)
+		goto out;
+
+	/* in order, all from one worker */
+	memset(&rs, 0, sizeof(rs));
+	for (int i = 0; i < 4; i++)
+		CHECK(worker_submit(p, WJ_PARSE, fd, "v.zip", NULL, &job[i]) ==
+		    0);
+	CHECK_INT(worker_pool_idle(p), WORKER_DEPTH - 4);
+	results_wait(p, &rs, 4);
+	CHECK_INT(rs.n, 4);
+	for (size_t i = 0; i < rs.n; i++) {
+		CHECK(rs.r[i].job == job[i] && rs.r[i].status == WR_OK);
+		upload_free(rs.r[i].upload);
+	}
+
+	/* a job that never ends, three queued behind it; then a kill */
+	memset(&rs, 0, sizeof(rs));
+	CHECK(worker_submit(p, WJ_PARSE, pfd[0], "slow.zip", NULL, &job[0]) ==
+	    0);
+	for (int i = 1; i < 4; i++)
+		CHECK(worker_submit(p, WJ_PARSE, fd, "v.zip", NULL, &job[i]) ==
+		    0);
+	pid = worker_pool_pid_of_job(p, job[3]);
+	CHECK(pid > 0 && pid == worker_pool_pid_of_job(p, job[0]));
+	usleep(20000);
+	if (pid > 0)
+		kill(pid, SIGKILL);
+	results_wait(p, &rs, 4);
+	CHECK_INT(rs.n, 4);
+	for (size_t i = 0; i < rs.n; i++) {
+		CHECK(rs.r[i].upload == NULL);
+		if (rs.r[i].job == job[0])
+			CHECK_INT(rs.r[i].status, WR_CRASHED);
+		else
+			CHECKM(rs.r[i].status == WR_NOT_STARTED, "job %d: "
+			    "status %d", (int)rs.r[i].job, rs.r[i].status);
+	}
+	CHECK_INT(worker_pool_restarts(p), 1);
+	CHECK_INT(worker_pool_idle(p), WORKER_DEPTH);
+	/* submitted again, they run */
+	memset(&rs, 0, sizeof(rs));
+	for (int i = 1; i < 4; i++)
+		CHECK(worker_submit(p, WJ_PARSE, fd, "v.zip", NULL, &job[i]) ==
+		    0);
+	results_wait(p, &rs, 3);
+	CHECK_INT(rs.n, 3);
+	for (size_t i = 0; i < rs.n; i++) {
+		CHECK_INT(rs.r[i].status, WR_OK);
+		upload_free(rs.r[i].upload);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
 	worker_pool_free(p);
 	config_free(cf);
 }

@@ -103,10 +103,11 @@ attach_all(struct store *st, const char *id)
 	/* distinct bytes per filing: blobs are content-addressed */
 	snprintf((char *)zip + 4, sizeof(zip) - 4, "%s", id);
 	for (size_t i = 0; i < 4; i++) {
-		struct store_entry e = { a[i].name, a[i].data, a[i].len };
+		struct store_entry e = { a[i].name, a[i].data, a[i].len, NULL };
+		struct store_blob b = { a[i].data, a[i].len, NULL };
 
-		if (store_attachment_put(st, id, a[i].kind, a[i].data, a[i].len,
-		    &e, 1, hex) == -1)
+		if (store_attachment_put(st, id, a[i].kind, &b, &e, 1, hex) ==
+		    -1)
 			die(st, "attachment");
 	}
 }

@@ -9,12 +9,12 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
 B        ?= build
-PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib
+PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma
 
 # Debian packages the build, the tests and `make run` need.
 DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        libxml2-dev libxml2-utils libarchive-dev libarchive-tools \
-       libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev zlib1g-dev libetpan-dev libidn2-dev \
+       libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev zlib1g-dev liblzma-dev libetpan-dev libidn2-dev \
        libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
        python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
        openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \

@@ -54,7 +54,7 @@
 #define INTAKE_ATTEMPTS 2 /* worker crashes before a mail is given up */
 
 enum msg_state {
-	MSG_QUEUED,   /* waiting for an idle worker */
+	MSG_QUEUED,   /* waiting for room in a worker's queue */
 	MSG_RUNNING,  /* a worker parses it */
 	MSG_PARSED,   /* waiting for the group commit */
 	MSG_APPLIED,  /* applied in the open group */

@@ -17,6 +17,13 @@
  * replaced, and its job is answered WR_PROTOCOL.  A worker that dies is
  * replaced and its job answered WR_CRASHED with the cause.
  *
+ * Each worker holds up to WORKER_DEPTH jobs, sent in turn over its socket
+ * and answered in that order, so that it parses the next upload while
+ * the parent is busy committing the answers before.  The jobs queued
+ * behind one that killed its worker never started: they are answered
+ * WR_NOT_STARTED, for the caller to send again without counting an
+ * attempt against them.
+ *
  * Limits (per worker):
  *   RLIMIT_AS     max(1 GiB, 4 × archive_max_unpacked + archive_max_bytes
  *                 + 256 MiB): the upload, its unpacked members, the

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "archive_reader.h"
+#include "stream_decode.h"
 #include "xmalloc.h"
 
 /* Below this many unpacked bytes no ratio is judged: tiny XML compresses
@@ -78,6 +79,7 @@ struct ar_ctx {
 	uint64_t unpacked;	/* member bytes so far */
 	uint64_t headers;	/* headers seen, directories included */
 	uint64_t tar_end;	/* decompressed offset after the end blocks */
+	struct stream_decoder *sd; /* a compressed tar's one decoding */
 };
 
 
@@ -614,11 +616,40 @@ err_truncated(const char *s)
 	    strstr(s, "remature end") != NULL;
 }
 
-/* Map a libarchive failure: data that ends early, or any other damage. */
+/* The compressed layer of a tar failed: say how. */
+static void
+ar_stream_refuse(struct ar_ctx *c)
+{
+	const char *why = sd_why(c->sd);
+
+	switch (sd_status(c->sd)) {
+	case SD_TRUNCATED:
+		ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "压缩流不完整 / "
+		    "compressed stream ends early (%s)", why);
+		break;
+	case SD_OVER:
+		ar_refuse(c, ERR_ARCHIVE_BOMB, "/", "解压后超过限制 / "
+		    "decompresses to more than the limits allow");
+		break;
+	case SD_CORRUPT:
+	case SD_OK:
+		ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "压缩流损坏 / "
+		    "compressed stream damaged (%s)", why);
+		break;
+	}
+}
+
+/* Map a libarchive failure: the compressed layer's own, data that ends
+ * early, or any other damage. */
 static void
 ar_damage(struct ar_ctx *c, struct archive *a, const char *path)
 {
 	const char *s = archive_error_string(a);
+
+	if (c->sd != NULL && sd_status(c->sd) != SD_OK) {
+		ar_stream_refuse(c);
+		return;
+	}
 
 	if (err_truncated(s))
 		ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "归档不完整 / archive "
@@ -933,74 +964,43 @@ struct ar_scan {
 	size_t tailn;
 };
 
-static int
-gz_magic(const unsigned char *b, size_t len)
+/* The most a gzip or xz stream may decompress to before the answer is a
+ * refusal anyway: the unpacked and ratio limits, and room for the tar's
+ * headers and padding. */
+static uint64_t
+ar_stream_cap(const struct input_limits *lim, size_t len)
 {
-	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
-}
+	uint64_t cap = lim->archive_max_unpacked;
 
-static int
-xz_magic(const unsigned char *b, size_t len)
-{
-	return len >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0;
-}
-
-static void
-scan_fail(struct ar_scan *sc, struct archive *a)
-{
-	const char *s = archive_error_string(a);
-
-	/* Copied: the string dies with the archive. */
-	snprintf(sc->why, sizeof(sc->why), "%s", s != NULL ? s : "");
-	sc->status = err_truncated(s) ? SCAN_TRUNCATED : SCAN_CORRUPT;
+	if (lim->archive_max_ratio != 0 &&
+	    len <= UINT64_MAX / lim->archive_max_ratio &&
+	    len * lim->archive_max_ratio < cap)
+		cap = len * lim->archive_max_ratio;
+	if (cap < AR_RATIO_FLOOR)
+		cap = AR_RATIO_FLOOR;
+	return cap > UINT64_MAX - (4ULL << 20) ? UINT64_MAX : cap + (4ULL << 20);
 }
 
 /*
  * Decompress a whole gzip or xz stream, keeping only its first and last
- * bytes, to see that it ends as its framing says (libarchive's tar reader
- * stops at the end-of-archive blocks and never reaches the trailer) and,
- * for gzip when check is set, that the CRC holds.  Stops past cap
+ * bytes, to see that it ends as its framing says.  Stops past cap
  * decompressed bytes.
  */
 static void
 ar_scan_stream(const unsigned char *buf, size_t len, uint64_t cap,
-    int check, struct ar_scan *sc)
+    struct ar_scan *sc)
 {
-	struct archive *a;
-	struct archive_entry *e;
-	uint32_t crc = 0;
-	int gz = check && gz_magic(buf, len);
+	struct stream_decoder *d = sd_new(buf, len, cap);
+	const unsigned char *p;
+	size_t n;
+	int r;
 
 	memset(sc, 0, sizeof(*sc));
-	a = archive_read_new();
-	archive_read_support_format_raw(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_xz(a);
-	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		scan_fail(sc, a);
-		goto out;
+	if (d == NULL) {
+		sc->status = SCAN_NOT;
+		return;
 	}
-	if (archive_filter_count(a) != 2) {
-		sc->status = SCAN_NOT;	/* not one gzip or xz layer */
-		goto out;
-	}
-	for (;;) {
-		const void *blk;
-		const unsigned char *p;
-		size_t n;
-		la_int64_t off;
-		int r = archive_read_data_block(a, &blk, &n, &off);
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK) {
-			scan_fail(sc, a);
-			goto out;
-		}
-		p = blk;
-		if (gz)
-			crc = (uint32_t)crc32_z(crc, p, n);
+	while ((r = sd_next(d, &p, &n)) == 1) {
 		if (sc->headn < TAR_BLOCK) {
 			size_t k = TAR_BLOCK - sc->headn < n ?
 			    TAR_BLOCK - sc->headn : n;
@@ -1020,26 +1020,14 @@ ar_scan_stream(const unsigned char *buf, size_t len, uint64_t cap,
 			memcpy(sc->tail + keep, p, n);
 			sc->tailn = keep + n;
 		}
-		sc->total += n;
-		if (sc->total > cap) {
-			sc->status = SCAN_OVER;
-			goto out;
-		}
 	}
-	if (gz && len >= 18) {
-		/* A single-member stream ends with its CRC and size; when
-		 * neither matches, the stream has several members (whose
-		 * CRCs libarchive does not check either). */
-		int crc_ok = le32(buf + len - 8) == crc;
-		int size_ok = le32(buf + len - 4) == (uint32_t)sc->total;
-
-		if (crc_ok != size_ok) {
-			sc->status = SCAN_CORRUPT;
-			snprintf(sc->why, sizeof(sc->why), "gzip CRC mismatch");
-		}
+	sc->total = sd_total(d);
+	if (r == -1) {
+		snprintf(sc->why, sizeof(sc->why), "%s", sd_why(d));
+		sc->status = sd_status(d) == SD_TRUNCATED ? SCAN_TRUNCATED :
+		    sd_status(d) == SD_OVER ? SCAN_OVER : SCAN_CORRUPT;
 	}
-out:
-	archive_read_free(a);
+	sd_free(d);
 }
 
 /* A tar header block: its checksum (unsigned, or signed as some old tars
@@ -1125,54 +1113,71 @@ ar_read_zip(struct ar_ctx *c)
 	free(cds);
 }
 
+/* libarchive reads a compressed tar through the one decoder. */
+static la_ssize_t
+tar_stream_read(struct archive *a, void *arg, const void **buf)
+{
+	struct stream_decoder *d = arg;
+	const unsigned char *p;
+	size_t n;
+	int r = sd_next(d, &p, &n);
+
+	if (r == 1) {
+		*buf = p;
+		return (la_ssize_t)n;
+	}
+	if (r == 0)
+		return 0;
+	archive_set_error(a, EIO, "%s", sd_why(d));
+	return ARCHIVE_FATAL;
+}
+
+/*
+ * A tar, plain or in one gzip or xz layer.  The layer is decoded once:
+ * the tar walk reads it as it is decoded, then the rest of the stream is
+ * decoded to its end to check its framing and to count what follows the
+ * tar's end blocks.  A layer inside the layer (a tar.gz.gz) is no format
+ * of ours and the classic way to stack bombs: the walk finds no tar.
+ */
 static void
 ar_read_tar(struct ar_ctx *c)
 {
 	struct archive *a;
-	int gz = gz_magic(c->buf, c->len), xz = xz_magic(c->buf, c->len);
+	int gz = sd_gzip_magic(c->buf, c->len), xz = sd_xz_magic(c->buf, c->len);
+	int r;
 
 	a = archive_read_new();
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_xz(a);
-	if (archive_read_open_memory(a, c->buf, c->len) != ARCHIVE_OK) {
+	if (gz || xz) {
+		c->format = gz ? AR_TAR_GZ : AR_TAR_XZ;
+		c->sd = sd_new(c->buf, c->len, ar_stream_cap(c->lim, c->len));
+		r = archive_read_open(a, c->sd, NULL, tar_stream_read, NULL);
+	} else {
+		c->format = AR_TAR;
+		c->plain = 1;
+		r = archive_read_open_memory(a, c->buf, c->len);
+	}
+	if (r != ARCHIVE_OK) {
 		const char *s = archive_error_string(a);
 
-		if ((gz || xz) && err_truncated(s))
-			ar_damage(c, a, "/");
+		if (c->sd != NULL && sd_status(c->sd) != SD_OK)
+			ar_stream_refuse(c);
 		else if (s != NULL && strstr(s, "Unrecognized") != NULL)
 			ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
 		else
 			ar_damage(c, a, "/");
 		goto out;
 	}
-	/* One compression layer at most: a tar.gz.gz is no format of ours
-	 * and the classic way to stack bombs. */
-	switch (archive_filter_count(a) == 2 ? archive_filter_code(a, 0) :
-	    archive_filter_count(a) == 1 ? ARCHIVE_FILTER_NONE : -1) {
-	case ARCHIVE_FILTER_NONE:
-		c->format = AR_TAR;
-		c->plain = 1;
-		break;
-	case ARCHIVE_FILTER_GZIP:
-		c->format = AR_TAR_GZ;
-		break;
-	case ARCHIVE_FILTER_XZ:
-		c->format = AR_TAR_XZ;
-		break;
-	default:
-		ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
-		goto out;
-	}
 	ar_walk(c, a, NULL, 0);
 	if (archive_format(a) != 0 &&
 	    (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)
 		ar_refuse(c, ERR_ARCHIVE_FORMAT, "/", NULL);
-	if (!c->refused && !c->plain) {
+	if (!c->refused && c->sd != NULL) {
 		const struct input_limits *lim = c->lim;
 		uint64_t room = lim->archive_max_unpacked - c->unpacked;
-		uint64_t ratio_room = AR_RATIO_FLOOR;
-		struct ar_scan sc;
+		uint64_t ratio_room = AR_RATIO_FLOOR, end;
+		const unsigned char *p;
+		size_t n;
 
 		/* Whatever follows the end blocks counts as unpacked too. */
 		if (lim->archive_max_ratio != 0 &&
@@ -1185,30 +1190,21 @@ ar_read_tar(struct ar_ctx *c)
 		    ratio_room - c->unpacked : 0;
 		if (ratio_room < room)
 			room = ratio_room;
-		ar_scan_stream(c->buf, c->len, c->tar_end > UINT64_MAX - room ?
-		    UINT64_MAX : c->tar_end + room, 1, &sc);
-		switch (sc.status) {
-		case SCAN_OK:
-			break;
-		case SCAN_TRUNCATED:
-			ar_refuse(c, ERR_ARCHIVE_TRUNCATED, "/", "压缩流不完整 / "
-			    "compressed stream ends early (%s)",
-			    sc.why[0] ? sc.why : "no trailer");
-			break;
-		case SCAN_OVER:
+		end = c->tar_end > UINT64_MAX - room ? UINT64_MAX :
+		    c->tar_end + room;
+		while ((r = sd_next(c->sd, &p, &n)) == 1)
+			if (sd_total(c->sd) > end)
+				break;
+		if (r == 1)
 			ar_refuse(c, ERR_ARCHIVE_BOMB, "/", "结束块后数据过多 / "
 			    "too much data after the end of the tar");
-			break;
-		case SCAN_CORRUPT:
-		case SCAN_NOT:
-			ar_refuse(c, ERR_ARCHIVE_CORRUPT, "/", "压缩流损坏 / "
-			    "compressed stream damaged (%s)",
-			    sc.why[0] ? sc.why : "layers");
-			break;
-		}
+		else if (r == -1)
+			ar_stream_refuse(c);
 	}
 out:
 	archive_read_free(a);
+	sd_free(c->sd);
+	c->sd = NULL;
 }
 
 /* ---- public --------------------------------------------------------- */
@@ -1291,21 +1287,12 @@ ar_check_whole(const void *buf, size_t len, const struct input_limits *lim)
 	if (zip_magic(b, len))
 		return zip_eocd_find(b, len, &zd) == ZIP_NO_EOCD ?
 		    AR_INCOMPLETE : AR_WHOLE;
-	if (gz_magic(b, len) || xz_magic(b, len)) {
+	if (sd_gzip_magic(b, len) || sd_xz_magic(b, len)) {
 		struct ar_scan sc;
-		uint64_t cap = lim->archive_max_unpacked;
 
 		/* Past what ar_read would take the answer is a refusal
-		 * anyway: stop there (headers and padding get some room). */
-		if (lim->archive_max_ratio != 0 &&
-		    len <= UINT64_MAX / lim->archive_max_ratio &&
-		    len * lim->archive_max_ratio < cap)
-			cap = len * lim->archive_max_ratio;
-		if (cap < AR_RATIO_FLOOR)
-			cap = AR_RATIO_FLOOR;
-		cap = cap > UINT64_MAX - (4ULL << 20) ? UINT64_MAX :
-		    cap + (4ULL << 20);
-		ar_scan_stream(b, len, cap, 0, &sc);
+		 * anyway: stop there. */
+		ar_scan_stream(b, len, ar_stream_cap(lim, len), &sc);
 		switch (sc.status) {
 		case SCAN_TRUNCATED:
 			return AR_INCOMPLETE;
@@ -1341,7 +1328,7 @@ ar_sniff(const void *buf, size_t len)
 		return 1;			/* zip */
 	if (len >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8)
 		return 1;			/* gzip */
-	if (xz_magic(b, len))
+	if (sd_xz_magic(b, len))
 		return 1;
 	if (len >= 4 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h' &&
 	    b[3] >= '1' && b[3] <= '9')

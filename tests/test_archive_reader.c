@@ -710,10 +710,10 @@ UNIT_TEST(archive_reader_tar_damage)
 	for (size_t cut = 1; cut < glen; cut += 7) {
 		char what[32];
 
+		/* even inside its 10-byte header: the magic says gzip */
 		snprintf(what, sizeof(what), "gz cut %zu", cut);
-		expect_refusal(what, g, glen - cut, NULL,
-		    glen - cut < 10 ? ERR_ARCHIVE_FORMAT : ERR_ARCHIVE_TRUNCATED,
-		    NULL);
+		expect_refusal(what, g, glen - cut, NULL, ERR_ARCHIVE_TRUNCATED,
+		    "/");
 	}
 	{
 		struct archive *a = archive_write_new();

@@ -6,10 +6,13 @@
 # peak RSS (VmHWM), and the same shell pipeline as bench_check.py
 # (bsdtar + xmllint --schema per package) over a sample of the same
 # packages, as a ratio from this run.  Once for zip packages, once for a
-# mix with tar.xz.  N_DAEMON (default 2000); FORMATS (default "zip mix").
+# mix with tar.xz; each REPEAT times (default 3) on a fresh daemon, the
+# median printed with the CPU each package cost the parent and the
+# workers.  N_DAEMON (default 2000); FORMATS (default "zip mix").
 set -eu
 B=${B:-build}
 N=${N_DAEMON:-2000}
+REPEAT=${REPEAT:-3}
 PIPE_N=300
 cd "$(dirname "$0")/.."
 . tests/daemon_lib.sh
@@ -31,30 +34,55 @@ pipeline_rate() # DIR -> packages/s over the first PIPE_N packages
 	awk -v n=$PIPE_N -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", n * 1000 / ms }'
 }
 
-run() # FORMAT FIRST
+cpu_ms() # PID -> user + system CPU time in ms
 {
-	fmt=$1
-	rm -rf "$TOP/b" "$TOP/pk"
-	/usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --format "$fmt" --first "$2" >/dev/null
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+
+median() # numbers on stdin -> their median
+{
+	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+once() # FORMAT -> "ms parent_cpu_ms workers_cpu_ms hwm_kib" of one run
+{
+	rm -rf "$TOP/b"
 	bd_config "$TOP/b" "settle_ms = 50"
 	bd_start
 	P=$BEIAND_DIR/spool/providers/P001
 	mkdir "$P/stage"
 	cp "$TOP"/pk/* "$P/stage/"
 	sync
-	t0=$(now_ms)
-	mv "$P/stage"/* "$P/incoming/"
-	while [ "$(ls "$P/outgoing" | grep -c 'receipt.xml$')" -lt "$N" ]; do sleep 0.05; done
-	t1=$(now_ms)
+	ms=$(/usr/bin/python3 bench/drop_wait.py "$P/stage" "$P/incoming" "$P/outgoing" "$N")
+	pc=$(cpu_ms "$BEIAND_PID")
+	wc=0
+	for w in $(pgrep -P "$BEIAND_PID"); do wc=$((wc + $(cpu_ms "$w"))); done
 	hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$BEIAND_PID/status")
 	bd_stop
 	bad=$(grep -L 'state="awaiting_verification"' "$P"/outgoing/*.receipt.xml | wc -l)
 	[ "$bad" = 0 ] || { echo "bench_daemon: $bad uploads not filed" >&2; exit 1; }
-	pipe=$(pipeline_rate "$TOP/pk")
-	awk -v n="$N" -v ms=$((t1 - t0)) -v pipe="$pipe" -v hwm="$hwm" -v fmt="$fmt" 'BEGIN {
+	echo "$ms $pc $wc $hwm"
+}
+
+run() # FORMAT FIRST
+{
+	fmt=$1
+	rm -rf "$TOP/pk"
+	/usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --format "$fmt" --first "$2" >/dev/null
+	: >"$TOP/runs"
+	for _r in $(seq "$REPEAT"); do once "$fmt" >>"$TOP/runs"; done
+	: >"$TOP/pipes"
+	for _r in $(seq "$REPEAT"); do pipeline_rate "$TOP/pk" >>"$TOP/pipes"; echo >>"$TOP/pipes"; done
+	ms=$(awk '{ print $1 }' "$TOP/runs" | median)
+	pc=$(awk '{ print $2 }' "$TOP/runs" | median)
+	wc=$(awk '{ print $3 }' "$TOP/runs" | median)
+	hwm=$(awk '{ print $4 }' "$TOP/runs" | sort -n | tail -1)
+	pipe=$(grep . "$TOP/pipes" | median)
+	awk -v n="$N" -v ms="$ms" -v pc="$pc" -v wc="$wc" -v pipe="$pipe" -v hwm="$hwm" \
+	    -v fmt="$fmt" -v r="$REPEAT" -v runs="$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 }' "$TOP/runs")" 'BEGIN {
 		rate = n * 1000 / ms
-		printf "daemon %-4s N=%d  beiand: %.0f packages/s, %.3f ms/package, parent peak RSS %d KiB | pipeline: %.1f packages/s | ratio %.1fx\n",
-		    fmt, n, rate, ms / n, hwm, pipe, rate / pipe }'
+		printf "daemon %-4s N=%d (median of %d, runs %s ms)  beiand: %.0f packages/s, %.3f ms/package wall, CPU per package: parent %.3f ms, workers %.3f ms; parent peak RSS %d KiB | pipeline: %.1f packages/s | ratio %.1fx\n",
+		    fmt, n, r, runs, rate, ms / n, pc / n, wc / n, hwm, pipe, rate / pipe }'
 }
 
 for f in ${FORMATS:-zip mix}; do

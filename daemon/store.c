@@ -2463,17 +2463,31 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 			st->blobs_unsynced = 1;
 		return 0;
 	}
-	n = snprintf(dir, sizeof(dir), "%s/store", st->state_dir);
-	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_p0700(dir) == -1)
-		return seterr(st, "%s: %s", dir, strerror(errno));
 	n = snprintf(dir, sizeof(dir), "%s/store/%.2s", st->state_dir, sha);
-	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_p0700(dir) == -1)
-		return seterr(st, "%s: %s", dir, strerror(errno));
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return seterr(st, "attachments: path too long");
 	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return seterr(st, "attachments: path too long");
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* The folders and a stale temporary file are dealt with when the
+	 * first try says so, not looked for every time. */
+	for (int tries = 0;; tries++) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd != -1 || tries == 2)
+			break;
+		if (errno == ENOENT) {
+			char top[4200];
+
+			snprintf(top, sizeof(top), "%s/store", st->state_dir);
+			if (mkdir_p0700(top) == -1 || mkdir_p0700(dir) == -1)
+				return seterr(st, "%s: %s", dir,
+				    strerror(errno));
+		} else if (errno == EEXIST)
+			unlink(tmp);
+		else
+			break;
+	}
 	if (fd == -1)
 		return seterr(st, "%s: %s", tmp, strerror(errno));
 	while (len > 0) {

@@ -189,6 +189,8 @@ cands_clear(struct spool *sp)
 		free(sp->cands[i]);
 	}
 	sp->ncands = 0;
+	for (size_t i = 0; i < sp->nsrcs; i++)
+		sp->srcs[i].ncands = 0;
 	if (sp->nbuckets > 0) {
 		memset(sp->by_name, 0, sp->nbuckets * sizeof(*sp->by_name));
 		memset(sp->by_id, 0, sp->nbuckets * sizeof(*sp->by_id));
@@ -438,10 +440,27 @@ spool_cand_drop(struct spool *sp, struct spool_cand *c)
 	if (i >= sp->ncands || sp->cands[i] != c)
 		return;
 	hash_remove(sp, c);
+	sp->srcs[c->src].ncands--;
 	sp->cands[i] = sp->cands[--sp->ncands];
 	sp->cands[i]->slot = i;
 	free(c->name);
 	free(c);
+}
+
+/* How long ago the file last changed (data, name or mode), by its ctime:
+ * a file found by a rescan that has lain untouched need not settle anew.
+ * 0 when the clock and the file disagree. */
+static int64_t
+ctime_age_ms(const struct stat *st)
+{
+	struct timespec now;
+	int64_t age;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	age = ((int64_t)now.tv_sec - (int64_t)st->st_ctim.tv_sec) * 1000 +
+	    ((int64_t)now.tv_nsec - (int64_t)st->st_ctim.tv_nsec) / 1000000;
+	return age > 0 && age < 86400000 ? age : 0;
 }
 
 /* Look at src/name now: add, update or drop its candidate; the
@@ -456,6 +475,10 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 
 	if (name_ignored(name))
 		return NULL;
+	if (c == NULL && sp->srcs[src].ncands >= SPOOL_CANDS_MAX) {
+		sp->srcs[src].left_unseen = 1;
+		return NULL;
+	}
 	snprintf(path, sizeof(path), "%s/%s", sp->srcs[src].incoming, name);
 	if (lstat(path, &st) == -1 || S_ISDIR(st.st_mode)) {
 		if (c != NULL && !c->checking) {
@@ -472,9 +495,10 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		c->src = src;
 		c->name = xstrdup(name);
 		c->first_ms = now_ms;
-		c->changed_ms = now_ms;
+		c->changed_ms = now_ms - ctime_age_ms(&st);
 		c->slot = sp->ncands;
 		sp->cands[sp->ncands++] = c;
+		sp->srcs[src].ncands++;
 		hash_grow(sp);
 		if (sp->nbuckets > 0 && cand_lookup(sp, src, name) != c)
 			hash_insert(sp, c);
@@ -528,10 +552,18 @@ spool_events(struct spool *sp, int64_t now_ms)
 void
 spool_scan(struct spool *sp, int64_t now_ms, int force)
 {
-	if (!force && !sp->need_rescan &&
+	int room = 0;
+
+	for (size_t i = 0; i < sp->nsrcs; i++)
+		if (sp->srcs[i].left_unseen &&
+		    sp->srcs[i].ncands <= SPOOL_CANDS_MAX / 2)
+			room = 1;
+	if (!force && !sp->need_rescan && !room &&
 	    now_ms - sp->last_scan_ms < SPOOL_RESCAN_MS)
 		return;
 	sp->need_rescan = 0;
+	for (size_t i = 0; i < sp->nsrcs; i++)
+		sp->srcs[i].left_unseen = 0;
 	sp->last_scan_ms = now_ms;
 	for (size_t i = 0; i < sp->nsrcs; i++) {
 		DIR *d = opendir(sp->srcs[i].incoming);

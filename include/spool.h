@@ -20,6 +20,15 @@ struct config;
 struct spool;
 
 /* One incoming folder: a provider's or a bureau's. */
+/*
+ * Files of one incoming/ folder followed at once.  More wait unseen
+ * (memory does not grow with a backlog, and one provider's cannot crowd
+ * out another's); once the folder's followed files are down to half, a
+ * rescan picks up the next.  Those come without their rename event: they
+ * settle and are checked whole like a plain put, which is always safe.
+ */
+#define SPOOL_CANDS_MAX 4096
+
 struct spool_src {
 	int is_bureau;
 	char code[64];      /* provider code or province code */
@@ -27,6 +36,9 @@ struct spool_src {
 	char rel[128];      /* "providers/P001" / "bureau/11", under spool_dir */
 	char *incoming, *outgoing;
 	int wd;
+	/* spool.c's own: files followed, and whether more were left unseen */
+	size_t ncands;
+	int left_unseen;
 };
 
 /* A file waiting in an incoming folder. */
@@ -72,7 +84,11 @@ const char *spool_quarantine_dir(const struct spool *sp);
 
 /* Drain inotify; note changed names. */
 void spool_events(struct spool *sp, int64_t now_ms);
-/* Rescan the folders when needed (start, overflow, every interval). */
+/*
+ * Rescan the folders when needed: at start, after an inotify overflow,
+ * every interval, and when a folder had more files than are followed at
+ * once (SPOOL_CANDS_MAX each) and its followed ones are down to half.
+ */
 void spool_scan(struct spool *sp, int64_t now_ms, int force);
 
 /*

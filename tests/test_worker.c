@@ -49,6 +49,34 @@ collect_cb(const struct worker_result *res, void *arg)
 	}
 }
 
+/* A pool of n workers, or NULL (the test failed). */
+static struct worker_pool *
+pool_new(const struct config *cf, int n)
+{
+	struct worker_pool *p;
+	char err[256];
+
+	if ((p = worker_pool_new(cf, n, err, sizeof(err))) == NULL)
+		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	return p;
+}
+
+/* Wait up to ms for a worker's socket to become readable (poll's
+ * answer). */
+static int
+pool_poll(struct worker_pool *p, int ms)
+{
+	struct pollfd pfd[64];
+	int fds[64];
+	size_t n = worker_pool_fds(p, fds, 64);
+
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+	}
+	return poll(pfd, n, ms);
+}
+
 /* Poll the pool until job ends (10 s at most); 0 and *out, or -1. */
 static int
 wait_job(struct worker_pool *p, uint64_t job, struct worker_result *out)
@@ -59,15 +87,7 @@ wait_job(struct worker_pool *p, uint64_t job, struct worker_result *out)
 	memset(&c, 0, sizeof(c));
 	c.job = job;
 	while (!c.done && time(NULL) <= end) {
-		struct pollfd pfd[64];
-		int fds[64];
-		size_t n = worker_pool_fds(p, fds, 64);
-
-		for (size_t i = 0; i < n; i++) {
-			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN;
-		}
-		(void)poll(pfd, n, 100);
+		(void)pool_poll(p, 100);
 		if (worker_pool_collect(p, collect_cb, &c) < 0)
 			unit_fail(__FILE__, __LINE__, "replacement failed");
 	}
@@ -169,13 +189,11 @@ UNIT_TEST(worker_parse)
 {
 	struct config *cf = test_config("");
 	struct worker_pool *p;
-	char err[256];
 	int fd;
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 2, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 2)) == NULL) {
 		config_free(cf);
 		return;
 	}
@@ -294,12 +312,10 @@ UNIT_TEST(worker_whole)
 	};
 	struct config *cf = test_config("");
 	struct worker_pool *p;
-	char err[256];
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 2, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 2)) == NULL) {
 		config_free(cf);
 		return;
 	}
@@ -372,15 +388,13 @@ UNIT_TEST(worker_crash)
 	struct config *cf = test_config("");
 	struct worker_pool *p;
 	struct worker_result res;
-	char err[256];
 	int pfd[2], fd, before[4];
 	uint64_t job;
 	pid_t pid;
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 2, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 2)) == NULL) {
 		config_free(cf);
 		return;
 	}
@@ -459,15 +473,7 @@ results_wait(struct worker_pool *p, struct results *rs, size_t want)
 	time_t end = time(NULL) + 10;
 
 	while (rs->n < want && time(NULL) <= end) {
-		struct pollfd pfd[4];
-		int fds[4];
-		size_t n = worker_pool_fds(p, fds, 4);
-
-		for (size_t i = 0; i < n; i++) {
-			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN;
-		}
-		(void)poll(pfd, n, 100);
+		(void)pool_poll(p, 100);
 		(void)worker_pool_collect(p, results_cb, rs);
 	}
 }
@@ -483,14 +489,12 @@ UNIT_TEST(worker_queue)
 	struct worker_pool *p;
 	struct results rs;
 	uint64_t job[4];
-	char err[256];
 	int fd, pfd[2] = { -1, -1 };
 	pid_t pid;
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 1, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 1)) == NULL) {
 		config_free(cf);
 		return;
 	}
@@ -563,15 +567,13 @@ UNIT_TEST(worker_throughput)
 	struct worker_pool *p;
 	struct collected c;
 	struct timeval t0, t1;
-	char err[256];
 	int fd;
 	size_t submitted = 0, want = 400;
 	double s;
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 2, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 2)) == NULL) {
 		config_free(cf);
 		return;
 	}
@@ -581,20 +583,12 @@ UNIT_TEST(worker_throughput)
 	c.done = 1;
 	gettimeofday(&t0, NULL);
 	while (fd >= 0 && c.others < want) {
-		struct pollfd pfd[8];
-		int fds[8];
-		size_t n;
 		uint64_t job;
 
 		while (submitted < want && worker_pool_idle(p) > 0 &&
 		    worker_submit(p, WJ_PARSE, fd, "v.zip", NULL, &job) == 0)
 			submitted++;
-		n = worker_pool_fds(p, fds, 8);
-		for (size_t i = 0; i < n; i++) {
-			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN;
-		}
-		if (poll(pfd, n, 5000) <= 0) {
+		if (pool_poll(p, 5000) <= 0) {
 			unit_fail(__FILE__, __LINE__, "stalled");
 			break;
 		}
@@ -722,13 +716,11 @@ UNIT_TEST(worker_mail)
 	struct worker_result res;
 	unsigned char *zip = NULL, *batch = NULL;
 	size_t ziplen = 0, batchlen = 0;
-	char err[256];
 	int fd;
 
 	if (cf == NULL)
 		return;
-	if ((p = worker_pool_new(cf, 1, err, sizeof(err))) == NULL) {
-		unit_fail(__FILE__, __LINE__, "pool: %s", err);
+	if ((p = pool_new(cf, 1)) == NULL) {
 		config_free(cf);
 		return;
 	}

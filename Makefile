@@ -10,6 +10,8 @@ MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
 B        ?= build
 PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma
+# the drivers of the tests, benchmarks and fuzzers link with the same
+export BEIAND_PKGS = $(PKGS)
 
 # Debian packages the build, the tests and `make run` need.
 DEBS = build-essential pkg-config clang libclang-rt-14-dev \
@@ -49,9 +51,12 @@ BINS      = $(B)/beiand $(B)/beianctl
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard daemon/templates/*.txt)
 
-.PHONY: all deps test unit asan fuzz bench install clean run help fixtures
+.PHONY: all deps test unit asan fuzz bench install clean run help fixtures print-pkgs
 
 all: $(BINS)
+
+print-pkgs:
+	@echo $(PKGS)
 
 help:
 	@echo "make            build $(B)/beiand and $(B)/beianctl"

@@ -11,6 +11,7 @@ GROUP=${GROUP:-100}
 RUNS=${RUNS:-3}
 CC=${CC:-cc}
 cd "$(dirname "$0")/.."
+. tests/lib/cc_tool.sh
 
 [ -f "$B/libbeiand.a" ] || { echo "bench_store: $B/libbeiand.a not built"; exit 1; }
 fstype()
@@ -32,8 +33,7 @@ build()
 {
 	$CC -std=c17 -D_GNU_SOURCE "$@" -Iinclude $(pkg-config --cflags libxml-2.0) \
 	    bench/bench_store.c "$B/libbeiand.a" \
-	    $(pkg-config --libs libxml-2.0 libarchive sqlite3 libcurl gnutls \
-	    libidn2 libpsl libsodium libsystemd zlib) -letpan -o "$TMP/bench_store"
+	    $(pkg-config --libs $BEIAND_PKGS) -letpan -o "$TMP/bench_store"
 }
 # a sanitizer build of the library needs the sanitizers at link time
 build -O2 2>/dev/null || build -O2 -fsanitize=address,undefined ||

@@ -32,8 +32,8 @@ CC=${CC:-cc}
 FLAGS="-std=c17 -D_GNU_SOURCE -Wall -Wextra -Wformat=2 -Wshadow \
     -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings -Wundef \
     -Wno-unused-parameter -Werror -Iinclude $(pkg-config --cflags gnutls)"
-LIBS="$(pkg-config --libs libxml-2.0 libarchive sqlite3 libcurl gnutls \
-    libidn2 libpsl libsodium libsystemd zlib) -letpan"
+. tests/lib/cc_tool.sh
+LIBS="$(pkg-config --libs $BEIAND_PKGS) -letpan"
 build()
 {
 	if [ -f "$B/libbeiand.a" ]; then

@@ -21,6 +21,7 @@
 # the build folder (a real disk: fsync matters).
 B=${B:-build}
 cd "$(dirname "$0")/.." || exit 2
+. tests/lib/cc_tool.sh
 ROUNDS=${ROUNDS:-8}
 MIN_EVENTS=${MIN_EVENTS:-1000}
 CC=${CC:-cc}
@@ -42,8 +43,7 @@ build()
 {
 	$CC -std=c17 -D_GNU_SOURCE "$@" -Iinclude $(pkg-config --cflags libxml-2.0) \
 	    tests/tool_storecrash.c "$B/libbeiand.a" \
-	    $(pkg-config --libs libxml-2.0 libarchive sqlite3 libcurl gnutls \
-	    libidn2 libpsl libsodium libsystemd zlib) -letpan -o "$TOOL"
+	    $(pkg-config --libs $BEIAND_PKGS) -letpan -o "$TOOL"
 }
 # a sanitizer build of the library (make asan) needs them at link time too
 build 2>/dev/null || build -fsanitize=address,undefined ||

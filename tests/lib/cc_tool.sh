@@ -2,7 +2,10 @@
 # library ($B/libbeiand.a, from `make`), so drivers test what ships.
 # Source it; then: cc_tool OUT SOURCE... (exit status of the build).
 CC=${CC:-cc}
-CC_TOOL_PKGS="libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib"
+# the Makefile's pkg-config packages (exported by make; asked for when run
+# by hand from the top of the checkout)
+BEIAND_PKGS=${BEIAND_PKGS:-$(make -s --no-print-directory print-pkgs)}
+CC_TOOL_PKGS=$BEIAND_PKGS
 
 cc_tool()
 {

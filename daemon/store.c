@@ -3638,17 +3638,23 @@ store_outbox_thread_root(struct store *st, const char *id, const char *role,
 	    role), "outbox", message_id);
 }
 
+/* A time the literal sql selects: 0 and *out, 1 no row, -1 error. */
+static int
+one_time(struct store *st, const char *sql, time_t *out)
+{
+	int64_t v;
+	int rc = one_int(st, &v, sql, "");
+
+	if (rc == 1)
+		*out = (time_t)v;
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
 int
 store_outbox_next_due(struct store *st, time_t *when)
 {
-	int64_t v;
-	int rc;
-
-	rc = one_int(st, &v, "SELECT next_try FROM outbox WHERE state IN"
-	    " ('queued','deferred') ORDER BY next_try LIMIT 1", "");
-	if (rc == 1)
-		*when = (time_t)v;
-	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+	return one_time(st, "SELECT next_try FROM outbox WHERE state IN"
+	    " ('queued','deferred') ORDER BY next_try LIMIT 1", when);
 }
 
 int
@@ -3664,14 +3670,8 @@ store_attachment_name(struct store *st, const char *sha256_hex, char **name)
 int
 store_outbox_oldest_deferred(struct store *st, time_t *created)
 {
-	int64_t v;
-	int rc;
-
-	rc = one_int(st, &v, "SELECT created FROM outbox WHERE state ="
-	    " 'deferred' ORDER BY created LIMIT 1", "");
-	if (rc == 1)
-		*created = (time_t)v;
-	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+	return one_time(st, "SELECT created FROM outbox WHERE state ="
+	    " 'deferred' ORDER BY created LIMIT 1", created);
 }
 
 /* ---- intake mail (daemon/intake.c) ------------------------------------- */

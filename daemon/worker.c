@@ -448,21 +448,7 @@ worker_mail_single(struct upload *u)
 		    "邮件只能提交一份备案材料，filing.xml 须在压缩包根目录 / "
 		    "a mail carries one filing package, with filing.xml at "
 		    "the root of the archive");
-	for (size_t i = 0; i < u->nitems; i++) {
-		struct item *it = &u->items[i];
-
-		free(it->path);
-		errlist_free(it->errs);
-		filing_free(it->filing);
-		verification_free(it->verification);
-		withdrawal_free(it->withdrawal);
-		handback_free(it->handback);
-		decision_free(it->decision);
-		free(it->files);
-	}
-	free(u->items);
-	u->items = NULL;
-	u->nitems = 0;
+	upload_items_free(u);
 }
 
 static void

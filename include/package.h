@@ -84,6 +84,8 @@ struct upload {
 struct upload *upload_read(const char *name, const void *buf, size_t len,
     const struct check_ctx *ctx, int flags);
 void upload_free(struct upload *u); /* accepts NULL */
+/* Drop u's items (the upload's own findings stay). */
+void upload_items_free(struct upload *u);
 
 /*
  * Check one filing package given as files (a mail's attachments, or one

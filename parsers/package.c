@@ -395,10 +395,8 @@ mail_meta_free(struct mail_meta *mm)
 }
 
 void
-upload_free(struct upload *u)
+upload_items_free(struct upload *u)
 {
-	if (u == NULL)
-		return;
 	for (size_t i = 0; i < u->nitems; i++) {
 		struct item *it = &u->items[i];
 
@@ -412,6 +410,16 @@ upload_free(struct upload *u)
 		free(it->files);
 	}
 	free(u->items);
+	u->items = NULL;
+	u->nitems = 0;
+}
+
+void
+upload_free(struct upload *u)
+{
+	if (u == NULL)
+		return;
+	upload_items_free(u);
 	errlist_free(u->errs);
 	mail_meta_free(u->mail);
 	ar_contents_free(u->ac);

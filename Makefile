@@ -34,8 +34,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
 
 CPPFLAGS += -Iinclude -I$(B)/gen -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS  = -std=c17 $(WARN) -fstack-protector-strong -fPIE $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+ALL_CFLAGS  = -std=c17 $(WARN) -pthread -fstack-protector-strong -fPIE $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pthread -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined

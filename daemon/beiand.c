@@ -3,8 +3,8 @@
  * workers and timers.
  *
  * Data walks one way: spool (claim) → worker (parse) → ingest (decide,
- * in one group commit with the receipts' text) → receipt files →
- * outbox → mailer.  The parent never parses an upload: workers do, and
+ * in one group commit with the receipts' text) → sync (on the syncer's
+ * thread, while the loop goes on) → receipt files → outbox → mailer.  The parent never parses an upload: workers do, and
  * their answers are decoded as untrusted.  A crash at any instant is
  * recovered at start: claimed files still in work/ are either processed
  * again (nothing was committed) or, when their upload was committed,
@@ -41,10 +41,13 @@
 #include "smtp.h"
 #include "spool.h"
 #include "store.h"
+#include "syncer.h"
+#include "wire.h"
 #include "worker.h"
 #include "xmalloc.h"
 
 #define COMMIT_MAX 64          /* uploads per group commit */
+#define GROUPS_MAX 4           /* committed groups waiting to be durable */
 #define CLAIM_AHEAD 256        /* claimed uploads waiting for a worker */
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
@@ -64,6 +67,15 @@ struct upl {
 	char *crash;            /* quarantine reason after repeated crashes */
 	char *receipt;          /* built in the commit */
 	int receipt_ok;         /* written */
+	uint64_t tag;           /* the sync that makes its claim (and its blob
+	                         * written ahead) durable */
+	unsigned char sha[SHA256_LEN]; /* the upload's hash, taken before its
+	                         * group (hashed set) */
+	size_t len;             /* its size */
+	int hashed;
+	int blob_written;       /* kept as it came: its blob written ahead */
+	int blob_new;           /* ... by this upload, not there before */
+	int kept;               /* the filing named that blob */
 	unsigned counted[METRICS_NRESULTS]; /* results, for the metrics */
 	int quarantine;
 };
@@ -71,6 +83,26 @@ struct upl {
 struct ulist {
 	struct upl *head, *tail;
 	size_t n;
+};
+
+/*
+ * A committed group on its way to durability: its commit is synced, then
+ * its receipts are written and synced, then its claimed files go.  No
+ * effect of a commit leaves the daemon (receipt, mail, IMAP expunge)
+ * before the commit is on disk, and no claimed file goes before its
+ * receipt is.
+ */
+enum group_stage {
+	GS_COMMITTED,           /* waiting for the commit's sync */
+	GS_RECEIPTED,           /* receipts written, waiting for their sync */
+};
+
+struct group {
+	struct group *next;
+	struct ulist ups;
+	enum group_stage stage;
+	uint64_t tag;           /* the sync this stage waits for */
+	int64_t outbox_last;    /* the outbox's last id at the commit */
 };
 
 struct whole_job {
@@ -86,7 +118,13 @@ struct daemon {
 	struct mailer *mailer;
 	struct intake *intake;  /* NULL without an [imap] url */
 	int sfd;
+	struct syncer *sy;
 	struct ulist queue, running, done;
+	struct group *groups;   /* committed, oldest first */
+	size_t ngroups;
+	int64_t outbox_durable; /* the outbox's last id known on disk */
+	int sync_errno;         /* the syncer's error, as last logged */
+	int64_t changes_seen;   /* store_changes() when a sync was last asked */
 	struct whole_job *wj;
 	size_t nwj, capwj;
 	int stopping;
@@ -222,27 +260,19 @@ work_read(struct daemon *d, const char *work, size_t *len)
 /* ---- the commit of parsed uploads ----------------------------------- */
 
 /*
- * Apply one parsed upload inside the open group: its items, its receipt
- * text, its quarantine.  -1 on a store error (the group is rolled back).
+ * Before its group: the upload's hash and, when it is one package to be
+ * kept as it came (wire_upload_lean()), its blob written ahead, not
+ * synced: the sync runs while the group is applied.  -1 on a passing
+ * trouble (the group waits and comes again).
  */
 static int
-upload_apply(struct daemon *d, struct upl *p, time_t now)
+upload_prepare(struct daemon *d, struct upl *p)
 {
-	const struct spool_src *src = spool_src(d->sp, p->src);
-	struct store_actor who = { 0 };
-	struct receipt_item *items = NULL;
-	struct ingest_outcome *outs = NULL;
-	struct errlist *uerrs = NULL;
-	struct upload *u = p->u;
-	unsigned char *bytes, digest[SHA256_LEN];
-	struct store_blob orig;
-	char hex[SHA256_HEX];
-	time_t received = now;
-	size_t len = 0, nitems = 0;
-	int rc = -1, all_repeated = 1;
+	unsigned char *bytes;
+	size_t len = 0;
 
-	/* counted once the group is committed (it may be rolled back) */
-	memset(p->counted, 0, sizeof(p->counted));
+	if (p->hashed)
+		return 0; /* a group rolled back comes again */
 	if ((bytes = work_read(d, p->work, &len)) == NULL) {
 		int e = errno;
 
@@ -255,14 +285,54 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 			return -1;
 		if (p->crash == NULL)
 			p->crash = xstrdup(strerror(e));
-		bytes = (unsigned char *)xstrdup("");
 		len = 0;
 	}
-	sha256(bytes, len, digest);
-	sha256_to_hex(digest, hex);
-	orig.bytes = bytes;
-	orig.len = len;
-	orig.sha256 = digest;
+	sha256(bytes != NULL ? bytes : (const unsigned char *)"", len, p->sha);
+	if (bytes != NULL && p->crash == NULL && p->u != NULL &&
+	    errlist_nerrors(p->u->errs) == 0 && wire_upload_lean(p->u) &&
+	    errlist_nerrors(p->u->items[0].errs) == 0) {
+		struct store_blob b = { bytes, len, p->sha, 0 };
+
+		if (store_blob_write(d->st, &b, &p->blob_new) == -1) {
+			log_err("store: upload=%s: %s", p->upload,
+			    store_errmsg(d->st));
+			free(bytes);
+			return -1;
+		}
+		p->blob_written = 1;
+		p->tag = syncer_request(d->sy);
+	}
+	free(bytes);
+	p->len = len;
+	p->hashed = 1;
+	return 0;
+}
+
+/*
+ * Apply one parsed upload inside the open group: its items, its receipt
+ * text, its quarantine.  -1 on a store error (the group is rolled back).
+ */
+static int
+upload_apply(struct daemon *d, struct upl *p, time_t now)
+{
+	const struct spool_src *src = spool_src(d->sp, p->src);
+	struct store_actor who = { 0 };
+	struct receipt_item *items = NULL;
+	struct ingest_outcome *outs = NULL;
+	struct errlist *uerrs = NULL;
+	struct upload *u = p->u;
+	/* bytes written ahead (upload_prepare), else not kept as they came */
+	struct store_blob orig = { NULL, 0, p->sha, p->blob_written };
+	char hex[SHA256_HEX];
+	time_t received = now;
+	size_t nitems = 0;
+	int rc = -1, all_repeated = 1;
+
+	/* counted once the group is committed (it may be rolled back) */
+	memset(p->counted, 0, sizeof(p->counted));
+	p->kept = 0;
+	orig.len = p->len;
+	sha256_to_hex(p->sha, hex);
 	who.kind = src->is_bureau ? WF_ACTOR_BUREAU : WF_ACTOR_PROVIDER;
 	who.channel = WF_CHANNEL_SPOOL;
 	who.name = src->code;
@@ -323,6 +393,7 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 				goto out;
 			}
 			all_repeated &= o->repeated;
+			p->kept |= o->kept;
 			p->counted[o->repeated ? METRICS_RES_REPEATED :
 			    errlist_nerrors(o->errs) == 0 ?
 			    METRICS_RES_ACCEPTED : o->id[0] != '\0' &&
@@ -355,11 +426,10 @@ out:
 	free(outs);
 	free(items);
 	errlist_free(uerrs);
-	free(bytes);
 	return rc;
 }
 
-/* The receipt of a committed upload (durable after spool_sync()).  -1
+/* The receipt of a committed upload (durable after the next sync).  -1
  * when it could not be written: the claimed file then stays in work/ and
  * the next start writes the receipt from the store. */
 static int
@@ -374,18 +444,16 @@ upload_receipt(struct daemon *d, size_t srci, const char *upload,
 	return -1;
 }
 
-/* One syncfs(2) makes a batch of receipts durable at once. */
+/* Everything written so far made durable, waiting for it here (start-up
+ * recovery, a group that answered IMAP mail, the end).  -1 when the sync
+ * failed. */
 static int
-spool_sync(struct daemon *d)
+sync_now(struct daemon *d)
 {
-	int fd = open(spool_work_dir(d->sp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = fd == -1 ? -1 : syncfs(fd);
-
-	if (rc == -1)
-		log_err("spool: syncfs: %s", strerror(errno));
-	if (fd != -1)
-		close(fd);
-	return rc;
+	if (syncer_wait(d->sy, syncer_request(d->sy)) == 0)
+		return 0;
+	log_err("spool: syncfs: %s", strerror(errno));
+	return -1;
 }
 
 /* After its receipt is durable, the claimed file goes away. */
@@ -410,26 +478,103 @@ upload_finish(struct daemon *d, const char *work, const char *upload,
 		log_err("spool: %s: %s", path, strerror(errno));
 }
 
+/*
+ * Move committed groups on as their syncs complete (see struct group),
+ * and keep the mailer below the outbox rows of commits not yet durable.
+ */
 static void
-dir_sync(const char *dir)
+groups_advance(struct daemon *d)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct group **gp, *g;
+	struct upl *p;
+	uint64_t durable;
+	int pending = 0, e;
 
-	if (fd == -1 || fsync(fd) == -1)
-		log_err("spool: %s: fsync: %s", dir, strerror(errno));
-	if (fd != -1)
-		close(fd);
+	durable = syncer_durable(d->sy); /* and its wake-up read */
+	if (d->groups == NULL)
+		return;
+	if ((e = syncer_error(d->sy)) != d->sync_errno) {
+		d->sync_errno = e;
+		if (e != 0)
+			log_err("spool: syncfs: %s; retrying every second",
+			    strerror(e));
+		else
+			log_info("spool: syncfs works again");
+	}
+	for (gp = &d->groups; (g = *gp) != NULL;) {
+		if (g->tag > durable) {
+			pending |= g->stage == GS_COMMITTED;
+			gp = &g->next;
+			continue;
+		}
+		if (g->stage == GS_COMMITTED) {
+			/* the commit is on disk: its receipts, then theirs */
+			if (g->outbox_last > d->outbox_durable)
+				d->outbox_durable = g->outbox_last;
+			for (p = g->ups.head; p != NULL; p = p->next)
+				p->receipt_ok = upload_receipt(d, p->src,
+				    p->upload, p->receipt) == 0;
+			g->stage = GS_RECEIPTED;
+			g->tag = syncer_request(d->sy);
+			d->mail_due_ms = 0;
+			gp = &g->next;
+			continue;
+		}
+		while ((p = ulist_take(&g->ups, 0)) != NULL) {
+			for (int r = 0; r < METRICS_NRESULTS; r++)
+				for (unsigned k = 0; k < p->counted[r]; k++)
+					metrics_ingested(d->metrics,
+					    METRICS_CH_SPOOL,
+					    (enum metrics_result)r);
+			/* no receipt: the upload stays claimed until the
+			 * next start writes it from the store */
+			if (p->receipt_ok)
+				upload_finish(d, p->work, p->upload,
+				    p->quarantine);
+			upl_free(p);
+		}
+		*gp = g->next;
+		free(g);
+		d->ngroups--;
+	}
+	store_outbox_horizon(d->st, pending ? d->outbox_durable : 0);
+}
+
+/* Every committed group through to its end (a reload, the stop). */
+static void
+groups_drain(struct daemon *d)
+{
+	while (d->groups != NULL) {
+		uint64_t last = 0;
+
+		for (struct group *g = d->groups; g != NULL; g = g->next)
+			if (g->tag > last)
+				last = g->tag;
+		if (syncer_wait(d->sy, last) == -1)
+			log_err("spool: syncfs: %s; retrying", strerror(errno));
+		groups_advance(d);
+	}
 }
 
 static void
 commit_done(struct daemon *d)
 {
 	time_t now = time(NULL);
+	struct group *g, **gp;
 	struct upl *p;
-	int ifail = 0, synced;
+	uint64_t need = 0;
+	int ifail = 0, imail;
 
 	if (d->done.head == NULL && !intake_has_done(d->intake))
 		return;
+	for (p = d->done.head; p != NULL; p = p->next) {
+		if (upload_prepare(d, p) == -1) {
+			d->commit_retry_ms = mono_ms() + 1000;
+			return;
+		}
+		if (p->tag > need)
+			need = p->tag;
+	}
 	if (store_begin(d->st) == -1) {
 		log_err("store: begin: %s", store_errmsg(d->st));
 		d->commit_retry_ms = mono_ms() + 1000;
@@ -438,13 +583,18 @@ commit_done(struct daemon *d)
 	for (p = d->done.head; p != NULL; p = p->next)
 		if (upload_apply(d, p, now) == -1)
 			break;
+	imail = intake_has_done(d->intake);
 	if (p == NULL && intake_apply(d->intake, now) == -1)
 		ifail = 1;
 	/* The claims (renames into work/) are durable before the commit
 	 * that answers them: a power loss cannot bring an upload back into
-	 * incoming/ once its result is recorded. */
-	if (p == NULL && !ifail && d->done.head != NULL)
-		dir_sync(spool_work_dir(d->sp));
+	 * incoming/ once its result is recorded; and a row never names a
+	 * blob that is not on disk.  Their sync was asked for before the
+	 * group was applied and is mostly done by now. */
+	if (p == NULL && !ifail && syncer_wait(d->sy, need) == -1) {
+		log_err("spool: syncfs: %s", strerror(errno));
+		ifail = 1;
+	}
 	if (p != NULL || ifail || store_commit(d->st) == -1) {
 		log_err("store: group of %zu uploads not committed: %s",
 		    d->done.n, store_errmsg(d->st));
@@ -458,22 +608,33 @@ commit_done(struct daemon *d)
 		d->commit_retry_ms = mono_ms() + 1000;
 		return;
 	}
-	intake_after_commit(d->intake, 1);
+	/* a blob written ahead for an item refused after all goes */
 	for (p = d->done.head; p != NULL; p = p->next)
-		p->receipt_ok = upload_receipt(d, p->src, p->upload,
-		    p->receipt) == 0;
-	synced = spool_sync(d) == 0;
-	while ((p = ulist_take(&d->done, 0)) != NULL) {
-		for (int r = 0; r < METRICS_NRESULTS; r++)
-			for (unsigned k = 0; k < p->counted[r]; k++)
-				metrics_ingested(d->metrics, METRICS_CH_SPOOL,
-				    (enum metrics_result)r);
-		/* no durable receipt: the upload stays claimed until then */
-		if (synced && p->receipt_ok)
-			upload_finish(d, p->work, p->upload, p->quarantine);
-		upl_free(p);
-	}
-	d->mail_due_ms = 0;
+		if (p->blob_new && !p->kept) {
+			if (store_blob_drop(d->st, p->sha) == -1)
+				log_err("store: %s", store_errmsg(d->st));
+			p->blob_new = 0;
+		}
+	g = xcalloc(1, sizeof(*g));
+	g->ups = d->done;
+	memset(&d->done, 0, sizeof(d->done));
+	g->stage = GS_COMMITTED;
+	if (store_outbox_last(d->st, &g->outbox_last) == -1)
+		log_err("store: %s", store_errmsg(d->st));
+	g->tag = syncer_request(d->sy);
+	d->changes_seen = store_changes(d->st);
+	for (gp = &d->groups; *gp != NULL; gp = &(*gp)->next)
+		;
+	*gp = g;
+	d->ngroups++;
+	/* The mails it queued wait above the horizon until it is durable. */
+	store_outbox_horizon(d->st, d->outbox_durable);
+	/* IMAP mail is expunged once its commit is on disk: wait for it. */
+	if (imail)
+		while (syncer_wait(d->sy, g->tag) == -1)
+			log_err("store: syncfs: %s; retrying", strerror(errno));
+	intake_after_commit(d->intake, 1);
+	groups_advance(d);
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -553,6 +714,7 @@ claim_to_queue(struct daemon *d, struct spool_cand *c)
 		return;
 	}
 	p = xcalloc(1, sizeof(*p));
+	p->tag = syncer_request(d->sy);
 	strlcpy(p->work, work, sizeof(p->work));
 	if (spool_work_origin(d->sp, work, &p->src, &up) == -1) {
 		free(p); /* cannot be: the name was just made */
@@ -644,6 +806,7 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			struct upl *p = xcalloc(1, sizeof(*p));
 			const char *up;
 
+			p->tag = syncer_request(d->sy);
 			strlcpy(p->work, work, sizeof(p->work));
 			spool_work_origin(sp, work, &p->src, &up);
 			p->upload = xstrdup(up);
@@ -714,6 +877,10 @@ recover_work(struct daemon *d)
 
 	if (dir == NULL)
 		fatal("spool: %s: %s", spool_work_dir(d->sp), strerror(errno));
+	/* What a stopped daemon wrote may still be in the page cache only:
+	 * on disk before anything is built on it. */
+	if (sync_now(d) == -1)
+		fatal("spool: cannot make the spool and the store durable");
 	while ((de = readdir(dir)) != NULL) {
 		const char *up;
 		char *receipt = NULL;
@@ -734,7 +901,7 @@ recover_work(struct daemon *d)
 			log_info("spool: upload=%s was committed; receipt "
 			    "written again", up);
 			if (upload_receipt(d, src, up, receipt) == 0 &&
-			    spool_sync(d) == 0)
+			    sync_now(d) == 0)
 				upload_finish(d, de->d_name, up, q);
 			free(receipt);
 			continue;
@@ -757,6 +924,7 @@ recover_work(struct daemon *d)
 static int
 open_parts(struct daemon *d, char *err, size_t errsize)
 {
+	const char *dirs[2];
 	char db[4096];
 
 	if (mkdir(d->cf->state_dir, 0700) == -1 && errno != EEXIST) {
@@ -767,6 +935,15 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	snprintf(db, sizeof(db), "%s/beiand.db", d->cf->state_dir);
 	if ((d->st = store_open(db, d->cf, err, errsize)) == NULL)
 		return -1;
+	/* the spool and the state directory, synced off the loop */
+	dirs[0] = d->cf->spool_dir;
+	dirs[1] = d->cf->state_dir;
+	if ((d->sy = syncer_new(dirs, 2, err, errsize)) == NULL ||
+	    store_set_syncer(d->st, d->sy) == -1) {
+		if (d->sy != NULL)
+			snprintf(err, errsize, "%s", store_errmsg(d->st));
+		return -1;
+	}
 	if ((d->mailer = mailer_new(d->cf, d->st, err, errsize)) == NULL)
 		return -1;
 	if ((d->pool = worker_pool_new(d->cf, d->cf->workers, err,
@@ -790,6 +967,8 @@ close_parts(struct daemon *d)
 	d->mailer = NULL;
 	store_close(d->st);
 	d->st = NULL;
+	syncer_free(d->sy);
+	d->sy = NULL;
 }
 
 /* After a reload: each claimed upload's folder index in the new spool;
@@ -843,6 +1022,7 @@ reload(struct daemon *d)
 	}
 	d->nwj = 0;
 	commit_done(d);
+	groups_drain(d);
 	close_parts(d);
 	ocf = d->cf;
 	d->cf = ncf;
@@ -940,8 +1120,9 @@ loop(struct daemon *d)
 		int wready;
 
 		if (d->stopping && d->running.head == NULL && d->done.head == NULL &&
-		    d->nwj == 0)
+		    d->nwj == 0 && d->groups == NULL)
 			break;
+		groups_advance(d);
 		spool_scan(d->sp, now, 0);
 		if (!d->stopping) {
 			/* Claim no further ahead than the workers can take:
@@ -956,12 +1137,18 @@ loop(struct daemon *d)
 				t = due;
 		}
 		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
-		    now >= d->commit_retry_ms &&
+		    now >= d->commit_retry_ms && d->ngroups < GROUPS_MAX &&
 		    (d->running.head == NULL || d->done.n >= COMMIT_MAX ||
 		    d->stopping))
 			commit_done(d);
 		now = mono_ms();
 		run_mailer(d, now);
+		/* Whatever else this turn wrote to the store is synced soon,
+		 * not whenever the next group comes. */
+		if (store_changes(d->st) != d->changes_seen) {
+			d->changes_seen = store_changes(d->st);
+			syncer_request(d->sy);
+		}
 		if (d->wd_ms >= 0 && now >= d->wd_next_ms) {
 			notify_watchdog(now);
 			d->wd_next_ms = now + d->wd_ms;
@@ -978,9 +1165,11 @@ loop(struct daemon *d)
 		if (d->mail_due_ms - now < t)
 			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
 		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
-		    d->running.head == NULL)
+		    d->running.head == NULL && d->ngroups < GROUPS_MAX)
 			t = 0;
 		pfd[n].fd = d->sfd;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = syncer_fd(d->sy);
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = spool_fd(d->sp);
 		pfd[n++].events = POLLIN;
@@ -998,10 +1187,10 @@ loop(struct daemon *d)
 		if (pfd[0].revents)
 			on_signal(d);
 		now = mono_ms();
-		if (pfd[1].revents)
+		if (pfd[2].revents)
 			spool_events(d->sp, now);
-		if (n > 2 && pfd[2].fd == intake_pollfd(d->intake) &&
-		    pfd[2].revents)
+		if (n > 3 && pfd[3].fd == intake_pollfd(d->intake) &&
+		    pfd[3].revents)
 			intake_on_readable(d->intake);
 		/* The workers' sockets and reaping: when one spoke or a child
 		 * exited, and once a second besides (a failed restart). */
@@ -1017,6 +1206,7 @@ loop(struct daemon *d)
 		}
 	}
 	commit_done(d);
+	groups_drain(d);
 	run_mailer(d, mono_ms());
 	d->metrics_due_ms = 0;
 	metrics_update(d, mono_ms());
@@ -1089,6 +1279,8 @@ beiand_main(int argc, char **argv)
 	if (store_outbox_recover(d.st) > 0)
 		log_info("mailer: mails left sending by a stop are queued again");
 	recover_work(&d);
+	if (store_outbox_last(d.st, &d.outbox_durable) == -1)
+		fatal("store: %s", store_errmsg(d.st));
 	spool_scan(d.sp, mono_ms(), 1);
 	d.metrics = metrics_new();
 	intake_set_metrics(d.intake, d.metrics);

@@ -88,7 +88,7 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	who.provider = provider;
 	for (size_t i = 0; i < u->nitems; i++) {
 		struct ingest_outcome o = { .errs = errlist_new() };
-		struct store_blob orig = { buf, len, NULL };
+		struct store_blob orig = { buf, len, NULL, 0 };
 
 		if (ingest_item(st, cf, &u->items[i], &who, NULL, &orig,
 		    &o) == -1) {

@@ -88,9 +88,9 @@ item_file(const struct item *it, const char *name)
  */
 static int
 keep_package(struct store *st, const char *id, const struct item *it,
-    const char *xml, const struct store_blob *original)
+    const char *xml, const struct store_blob *original, int *kept)
 {
-	struct store_blob blob;
+	struct store_blob blob = { 0 };
 	struct store_entry *ents;
 	struct pkg_file *files;
 	unsigned char *packed = NULL;
@@ -124,6 +124,7 @@ keep_package(struct store *st, const char *id, const struct item *it,
 	}
 	rc = store_attachment_put(st, id, "package", original, ents,
 	    it->nfiles, hex) == -1 ? -1 : 0;
+	*kept = rc == 0 && !repack;
 out:
 	free(packed);
 	free(files);
@@ -165,7 +166,8 @@ ingest_filing(struct store *st, const struct item *it,
 	if (it->filing != NULL && out->id[0] != '\0' &&
 	    (res.state == WF_AWAITING_VERIFICATION ||
 	    res.state == WF_UNDER_REVIEW) && errlist_nerrors(out->errs) == 0)
-		rc = keep_package(st, out->id, it, xml, original);
+		rc = keep_package(st, out->id, it, xml, original,
+		    &out->kept);
 out:
 	free(xml);
 	return rc;
@@ -176,7 +178,7 @@ keep_file(struct store *st, const char *id, const char *kind,
     const struct pkg_file *f)
 {
 	struct store_entry e = { f->name, f->data, f->size, f->sha256 };
-	struct store_blob b = { f->data, f->size, f->sha256 };
+	struct store_blob b = { f->data, f->size, f->sha256, 0 };
 	char hex[SHA256_HEX];
 
 	return store_attachment_put(st, id, kind, &b, &e, 1, hex) == -1 ? -1 :

@@ -29,6 +29,7 @@
 #include "licence.h"
 #include "sha256.h"
 #include "store.h"
+#include "syncer.h"
 #include "workflow.h"
 #include "xmalloc.h"
 
@@ -57,6 +58,8 @@ struct store {
 	char *state_dir; /* NULL: no attachments */
 	int in_group;
 	int blobs_unsynced; /* blobs written in this group, not yet synced */
+	struct syncer *sy;  /* commits made durable by the daemon's syncer */
+	int64_t horizon;    /* outbox rows above it are not yet durable */
 	unsigned long long opslimit;
 	size_t memlimit;
 	struct stmt_slot *cache;
@@ -530,7 +533,16 @@ store_commit(struct store *st)
 	if (!st->in_group)
 		return seterr(st, "store_commit: no group open");
 	st->in_group = 0;
-	if (st->blobs_unsynced) {
+	if (st->blobs_unsynced && st->sy != NULL) {
+		/* a row never names a blob that is not on disk */
+		if (syncer_wait(st->sy, syncer_request(st->sy)) == -1) {
+			seterr(st, "%s: syncfs: %s", st->state_dir,
+			    strerror(errno));
+			run(st, "ROLLBACK", "");
+			return -1;
+		}
+		st->blobs_unsynced = 0;
+	} else if (st->blobs_unsynced) {
 		int fd = open(st->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		/* a row never names a blob that is not on disk */
@@ -627,6 +639,20 @@ msgid_domain(const struct config *cfg)
 	n = strcspn(d, "> \t");
 	d[n] = '\0';
 	return d[0] != '\0' ? d : (free(d), xstrdup("localhost"));
+}
+
+int64_t
+store_changes(struct store *st)
+{
+	return sqlite3_total_changes64(st->db);
+}
+
+int
+store_set_syncer(struct store *st, struct syncer *sy)
+{
+	st->sy = sy;
+	return pragma(st, sy != NULL ? "PRAGMA synchronous = NORMAL" :
+	    "PRAGMA synchronous = FULL");
 }
 
 struct store *
@@ -2444,9 +2470,14 @@ mkdir_p0700(const char *path)
 	return 0;
 }
 
-/* Write the blob unless it is there already: O_EXCL, fsync, rename. */
+/*
+ * Write the blob unless it is there already: O_EXCL, fsync, rename.  lazy:
+ * no fsync and no sync at the group's commit (store_blob_write()'s caller
+ * syncs).  *created (may be NULL): 1 when this call made the file.
+ */
 static int
-blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
+blob_write(struct store *st, const char *sha, const void *bytes, size_t len,
+    int lazy, int *created)
 {
 	char path[4096], dir[4096], tmp[4200];
 	const unsigned char *p = bytes;
@@ -2455,11 +2486,13 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 
 	if (store_attachment_path(st, sha, path, sizeof(path)) == -1)
 		return seterr(st, "attachments: no state_dir, or path too long");
+	if (created != NULL)
+		*created = 0;
 	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    (uint64_t)sb.st_size == (uint64_t)len) {
 		/* there already, maybe not yet durable (a rolled-back group,
 		 * a crash before its sync): sync it with this group */
-		if (st->in_group)
+		if (st->in_group && !lazy)
 			st->blobs_unsynced = 1;
 		return 0;
 	}
@@ -2506,7 +2539,7 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 	}
 	/* In a group, one syncfs() before the commit makes every blob of
 	 * the group durable at once (store_commit); alone, each is synced. */
-	if ((!st->in_group && fsync(fd) == -1) || close(fd) == -1) {
+	if ((!st->in_group && !lazy && fsync(fd) == -1) || close(fd) == -1) {
 		seterr(st, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -2516,9 +2549,12 @@ blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 		unlink(tmp);
 		return -1;
 	}
-	if (st->in_group)
+	if (created != NULL)
+		*created = 1;
+	if (st->in_group && !lazy)
 		st->blobs_unsynced = 1;
-	else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+	else if (!lazy &&
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		fsync(fd);
 		close(fd);
 	}
@@ -2569,7 +2605,8 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
 		sha256(blob->bytes, blob->len, d);
 	hex(d, sizeof(d), sha);
 	/* the file first: a row never names a blob that is not on disk */
-	if (blob_write(st, sha, blob->bytes, blob->len) == -1)
+	if (!blob->written && blob_write(st, sha, blob->bytes, blob->len, 0,
+	    NULL) == -1)
 		return -1;
 	if ((rc = op_begin(st)) == 0)
 		rc = op_finish(st, attachment_body(st, id, kind, sha, blob->len,
@@ -2577,6 +2614,35 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
 	if (rc == 0)
 		memcpy(sha256_hex, sha, sizeof(sha));
 	return rc;
+}
+
+int
+store_blob_write(struct store *st, const struct store_blob *blob,
+    int *created)
+{
+	char sha[65];
+
+	hex(blob->sha256, SHA256_LEN, sha);
+	return blob_write(st, sha, blob->bytes, blob->len, 1, created);
+}
+
+int
+store_blob_drop(struct store *st, const unsigned char sha256[SHA256_LEN])
+{
+	char sha[65], path[4096];
+	int rc;
+
+	hex(sha256, SHA256_LEN, sha);
+	rc = one_int(st, NULL, "SELECT 1 FROM attachment_entries WHERE"
+	    " sha256 = ?1 UNION ALL SELECT 1 FROM filing_attachments WHERE"
+	    " sha256 = ?1 LIMIT 1", "s", sha);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	if (store_attachment_path(st, sha, path, sizeof(path)) == -1)
+		return seterr(st, "attachments: no state_dir, or path too long");
+	if (unlink(path) == -1 && errno != ENOENT)
+		return seterr(st, "%s: %s", path, strerror(errno));
+	return 0;
 }
 
 int
@@ -2677,7 +2743,8 @@ store_outbox_due(struct store *st, time_t now, size_t max,
 
 	s = query(st, "SELECT " MAIL_COLUMNS " FROM outbox WHERE"
 	    " (state = 'queued' OR state = 'deferred') AND next_try <= ?"
-	    " ORDER BY next_try, id LIMIT ?", "II", (int64_t)now,
+	    " AND id <= ? ORDER BY next_try, id LIMIT ?", "III", (int64_t)now,
+	    st->horizon > 0 ? st->horizon : INT64_MAX,
 	    (int64_t)(max > INT64_MAX ? INT64_MAX : max));
 	if (s == NULL)
 		return -1;
@@ -3638,12 +3705,14 @@ store_outbox_thread_root(struct store *st, const char *id, const char *role,
 	    role), "outbox", message_id);
 }
 
-/* A time the literal sql selects: 0 and *out, 1 no row, -1 error. */
+/* A time the literal sql selects among the outbox rows up to the horizon
+ * (its one parameter): 0 and *out, 1 no row, -1 error. */
 static int
 one_time(struct store *st, const char *sql, time_t *out)
 {
 	int64_t v;
-	int rc = one_int(st, &v, sql, "");
+	int rc = one_int(st, &v, sql, "I", st->horizon > 0 ? st->horizon :
+	    INT64_MAX);
 
 	if (rc == 1)
 		*out = (time_t)v;
@@ -3654,7 +3723,29 @@ int
 store_outbox_next_due(struct store *st, time_t *when)
 {
 	return one_time(st, "SELECT next_try FROM outbox WHERE state IN"
-	    " ('queued','deferred') ORDER BY next_try LIMIT 1", when);
+	    " ('queued','deferred') AND id <= ? ORDER BY next_try LIMIT 1",
+	    when);
+}
+
+void
+store_outbox_horizon(struct store *st, int64_t id)
+{
+	st->horizon = id;
+}
+
+int
+store_outbox_last(struct store *st, int64_t *id)
+{
+	sqlite3_stmt *s = query(st, "SELECT ifnull(max(id), 0) FROM outbox", "");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : dberr(st, "outbox");
 }
 
 int
@@ -3671,7 +3762,7 @@ int
 store_outbox_oldest_deferred(struct store *st, time_t *created)
 {
 	return one_time(st, "SELECT created FROM outbox WHERE state ="
-	    " 'deferred' ORDER BY created LIMIT 1", created);
+	    " 'deferred' AND id <= ? ORDER BY created LIMIT 1", created);
 }
 
 /* ---- intake mail (daemon/intake.c) ------------------------------------- */

@@ -26,6 +26,8 @@ struct ingest_outcome {
 	struct errlist *errs;   /* caller's: the item's findings are copied in,
 	                         * then the store's refusals */
 	int repeated;           /* 1: reported from the first time, nothing done */
+	int kept;               /* 1: the original given was stored as the
+	                         * filing's package */
 };
 
 /*

@@ -70,6 +70,18 @@ int store_schema_version(void);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
+/*
+ * The daemon's durability: with a syncer, a commit is not synced by
+ * SQLite (synchronous = NORMAL) but by the next syncer_request() made
+ * after it, and a group's blobs are synced through the syncer before its
+ * commit.  The caller keeps the commit's effects (receipts, mails) back
+ * until then; NULL goes back to a sync in every commit.
+ */
+struct syncer;
+int store_set_syncer(struct store *st, struct syncer *sy);
+/* Rows changed through this connection so far: a change since the last
+ * look wants a sync (the mailer's marks, the IMAP state, errors). */
+int64_t store_changes(struct store *st);
 
 /* ---- filings ------------------------------------------------------- */
 
@@ -215,7 +227,21 @@ struct store_blob {
 	const void *bytes;
 	size_t len;
 	const unsigned char *sha256;
+	int written;        /* already stored by store_blob_write() (bytes may
+	                     * then be NULL): only recorded */
 };
+
+/*
+ * Store blob (sha256 required) ahead of the group that will name it, not
+ * synced: the caller makes it durable before that group's commit (the
+ * daemon, through its syncer, while the group is applied) and passes it
+ * on with written set.  *created: 1 when the file is new.
+ */
+int store_blob_write(struct store *st, const struct store_blob *blob,
+    int *created);
+/* Remove a stored blob no attachment names (one written ahead for an item
+ * that was refused after all); one still named stays.  0, or -1. */
+int store_blob_drop(struct store *st, const unsigned char sha256[32]);
 
 /*
  * Keep blob's bytes (an accepted original archive, or a verification record's
@@ -258,10 +284,17 @@ void store_mails_free(struct store_mail *m, size_t n);
 
 /*
  * Mails due at now (queued, or deferred with next_try <= now), oldest
- * first, at most max.  *out is a malloc'd array (store_mails_free).
+ * first, at most max, none above the horizon.  *out is a malloc'd array
+ * (store_mails_free).
  */
 int store_outbox_due(struct store *st, time_t now, size_t max,
     struct store_mail **out, size_t *n);
+/* The highest outbox id the mailer may see (0: all): rows of commits not
+ * yet durable wait above it.  store_outbox_next_due() and
+ * store_outbox_oldest_deferred() keep to it too. */
+void store_outbox_horizon(struct store *st, int64_t id);
+/* The highest outbox id so far (0 when none). */
+int store_outbox_last(struct store *st, int64_t *id);
 /* Mark a mail; 1 when no such mail or it is not in a state that allows it
  * (sending: from queued/deferred; sent/deferred/failed: from sending). */
 int store_outbox_mark_sending(struct store *st, int64_t id);

@@ -181,7 +181,7 @@ attach_all(struct store *st, const char *id)
 
 	for (size_t i = 0; i < 4; i++) {
 		struct store_entry e = { a[i].name, a[i].data, a[i].len, NULL };
-		struct store_blob b = { a[i].data, a[i].len, NULL };
+		struct store_blob b = { a[i].data, a[i].len, NULL, 0 };
 
 		CHECKM(store_attachment_put(st, id, a[i].kind, &b, &e, 1,
 		    hex) == 0, "attach %s: %s", a[i].kind,

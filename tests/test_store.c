@@ -1308,7 +1308,7 @@ UNIT_TEST(store_attachments)
 		{ "filing.xml", (const unsigned char *)"<filing/>", 9, NULL },
 		{ "a.jpg", (const unsigned char *)"\xff\xd8", 2, NULL },
 	};
-	struct store_blob blob = { "archive-bytes", 13, NULL };
+	struct store_blob blob = { "archive-bytes", 13, NULL, 0 };
 	unsigned char known[32];
 	char sha[65], sha2[65], path[512];
 	struct stat sb;
@@ -1336,6 +1336,85 @@ UNIT_TEST(store_attachments)
 	CHECK_STR(sha, sha2);
 	CHECK(store_attachment_latest(t.st, id, "verification", sha2) == 1);
 	CHECK(store_attachment_path(t.st, "../../etc", path, sizeof(path)) == -1);
+	tctx_close(&t);
+}
+
+/* A blob written ahead of its group is only recorded by the group; one
+ * no attachment names is dropped, one named stays. */
+UNIT_TEST(store_blob_ahead)
+{
+	struct tctx t;
+	struct store_entry ent = { "filing.xml",
+	    (const unsigned char *)"<filing/>", 9, NULL };
+	unsigned char d1[32], d2[32];
+	struct store_blob b1 = { "ahead-one", 9, d1, 0 };
+	struct store_blob b2 = { "ahead-two", 9, d2, 0 };
+	char id[STORE_ID_SIZE], sha[65], hex[65], p1[512], p2[512];
+	struct stat sb;
+	int created = -1;
+
+	tctx_open(&t);
+	sha256("ahead-one", 9, d1);
+	sha256("ahead-two", 9, d2);
+	sha256_to_hex(d1, hex);
+	CHECK(store_attachment_path(t.st, hex, p1, sizeof(p1)) == 0);
+	sha256_to_hex(d2, hex);
+	CHECK(store_attachment_path(t.st, hex, p2, sizeof(p2)) == 0);
+	CHECK(store_blob_write(t.st, &b1, &created) == 0 && created == 1);
+	CHECK(store_blob_write(t.st, &b1, &created) == 0 && created == 0);
+	CHECK(store_blob_write(t.st, &b2, &created) == 0 && created == 1);
+	CHECK(stat(p1, &sb) == 0 && sb.st_size == 9 &&
+	    (sb.st_mode & 0777) == 0600);
+	/* recorded without its bytes */
+	file_new(t.st, NULL, NULL, T0, id, NULL);
+	b1.bytes = NULL;
+	b1.written = 1;
+	CHECK(store_begin(t.st) == 0);
+	CHECK(store_attachment_put(t.st, id, "package", &b1, &ent, 1, sha) ==
+	    0);
+	CHECK(store_commit(t.st) == 0);
+	CHECK(store_blob_drop(t.st, d1) == 0);
+	CHECK(stat(p1, &sb) == 0);
+	CHECK(store_blob_drop(t.st, d2) == 0);
+	CHECK(stat(p2, &sb) == -1);
+	CHECK(store_blob_drop(t.st, d2) == 0); /* gone already */
+	tctx_close(&t);
+}
+
+/* Outbox rows above the horizon wait: due, next due and oldest deferred. */
+UNIT_TEST(store_outbox_horizon)
+{
+	struct tctx t;
+	struct store_actor w = who_spool("P001", T0);
+	struct store_mail *due = NULL;
+	int64_t id1 = 0, id2 = 0, last = -1;
+	time_t when;
+	size_t n;
+
+	tctx_open(&t);
+	CHECK(store_outbox_last(t.st, &last) == 0 && last == 0);
+	w.channel = WF_CHANNEL_MAIL;
+	w.kind = WF_ACTOR_OWNER;
+	w.sender = "asker@example.org";
+	CHECK(store_mail_loose(t.st, WF_TPL_HELP, "0123456789abcdef", NULL,
+	    &w, &id1) == 0);
+	CHECK(store_outbox_last(t.st, &last) == 0 && last == id1);
+	CHECK(store_mail_loose(t.st, WF_TPL_HELP, "fedcba9876543210", NULL,
+	    &w, &id2) == 0);
+	store_outbox_horizon(t.st, id1);
+	CHECK(store_outbox_due(t.st, T0 + 10, 10, &due, &n) == 0 && n == 1 &&
+	    due[0].id == id1);
+	store_mails_free(due, n);
+	CHECK(store_outbox_mark_sending(t.st, id1) == 0);
+	CHECK(store_outbox_mark_sent(t.st, id1, "250 ok") == 0);
+	CHECK_INT(store_outbox_next_due(t.st, &when), 1);
+	CHECK(store_outbox_due(t.st, T0 + 10, 10, &due, &n) == 0 && n == 0);
+	store_mails_free(due, n);
+	store_outbox_horizon(t.st, 0);
+	CHECK(store_outbox_next_due(t.st, &when) == 0);
+	CHECK(store_outbox_due(t.st, T0 + 10, 10, &due, &n) == 0 && n == 1 &&
+	    due[0].id == id2);
+	store_mails_free(due, n);
 	tctx_close(&t);
 }
 

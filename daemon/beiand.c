@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "package.h"
+#include "prep.h"
 #include "receipt.h"
 #include "rules.h"
 #include "sha256.h"
@@ -67,14 +68,14 @@ struct upl {
 	char *crash;            /* quarantine reason after repeated crashes */
 	char *receipt;          /* built in the commit */
 	int receipt_ok;         /* written */
-	uint64_t tag;           /* the sync that makes its claim (and its blob
-	                         * written ahead) durable */
+	uint64_t tag;           /* the sync that makes its claim durable */
 	unsigned char sha[SHA256_LEN]; /* the upload's hash, taken before its
 	                         * group (hashed set) */
 	size_t len;             /* its size */
 	int hashed;
 	int blob_written;       /* kept as it came: its blob written ahead */
 	int blob_new;           /* ... by this upload, not there before */
+	struct prep_job *prep;  /* its hash (and blob) being taken */
 	int kept;               /* the filing named that blob */
 	unsigned counted[METRICS_NRESULTS]; /* results, for the metrics */
 	int quarantine;
@@ -119,6 +120,7 @@ struct daemon {
 	struct intake *intake;  /* NULL without an [imap] url */
 	int sfd;
 	struct syncer *sy;
+	struct prep *prep;
 	struct ulist queue, running, done;
 	struct group *groups;   /* committed, oldest first */
 	size_t ngroups;
@@ -219,92 +221,84 @@ upl_free(struct upl *u)
 	upload_free(u->u);
 	free(u->crash);
 	free(u->receipt);
+	free(u->prep);
 	free(u);
-}
-
-/* ---- reading a claimed file (bytes only: the parent never parses) ---- */
-
-static unsigned char *
-work_read(struct daemon *d, const char *work, size_t *len)
-{
-	char path[4096];
-	unsigned char *buf;
-	struct stat st;
-	size_t off = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
-	/* O_NONBLOCK: a FIFO must not hang the loop in open(2). */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) ==
-	    -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	*len = off;
-	return buf;
 }
 
 /* ---- the commit of parsed uploads ----------------------------------- */
 
+/* Kept as uploaded (wire_upload_lean()): its blob is written ahead. */
+static int
+upload_keeps_blob(const struct upl *p)
+{
+	return p->crash == NULL && p->u != NULL &&
+	    errlist_nerrors(p->u->errs) == 0 && wire_upload_lean(p->u) &&
+	    errlist_nerrors(p->u->items[0].errs) == 0;
+}
+
+/* A parsed (or given up) upload waits for its group; meanwhile the prep
+ * thread takes its hash and writes its blob. */
+static void
+done_push(struct daemon *d, struct upl *p)
+{
+	if (!p->hashed && p->prep == NULL) {
+		p->prep = xcalloc(1, sizeof(*p->prep));
+		snprintf(p->prep->path, sizeof(p->prep->path), "%s/%s",
+		    spool_work_dir(d->sp), p->work);
+		p->prep->state_dir = upload_keeps_blob(p) ? d->cf->state_dir :
+		    NULL;
+		prep_submit(d->prep, p->prep);
+	}
+	ulist_push(&d->done, p);
+}
+
 /*
  * Before its group: the upload's hash and, when it is one package to be
- * kept as it came (wire_upload_lean()), its blob written ahead, not
- * synced: the sync runs while the group is applied.  -1 on a passing
- * trouble (the group waits and comes again).
+ * kept as it came, its blob written ahead, not synced (the group's sync
+ * runs while it is applied).  Taken by the prep thread, or here when a
+ * group comes again.  -1 on a passing trouble (the group waits).
  */
 static int
 upload_prepare(struct daemon *d, struct upl *p)
 {
-	unsigned char *bytes;
-	size_t len = 0;
+	struct prep_job *job = p->prep;
 
 	if (p->hashed)
-		return 0; /* a group rolled back comes again */
-	if ((bytes = work_read(d, p->work, &len)) == NULL) {
-		int e = errno;
-
-		log_err("spool: upload=%s: cannot read %s: %s", p->upload,
-		    p->work, strerror(e));
-		/* A link, a device or a vanished file is refused and kept
-		 * aside; anything else (EMFILE, EIO) is retried with the
-		 * group. */
-		if (e != ELOOP && e != EINVAL && e != ENOENT && e != ENXIO)
-			return -1;
-		if (p->crash == NULL)
-			p->crash = xstrdup(strerror(e));
-		len = 0;
+		return 0;
+	if (job != NULL)
+		prep_wait(d->prep, job);
+	else {
+		job = p->prep = xcalloc(1, sizeof(*job));
+		snprintf(job->path, sizeof(job->path), "%s/%s",
+		    spool_work_dir(d->sp), p->work);
+		job->state_dir = upload_keeps_blob(p) ? d->cf->state_dir : NULL;
+		prep_run(job);
 	}
-	sha256(bytes != NULL ? bytes : (const unsigned char *)"", len, p->sha);
-	if (bytes != NULL && p->crash == NULL && p->u != NULL &&
-	    errlist_nerrors(p->u->errs) == 0 && wire_upload_lean(p->u) &&
-	    errlist_nerrors(p->u->items[0].errs) == 0) {
-		struct store_blob b = { bytes, len, p->sha, 0 };
-
-		if (store_blob_write(d->st, &b, &p->blob_new) == -1) {
-			log_err("store: upload=%s: %s", p->upload,
-			    store_errmsg(d->st));
-			free(bytes);
+	p->prep = NULL;
+	if (job->err != 0) {
+		log_err("spool: upload=%s: cannot read %s: %s", p->upload,
+		    p->work, strerror(job->err));
+		/* A link, a device, a vanished file or one that shrank is
+		 * refused and kept aside; anything else (EMFILE, ENOMEM) is
+		 * tried again with the group. */
+		if (job->err != ELOOP && job->err != EINVAL &&
+		    job->err != ENOENT && job->err != ENXIO && job->err != EIO) {
+			free(job);
 			return -1;
 		}
-		p->blob_written = 1;
-		p->tag = syncer_request(d->sy);
+		if (p->crash == NULL)
+			p->crash = xstrdup(strerror(job->err));
+	} else if (job->state_dir != NULL && !job->blob_written) {
+		log_err("store: upload=%s: %s", p->upload, job->blob_err);
+		free(job);
+		return -1;
 	}
-	free(bytes);
-	p->len = len;
+	memcpy(p->sha, job->sha256, sizeof(p->sha));
+	p->len = job->len;
+	p->blob_written = job->blob_written;
+	p->blob_new = job->blob_new;
 	p->hashed = 1;
+	free(job);
 	return 0;
 }
 
@@ -563,7 +557,7 @@ commit_done(struct daemon *d)
 	struct group *g, **gp;
 	struct upl *p;
 	uint64_t need = 0;
-	int ifail = 0, imail;
+	int ifail = 0, imail, ahead = 0;
 
 	if (d->done.head == NULL && !intake_has_done(d->intake))
 		return;
@@ -574,7 +568,11 @@ commit_done(struct daemon *d)
 		}
 		if (p->tag > need)
 			need = p->tag;
+		ahead |= p->blob_written;
 	}
+	/* the blobs written ahead, synced while the group is applied */
+	if (ahead)
+		need = syncer_request(d->sy);
 	if (store_begin(d->st) == -1) {
 		log_err("store: begin: %s", store_errmsg(d->st));
 		d->commit_retry_ms = mono_ms() + 1000;
@@ -660,7 +658,7 @@ dispatch(struct daemon *d)
 			/* never readable: refused and kept aside */
 			ulist_take(&d->queue, 0);
 			p->crash = xstrdup(strerror(e));
-			ulist_push(&d->done, p);
+			done_push(d, p);
 			continue;
 		}
 		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
@@ -760,7 +758,7 @@ on_result(const struct worker_result *res, void *arg)
 	p->job = 0;
 	if (res->status == WR_OK && res->upload != NULL) {
 		p->u = res->upload;
-		ulist_push(&d->done, p);
+		done_push(d, p);
 		return;
 	}
 	if (res->status == WR_NOT_STARTED) {
@@ -775,7 +773,7 @@ on_result(const struct worker_result *res, void *arg)
 		return;
 	}
 	p->crash = xstrdup(res->reason);
-	ulist_push(&d->done, p);
+	done_push(d, p);
 }
 
 static void
@@ -811,7 +809,7 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			spool_work_origin(sp, work, &p->src, &up);
 			p->upload = xstrdup(up);
 			p->crash = xstrdup("not a plain regular file");
-			ulist_push(&d->done, p);
+			done_push(d, p);
 		}
 		return;
 	}
@@ -944,6 +942,8 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 			snprintf(err, errsize, "%s", store_errmsg(d->st));
 		return -1;
 	}
+	if ((d->prep = prep_new(err, errsize)) == NULL)
+		return -1;
 	if ((d->mailer = mailer_new(d->cf, d->st, err, errsize)) == NULL)
 		return -1;
 	if ((d->pool = worker_pool_new(d->cf, d->cf->workers, err,
@@ -967,6 +967,8 @@ close_parts(struct daemon *d)
 	d->mailer = NULL;
 	store_close(d->st);
 	d->st = NULL;
+	prep_free(d->prep); /* its jobs finished: they name state_dir */
+	d->prep = NULL;
 	syncer_free(d->sy);
 	d->sy = NULL;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "compat.h"
 #include "config.h"
 #include "eml.h"
@@ -317,46 +318,6 @@ sniff(const unsigned char *b, size_t n, const char **type, const char **ext)
 	else if (n >= 1 && (b[0] == '<' || (n >= 4 &&
 	    memcmp(b, "\xef\xbb\xbf<", 4) == 0)))
 		*type = "application/xml", *ext = "xml";
-}
-
-/* Read a stored blob whole; 0, or -1 with errno. */
-static int
-blob_read(const char *path, unsigned char **out, size_t *outlen)
-{
-	unsigned char *b = NULL;
-	struct stat sb;
-	size_t off = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (uintmax_t)sb.st_size >= SIZE_MAX) {
-		if (errno == 0)
-			errno = EINVAL;
-		goto bad;
-	}
-	b = xmalloc((size_t)sb.st_size + 1);
-	while (off < (size_t)sb.st_size) {
-		r = read(fd, b + off, (size_t)sb.st_size - off);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO; /* shrank underneath us */
-			goto bad;
-		}
-		off += (size_t)r;
-	}
-	close(fd);
-	*out = b;
-	*outlen = off;
-	return 0;
-bad:
-	free(b);
-	close(fd);
-	return -1;
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "blob.h"
 #include "compat.h"
 #include "config.h"
 #include "errlist.h"
@@ -290,10 +291,24 @@ time_rfc3339_cst(time_t t, char buf[32])
 void
 store_random_token(char *buf, size_t n)
 {
-	uint32_t len = (uint32_t)(sizeof(alphabet) - 1);
+	/* Bytes from one draw, each taken only below the largest multiple
+	 * of the alphabet's size (uniform, like randombytes_uniform(), but
+	 * one getrandom(2) a token instead of one a character). */
+	const unsigned k = (unsigned)(sizeof(alphabet) - 1);
+	const unsigned limit = 256 - 256 % k;
+	unsigned char r[64];
+	size_t i = 0, j = sizeof(r);
 
-	for (size_t i = 0; i < n; i++)
-		buf[i] = alphabet[randombytes_uniform(len)];
+	while (i < n) {
+		if (j == sizeof(r)) {
+			randombytes_buf(r, sizeof(r));
+			j = 0;
+		}
+		if (r[j] < limit)
+			buf[i++] = alphabet[r[j] % k];
+		j++;
+	}
+	sodium_memzero(r, sizeof(r));
 	buf[n] = '\0';
 }
 
@@ -725,6 +740,7 @@ store_open(const char *path, const struct config *cfg, char *err,
 	    pragma(st, "PRAGMA temp_store = MEMORY") == -1 ||
 	    /* a group's pages stay in the cache until its commit */
 	    pragma(st, "PRAGMA cache_size = -8192") == -1 ||
+	    pragma(st, "PRAGMA wal_autocheckpoint = 8000") == -1 ||
 	    migrate(st) == -1) {
 		snprintf(err, errsize, "%s: %s", path, st->errmsg[0] ?
 		    st->errmsg : "journal_mode WAL refused");
@@ -2452,112 +2468,29 @@ int
 store_attachment_path(const struct store *st, const char *sha256_hex,
     char *buf, size_t size)
 {
-	int n;
-
-	if (st->state_dir == NULL || strlen(sha256_hex) != 64 ||
-	    strspn(sha256_hex, "0123456789abcdef") != 64)
-		return -1;
-	n = snprintf(buf, size, "%s/store/%.2s/%s", st->state_dir, sha256_hex,
-	    sha256_hex);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-static int
-mkdir_p0700(const char *path)
-{
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
+	return blob_path(st->state_dir, sha256_hex, buf, size);
 }
 
 /*
- * Write the blob unless it is there already: O_EXCL, fsync, rename.  lazy:
- * no fsync and no sync at the group's commit (store_blob_write()'s caller
- * syncs).  *created (may be NULL): 1 when this call made the file.
+ * Write the blob unless it is there already.  In a group, one sync
+ * before the commit makes every blob of the group durable at once
+ * (store_commit); alone, each is synced.  lazy: neither (the caller of
+ * store_blob_write() syncs).  *created (may be NULL): a new file.
  */
 static int
 blob_write(struct store *st, const char *sha, const void *bytes, size_t len,
     int lazy, int *created)
 {
-	char path[4096], dir[4096], tmp[4200];
-	const unsigned char *p = bytes;
-	struct stat sb;
-	int fd, n;
+	char err[512];
+	int flags = lazy || st->in_group ? BLOB_NOSYNC : 0;
 
-	if (store_attachment_path(st, sha, path, sizeof(path)) == -1)
-		return seterr(st, "attachments: no state_dir, or path too long");
-	if (created != NULL)
-		*created = 0;
-	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (uint64_t)sb.st_size == (uint64_t)len) {
-		/* there already, maybe not yet durable (a rolled-back group,
-		 * a crash before its sync): sync it with this group */
-		if (st->in_group && !lazy)
-			st->blobs_unsynced = 1;
-		return 0;
-	}
-	n = snprintf(dir, sizeof(dir), "%s/store/%.2s", st->state_dir, sha);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return seterr(st, "attachments: path too long");
-	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return seterr(st, "attachments: path too long");
-	/* The folders and a stale temporary file are dealt with when the
-	 * first try says so, not looked for every time. */
-	for (int tries = 0;; tries++) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-		if (fd != -1 || tries == 2)
-			break;
-		if (errno == ENOENT) {
-			char top[4200];
-
-			snprintf(top, sizeof(top), "%s/store", st->state_dir);
-			if (mkdir_p0700(top) == -1 || mkdir_p0700(dir) == -1)
-				return seterr(st, "%s: %s", dir,
-				    strerror(errno));
-		} else if (errno == EEXIST)
-			unlink(tmp);
-		else
-			break;
-	}
-	if (fd == -1)
-		return seterr(st, "%s: %s", tmp, strerror(errno));
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			seterr(st, "%s: %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	/* In a group, one syncfs() before the commit makes every blob of
-	 * the group durable at once (store_commit); alone, each is synced. */
-	if ((!st->in_group && !lazy && fsync(fd) == -1) || close(fd) == -1) {
-		seterr(st, "%s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		seterr(st, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (created != NULL)
-		*created = 1;
+	if (blob_put(st->state_dir, sha, bytes, len, flags, created, err,
+	    sizeof(err)) == -1)
+		return seterr(st, "%s", err);
+	/* there already or new, maybe not yet durable (a rolled-back group,
+	 * a crash before its sync): synced with this group */
 	if (st->in_group && !lazy)
 		st->blobs_unsynced = 1;
-	else if (!lazy &&
-	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(fd);
-		close(fd);
-	}
 	return 0;
 }
 

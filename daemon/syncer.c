@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "forksafe.h"
 #include "syncer.h"
 #include "xmalloc.h"
 
@@ -29,6 +30,7 @@ struct syncer {
 	int error;              /* errno of the last failed sync, or 0 */
 	uint64_t nfailed;       /* failed syncs so far */
 	int stop;
+	int pausing, parked;    /* forksafe: a fork is waiting; parked at it */
 };
 
 static void *
@@ -41,8 +43,12 @@ syncer_main(void *arg)
 		uint64_t tag, one = 1;
 		int e = 0;
 
-		while (!sy->stop && sy->durable == sy->requested)
+		while (sy->pausing || (!sy->stop && sy->durable == sy->requested)) {
+			sy->parked = 1;
+			pthread_cond_broadcast(&sy->cv);
 			pthread_cond_wait(&sy->cv, &sy->mu);
+			sy->parked = 0;
+		}
 		if (sy->durable == sy->requested)
 			break; /* stopping with nothing asked */
 		tag = sy->requested;
@@ -71,6 +77,29 @@ syncer_main(void *arg)
 	}
 	pthread_mutex_unlock(&sy->mu);
 	return NULL;
+}
+
+/* forksafe: park the thread at its wait and hold it there over a fork */
+static void
+syncer_pause(void *arg)
+{
+	struct syncer *sy = arg;
+
+	pthread_mutex_lock(&sy->mu);
+	sy->pausing = 1;
+	pthread_cond_broadcast(&sy->cv);
+	while (!sy->parked)
+		pthread_cond_wait(&sy->cv, &sy->mu);
+}
+
+static void
+syncer_resume(void *arg)
+{
+	struct syncer *sy = arg;
+
+	sy->pausing = 0;
+	pthread_cond_broadcast(&sy->cv);
+	pthread_mutex_unlock(&sy->mu);
 }
 
 struct syncer *
@@ -118,6 +147,7 @@ syncer_new(const char *const *dirs, int ndirs, char *err, size_t errsize)
 		pthread_mutex_destroy(&sy->mu);
 		goto fail;
 	}
+	forksafe_add(syncer_pause, syncer_resume, sy);
 	return sy;
 fail:
 	for (int i = 0; i < sy->nfds; i++)
@@ -133,6 +163,7 @@ syncer_free(struct syncer *sy)
 {
 	if (sy == NULL)
 		return;
+	forksafe_remove(sy);
 	pthread_mutex_lock(&sy->mu);
 	sy->stop = 1;
 	pthread_cond_broadcast(&sy->cv);

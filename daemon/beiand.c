@@ -76,6 +76,8 @@ struct upl {
 	int blob_written;       /* kept as it came: its blob written ahead */
 	int blob_new;           /* ... by this upload, not there before */
 	struct prep_job *prep;  /* its hash (and blob) being taken */
+	const char *outgoing;   /* where its receipt goes, once committed */
+	int file_errno;         /* the prep thread's receipt or removal */
 	int kept;               /* the filing named that blob */
 	unsigned counted[METRICS_NRESULTS]; /* results, for the metrics */
 	int quarantine;
@@ -88,14 +90,17 @@ struct ulist {
 
 /*
  * A committed group on its way to durability: its commit is synced, then
- * its receipts are written and synced, then its claimed files go.  No
- * effect of a commit leaves the daemon (receipt, mail, IMAP expunge)
- * before the commit is on disk, and no claimed file goes before its
- * receipt is.
+ * its receipts are written (on the prep thread) and synced, then its
+ * claimed files go (on the prep thread too).  No effect of a commit
+ * leaves the daemon (receipt, mail, IMAP expunge) before the commit is on
+ * disk, and no claimed file goes before its receipt is.  While a call is
+ * on the prep thread, the loop leaves the group's uploads alone.
  */
 enum group_stage {
 	GS_COMMITTED,           /* waiting for the commit's sync */
+	GS_WRITING,             /* its receipts being written */
 	GS_RECEIPTED,           /* receipts written, waiting for their sync */
+	GS_REMOVING,            /* its claimed files being removed */
 };
 
 struct group {
@@ -104,6 +109,8 @@ struct group {
 	enum group_stage stage;
 	uint64_t tag;           /* the sync this stage waits for */
 	int64_t outbox_last;    /* the outbox's last id at the commit */
+	const char *work_dir;   /* spool/work/ (a reload drains the groups) */
+	struct prep_job job;    /* the call on the prep thread */
 };
 
 struct whole_job {
@@ -266,7 +273,7 @@ upload_prepare(struct daemon *d, struct upl *p)
 	if (p->hashed)
 		return 0;
 	if (job != NULL)
-		prep_wait(d->prep, job);
+		prep_take(d->prep, job); /* not waiting for the thread */
 	else {
 		job = p->prep = xcalloc(1, sizeof(*job));
 		snprintf(job->path, sizeof(job->path), "%s/%s",
@@ -472,9 +479,53 @@ upload_finish(struct daemon *d, const char *work, const char *upload,
 		log_err("spool: %s: %s", path, strerror(errno));
 }
 
+/* On the prep thread: a committed group's receipts, not synced. */
+static void
+group_write_receipts(void *arg)
+{
+	struct group *g = arg;
+
+	for (struct upl *p = g->ups.head; p != NULL; p = p->next) {
+		p->receipt_ok = receipt_write_flags(p->outgoing, p->upload,
+		    p->receipt, FW_NOSYNC) == 0;
+		p->file_errno = p->receipt_ok ? 0 : errno;
+	}
+}
+
+/* On the prep thread: the claimed files whose receipts are durable
+ * (those without a receipt stay until the next start writes it from the
+ * store; those refused as a whole were moved to quarantine/). */
+static void
+group_remove(void *arg)
+{
+	struct group *g = arg;
+	char path[4096];
+
+	for (struct upl *p = g->ups.head; p != NULL; p = p->next) {
+		p->file_errno = 0;
+		if (!p->receipt_ok || p->quarantine)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", g->work_dir, p->work);
+		if (unlink(path) == -1)
+			p->file_errno = errno;
+	}
+}
+
+static void
+group_call(struct daemon *d, struct group *g, void (*call)(void *),
+    enum group_stage stage)
+{
+	memset(&g->job, 0, sizeof(g->job));
+	g->job.call = call;
+	g->job.arg = g;
+	g->stage = stage;
+	prep_submit(d->prep, &g->job);
+}
+
 /*
- * Move committed groups on as their syncs complete (see struct group),
- * and keep the mailer below the outbox rows of commits not yet durable.
+ * Move committed groups on as their syncs and calls complete (see struct
+ * group), and keep the mailer below the outbox rows of commits not yet
+ * durable.
  */
 static void
 groups_advance(struct daemon *d)
@@ -484,7 +535,8 @@ groups_advance(struct daemon *d)
 	uint64_t durable;
 	int pending = 0, e;
 
-	durable = syncer_durable(d->sy); /* and its wake-up read */
+	durable = syncer_durable(d->sy); /* and their wake-ups read */
+	prep_woken(d->prep);
 	if (d->groups == NULL)
 		return;
 	if ((e = syncer_error(d->sy)) != d->sync_errno) {
@@ -496,40 +548,60 @@ groups_advance(struct daemon *d)
 			log_info("spool: syncfs works again");
 	}
 	for (gp = &d->groups; (g = *gp) != NULL;) {
-		if (g->tag > durable) {
-			pending |= g->stage == GS_COMMITTED;
-			gp = &g->next;
-			continue;
-		}
-		if (g->stage == GS_COMMITTED) {
-			/* the commit is on disk: its receipts, then theirs */
+		switch (g->stage) {
+		case GS_COMMITTED:
+			if (g->tag > durable) {
+				pending = 1;
+				break;
+			}
+			/* the commit is on disk: its mails may go, its
+			 * receipts be written */
 			if (g->outbox_last > d->outbox_durable)
 				d->outbox_durable = g->outbox_last;
+			d->mail_due_ms = 0;
 			for (p = g->ups.head; p != NULL; p = p->next)
-				p->receipt_ok = upload_receipt(d, p->src,
-				    p->upload, p->receipt) == 0;
+				p->outgoing = spool_src(d->sp, p->src)->outgoing;
+			group_call(d, g, group_write_receipts, GS_WRITING);
+			break;
+		case GS_WRITING:
+			if (!prep_done(d->prep, &g->job))
+				break;
+			for (p = g->ups.head; p != NULL; p = p->next)
+				if (!p->receipt_ok)
+					log_err("spool: upload=%s: receipt: %s",
+					    p->upload, strerror(p->file_errno));
 			g->stage = GS_RECEIPTED;
 			g->tag = syncer_request(d->sy);
-			d->mail_due_ms = 0;
-			gp = &g->next;
+			break;
+		case GS_RECEIPTED:
+			if (g->tag > durable)
+				break;
+			for (p = g->ups.head; p != NULL; p = p->next)
+				if (p->receipt_ok && p->quarantine)
+					upload_finish(d, p->work, p->upload, 1);
+			group_call(d, g, group_remove, GS_REMOVING);
+			break;
+		case GS_REMOVING:
+			if (!prep_done(d->prep, &g->job))
+				break;
+			while ((p = ulist_take(&g->ups, 0)) != NULL) {
+				for (int r = 0; r < METRICS_NRESULTS; r++)
+					for (unsigned k = 0; k < p->counted[r];
+					    k++)
+						metrics_ingested(d->metrics,
+						    METRICS_CH_SPOOL,
+						    (enum metrics_result)r);
+				if (p->file_errno != 0)
+					log_err("spool: %s/%s: %s", g->work_dir,
+					    p->work, strerror(p->file_errno));
+				upl_free(p);
+			}
+			*gp = g->next;
+			free(g);
+			d->ngroups--;
 			continue;
 		}
-		while ((p = ulist_take(&g->ups, 0)) != NULL) {
-			for (int r = 0; r < METRICS_NRESULTS; r++)
-				for (unsigned k = 0; k < p->counted[r]; k++)
-					metrics_ingested(d->metrics,
-					    METRICS_CH_SPOOL,
-					    (enum metrics_result)r);
-			/* no receipt: the upload stays claimed until the
-			 * next start writes it from the store */
-			if (p->receipt_ok)
-				upload_finish(d, p->work, p->upload,
-				    p->quarantine);
-			upl_free(p);
-		}
-		*gp = g->next;
-		free(g);
-		d->ngroups--;
+		gp = &g->next;
 	}
 	store_outbox_horizon(d->st, pending ? d->outbox_durable : 0);
 }
@@ -539,12 +611,11 @@ static void
 groups_drain(struct daemon *d)
 {
 	while (d->groups != NULL) {
-		uint64_t last = 0;
+		struct group *g = d->groups;
 
-		for (struct group *g = d->groups; g != NULL; g = g->next)
-			if (g->tag > last)
-				last = g->tag;
-		if (syncer_wait(d->sy, last) == -1)
+		if (g->stage == GS_WRITING || g->stage == GS_REMOVING)
+			prep_wait(d->prep, &g->job);
+		else if (syncer_wait(d->sy, g->tag) == -1)
 			log_err("spool: syncfs: %s; retrying", strerror(errno));
 		groups_advance(d);
 	}
@@ -556,13 +627,22 @@ commit_done(struct daemon *d)
 	time_t now = time(NULL);
 	struct group *g, **gp;
 	struct upl *p;
+	struct upl **back;
 	uint64_t need = 0;
+	size_t n;
 	int ifail = 0, imail, ahead = 0;
 
 	if (d->done.head == NULL && !intake_has_done(d->intake))
 		return;
-	for (p = d->done.head; p != NULL; p = p->next) {
+	/* Prepared from the newest back: the prep thread works from the
+	 * oldest, so the two meet instead of waiting on each other. */
+	back = xreallocarray(NULL, d->done.n ? d->done.n : 1, sizeof(*back));
+	for (p = d->done.head, n = 0; p != NULL; p = p->next)
+		back[n++] = p;
+	while (n > 0) {
+		p = back[--n];
 		if (upload_prepare(d, p) == -1) {
+			free(back);
 			d->commit_retry_ms = mono_ms() + 1000;
 			return;
 		}
@@ -570,6 +650,7 @@ commit_done(struct daemon *d)
 			need = p->tag;
 		ahead |= p->blob_written;
 	}
+	free(back);
 	/* the blobs written ahead, synced while the group is applied */
 	if (ahead)
 		need = syncer_request(d->sy);
@@ -617,6 +698,7 @@ commit_done(struct daemon *d)
 	g->ups = d->done;
 	memset(&d->done, 0, sizeof(d->done));
 	g->stage = GS_COMMITTED;
+	g->work_dir = spool_work_dir(d->sp);
 	if (store_outbox_last(d->st, &g->outbox_last) == -1)
 		log_err("store: %s", store_errmsg(d->st));
 	g->tag = syncer_request(d->sy);
@@ -1173,6 +1255,8 @@ loop(struct daemon *d)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = syncer_fd(d->sy);
 		pfd[n++].events = POLLIN;
+		pfd[n].fd = prep_fd(d->prep);
+		pfd[n++].events = POLLIN;
 		pfd[n].fd = spool_fd(d->sp);
 		pfd[n++].events = POLLIN;
 		if (intake_pollfd(d->intake) != -1) {
@@ -1189,10 +1273,10 @@ loop(struct daemon *d)
 		if (pfd[0].revents)
 			on_signal(d);
 		now = mono_ms();
-		if (pfd[2].revents)
+		if (pfd[3].revents)
 			spool_events(d->sp, now);
-		if (n > 3 && pfd[3].fd == intake_pollfd(d->intake) &&
-		    pfd[3].revents)
+		if (n > 4 && pfd[4].fd == intake_pollfd(d->intake) &&
+		    pfd[4].revents)
 			intake_on_readable(d->intake);
 		/* The workers' sockets and reaping: when one spoke or a child
 		 * exited, and once a second besides (a failed restart). */

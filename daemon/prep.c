@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "forksafe.h"
@@ -19,6 +21,7 @@ struct prep {
 	struct prep_job *head, *tail;
 	int stop;
 	int pausing, parked;        /* forksafe: a fork is waiting; parked at it */
+	int efd;                    /* eventfd: a call finished */
 };
 
 void
@@ -66,10 +69,21 @@ prep_main(void *arg)
 		if ((pp->head = job->next) == NULL)
 			pp->tail = NULL;
 		pthread_mutex_unlock(&pp->mu);
-		prep_run(job);
+		if (job->call != NULL)
+			job->call(job->arg);
+		else
+			prep_run(job);
 		pthread_mutex_lock(&pp->mu);
 		job->done = 1;
 		pthread_cond_broadcast(&pp->cv);
+		if (job->call != NULL) {
+			uint64_t one = 1;
+
+			if (write(pp->efd, &one, sizeof(one)) == -1) {
+				/* cannot overflow in practice; the loop looks
+				 * at its calls every turn anyway */
+			}
+		}
 	}
 	pthread_mutex_unlock(&pp->mu);
 	return NULL;
@@ -104,12 +118,18 @@ prep_new(char *err, size_t errsize)
 	struct prep *pp = xcalloc(1, sizeof(*pp));
 	int rc;
 
+	if ((pp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(err, errsize, "eventfd: %s", strerror(errno));
+		free(pp);
+		return NULL;
+	}
 	pthread_mutex_init(&pp->mu, NULL);
 	pthread_cond_init(&pp->cv, NULL);
 	if ((rc = pthread_create(&pp->thread, NULL, prep_main, pp)) != 0) {
 		snprintf(err, errsize, "prep: thread: %s", strerror(rc));
 		pthread_cond_destroy(&pp->cv);
 		pthread_mutex_destroy(&pp->mu);
+		close(pp->efd);
 		free(pp);
 		return NULL;
 	}
@@ -130,6 +150,7 @@ prep_free(struct prep *pp)
 	pthread_join(pp->thread, NULL);
 	pthread_cond_destroy(&pp->cv);
 	pthread_mutex_destroy(&pp->mu);
+	close(pp->efd);
 	free(pp);
 }
 
@@ -155,4 +176,54 @@ prep_wait(struct prep *pp, struct prep_job *job)
 	while (!job->done)
 		pthread_cond_wait(&pp->cv, &pp->mu);
 	pthread_mutex_unlock(&pp->mu);
+}
+
+int
+prep_done(struct prep *pp, const struct prep_job *job)
+{
+	int done;
+
+	pthread_mutex_lock(&pp->mu);
+	done = job->done;
+	pthread_mutex_unlock(&pp->mu);
+	return done;
+}
+
+int
+prep_fd(const struct prep *pp)
+{
+	return pp->efd;
+}
+
+void
+prep_woken(struct prep *pp)
+{
+	uint64_t n;
+
+	while (read(pp->efd, &n, sizeof(n)) > 0)
+		;
+}
+
+int
+prep_take(struct prep *pp, struct prep_job *job)
+{
+	struct prep_job **jp, *prev = NULL;
+	int taken = 0;
+
+	pthread_mutex_lock(&pp->mu);
+	for (jp = &pp->head; *jp != NULL; prev = *jp, jp = &(*jp)->next)
+		if (*jp == job) {
+			*jp = job->next;
+			if (pp->tail == job)
+				pp->tail = prev;
+			taken = 1;
+			break;
+		}
+	pthread_mutex_unlock(&pp->mu);
+	if (taken) {
+		prep_run(job);
+		job->done = 1;
+	} else
+		prep_wait(pp, job);
+	return taken;
 }

@@ -141,7 +141,8 @@ receipt_build(const char *upload, const char *sha256_hex, time_t received,
 	return b.s;
 }
 
-/* Temporary names stay short whatever the final name's length. */
+/* Temporary names stay short whatever the final name's length, and
+ * differ between the daemon's threads. */
 static unsigned long file_write_seq;
 
 int
@@ -162,7 +163,8 @@ file_write_atomic_flags(const char *dir, const char *name, const void *data,
 	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >=
 	    sizeof(dst) ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.beiand.%d.%lu.tmp", dir,
-	    (int)getpid(), ++file_write_seq) >= sizeof(tmp)) {
+	    (int)getpid(), __atomic_add_fetch(&file_write_seq, 1,
+	    __ATOMIC_RELAXED)) >= sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -5,8 +5,11 @@
  * upload's SHA-256 (its identity in the store and its receipt) and, for a
  * single package kept as uploaded, its blob in the store.  A thread does
  * both as results come back, so the loop only waits for a job its group
- * needs and that is not done yet.  The thread touches nothing but the
- * jobs it is given; prep_run() does the same work on the calling thread.
+ * needs and that is not done yet.  It also runs other file work handed to
+ * it as a call (a group's receipts, the removal of its claimed files),
+ * and says when such a call is done through prep_fd().  The thread
+ * touches nothing but the jobs it is given; prep_run() does an upload's
+ * work on the calling thread.
  */
 #ifndef BEIAND_PREP_H
 #define BEIAND_PREP_H
@@ -19,7 +22,9 @@ struct prep;
 
 struct prep_job {
 	struct prep_job *next;      /* prep.c's own */
-	/* in */
+	/* in: a call, or (call NULL) an upload's hash and blob */
+	void (*call)(void *arg);
+	void *arg;
 	char path[4200];            /* the claimed file */
 	const char *state_dir;      /* write its blob there (not synced), or
 	                             * NULL for none */
@@ -40,6 +45,14 @@ void prep_free(struct prep *pp);
 void prep_submit(struct prep *pp, struct prep_job *job);
 /* Wait until job is done (it is the caller's again). */
 void prep_wait(struct prep *pp, struct prep_job *job);
+/* job (an upload's) done: here when the thread has not started it yet,
+ * else waited for.  1 when it was done here. */
+int prep_take(struct prep *pp, struct prep_job *job);
+/* Whether job is done, without waiting. */
+int prep_done(struct prep *pp, const struct prep_job *job);
+/* Readable when a call finished; prep_woken() reads it. */
+int prep_fd(const struct prep *pp);
+void prep_woken(struct prep *pp);
 /* Do job here and now. */
 void prep_run(struct prep_job *job);
 

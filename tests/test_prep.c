@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,14 @@
 #include "prep.h"
 #include "sha256.h"
 #include "unit.h"
+
+static int
+readable(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
 
 UNIT_TEST(prep_hash_and_blob)
 {
@@ -153,5 +162,67 @@ UNIT_TEST(prep_fork_while_busy)
 		prep_free(pp);
 	}
 	CHECK(!hung);
+	unit_rmtree(top);
+}
+
+static int gate[2] = { -1, -1 };
+static int called;
+
+/* A call that holds the thread until the gate opens. */
+static void
+held_call(void *arg)
+{
+	char c;
+
+	(void)arg;
+	if (read(gate[0], &c, 1) != 1)
+		return;
+	called++;
+}
+
+/*
+ * Calls run on the thread and say so through prep_fd(); an upload job the
+ * thread has not started is taken and done by the caller instead of
+ * waited for.
+ */
+UNIT_TEST(prep_calls_and_take)
+{
+	char top[] = "/tmp/beiand-preptake.XXXXXX", file[300], err[256];
+	unsigned char want[SHA256_LEN];
+	struct prep_job call = { 0 }, up = { 0 };
+	struct prep *pp;
+	int fd;
+
+	CHECK(mkdtemp(top) != NULL);
+	snprintf(file, sizeof(file), "%s/u.zip", top);
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd != -1 && write(fd, "abc", 3) == 3);
+	close(fd);
+	sha256("abc", 3, want);
+	CHECK(pipe(gate) == 0);
+	pp = prep_new(err, sizeof(err));
+	CHECK(pp != NULL);
+	if (pp == NULL)
+		return;
+	call.call = held_call;
+	prep_submit(pp, &call);
+	snprintf(up.path, sizeof(up.path), "%s", file);
+	prep_submit(pp, &up);
+	/* the thread is held in the call: the upload is taken here */
+	CHECK_INT(prep_take(pp, &up), 1);
+	CHECK(up.done && up.err == 0 && up.len == 3);
+	CHECK(memcmp(up.sha256, want, sizeof(want)) == 0);
+	CHECK(!prep_done(pp, &call));
+	CHECK(!readable(prep_fd(pp)));
+	CHECK(write(gate[1], "x", 1) == 1);
+	prep_wait(pp, &call);
+	CHECK_INT(called, 1);
+	CHECK(prep_done(pp, &call));
+	CHECK(readable(prep_fd(pp)));
+	prep_woken(pp);
+	CHECK(!readable(prep_fd(pp)));
+	prep_free(pp);
+	close(gate[0]);
+	close(gate[1]);
 	unit_rmtree(top);
 }

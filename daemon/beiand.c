@@ -289,7 +289,8 @@ upload_prepare(struct daemon *d, struct upl *p)
 		 * refused and kept aside; anything else (EMFILE, ENOMEM) is
 		 * tried again with the group. */
 		if (job->err != ELOOP && job->err != EINVAL &&
-		    job->err != ENOENT && job->err != ENXIO && job->err != EIO) {
+		    job->err != ENOENT && job->err != ENXIO &&
+		    job->err != EIO) {
 			free(job);
 			return -1;
 		}
@@ -560,7 +561,8 @@ groups_advance(struct daemon *d)
 				d->outbox_durable = g->outbox_last;
 			d->mail_due_ms = 0;
 			for (p = g->ups.head; p != NULL; p = p->next)
-				p->outgoing = spool_src(d->sp, p->src)->outgoing;
+				p->outgoing =
+				    spool_src(d->sp, p->src)->outgoing;
 			group_call(d, g, group_write_receipts, GS_WRITING);
 			break;
 		case GS_WRITING:

@@ -8,26 +8,76 @@
 
 #define FORKSAFE_MAX 8
 
-static struct {
-	void (*pause)(void *);
-	void (*resume)(void *);
-	void *arg;
-} entries[FORKSAFE_MAX];
+static struct parking *entries[FORKSAFE_MAX];
 static int nentries;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void forksafe_add(struct parking *pk);
+static void forksafe_remove(struct parking *pk);
+
+int
+parking_start(struct parking *pk, void *(*fn)(void *), void *arg)
+{
+	int rc;
+
+	pthread_mutex_init(&pk->mu, NULL);
+	pthread_cond_init(&pk->cv, NULL);
+	pk->stop = pk->pausing = pk->parked = 0;
+	if ((rc = pthread_create(&pk->thread, NULL, fn, arg)) != 0) {
+		pthread_cond_destroy(&pk->cv);
+		pthread_mutex_destroy(&pk->mu);
+		return rc;
+	}
+	forksafe_add(pk);
+	return 0;
+}
+
+void
+parking_stop(struct parking *pk)
+{
+	forksafe_remove(pk);
+	pthread_mutex_lock(&pk->mu);
+	pk->stop = 1;
+	pthread_cond_broadcast(&pk->cv);
+	pthread_mutex_unlock(&pk->mu);
+	pthread_join(pk->thread, NULL);
+	pthread_cond_destroy(&pk->cv);
+	pthread_mutex_destroy(&pk->mu);
+}
+
+void
+parking_wait(struct parking *pk)
+{
+	pk->parked = 1;
+	pthread_cond_broadcast(&pk->cv); /* a fork may wait for it */
+	pthread_cond_wait(&pk->cv, &pk->mu);
+	pk->parked = 0;
+}
 
 static void
 before_fork(void)
 {
-	for (int i = 0; i < nentries; i++)
-		entries[i].pause(entries[i].arg);
+	for (int i = 0; i < nentries; i++) {
+		struct parking *pk = entries[i];
+
+		pthread_mutex_lock(&pk->mu);
+		pk->pausing = 1;
+		pthread_cond_broadcast(&pk->cv);
+		while (!pk->parked)
+			pthread_cond_wait(&pk->cv, &pk->mu);
+	}
 }
 
 static void
 after_fork_parent(void)
 {
-	for (int i = nentries - 1; i >= 0; i--)
-		entries[i].resume(entries[i].arg);
+	for (int i = nentries - 1; i >= 0; i--) {
+		struct parking *pk = entries[i];
+
+		pk->pausing = 0;
+		pthread_cond_broadcast(&pk->cv);
+		pthread_mutex_unlock(&pk->mu);
+	}
 }
 
 static void
@@ -37,23 +87,20 @@ forksafe_init(void)
 		abort();
 }
 
-void
-forksafe_add(void (*pause)(void *), void (*resume)(void *), void *arg)
+static void
+forksafe_add(struct parking *pk)
 {
 	pthread_once(&once, forksafe_init);
 	if (nentries == FORKSAFE_MAX)
 		abort(); /* a fixed, small number of threads */
-	entries[nentries].pause = pause;
-	entries[nentries].resume = resume;
-	entries[nentries].arg = arg;
-	nentries++;
+	entries[nentries++] = pk;
 }
 
-void
-forksafe_remove(void *arg)
+static void
+forksafe_remove(struct parking *pk)
 {
 	for (int i = 0; i < nentries; i++)
-		if (entries[i].arg == arg) {
+		if (entries[i] == pk) {
 			entries[i] = entries[--nentries];
 			return;
 		}

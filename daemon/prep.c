@@ -15,12 +15,9 @@
 #include "xmalloc.h"
 
 struct prep {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;          /* a job queued, a job done, the end */
+	struct parking pk;          /* its lock; its condition: a job queued,
+	                             * a job done, a fork, the end */
 	struct prep_job *head, *tail;
-	int stop;
-	int pausing, parked;        /* forksafe: a fork is waiting; parked at it */
 	int efd;                    /* eventfd: a call finished */
 };
 
@@ -54,28 +51,25 @@ prep_main(void *arg)
 {
 	struct prep *pp = arg;
 
-	pthread_mutex_lock(&pp->mu);
+	pthread_mutex_lock(&pp->pk.mu);
 	for (;;) {
 		struct prep_job *job;
 
-		while (pp->pausing || (pp->head == NULL && !pp->stop)) {
-			pp->parked = 1;
-			pthread_cond_broadcast(&pp->cv);
-			pthread_cond_wait(&pp->cv, &pp->mu);
-			pp->parked = 0;
+		while (pp->pk.pausing || (pp->head == NULL && !pp->pk.stop)) {
+			parking_wait(&pp->pk);
 		}
 		if ((job = pp->head) == NULL)
 			break; /* stopping, nothing left */
 		if ((pp->head = job->next) == NULL)
 			pp->tail = NULL;
-		pthread_mutex_unlock(&pp->mu);
+		pthread_mutex_unlock(&pp->pk.mu);
 		if (job->call != NULL)
 			job->call(job->arg);
 		else
 			prep_run(job);
-		pthread_mutex_lock(&pp->mu);
+		pthread_mutex_lock(&pp->pk.mu);
 		job->done = 1;
-		pthread_cond_broadcast(&pp->cv);
+		pthread_cond_broadcast(&pp->pk.cv);
 		if (job->call != NULL) {
 			uint64_t one = 1;
 
@@ -85,31 +79,8 @@ prep_main(void *arg)
 			}
 		}
 	}
-	pthread_mutex_unlock(&pp->mu);
+	pthread_mutex_unlock(&pp->pk.mu);
 	return NULL;
-}
-
-/* forksafe: park the thread at its wait and hold it there over a fork */
-static void
-prep_pause(void *arg)
-{
-	struct prep *pp = arg;
-
-	pthread_mutex_lock(&pp->mu);
-	pp->pausing = 1;
-	pthread_cond_broadcast(&pp->cv);
-	while (!pp->parked)
-		pthread_cond_wait(&pp->cv, &pp->mu);
-}
-
-static void
-prep_resume(void *arg)
-{
-	struct prep *pp = arg;
-
-	pp->pausing = 0;
-	pthread_cond_broadcast(&pp->cv);
-	pthread_mutex_unlock(&pp->mu);
 }
 
 struct prep *
@@ -123,17 +94,12 @@ prep_new(char *err, size_t errsize)
 		free(pp);
 		return NULL;
 	}
-	pthread_mutex_init(&pp->mu, NULL);
-	pthread_cond_init(&pp->cv, NULL);
-	if ((rc = pthread_create(&pp->thread, NULL, prep_main, pp)) != 0) {
+	if ((rc = parking_start(&pp->pk, prep_main, pp)) != 0) {
 		snprintf(err, errsize, "prep: thread: %s", strerror(rc));
-		pthread_cond_destroy(&pp->cv);
-		pthread_mutex_destroy(&pp->mu);
 		close(pp->efd);
 		free(pp);
 		return NULL;
 	}
-	forksafe_add(prep_pause, prep_resume, pp);
 	return pp;
 }
 
@@ -142,14 +108,7 @@ prep_free(struct prep *pp)
 {
 	if (pp == NULL)
 		return;
-	forksafe_remove(pp);
-	pthread_mutex_lock(&pp->mu);
-	pp->stop = 1;
-	pthread_cond_broadcast(&pp->cv);
-	pthread_mutex_unlock(&pp->mu);
-	pthread_join(pp->thread, NULL);
-	pthread_cond_destroy(&pp->cv);
-	pthread_mutex_destroy(&pp->mu);
+	parking_stop(&pp->pk); /* its jobs done first */
 	close(pp->efd);
 	free(pp);
 }
@@ -159,23 +118,23 @@ prep_submit(struct prep *pp, struct prep_job *job)
 {
 	job->next = NULL;
 	job->done = 0;
-	pthread_mutex_lock(&pp->mu);
+	pthread_mutex_lock(&pp->pk.mu);
 	if (pp->tail == NULL)
 		pp->head = job;
 	else
 		pp->tail->next = job;
 	pp->tail = job;
-	pthread_cond_broadcast(&pp->cv);
-	pthread_mutex_unlock(&pp->mu);
+	pthread_cond_broadcast(&pp->pk.cv);
+	pthread_mutex_unlock(&pp->pk.mu);
 }
 
 void
 prep_wait(struct prep *pp, struct prep_job *job)
 {
-	pthread_mutex_lock(&pp->mu);
+	pthread_mutex_lock(&pp->pk.mu);
 	while (!job->done)
-		pthread_cond_wait(&pp->cv, &pp->mu);
-	pthread_mutex_unlock(&pp->mu);
+		pthread_cond_wait(&pp->pk.cv, &pp->pk.mu);
+	pthread_mutex_unlock(&pp->pk.mu);
 }
 
 int
@@ -183,9 +142,9 @@ prep_done(struct prep *pp, const struct prep_job *job)
 {
 	int done;
 
-	pthread_mutex_lock(&pp->mu);
+	pthread_mutex_lock(&pp->pk.mu);
 	done = job->done;
-	pthread_mutex_unlock(&pp->mu);
+	pthread_mutex_unlock(&pp->pk.mu);
 	return done;
 }
 
@@ -210,7 +169,7 @@ prep_take(struct prep *pp, struct prep_job *job)
 	struct prep_job **jp, *prev = NULL;
 	int taken = 0;
 
-	pthread_mutex_lock(&pp->mu);
+	pthread_mutex_lock(&pp->pk.mu);
 	for (jp = &pp->head; *jp != NULL; prev = *jp, jp = &(*jp)->next)
 		if (*jp == job) {
 			*jp = job->next;
@@ -219,7 +178,7 @@ prep_take(struct prep *pp, struct prep_job *job)
 			taken = 1;
 			break;
 		}
-	pthread_mutex_unlock(&pp->mu);
+	pthread_mutex_unlock(&pp->pk.mu);
 	if (taken) {
 		prep_run(job);
 		job->done = 1;

@@ -19,9 +19,8 @@
 #define SYNCER_DIRS 4
 
 struct syncer {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* a request, a completion or the end */
+	struct parking pk;      /* its lock; its condition: a request, a
+	                         * completion, a fork, the end */
 	int fds[SYNCER_DIRS];   /* one folder per filesystem */
 	int nfds;
 	int efd;                /* eventfd: a sync completed */
@@ -29,8 +28,6 @@ struct syncer {
 	uint64_t durable;       /* the last tag made durable */
 	int error;              /* errno of the last failed sync, or 0 */
 	uint64_t nfailed;       /* failed syncs so far */
-	int stop;
-	int pausing, parked;    /* forksafe: a fork is waiting; parked at it */
 };
 
 static void *
@@ -38,21 +35,19 @@ syncer_main(void *arg)
 {
 	struct syncer *sy = arg;
 
-	pthread_mutex_lock(&sy->mu);
+	pthread_mutex_lock(&sy->pk.mu);
 	for (;;) {
 		uint64_t tag, one = 1;
 		int e = 0;
 
-		while (sy->pausing || (!sy->stop && sy->durable == sy->requested)) {
-			sy->parked = 1;
-			pthread_cond_broadcast(&sy->cv);
-			pthread_cond_wait(&sy->cv, &sy->mu);
-			sy->parked = 0;
+		while (sy->pk.pausing ||
+		    (!sy->pk.stop && sy->durable == sy->requested)) {
+			parking_wait(&sy->pk);
 		}
 		if (sy->durable == sy->requested)
 			break; /* stopping with nothing asked */
 		tag = sy->requested;
-		pthread_mutex_unlock(&sy->mu);
+		pthread_mutex_unlock(&sy->pk.mu);
 		/* Whatever was written before the request is covered: the
 		 * tag was handed out after those writes returned. */
 		for (int i = 0; i < sy->nfds && e == 0; i++)
@@ -63,43 +58,20 @@ syncer_main(void *arg)
 
 			nanosleep(&ts, NULL);
 		}
-		pthread_mutex_lock(&sy->mu);
+		pthread_mutex_lock(&sy->pk.mu);
 		sy->error = e;
 		if (e == 0)
 			sy->durable = tag;
 		else
 			sy->nfailed++;
-		pthread_cond_broadcast(&sy->cv);
+		pthread_cond_broadcast(&sy->pk.cv);
 		if (write(sy->efd, &one, sizeof(one)) == -1) {
 			/* the counter cannot overflow in practice; the loop
 			 * reads the durable tag on its next turn anyway */
 		}
 	}
-	pthread_mutex_unlock(&sy->mu);
+	pthread_mutex_unlock(&sy->pk.mu);
 	return NULL;
-}
-
-/* forksafe: park the thread at its wait and hold it there over a fork */
-static void
-syncer_pause(void *arg)
-{
-	struct syncer *sy = arg;
-
-	pthread_mutex_lock(&sy->mu);
-	sy->pausing = 1;
-	pthread_cond_broadcast(&sy->cv);
-	while (!sy->parked)
-		pthread_cond_wait(&sy->cv, &sy->mu);
-}
-
-static void
-syncer_resume(void *arg)
-{
-	struct syncer *sy = arg;
-
-	sy->pausing = 0;
-	pthread_cond_broadcast(&sy->cv);
-	pthread_mutex_unlock(&sy->mu);
 }
 
 struct syncer *
@@ -139,15 +111,10 @@ syncer_new(const char *const *dirs, int ndirs, char *err, size_t errsize)
 		snprintf(err, errsize, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	pthread_mutex_init(&sy->mu, NULL);
-	pthread_cond_init(&sy->cv, NULL);
-	if ((rc = pthread_create(&sy->thread, NULL, syncer_main, sy)) != 0) {
+	if ((rc = parking_start(&sy->pk, syncer_main, sy)) != 0) {
 		snprintf(err, errsize, "syncer: thread: %s", strerror(rc));
-		pthread_cond_destroy(&sy->cv);
-		pthread_mutex_destroy(&sy->mu);
 		goto fail;
 	}
-	forksafe_add(syncer_pause, syncer_resume, sy);
 	return sy;
 fail:
 	for (int i = 0; i < sy->nfds; i++)
@@ -163,14 +130,7 @@ syncer_free(struct syncer *sy)
 {
 	if (sy == NULL)
 		return;
-	forksafe_remove(sy);
-	pthread_mutex_lock(&sy->mu);
-	sy->stop = 1;
-	pthread_cond_broadcast(&sy->cv);
-	pthread_mutex_unlock(&sy->mu);
-	pthread_join(sy->thread, NULL);
-	pthread_cond_destroy(&sy->cv);
-	pthread_mutex_destroy(&sy->mu);
+	parking_stop(&sy->pk); /* what was asked is synced first */
 	for (int i = 0; i < sy->nfds; i++)
 		close(sy->fds[i]);
 	close(sy->efd);
@@ -182,10 +142,10 @@ syncer_request(struct syncer *sy)
 {
 	uint64_t tag;
 
-	pthread_mutex_lock(&sy->mu);
+	pthread_mutex_lock(&sy->pk.mu);
 	tag = ++sy->requested;
-	pthread_cond_broadcast(&sy->cv);
-	pthread_mutex_unlock(&sy->mu);
+	pthread_cond_broadcast(&sy->pk.cv);
+	pthread_mutex_unlock(&sy->pk.mu);
 	return tag;
 }
 
@@ -196,9 +156,9 @@ syncer_durable(struct syncer *sy)
 
 	while (read(sy->efd, &n, sizeof(n)) > 0)
 		;
-	pthread_mutex_lock(&sy->mu);
+	pthread_mutex_lock(&sy->pk.mu);
 	tag = sy->durable;
-	pthread_mutex_unlock(&sy->mu);
+	pthread_mutex_unlock(&sy->pk.mu);
 	return tag;
 }
 
@@ -208,15 +168,15 @@ syncer_wait(struct syncer *sy, uint64_t tag)
 	uint64_t nfailed;
 	int rc = 0;
 
-	pthread_mutex_lock(&sy->mu);
+	pthread_mutex_lock(&sy->pk.mu);
 	nfailed = sy->nfailed;
 	while (sy->durable < tag && sy->nfailed == nfailed)
-		pthread_cond_wait(&sy->cv, &sy->mu);
+		pthread_cond_wait(&sy->pk.cv, &sy->pk.mu);
 	if (sy->durable < tag) {
 		errno = sy->error;
 		rc = -1;
 	}
-	pthread_mutex_unlock(&sy->mu);
+	pthread_mutex_unlock(&sy->pk.mu);
 	return rc;
 }
 
@@ -231,8 +191,8 @@ syncer_error(struct syncer *sy)
 {
 	int e;
 
-	pthread_mutex_lock(&sy->mu);
+	pthread_mutex_lock(&sy->pk.mu);
 	e = sy->error;
-	pthread_mutex_unlock(&sy->mu);
+	pthread_mutex_unlock(&sy->pk.mu);
 	return e;
 }

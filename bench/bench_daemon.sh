@@ -81,7 +81,7 @@ run() # FORMAT FIRST
 	awk -v n="$N" -v ms="$ms" -v pc="$pc" -v wc="$wc" -v pipe="$pipe" -v hwm="$hwm" \
 	    -v fmt="$fmt" -v r="$REPEAT" -v runs="$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 }' "$TOP/runs")" 'BEGIN {
 		rate = n * 1000 / ms
-		printf "daemon %-4s N=%d (median of %d, runs %s ms)  beiand: %.0f packages/s, %.3f ms/package wall, CPU per package: parent %.3f ms, workers %.3f ms; parent peak RSS %d KiB | pipeline: %.1f packages/s | ratio %.1fx\n",
+		printf "daemon %-4s N=%d (median of %d, runs %s ms)  beiand: %.0f packages/s, %.3f ms/package wall, CPU per package: parent %.3f ms (its threads included), workers %.3f ms; parent peak RSS %d KiB | pipeline: %.1f packages/s | ratio %.1fx\n",
 		    fmt, n, r, runs, rate, ms / n, pc / n, wc / n, hwm, pipe, rate / pipe }'
 }
 

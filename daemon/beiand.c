@@ -243,17 +243,26 @@ upload_keeps_blob(const struct upl *p)
 	    errlist_nerrors(p->u->items[0].errs) == 0;
 }
 
+/* The job that takes an upload's hash and, kept as uploaded, writes its
+ * blob. */
+static struct prep_job *
+upload_prep_job(struct daemon *d, struct upl *p)
+{
+	struct prep_job *job = xcalloc(1, sizeof(*job));
+
+	snprintf(job->path, sizeof(job->path), "%s/%s", spool_work_dir(d->sp),
+	    p->work);
+	job->state_dir = upload_keeps_blob(p) ? d->cf->state_dir : NULL;
+	return job;
+}
+
 /* A parsed (or given up) upload waits for its group; meanwhile the prep
- * thread takes its hash and writes its blob. */
+ * thread does its job. */
 static void
 done_push(struct daemon *d, struct upl *p)
 {
 	if (!p->hashed && p->prep == NULL) {
-		p->prep = xcalloc(1, sizeof(*p->prep));
-		snprintf(p->prep->path, sizeof(p->prep->path), "%s/%s",
-		    spool_work_dir(d->sp), p->work);
-		p->prep->state_dir = upload_keeps_blob(p) ? d->cf->state_dir :
-		    NULL;
+		p->prep = upload_prep_job(d, p);
 		prep_submit(d->prep, p->prep);
 	}
 	ulist_push(&d->done, p);
@@ -274,13 +283,8 @@ upload_prepare(struct daemon *d, struct upl *p)
 		return 0;
 	if (job != NULL)
 		prep_take(d->prep, job); /* not waiting for the thread */
-	else {
-		job = p->prep = xcalloc(1, sizeof(*job));
-		snprintf(job->path, sizeof(job->path), "%s/%s",
-		    spool_work_dir(d->sp), p->work);
-		job->state_dir = upload_keeps_blob(p) ? d->cf->state_dir : NULL;
-		prep_run(job);
-	}
+	else
+		prep_run(job = upload_prep_job(d, p));
 	p->prep = NULL;
 	if (job->err != 0) {
 		log_err("spool: upload=%s: cannot read %s: %s", p->upload,

@@ -2474,22 +2474,19 @@ store_attachment_path(const struct store *st, const char *sha256_hex,
 /*
  * Write the blob unless it is there already.  In a group, one sync
  * before the commit makes every blob of the group durable at once
- * (store_commit); alone, each is synced.  lazy: neither (the caller of
- * store_blob_write() syncs).  *created (may be NULL): a new file.
+ * (store_commit); alone, each is synced.
  */
 static int
-blob_write(struct store *st, const char *sha, const void *bytes, size_t len,
-    int lazy, int *created)
+blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
 {
 	char err[512];
-	int flags = lazy || st->in_group ? BLOB_NOSYNC : 0;
 
-	if (blob_put(st->state_dir, sha, bytes, len, flags, created, err,
-	    sizeof(err)) == -1)
+	if (blob_put(st->state_dir, sha, bytes, len, st->in_group ?
+	    BLOB_NOSYNC : 0, NULL, err, sizeof(err)) == -1)
 		return seterr(st, "%s", err);
 	/* there already or new, maybe not yet durable (a rolled-back group,
 	 * a crash before its sync): synced with this group */
-	if (st->in_group && !lazy)
+	if (st->in_group)
 		st->blobs_unsynced = 1;
 	return 0;
 }
@@ -2538,8 +2535,7 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
 		sha256(blob->bytes, blob->len, d);
 	hex(d, sizeof(d), sha);
 	/* the file first: a row never names a blob that is not on disk */
-	if (!blob->written && blob_write(st, sha, blob->bytes, blob->len, 0,
-	    NULL) == -1)
+	if (!blob->written && blob_write(st, sha, blob->bytes, blob->len) == -1)
 		return -1;
 	if ((rc = op_begin(st)) == 0)
 		rc = op_finish(st, attachment_body(st, id, kind, sha, blob->len,
@@ -2547,16 +2543,6 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
 	if (rc == 0)
 		memcpy(sha256_hex, sha, sizeof(sha));
 	return rc;
-}
-
-int
-store_blob_write(struct store *st, const struct store_blob *blob,
-    int *created)
-{
-	char sha[65];
-
-	hex(blob->sha256, SHA256_LEN, sha);
-	return blob_write(st, sha, blob->bytes, blob->len, 1, created);
 }
 
 int

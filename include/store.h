@@ -227,18 +227,11 @@ struct store_blob {
 	const void *bytes;
 	size_t len;
 	const unsigned char *sha256;
-	int written;        /* already stored by store_blob_write() (bytes may
-	                     * then be NULL): only recorded */
+	int written;        /* already in the store (bytes may then be NULL),
+	                     * written ahead with blob_put() and synced by
+	                     * the caller before the commit: only recorded */
 };
 
-/*
- * Store blob (sha256 required) ahead of the group that will name it, not
- * synced: the caller makes it durable before that group's commit (the
- * daemon, through its syncer, while the group is applied) and passes it
- * on with written set.  *created: 1 when the file is new.
- */
-int store_blob_write(struct store *st, const struct store_blob *blob,
-    int *created);
 /* Remove a stored blob no attachment names (one written ahead for an item
  * that was refused after all); one still named stays.  0, or -1. */
 int store_blob_drop(struct store *st, const unsigned char sha256[32]);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "compat.h"
 #include "config.h"
 #include "errlist.h"
@@ -1356,17 +1357,17 @@ UNIT_TEST(store_attachments)
 	tctx_close(&t);
 }
 
-/* A blob written ahead of its group is only recorded by the group; one
- * no attachment names is dropped, one named stays. */
+/* A blob written ahead of its group (blob_put, unsynced) is only
+ * recorded by the group; one no attachment names is dropped, one named
+ * stays. */
 UNIT_TEST(store_blob_ahead)
 {
 	struct tctx t;
 	struct store_entry ent = { "filing.xml",
 	    (const unsigned char *)"<filing/>", 9, NULL };
 	unsigned char d1[32], d2[32];
-	struct store_blob b1 = { "ahead-one", 9, d1, 0 };
-	struct store_blob b2 = { "ahead-two", 9, d2, 0 };
-	char id[STORE_ID_SIZE], sha[65], hex[65], p1[512], p2[512];
+	struct store_blob b1 = { NULL, 9, d1, 1 };
+	char id[STORE_ID_SIZE], sha[65], hex[65], p1[512], p2[512], err[256];
 	struct stat sb;
 	int created = -1;
 
@@ -1377,15 +1378,18 @@ UNIT_TEST(store_blob_ahead)
 	CHECK(store_attachment_path(t.st, hex, p1, sizeof(p1)) == 0);
 	sha256_to_hex(d2, hex);
 	CHECK(store_attachment_path(t.st, hex, p2, sizeof(p2)) == 0);
-	CHECK(store_blob_write(t.st, &b1, &created) == 0 && created == 1);
-	CHECK(store_blob_write(t.st, &b1, &created) == 0 && created == 0);
-	CHECK(store_blob_write(t.st, &b2, &created) == 0 && created == 1);
+	sha256_to_hex(d1, hex);
+	CHECK(blob_put(t.dir, hex, "ahead-one", 9, BLOB_NOSYNC, &created, err,
+	    sizeof(err)) == 0 && created == 1);
+	CHECK(blob_put(t.dir, hex, "ahead-one", 9, BLOB_NOSYNC, &created, err,
+	    sizeof(err)) == 0 && created == 0);
+	sha256_to_hex(d2, hex);
+	CHECK(blob_put(t.dir, hex, "ahead-two", 9, BLOB_NOSYNC, &created, err,
+	    sizeof(err)) == 0 && created == 1);
 	CHECK(stat(p1, &sb) == 0 && sb.st_size == 9 &&
 	    (sb.st_mode & 0777) == 0600);
 	/* recorded without its bytes */
 	file_new(t.st, NULL, NULL, T0, id, NULL);
-	b1.bytes = NULL;
-	b1.written = 1;
 	CHECK(store_begin(t.st) == 0);
 	CHECK(store_attachment_put(t.st, id, "package", &b1, &ent, 1, sha) ==
 	    0);

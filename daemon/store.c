@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -670,10 +672,21 @@ store_set_syncer(struct store *st, struct syncer *sy)
 	    "PRAGMA synchronous = FULL");
 }
 
+/*
+ * Before the library's first use: no global allocation statistics, whose
+ * upkeep takes a lock around every allocation of every statement.
+ */
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *
 store_open(const char *path, const struct config *cfg, char *err,
     size_t errsize)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct store *st;
 	const char *fast;
 	sqlite3_stmt *s;
@@ -683,6 +696,7 @@ store_open(const char *path, const struct config *cfg, char *err,
 		snprintf(err, errsize, "store: libsodium failed to start");
 		return NULL;
 	}
+	pthread_once(&once, sqlite_setup);
 	/* Create it 0600 ourselves: SQLite would use 0644 minus umask, and
 	 * its -wal and -shm files copy the database file's mode. */
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -20,6 +20,8 @@ struct ar_entry {
 	char *name;          /* UTF-8, normalised: no "./" prefix, no trailing "/" */
 	unsigned char *data; /* size bytes (NUL-terminated for convenience) */
 	size_t size;
+	unsigned char sha256[32]; /* when hashed: see ar_entry_sha256() */
+	int hashed;
 };
 
 struct ar_contents {
@@ -61,5 +63,8 @@ enum ar_whole ar_check_whole(const void *buf, size_t len,
 /* 1 when the first bytes look like an archive or compressed stream that
  * beiand knows (zip, gzip, xz, bzip2, zstd, 7z, rar, tar). */
 int ar_sniff(const void *buf, size_t len);
+
+/* The member's SHA-256, taken on first use and kept. */
+const unsigned char *ar_entry_sha256(struct ar_entry *e);
 
 #endif

@@ -95,7 +95,12 @@ void upload_items_free(struct upload *u);
 void package_check_files(const struct pkg_file *files, size_t nfiles,
     const struct check_ctx *ctx, struct filing **out, struct errlist *errs);
 
-/* Hash of a set of files, independent of their order. */
+/*
+ * Hash of a set of files, independent of their order: SHA-256 over the
+ * files sorted by name, each as its name and a NUL, its size (8 bytes,
+ * little-endian) and its own SHA-256 (files[i].sha256 when set, else
+ * taken here).  A file's bytes are read once for both digests.
+ */
 void package_files_sha256(const struct pkg_file *files, size_t nfiles,
     unsigned char out[32]);
 

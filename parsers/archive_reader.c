@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "archive_reader.h"
+#include "sha256.h"
 #include "stream_decode.h"
 #include "xmalloc.h"
 
@@ -861,6 +862,7 @@ ar_member(struct ar_ctx *c, struct archive *a, struct archive_entry *e,
 	c->ents[c->n].name = xstrdup(name);
 	c->ents[c->n].data = data;
 	c->ents[c->n].size = size;
+	c->ents[c->n].hashed = 0;
 	c->n++;
 	data = NULL;	/* transferred */
 out:
@@ -1342,4 +1344,14 @@ ar_sniff(const void *buf, size_t len)
 	if (len >= 262 && memcmp(b + 257, "ustar", 5) == 0)
 		return 1;			/* tar */
 	return 0;
+}
+
+const unsigned char *
+ar_entry_sha256(struct ar_entry *e)
+{
+	if (!e->hashed) {
+		sha256(e->data, e->size, e->sha256);
+		e->hashed = 1;
+	}
+	return e->sha256;
 }

@@ -65,15 +65,18 @@ package_files_sha256(const struct pkg_file *files, size_t nfiles,
 	qsort(sorted, nfiles, sizeof(*sorted), pkg_file_cmp);
 	st = sha256_init();
 	for (size_t i = 0; i < nfiles; i++) {
-		unsigned char len[8];
+		unsigned char len[8], d[SHA256_LEN];
 		uint64_t n = sorted[i].size;
 
 		for (int k = 0; k < 8; k++)
 			len[k] = (unsigned char)(n >> (8 * k));
+		if (sorted[i].sha256 == NULL)
+			sha256(sorted[i].data, sorted[i].size, d);
 		sha256_update(st, sorted[i].name,
 		    strlen(sorted[i].name) + 1);
 		sha256_update(st, len, sizeof(len));
-		sha256_update(st, sorted[i].data, sorted[i].size);
+		sha256_update(st, sorted[i].sha256 ? sorted[i].sha256 : d,
+		    SHA256_LEN);
 	}
 	sha256_final(st, out);
 	free(sorted);
@@ -118,10 +121,11 @@ upload_item_add(struct upload *u, size_t *cap, enum item_kind kind,
 }
 
 /* Members of folder dir ("" for the root, else "a/b/"): recursive when
- * deep, else direct children only.  Names become relative to dir. */
+ * deep, else direct children only.  Names become relative to dir; with
+ * UPLOAD_HASH each carries its member's digest. */
 static void
-item_collect(struct item *it, const struct ar_contents *ac, const char *dir,
-    int deep)
+item_collect(struct item *it, struct ar_contents *ac, const char *dir,
+    int deep, int flags)
 {
 	size_t dl = strlen(dir), cap = 0;
 
@@ -136,6 +140,8 @@ item_collect(struct item *it, const struct ar_contents *ac, const char *dir,
 		it->files[it->nfiles].name = name + dl;
 		it->files[it->nfiles].data = ac->entries[i].data;
 		it->files[it->nfiles].size = ac->entries[i].size;
+		it->files[it->nfiles].sha256 = (flags & UPLOAD_HASH) ?
+		    ar_entry_sha256(&ac->entries[i]) : NULL;
 		it->nfiles++;
 	}
 }
@@ -227,7 +233,7 @@ ac_find(const struct ar_contents *ac, const char *name)
  * batch.
  */
 static void
-manifest_verify(const struct ar_contents *ac, const struct ar_entry *me,
+manifest_verify(struct ar_contents *ac, const struct ar_entry *me,
     const struct check_ctx *ctx, struct errlist *errs)
 {
 	struct manifest *m = NULL;
@@ -252,7 +258,6 @@ manifest_verify(const struct ar_contents *ac, const struct ar_entry *me,
 		const struct manifest_item *mi = &m->items[k];
 		const struct ar_entry *e = NULL;
 		size_t idx = 0;
-		unsigned char d[32];
 		char hex[65];
 
 		for (size_t i = 0; i < ac->n; i++)
@@ -271,8 +276,7 @@ manifest_verify(const struct ar_contents *ac, const struct ar_entry *me,
 			    "清单重复列出 / listed more than once");
 			continue;
 		}
-		sha256(e->data, e->size, d);
-		sha256_to_hex(d, hex);
+		sha256_to_hex(ar_entry_sha256(&ac->entries[idx]), hex);
 		if (mi->sha256 == NULL || strcmp(hex, mi->sha256) != 0)
 			errlist_add(errs, ERR_MANIFEST_MISMATCH, mi->path,
 			    "校验值不符 / sha256 differs: the member is %s", hex);
@@ -298,7 +302,7 @@ upload_split(struct upload *u, const struct check_ctx *ctx, int flags)
 	/* A single package: filing.xml at the root. */
 	if (ac_find(ac, "filing.xml") != NULL) {
 		struct item *it = upload_item_add(u, &cap, ITEM_FILING, "/");
-		item_collect(it, ac, "", 1);
+		item_collect(it, ac, "", 1, flags);
 		item_check(it, NULL, ctx);
 		if (flags & UPLOAD_HASH)
 			item_hash(it, NULL);
@@ -322,7 +326,7 @@ upload_split(struct upload *u, const struct check_ctx *ctx, int flags)
 			struct item *it;
 
 			it = upload_item_add(u, &cap, ITEM_FILING, dir);
-			item_collect(it, ac, dir, 1);
+			item_collect(it, ac, dir, 1, flags);
 			item_check(it, NULL, ctx);
 			if (flags & UPLOAD_HASH)
 				item_hash(it, NULL);
@@ -333,12 +337,13 @@ upload_split(struct upload *u, const struct check_ctx *ctx, int flags)
 			const char *b = base_name(name);
 			char *dir = xstrndup(name, (size_t)(b - name));
 			struct pkg_file rec = { name, ac->entries[i].data,
-				ac->entries[i].size, NULL };
+				ac->entries[i].size, (flags & UPLOAD_HASH) ?
+				ar_entry_sha256(&ac->entries[i]) : NULL };
 			struct item *it;
 
 			it = upload_item_add(u, &cap, kind, name);
 			if (kind == ITEM_VERIFICATION)
-				item_collect(it, ac, dir, 0);
+				item_collect(it, ac, dir, 0, flags);
 			item_check(it, &rec, ctx);
 			if (flags & UPLOAD_HASH)
 				item_hash(it, &rec);

@@ -8,7 +8,9 @@
 # packages, as a ratio from this run.  Once for zip packages, once for a
 # mix with tar.xz; each REPEAT times (default 3) on a fresh daemon, the
 # median printed with the CPU each package cost the parent and the
-# workers.  N_DAEMON (default 2000); FORMATS (default "zip mix").
+# workers, and the rate that cost allows at best with every core busy
+# (a ceiling no scheduling can pass).  N_DAEMON (default 2000); FORMATS
+# (default "zip mix").
 set -eu
 B=${B:-build}
 N=${N_DAEMON:-2000}
@@ -79,10 +81,18 @@ run() # FORMAT FIRST
 	hwm=$(awk '{ print $4 }' "$TOP/runs" | sort -n | tail -1)
 	pipe=$(grep . "$TOP/pipes" | median)
 	awk -v n="$N" -v ms="$ms" -v pc="$pc" -v wc="$wc" -v pipe="$pipe" -v hwm="$hwm" \
-	    -v fmt="$fmt" -v r="$REPEAT" -v runs="$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 }' "$TOP/runs")" 'BEGIN {
+	    -v fmt="$fmt" -v r="$REPEAT" -v runs="$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 }' "$TOP/runs")" \
+	    -v cores="$(nproc)" 'BEGIN {
 		rate = n * 1000 / ms
 		printf "daemon %-4s N=%d (median of %d, runs %s ms)  beiand: %.0f packages/s, %.3f ms/package wall, CPU per package: parent %.3f ms (its threads included), workers %.3f ms; parent peak RSS %d KiB | pipeline: %.1f packages/s | ratio %.1fx\n",
-		    fmt, n, r, runs, rate, ms / n, pc / n, wc / n, hwm, pipe, rate / pipe }'
+		    fmt, n, r, runs, rate, ms / n, pc / n, wc / n, hwm, pipe, rate / pipe
+		# what this CPU cost allows at best: every core busy with beiand
+		if (pc + wc > 0) {
+			cap = cores * n * 1000 / (pc + wc)
+			printf "daemon %-4s at that CPU cost %d cores allow at most %.0f packages/s (%.1fx the pipeline); the run reached %.0f%% of it\n",
+			    fmt, cores, cap, cap / pipe, 100 * rate / cap
+		}
+	}'
 }
 
 for f in ${FORMATS:-zip mix}; do

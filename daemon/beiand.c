@@ -64,6 +64,10 @@ struct upl {
 	char *upload;           /* the name it was uploaded as */
 	int attempts;
 	uint64_t job;           /* running worker job, 0 when not running */
+	int stamped;            /* its change time and size when handed to a
+	                         * parser (upload_prepare compares) */
+	struct timespec ctime;
+	long long size;
 	struct upload *u;       /* parsed, waiting for the commit */
 	char *crash;            /* quarantine reason after repeated crashes */
 	char *receipt;          /* built in the commit */
@@ -253,6 +257,9 @@ upload_prep_job(struct daemon *d, struct upl *p)
 	snprintf(job->path, sizeof(job->path), "%s/%s", spool_work_dir(d->sp),
 	    p->work);
 	job->state_dir = upload_keeps_blob(p) ? d->cf->state_dir : NULL;
+	job->stamped = p->stamped;
+	job->ctime = p->ctime;
+	job->size = p->size;
 	return job;
 }
 
@@ -300,6 +307,15 @@ upload_prepare(struct daemon *d, struct upl *p)
 		}
 		if (p->crash == NULL)
 			p->crash = xstrdup(strerror(job->err));
+	} else if (job->changed) {
+		/* Written to after it was handed over (an SFTP handle kept
+		 * open past the rename, say): what the parser read may not
+		 * be what was hashed and kept. */
+		log_warn("spool: upload=%s changed while it was read: "
+		    "quarantined", p->upload);
+		if (p->crash == NULL)
+			p->crash = xstrdup("它在读取期间被改动 / it changed "
+			    "while beiand read it (still being written)");
 	} else if (job->state_dir != NULL && !job->blob_written) {
 		log_err("store: upload=%s: %s", p->upload, job->blob_err);
 		free(job);
@@ -731,6 +747,7 @@ dispatch(struct daemon *d)
 	while (d->queue.head != NULL && worker_pool_idle(d->pool) > 0) {
 		struct upl *p = d->queue.head;
 		char path[4096];
+		struct stat sb;
 		int fd;
 
 		snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp),
@@ -748,6 +765,13 @@ dispatch(struct daemon *d)
 			p->crash = xstrdup(strerror(e));
 			done_push(d, p);
 			continue;
+		}
+		/* Before any reading: a change from now on shows in the change
+		 * time (which a writer cannot set) or the size. */
+		if (fstat(fd, &sb) == 0) {
+			p->stamped = 1;
+			p->ctime = sb.st_ctim;
+			p->size = (long long)sb.st_size;
 		}
 		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
 		    spool_src(d->sp, p->src)->is_bureau ? NULL :

@@ -137,6 +137,15 @@ blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
 int
 blob_read(const char *path, unsigned char **out, size_t *len)
 {
+	struct stat after;
+
+	return blob_read_stat(path, out, len, &after);
+}
+
+int
+blob_read_stat(const char *path, unsigned char **out, size_t *len,
+    struct stat *after)
+{
 	unsigned char *b = NULL;
 	struct stat sb;
 	size_t off = 0;
@@ -165,6 +174,8 @@ blob_read(const char *path, unsigned char **out, size_t *len)
 		}
 		off += (size_t)r;
 	}
+	if (fstat(fd, after) == -1)
+		goto bad;
 	close(fd);
 	b[off] = 0;
 	*out = b;

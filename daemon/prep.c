@@ -27,17 +27,23 @@ prep_run(struct prep_job *job)
 	unsigned char *bytes = NULL;
 	char hex[SHA256_HEX];
 
+	struct stat after;
+
 	job->err = 0;
 	job->len = 0;
+	job->changed = 0;
 	job->blob_written = job->blob_new = 0;
 	job->blob_err[0] = '\0';
-	if (blob_read(job->path, &bytes, &job->len) == -1) {
+	if (blob_read_stat(job->path, &bytes, &job->len, &after) == -1) {
 		job->err = errno;
 		job->len = 0;
-	}
+	} else if (job->stamped && (after.st_size != job->size ||
+	    after.st_ctim.tv_sec != job->ctime.tv_sec ||
+	    after.st_ctim.tv_nsec != job->ctime.tv_nsec))
+		job->changed = 1;
 	sha256(bytes != NULL ? bytes : (const unsigned char *)"", job->len,
 	    job->sha256);
-	if (bytes != NULL && job->state_dir != NULL) {
+	if (bytes != NULL && job->state_dir != NULL && !job->changed) {
 		sha256_to_hex(job->sha256, hex);
 		if (blob_put(job->state_dir, hex, bytes, job->len, BLOB_NOSYNC,
 		    &job->blob_new, job->blob_err, sizeof(job->blob_err)) == 0)

@@ -8,6 +8,8 @@
 #ifndef BEIAND_BLOB_H
 #define BEIAND_BLOB_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 
 #define BLOB_NOSYNC 0x1  /* no fsync: the caller syncs the filesystem */
@@ -31,5 +33,8 @@ int blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
  * while it is read gives EIO.  0, or -1 with errno set.
  */
 int blob_read(const char *path, unsigned char **out, size_t *len);
+/* The same, and *after the file's status once it was read. */
+int blob_read_stat(const char *path, unsigned char **out, size_t *len,
+    struct stat *after);
 
 #endif

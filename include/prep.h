@@ -15,6 +15,7 @@
 #define BEIAND_PREP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "sha256.h"
 
@@ -28,10 +29,16 @@ struct prep_job {
 	char path[4200];            /* the claimed file */
 	const char *state_dir;      /* write its blob there (not synced), or
 	                             * NULL for none */
+	/* with stamped: the file's change time and size when it was handed
+	 * to a parser; a file that differs once read was written meanwhile */
+	int stamped;
+	struct timespec ctime;
+	long long size;
 	/* out, once done */
 	unsigned char sha256[SHA256_LEN];
 	size_t len;
 	int err;                    /* errno reading the file, else 0 */
+	int changed;                /* stamped, and written since (no blob) */
 	int blob_written;           /* the blob is in the store */
 	int blob_new;               /* ... and was not there before */
 	char blob_err[512];         /* why it could not be written, or "" */

@@ -5,7 +5,7 @@
 # downloaded over SFTP; a truncated upload is never processed but reported
 # after upload_timeout and kept; a re-upload repeats the first receipt; a
 # hostile item never stops the other items of its batch; nothing stays in
-# work/.
+# work/; an upload written to after it was handed over is quarantined.
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
@@ -118,6 +118,32 @@ grep -q 'code="ARCHIVE_CORRUPT"' "$P/outgoing/link.zip.receipt.xml" || fail "lin
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'link.zip$' || fail "link not quarantined"
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'fifo.zip$' || fail "fifo not quarantined"
 grep -q 'kind="filing"' "$P/outgoing/after.zip.receipt.xml" || fail "after.zip: $(cat "$P/outgoing/after.zip.receipt.xml")"
+
+# 6c. an upload still written after it was renamed into place (a client
+# that keeps its handle open): what the parser read may not be what was
+# hashed and kept, so it is quarantined, not filed.  Large, so that the
+# daemon is still reading it when the writes begin.
+head -c 32M /dev/urandom >"$T/held.bin"
+/usr/bin/python3 - "$T/held.bin" "$P/incoming" "$P/outgoing" <<'PY' || fail "held writer"
+import os, sys, time
+src, inc, out = sys.argv[1:4]
+data = open(src, "rb").read()
+fd = os.open(inc + "/.held.part", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, data)
+os.rename(inc + "/.held.part", inc + "/held.zip")
+end = time.time() + 30
+while os.path.exists(inc + "/held.zip") and time.time() < end:
+    time.sleep(0.001)
+while not os.path.exists(out + "/held.zip.receipt.xml") and time.time() < end:
+    os.pwrite(fd, data[:4096], 0)  # the same bytes again
+os.close(fd)
+PY
+bd_wait_file "$P/outgoing/held.zip.receipt.xml" 20 || fail "no receipt for held.zip"
+grep -q 'changed while beiand read it' "$P/outgoing/held.zip.receipt.xml" ||
+	fail "held.zip: $(cat "$P/outgoing/held.zip.receipt.xml")"
+ls "$BEIAND_DIR/spool/quarantine" | grep -q 'held.zip$' || fail "held.zip not quarantined"
+grep -q 'upload=held.zip changed while it was read' "$BEIAND_DIR/beiand.log" ||
+	fail "held.zip: no log line"
 
 # 7. nothing left behind
 [ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"

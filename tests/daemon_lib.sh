@@ -92,6 +92,17 @@ bd_wait_file()
 	done
 }
 
+# bd_wait_gone PATH [SEC]: wait until PATH no longer exists.
+bd_wait_gone()
+{
+	_n=$(( ${2:-20} * 10 ))
+	while [ -e "$1" ]; do
+		_n=$((_n - 1))
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+	done
+}
+
 bd_ctl()
 {
 	"$BEIANCTL" -c "$BEIAND_DIR/beiand.conf" "$@"

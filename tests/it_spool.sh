@@ -5,7 +5,8 @@
 # downloaded over SFTP; a truncated upload is never processed but reported
 # after upload_timeout and kept; a re-upload repeats the first receipt; a
 # hostile item never stops the other items of its batch; nothing stays in
-# work/; an upload written to after it was handed over is quarantined.
+# work/; an upload written to after it was handed over is quarantined;
+# killed workers are replaced and their upload is tried again.
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
@@ -144,6 +145,29 @@ grep -q 'changed while beiand read it' "$P/outgoing/held.zip.receipt.xml" ||
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'held.zip$' || fail "held.zip not quarantined"
 grep -q 'upload=held.zip changed while it was read' "$BEIAND_DIR/beiand.log" ||
 	fail "held.zip: no log line"
+
+# 6d. workers killed while one holds an upload are replaced; the upload
+# is tried again on a new worker and filed
+/usr/bin/python3 bench/gen_packages.py "$T/gp" 1 --format zip --first 700000 >/dev/null ||
+	fail "gen_packages"
+old_ws=$(pgrep -P "$BEIAND_PID" | sort)
+[ -n "$old_ws" ] || fail "no workers"
+kill -STOP $old_ws
+cp "$T/gp/p700000.zip" "$P/incoming/.crash.zip.part"
+mv "$P/incoming/.crash.zip.part" "$P/incoming/crash.zip"
+bd_wait_gone "$P/incoming/crash.zip" 10 || fail "crash.zip not claimed"
+sleep 0.3 # handed to a (stopped) worker in the turn that claimed it
+kill -KILL $old_ws
+bd_wait_file "$P/outgoing/crash.zip.receipt.xml" 20 || fail "no receipt for crash.zip"
+[ "$(state_of "$P/outgoing/crash.zip.receipt.xml" /)" = awaiting_verification ] ||
+	fail "crash.zip: $(cat "$P/outgoing/crash.zip.receipt.xml")"
+grep -q 'worker: upload=crash.zip attempt 1 failed: .*signal 9' "$BEIAND_DIR/beiand.log" ||
+	fail "no failed attempt logged for crash.zip"
+new_ws=$(pgrep -P "$BEIAND_PID" | sort)
+[ "$(echo "$new_ws" | wc -l)" = "$(echo "$old_ws" | wc -l)" ] || fail "workers not replaced: $new_ws"
+for w in $old_ws; do
+	echo "$new_ws" | grep -qx "$w" && fail "worker $w still there"
+done
 
 # 7. nothing left behind
 [ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"

@@ -6,7 +6,8 @@
 # after upload_timeout and kept; a re-upload repeats the first receipt; a
 # hostile item never stops the other items of its batch; nothing stays in
 # work/; an upload written to after it was handed over is quarantined;
-# killed workers are replaced and their upload is tried again.
+# killed workers are replaced and their upload is tried again; a provider
+# added on SIGHUP is watched.
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
@@ -168,6 +169,22 @@ new_ws=$(pgrep -P "$BEIAND_PID" | sort)
 for w in $old_ws; do
 	echo "$new_ws" | grep -qx "$w" && fail "worker $w still there"
 done
+
+# 6e. a provider added to the configuration is watched after SIGHUP
+cat >>"$BEIAND_DIR/beiand.conf" <<'EOF2'
+[provider.P003]
+name = 新加的接入商
+email = filing@p003.example
+ip_ranges = 192.0.2.0/24
+EOF2
+kill -HUP "$BEIAND_PID"
+bd_wait_file "$BEIAND_DIR/spool/providers/P003/incoming" 10 || fail "P003 folders not made on reload"
+grep -q 'config: reloaded' "$BEIAND_DIR/beiand.log" || fail "no reload logged"
+cp "$T/gp/p700000.zip" "$BEIAND_DIR/spool/providers/P003/incoming/p3.zip"
+bd_wait_file "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" 20 ||
+	fail "no receipt for an upload of the new provider"
+grep -q 'kind="filing"' "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" ||
+	fail "p3.zip: $(cat "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml")"
 
 # 7. nothing left behind
 [ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"

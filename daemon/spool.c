@@ -529,6 +529,9 @@ spool_events(struct spool *sp, int64_t now_ms)
 
 			p += sizeof(*ev) + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW) {
+				if (!sp->need_rescan)
+					log_info("spool: inotify queue "
+					    "overflowed: rescanning");
 				sp->need_rescan = 1;
 				continue;
 			}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# it_overflow: inotify is only a hint.  With a tiny inotify queue (the
+# limit is read when the daemon makes its inotify instance, so it is
+# lowered for its start only), 300 uploads dropped at once overflow the
+# queue; the daemon notices, rescans its folders, and every upload gets
+# its receipt.
+. "$(dirname "$0")/daemon_lib.sh"
+
+N=300
+Q=/proc/sys/fs/inotify/max_queued_events
+TOP=$(mktemp -d /tmp/beiand-overflow.XXXXXX)
+OLDQ=$(cat "$Q")
+trap 'echo "$OLDQ" >"$Q"; bd_stop; rm -rf "$TOP"' EXIT
+trap 'exit 1' INT TERM
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
+	exit 1
+}
+
+[ -w "$Q" ] || fail "$Q is not writable (run as root)"
+bd_config "$TOP/b" "settle_ms = 50"
+/usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --first 600000 >/dev/null ||
+	fail "gen_packages"
+echo 16 >"$Q"
+bd_start || fail "beiand did not start"
+echo "$OLDQ" >"$Q"
+P=$BEIAND_DIR/spool/providers/P001
+mv "$TOP/pk" "$P/stage"
+mv "$P/stage"/* "$P/incoming/"
+
+n=0
+while [ "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')" -lt $N ]; do
+	n=$((n + 1))
+	# well before the rescan every 30 s that would find them anyway
+	[ $n -le 200 ] || fail "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$') of $N receipts after 20 s"
+	sleep 0.1
+done
+grep -q 'spool: inotify queue overflowed: rescanning' "$BEIAND_DIR/beiand.log" ||
+	fail "the queue did not overflow (the test did not test)"
+bad=$(grep -L 'state="awaiting_verification"' "$P"/outgoing/*.receipt.xml | wc -l)
+[ "$bad" = 0 ] || fail "$bad uploads not filed"
+[ -z "$(ls -A "$P/incoming")" ] || fail "left in incoming/: $(ls "$P/incoming" | head)"
+kill -0 "$BEIAND_PID" || fail "beiand died"
+echo "it_overflow: ok ($N uploads through an overflowed queue)"

@@ -26,7 +26,6 @@ prep_run(struct prep_job *job)
 {
 	unsigned char *bytes = NULL;
 	char hex[SHA256_HEX];
-
 	struct stat after;
 
 	job->err = 0;

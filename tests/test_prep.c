@@ -99,66 +99,61 @@ UNIT_TEST(prep_hash_and_blob)
 	unit_rmtree(top);
 }
 
-/* A stamped job: the file as stamped is read and kept; a file written
- * after its stamp (the same bytes again) is changed, and no blob is
- * written of it. */
-UNIT_TEST(prep_changed_since_stamp)
+/* Write dir/name with body and stamp job for it as the daemon does when
+ * it hands the file over; the descriptor stays open for writing. */
+static int
+stamped_file(const char *dir, const char *name, const char *body,
+    struct prep_job *job)
 {
-	char top[] = "/tmp/beiand-prep.XXXXXX", file[300], hex[SHA256_HEX],
-	    path[600];
-	static const char body[] = "PK\x03\x04 an upload's bytes",
-	    other[] = "PK\x03\x04 another upload";
-	unsigned char d[SHA256_LEN];
-	struct prep_job a = { 0 }, b = { 0 };
 	struct stat sb;
 	int fd;
 
-	CHECK(mkdtemp(top) != NULL);
-	snprintf(file, sizeof(file), "%s/u.zip", top);
-	fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0600);
-	CHECK(fd != -1 && write(fd, body, sizeof(body) - 1) ==
-	    (ssize_t)sizeof(body) - 1);
+	memset(job, 0, sizeof(*job));
+	snprintf(job->path, sizeof(job->path), "%s/%s", dir, name);
+	job->state_dir = dir;
+	fd = open(job->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CHECK(fd != -1 && write(fd, body, strlen(body)) ==
+	    (ssize_t)strlen(body));
 	CHECK(fstat(fd, &sb) == 0);
+	job->stamped = 1;
+	job->ctime = sb.st_ctim;
+	job->size = (long long)sb.st_size;
+	return fd;
+}
 
-	snprintf(a.path, sizeof(a.path), "%s", file);
-	a.state_dir = top;
-	a.stamped = 1;
-	a.ctime = sb.st_ctim;
-	a.size = (long long)sb.st_size;
+/* A stamped job: the file as stamped is read and kept; a file written
+ * after its stamp (the same bytes again) is changed, and no blob is
+ * written of it; so is one whose size differs. */
+UNIT_TEST(prep_changed_since_stamp)
+{
+	char top[] = "/tmp/beiand-prep.XXXXXX", hex[SHA256_HEX], path[600];
+	static const char other[] = "PK\x03\x04 another upload";
+	unsigned char d[SHA256_LEN];
+	struct prep_job a, b;
+	int fd;
+
+	CHECK(mkdtemp(top) != NULL);
+	fd = stamped_file(top, "u.zip", "PK\x03\x04 an upload's bytes", &a);
+	close(fd);
 	prep_run(&a);
 	CHECK(a.err == 0 && !a.changed && a.blob_written);
 
-	/* another file written again after its stamp (the same bytes): its
-	 * change time moves on */
-	close(fd);
-	snprintf(file, sizeof(file), "%s/v.zip", top);
-	fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0600);
-	CHECK(fd != -1 && write(fd, other, sizeof(other) - 1) ==
-	    (ssize_t)sizeof(other) - 1);
-	CHECK(fstat(fd, &sb) == 0);
+	fd = stamped_file(top, "v.zip", other, &b);
 	/* past a coarse clock's tick (kernels before fine-grained change
 	 * times give a write in the same tick the same time) */
 	nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 	CHECK(pwrite(fd, other, 4, 0) == 4);
 	close(fd);
-	snprintf(b.path, sizeof(b.path), "%s", file);
-	b.state_dir = top;
-	b.stamped = 1;
-	b.ctime = sb.st_ctim;
-	b.size = (long long)sb.st_size;
 	prep_run(&b);
 	CHECK(b.err == 0 && b.changed && !b.blob_written);
 	sha256(other, sizeof(other) - 1, d);
 	sha256_to_hex(d, hex);
 	CHECK(blob_path(top, hex, path, sizeof(path)) == 0);
 	CHECK(access(path, F_OK) == -1);
-	/* a size that differs is a change too */
-	memset(&b, 0, sizeof(b));
-	snprintf(b.path, sizeof(b.path), "%s", file);
-	b.stamped = 1;
-	CHECK(stat(file, &sb) == 0);
-	b.ctime = sb.st_ctim;
-	b.size = (long long)sb.st_size + 1;
+
+	fd = stamped_file(top, "w.zip", "PK\x03\x04 a third", &b);
+	close(fd);
+	b.size++;
 	prep_run(&b);
 	CHECK(b.err == 0 && b.changed);
 	unit_rmtree(top);

@@ -137,9 +137,7 @@ blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
 int
 blob_read(const char *path, unsigned char **out, size_t *len)
 {
-	struct stat after;
-
-	return blob_read_stat(path, out, len, &after);
+	return blob_read_stat(path, out, len, NULL);
 }
 
 int
@@ -174,7 +172,7 @@ blob_read_stat(const char *path, unsigned char **out, size_t *len,
 		}
 		off += (size_t)r;
 	}
-	if (fstat(fd, after) == -1)
+	if (after != NULL && fstat(fd, after) == -1)
 		goto bad;
 	close(fd);
 	b[off] = 0;

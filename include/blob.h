@@ -33,7 +33,7 @@ int blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
  * while it is read gives EIO.  0, or -1 with errno set.
  */
 int blob_read(const char *path, unsigned char **out, size_t *len);
-/* The same, and *after the file's status once it was read. */
+/* The same, and (after not NULL) the file's status once it was read. */
 int blob_read_stat(const char *path, unsigned char **out, size_t *len,
     struct stat *after);
 

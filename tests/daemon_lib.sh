@@ -103,6 +103,18 @@ bd_wait_gone()
 	done
 }
 
+# bd_wait_log PATTERN [SEC]: wait until a line of the daemon's log
+# matches PATTERN (grep's basic regular expression).
+bd_wait_log()
+{
+	_n=$(( ${2:-20} * 10 ))
+	while ! grep -q -- "$1" "$BEIAND_DIR/beiand.log" 2>/dev/null; do
+		_n=$((_n - 1))
+		[ $_n -le 0 ] && return 1
+		sleep 0.1
+	done
+}
+
 bd_ctl()
 {
 	"$BEIANCTL" -c "$BEIAND_DIR/beiand.conf" "$@"

@@ -105,6 +105,8 @@ cmp -s "$T/r1" "$T/r2" || fail "re-upload receipt differs: $(diff "$T/r1" "$T/r2
 cp "$T/bomb.zip" "$P/incoming/bomb.zip"
 bd_wait_file "$P/outgoing/bomb.zip.receipt.xml" 20 || fail "no receipt for the bomb"
 grep -q 'code="ARCHIVE_BOMB"' "$P/outgoing/bomb.zip.receipt.xml" || fail "bomb receipt"
+# the receipt is written first, the file moved once the receipt is durable
+bd_wait_log 'upload=bomb.zip quarantined as' 20 || fail "bomb: no quarantine logged"
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'bomb.zip.reason$' || fail "bomb not quarantined"
 bd_ctl quarantine | grep -q bomb.zip || fail "beianctl quarantine does not list the bomb"
 
@@ -117,6 +119,9 @@ for u in link.zip fifo.zip after.zip; do
 	bd_wait_file "$P/outgoing/$u.receipt.xml" 20 || fail "no receipt for $u"
 done
 grep -q 'code="ARCHIVE_CORRUPT"' "$P/outgoing/link.zip.receipt.xml" || fail "link receipt"
+for u in link.zip fifo.zip; do
+	bd_wait_log "upload=$u quarantined as" 20 || fail "$u: no quarantine logged"
+done
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'link.zip$' || fail "link not quarantined"
 ls "$BEIAND_DIR/spool/quarantine" | grep -q 'fifo.zip$' || fail "fifo not quarantined"
 grep -q 'kind="filing"' "$P/outgoing/after.zip.receipt.xml" || fail "after.zip: $(cat "$P/outgoing/after.zip.receipt.xml")"
@@ -143,9 +148,10 @@ PY
 bd_wait_file "$P/outgoing/held.zip.receipt.xml" 20 || fail "no receipt for held.zip"
 grep -q 'changed while beiand read it' "$P/outgoing/held.zip.receipt.xml" ||
 	fail "held.zip: $(cat "$P/outgoing/held.zip.receipt.xml")"
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'held.zip$' || fail "held.zip not quarantined"
 grep -q 'upload=held.zip changed while it was read' "$BEIAND_DIR/beiand.log" ||
 	fail "held.zip: no log line"
+bd_wait_log 'upload=held.zip quarantined as' 20 || fail "held.zip: no quarantine logged"
+ls "$BEIAND_DIR/spool/quarantine" | grep -q 'held.zip$' || fail "held.zip not quarantined"
 
 # 6d. workers killed while one holds an upload are replaced; the upload
 # is tried again on a new worker and filed
@@ -179,14 +185,19 @@ ip_ranges = 192.0.2.0/24
 EOF2
 kill -HUP "$BEIAND_PID"
 bd_wait_file "$BEIAND_DIR/spool/providers/P003/incoming" 10 || fail "P003 folders not made on reload"
-grep -q 'config: reloaded' "$BEIAND_DIR/beiand.log" || fail "no reload logged"
+bd_wait_log 'config: reloaded' 10 || fail "no reload logged"
 cp "$T/gp/p700000.zip" "$BEIAND_DIR/spool/providers/P003/incoming/p3.zip"
 bd_wait_file "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" 20 ||
 	fail "no receipt for an upload of the new provider"
 grep -q 'kind="filing"' "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" ||
 	fail "p3.zip: $(cat "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml")"
 
-# 7. nothing left behind
+# 7. nothing left behind (a claimed file goes once its receipt is durable)
+n=100
+while [ -n "$(ls -A "$BEIAND_DIR/spool/work")" ] && [ $n -gt 0 ]; do
+	n=$((n - 1))
+	sleep 0.1
+done
 [ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"
 kill -0 "$BEIAND_PID" || fail "beiand died"
 bd_stop

@@ -21,10 +21,19 @@ failures = []
 EMPTY_CONF = None
 
 
+def sanitized(path):
+    # a binary built with AddressSanitizer carries its runtime's entry
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+SANITIZED = os.path.exists(CTL) and sanitized(CTL)
+
+
 def limit():
     # ASan reserves terabytes of address space: the memory bound is
     # checked by the plain build only.
-    if os.environ.get("SAN") != "1":
+    if not SANITIZED:
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 

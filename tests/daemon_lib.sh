@@ -103,6 +103,16 @@ bd_wait_gone()
 	done
 }
 
+# bd_drop FROM TO: rename(2) every file of FROM into TO, at once, as an
+# upload client's final renames (mv(1) was seen to complain of a name the
+# daemon had claimed before mv was done with it).
+bd_drop()
+{
+	/usr/bin/python3 -c 'import os, sys
+for n in sorted(os.listdir(sys.argv[1])):
+    os.rename(os.path.join(sys.argv[1], n), os.path.join(sys.argv[2], n))' "$1" "$2"
+}
+
 # bd_wait_log PATTERN [SEC]: wait until a line of the daemon's log
 # matches PATTERN (grep's basic regular expression).
 bd_wait_log()

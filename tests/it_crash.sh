@@ -24,17 +24,37 @@ bd_start || fail "beiand did not start"
 P=$BEIAND_DIR/spool/providers/P001
 # The uploads arrive whole (rename from the same filesystem), all at once.
 mv "$TOP/pk" "$P/stage"
-mv "$P/stage"/* "$P/incoming/"
+bd_drop "$P/stage" "$P/incoming" || fail "dropping the uploads"
 rmdir "$P/stage"
 
+receipts() { ls "$P/outgoing" | grep -c '\.receipt\.xml$'; }
+rnd() { echo $(( $(od -An -N2 -tu2 /dev/urandom) % $1 )); }
+
+# Each kill lands mid-batch whatever the machine's speed: after 1 .. 80
+# more receipts since the last start (the pipeline then holds uploads at
+# every stage: claimed, parsing, in a group, syncing, receipts half
+# written).  Round 2 kills the start-up's recovery instead, 0 .. 49 ms
+# after "started".
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	r=$((r + 1))
-	# 0.05 .. 0.35 s into the run: the kills land mid-batch
-	sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.05 + (s % 30) / 100 }')"
+	before=$(receipts)
+	if [ $r -eq 2 ]; then
+		sleep "$(awk -v ms="$(rnd 50)" 'BEGIN { printf "%.3f", ms / 1000 }')"
+	else
+		want=$((before + 1 + $(rnd 80)))
+		[ $want -lt "$N" ] || want=$((N - 1))
+		i=0
+		while [ "$(receipts)" -lt $want ]; do
+			i=$((i + 1))
+			[ $i -gt 3000 ] && fail "round $r: stuck at $(receipts) receipts"
+			sleep 0.01
+		done
+	fi
 	bd_kill
-	done_now=$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')
-	echo "round $r: killed with $done_now receipts written"
+	done_now=$(receipts)
+	echo "round $r: killed with $done_now receipts written ($((done_now - before)) since the start)"
+	[ "$done_now" -lt "$N" ] || echo "round $r: (the batch was done before the kill)"
 	bd_start || fail "restart $r"
 done
 

@@ -29,7 +29,7 @@ bd_start || fail "beiand did not start"
 echo "$OLDQ" >"$Q"
 P=$BEIAND_DIR/spool/providers/P001
 mv "$TOP/pk" "$P/stage"
-mv "$P/stage"/* "$P/incoming/"
+bd_drop "$P/stage" "$P/incoming" || fail "dropping the uploads"
 
 n=0
 while [ "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')" -lt $N ]; do

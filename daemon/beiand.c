@@ -55,6 +55,8 @@
 #define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
 #define MAX_FDS 512
 #define METRICS_EVERY_MS 5000 /* metrics file and STATUS= refresh */
+#define RECEIPT_RETRY_MIN_MS 5000   /* a receipt not written: tried again */
+#define RECEIPT_RETRY_MAX_MS 300000 /* ... at doubling intervals up to this */
 
 /* A claimed upload on its way through. */
 struct upl {
@@ -133,6 +135,9 @@ struct daemon {
 	struct syncer *sy;
 	struct prep *prep;
 	struct ulist queue, running, done;
+	struct ulist unreceipted; /* committed, their receipt not written */
+	int64_t receipt_retry_ms; /* monotonic ms of the next try */
+	int64_t receipt_backoff_ms;
 	struct group *groups;   /* committed, oldest first */
 	size_t ngroups;
 	int64_t outbox_durable; /* the outbox's last id known on disk */
@@ -452,8 +457,8 @@ out:
 }
 
 /* The receipt of a committed upload (durable after the next sync).  -1
- * when it could not be written: the claimed file then stays in work/ and
- * the next start writes the receipt from the store. */
+ * when it could not be written: the claimed file then stays in work/
+ * (receipts_retry(), or the next start, writes the receipt). */
 static int
 upload_receipt(struct daemon *d, size_t srci, const char *upload,
     const char *receipt)
@@ -498,6 +503,68 @@ upload_finish(struct daemon *d, const char *work, const char *upload,
 	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
 	if (unlink(path) == -1)
 		log_err("spool: %s: %s", path, strerror(errno));
+}
+
+/* A committed upload's receipt written again and made durable, then its
+ * claimed file finished.  -1 when the receipt could not be written (the
+ * file stays in work/). */
+static int
+receipt_again(struct daemon *d, size_t src, const char *work,
+    const char *upload, const char *receipt, int quarantine)
+{
+	if (upload_receipt(d, src, upload, receipt) == -1 || sync_now(d) == -1)
+		return -1;
+	upload_finish(d, work, upload, quarantine);
+	return 0;
+}
+
+/* A committed upload whose receipt could not be written (outgoing/ full
+ * or read-only, say) waits here for receipts_retry(). */
+static void
+receipt_defer(struct daemon *d, struct upl *p)
+{
+	if (d->unreceipted.head == NULL) {
+		d->receipt_backoff_ms = RECEIPT_RETRY_MIN_MS;
+		d->receipt_retry_ms = mono_ms() + d->receipt_backoff_ms;
+	}
+	ulist_push(&d->unreceipted, p);
+}
+
+/*
+ * The receipts that could not be written, tried again while running:
+ * RECEIPT_RETRY_MIN_MS after the first failure, then at doubling
+ * intervals up to RECEIPT_RETRY_MAX_MS.  The commit stands meanwhile;
+ * the claimed file goes (or moves to quarantine/) only once its receipt
+ * is durable.
+ */
+static void
+receipts_retry(struct daemon *d, int64_t now)
+{
+	struct ulist left = { 0 };
+	struct upl *p;
+	size_t done = 0;
+
+	if (d->unreceipted.head == NULL || now < d->receipt_retry_ms)
+		return;
+	while ((p = ulist_take(&d->unreceipted, 0)) != NULL) {
+		if (receipt_again(d, p->src, p->work, p->upload, p->receipt,
+		    p->quarantine) == 0) {
+			done++;
+			upl_free(p);
+		} else
+			ulist_push(&left, p);
+	}
+	d->unreceipted = left;
+	if (done > 0)
+		log_info("spool: %zu receipts written after all", done);
+	if (left.head == NULL)
+		return;
+	d->receipt_backoff_ms *= 2;
+	if (d->receipt_backoff_ms > RECEIPT_RETRY_MAX_MS)
+		d->receipt_backoff_ms = RECEIPT_RETRY_MAX_MS;
+	d->receipt_retry_ms = now + d->receipt_backoff_ms;
+	log_warn("spool: %zu receipts not written yet; next try in %lld s",
+	    left.n, (long long)(d->receipt_backoff_ms / 1000));
 }
 
 /* On the prep thread: a committed group's receipts, not synced. */
@@ -616,7 +683,10 @@ groups_advance(struct daemon *d)
 				if (p->file_errno != 0)
 					log_err("spool: %s/%s: %s", g->work_dir,
 					    p->work, strerror(p->file_errno));
-				upl_free(p);
+				if (!p->receipt_ok)
+					receipt_defer(d, p);
+				else
+					upl_free(p);
 			}
 			*gp = g->next;
 			free(g);
@@ -1010,9 +1080,7 @@ recover_work(struct daemon *d)
 		if (rc == 0) {
 			log_info("spool: upload=%s was committed; receipt "
 			    "written again", up);
-			if (upload_receipt(d, src, up, receipt) == 0 &&
-			    sync_now(d) == 0)
-				upload_finish(d, de->d_name, up, q);
+			receipt_again(d, src, de->d_name, up, receipt, q);
 			free(receipt);
 			continue;
 		}
@@ -1158,6 +1226,7 @@ reload(struct daemon *d)
 	/* Claimed uploads name their folder by index: look it up anew. */
 	origins_resolve(d, &d->queue);
 	origins_resolve(d, &d->done);
+	origins_resolve(d, &d->unreceipted);
 	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
 	d->metrics_due_ms = 0;
 	notify_ready();
@@ -1238,6 +1307,8 @@ loop(struct daemon *d)
 			break;
 		groups_advance(d);
 		spool_scan(d->sp, now, 0);
+		if (!d->stopping)
+			receipts_retry(d, now);
 		if (!d->stopping) {
 			/* Claim no further ahead than the workers can take:
 			 * the rest waits in incoming/, so memory does not grow
@@ -1278,6 +1349,9 @@ loop(struct daemon *d)
 			t = d->wd_ms;
 		if (d->mail_due_ms - now < t)
 			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
+		if (d->unreceipted.head != NULL && d->receipt_retry_ms - now < t)
+			t = d->receipt_retry_ms > now ?
+			    d->receipt_retry_ms - now : 0;
 		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
 		    d->running.head == NULL && d->ngroups < GROUPS_MAX)
 			t = 0;
@@ -1411,6 +1485,9 @@ beiand_main(int argc, char **argv)
 	for (struct upl *p; (p = ulist_take(&d.queue, 0)) != NULL;)
 		upl_free(p);
 	for (struct upl *p; (p = ulist_take(&d.running, 0)) != NULL;)
+		upl_free(p);
+	/* Those without a receipt too: the next start writes it. */
+	for (struct upl *p; (p = ulist_take(&d.unreceipted, 0)) != NULL;)
 		upl_free(p);
 	free(d.wj);
 	close_parts(&d);

@@ -55,6 +55,8 @@
 #define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
 #define MAX_FDS 512
 #define METRICS_EVERY_MS 5000 /* metrics file and STATUS= refresh */
+#define COMMIT_RETRY_MIN_MS 1000    /* a group not committed: tried again */
+#define COMMIT_RETRY_MAX_MS 60000   /* ... at doubling intervals up to this */
 #define RECEIPT_RETRY_MIN_MS 5000   /* a receipt not written: tried again */
 #define RECEIPT_RETRY_MAX_MS 300000 /* ... at doubling intervals up to this */
 
@@ -150,7 +152,8 @@ struct daemon {
 	int64_t mail_last_ms;   /* when it last ran */
 	int sigchld;            /* a child exited: reap */
 	int64_t collect_ms;     /* the next unconditional worker collect */
-	int64_t commit_retry_ms;
+	int64_t commit_retry_ms; /* monotonic ms of the group's next try */
+	int64_t commit_backoff_ms; /* 0 while commits go through */
 	struct metrics *metrics;
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
 	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
@@ -713,6 +716,35 @@ groups_drain(struct daemon *d)
 	}
 }
 
+/* A group that could not be prepared or committed (a full disk, say)
+ * waits: tried again COMMIT_RETRY_MIN_MS later, then at doubling
+ * intervals up to COMMIT_RETRY_MAX_MS, so that a lasting trouble neither
+ * spins nor floods the log.  Its uploads stay in work/ meanwhile, and a
+ * stop leaves them there. */
+static void
+commit_later(struct daemon *d)
+{
+	struct upl *p;
+
+	if (d->stopping) {
+		/* Nothing of the group was committed: its uploads stay in
+		 * work/ and are processed again at the next start. */
+		log_warn("spool: stopping with %zu uploads not committed; "
+		    "left in work/ for the next start", d->done.n);
+		while ((p = ulist_take(&d->done, 0)) != NULL) {
+			if (p->prep != NULL) /* not left to the prep thread */
+				prep_take(d->prep, p->prep);
+			upl_free(p);
+		}
+		return;
+	}
+	if (d->commit_backoff_ms == 0)
+		d->commit_backoff_ms = COMMIT_RETRY_MIN_MS;
+	else if ((d->commit_backoff_ms *= 2) > COMMIT_RETRY_MAX_MS)
+		d->commit_backoff_ms = COMMIT_RETRY_MAX_MS;
+	d->commit_retry_ms = mono_ms() + d->commit_backoff_ms;
+}
+
 static void
 commit_done(struct daemon *d)
 {
@@ -735,7 +767,7 @@ commit_done(struct daemon *d)
 		p = back[--n];
 		if (upload_prepare(d, p) == -1) {
 			free(back);
-			d->commit_retry_ms = mono_ms() + 1000;
+			commit_later(d);
 			return;
 		}
 		if (p->tag > need)
@@ -748,7 +780,7 @@ commit_done(struct daemon *d)
 		need = syncer_request(d->sy);
 	if (store_begin(d->st) == -1) {
 		log_err("store: begin: %s", store_errmsg(d->st));
-		d->commit_retry_ms = mono_ms() + 1000;
+		commit_later(d);
 		return;
 	}
 	for (p = d->done.head; p != NULL; p = p->next)
@@ -776,9 +808,10 @@ commit_done(struct daemon *d)
 			p->receipt = NULL;
 			p->quarantine = 0;
 		}
-		d->commit_retry_ms = mono_ms() + 1000;
+		commit_later(d);
 		return;
 	}
+	d->commit_backoff_ms = 0;
 	/* a blob written ahead for an item refused after all goes */
 	for (p = d->done.head; p != NULL; p = p->next)
 		if (p->blob_new && !p->kept) {
@@ -1250,6 +1283,7 @@ on_signal(struct daemon *d)
 				    d->running.n + d->done.n);
 			}
 			d->stopping = 1;
+			d->commit_retry_ms = 0; /* a waiting group: once more */
 			break;
 		case SIGHUP:
 			reload(d);
@@ -1353,8 +1387,10 @@ loop(struct daemon *d)
 			t = d->receipt_retry_ms > now ?
 			    d->receipt_retry_ms - now : 0;
 		if ((d->done.head != NULL || intake_has_done(d->intake)) &&
-		    d->running.head == NULL && d->ngroups < GROUPS_MAX)
-			t = 0;
+		    d->running.head == NULL && d->ngroups < GROUPS_MAX &&
+		    d->commit_retry_ms - now < t)
+			t = d->commit_retry_ms > now ?
+			    d->commit_retry_ms - now : 0;
 		pfd[n].fd = d->sfd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = syncer_fd(d->sy);

@@ -1095,6 +1095,7 @@ recover_work(struct daemon *d)
 	if (sync_now(d) == -1)
 		fatal("spool: cannot make the spool and the store durable");
 	while ((de = readdir(dir)) != NULL) {
+		struct upl *p;
 		const char *up;
 		char *receipt = NULL;
 		size_t src;
@@ -1113,19 +1114,27 @@ recover_work(struct daemon *d)
 		if (rc == 0) {
 			log_info("spool: upload=%s was committed; receipt "
 			    "written again", up);
-			receipt_again(d, src, de->d_name, up, receipt, q);
-			free(receipt);
-			continue;
-		}
-		{
-			struct upl *p = xcalloc(1, sizeof(*p));
+			if (receipt_again(d, src, de->d_name, up, receipt,
+			    q) == 0) {
+				free(receipt);
+				continue;
+			}
+			p = xcalloc(1, sizeof(*p));
 			strlcpy(p->work, de->d_name, sizeof(p->work));
 			p->src = src;
 			p->upload = xstrdup(up);
-			ulist_push(&d->queue, p);
-			log_info("spool: upload=%s claimed before a stop; "
-			    "processed again", up);
+			p->receipt = receipt;
+			p->quarantine = q;
+			receipt_defer(d, p);
+			continue;
 		}
+		p = xcalloc(1, sizeof(*p));
+		strlcpy(p->work, de->d_name, sizeof(p->work));
+		p->src = src;
+		p->upload = xstrdup(up);
+		ulist_push(&d->queue, p);
+		log_info("spool: upload=%s claimed before a stop; processed "
+		    "again", up);
 	}
 	closedir(dir);
 }

@@ -4,12 +4,14 @@
 # upload is committed, its claimed file stays in work/, the failure is
 # logged; once outgoing/ is writable again the daemon writes the receipt
 # by itself, without a restart, and only then removes the claimed file
-# (or, for an upload refused as a whole, moves it to quarantine/).
+# (or, for an upload refused as a whole, moves it to quarantine/).  The
+# same over a stop, with outgoing/ full instead: the next start owes the
+# receipt and writes it once it can, without another restart.
 . "$(dirname "$0")/daemon_lib.sh"
 
 TOP=$(mktemp -d /tmp/beiand-receipt.XXXXXX)
 OUT=$TOP/b/spool/providers/P001/outgoing
-trap 'umount "$OUT" 2>/dev/null; bd_stop; rm -rf "$TOP"' EXIT
+trap 'bd_kill; umount "$OUT" 2>/dev/null; umount "$OUT" 2>/dev/null; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 
 fail()
@@ -55,6 +57,27 @@ n=50
 while [ -n "$(ls -A "$W")" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.1; done
 [ -z "$(ls -A "$W")" ] || fail "work/ not empty: $(ls "$W")"
 [ "$(bd_ctl list | grep -c awaiting_verification)" = 1 ] || fail "filed more than once: $(bd_ctl list)"
+
+# A stop while a receipt is owed leaves the upload in work/; the next
+# start, outgoing/ still full (a tmpfs over it, filled), owes it again and
+# writes it by itself once there is room.
+mount -t tmpfs -o size=256k beiand-test "$OUT" || fail "tmpfs over outgoing/"
+dd if=/dev/zero of="$OUT/filler" bs=4k 2>/dev/null
+cp "$TOP/pkg3.zip" "$P/incoming/.late.zip.part" && mv "$P/incoming/.late.zip.part" "$P/incoming/late.zip"
+bd_wait_log 'upload=late.zip: receipt: No space left on device' 20 || fail "no receipt failure logged for late.zip"
+bd_stop
+[ "$(ls "$W" | grep -c 'late\.zip$')" = 1 ] || fail "late.zip not left in work/: $(ls "$W")"
+: >"$BEIAND_DIR/beiand.log"
+bd_start || fail "beiand did not start again"
+bd_wait_log 'upload=late.zip: receipt: No space left on device' 20 || fail "late.zip: no failure at the start"
+rm -f "$OUT/filler"
+bd_wait_file "$OUT/late.zip.receipt.xml" 20 || fail "no receipt for late.zip without another restart"
+grep -q 'state="awaiting_verification"' "$OUT/late.zip.receipt.xml" ||
+	fail "late.zip: $(cat "$OUT/late.zip.receipt.xml")"
+n=50
+while [ -n "$(ls -A "$W")" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.1; done
+[ -z "$(ls -A "$W")" ] || fail "work/ not empty after late.zip: $(ls "$W")"
+[ "$(bd_ctl list | grep -c awaiting_verification)" = 2 ] || fail "late.zip not filed once: $(bd_ctl list)"
 kill -0 "$BEIAND_PID" || fail "beiand died"
 bd_stop
 grep -q "beiand: stopped" "$BEIAND_DIR/beiand.log" || fail "no clean stop"

@@ -244,6 +244,23 @@ upl_free(struct upl *u)
 	free(u);
 }
 
+/* A claimed upload by its name in work/, which names its folder and the
+ * name it was uploaded as; NULL when that folder is not configured. */
+static struct upl *
+upl_new(struct daemon *d, const char *work)
+{
+	struct upl *p = xcalloc(1, sizeof(*p));
+	const char *up;
+
+	strlcpy(p->work, work, sizeof(p->work));
+	if (spool_work_origin(d->sp, p->work, &p->src, &up) == -1) {
+		free(p);
+		return NULL;
+	}
+	p->upload = xstrdup(up);
+	return p;
+}
+
 /* ---- the commit of parsed uploads ----------------------------------- */
 
 /* Kept as uploaded (wire_upload_lean()): its blob is written ahead. */
@@ -919,21 +936,15 @@ static void
 claim_to_queue(struct daemon *d, struct spool_cand *c)
 {
 	struct upl *p;
-	const char *up;
 	char work[768];
 
 	if (spool_claim(d->sp, c, work, sizeof(work)) == -1) {
 		cand_unclaimable(d, c);
 		return;
 	}
-	p = xcalloc(1, sizeof(*p));
+	if ((p = upl_new(d, work)) == NULL)
+		return; /* cannot be: the name was just made */
 	p->tag = syncer_request(d->sy);
-	strlcpy(p->work, work, sizeof(p->work));
-	if (spool_work_origin(d->sp, work, &p->src, &up) == -1) {
-		free(p); /* cannot be: the name was just made */
-		return;
-	}
-	p->upload = xstrdup(up);
 	log_debug("spool: claimed upload=%s as %s", p->upload, work);
 	ulist_push(&d->queue, p);
 }
@@ -1016,13 +1027,11 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 		if (spool_claim(sp, c, work, sizeof(work)) == -1)
 			cand_unclaimable(d, c);
 		else {
-			struct upl *p = xcalloc(1, sizeof(*p));
-			const char *up;
+			struct upl *p = upl_new(d, work);
 
+			if (p == NULL)
+				return; /* cannot be: the name was just made */
 			p->tag = syncer_request(d->sy);
-			strlcpy(p->work, work, sizeof(p->work));
-			spool_work_origin(sp, work, &p->src, &up);
-			p->upload = xstrdup(up);
 			p->crash = xstrdup("not a plain regular file");
 			done_push(d, p);
 		}
@@ -1096,14 +1105,12 @@ recover_work(struct daemon *d)
 		fatal("spool: cannot make the spool and the store durable");
 	while ((de = readdir(dir)) != NULL) {
 		struct upl *p;
-		const char *up;
 		char *receipt = NULL;
-		size_t src;
 		int q = 0, rc;
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (spool_work_origin(d->sp, de->d_name, &src, &up) == -1) {
+		if ((p = upl_new(d, de->d_name)) == NULL) {
 			log_warn("spool: work/%s: origin unknown; left alone",
 			    de->d_name);
 			continue;
@@ -1111,30 +1118,21 @@ recover_work(struct daemon *d)
 		rc = store_upload_get(d->st, de->d_name, &receipt, &q);
 		if (rc == -1)
 			fatal("store: %s", store_errmsg(d->st));
-		if (rc == 0) {
-			log_info("spool: upload=%s was committed; receipt "
-			    "written again", up);
-			if (receipt_again(d, src, de->d_name, up, receipt,
-			    q) == 0) {
-				free(receipt);
-				continue;
-			}
-			p = xcalloc(1, sizeof(*p));
-			strlcpy(p->work, de->d_name, sizeof(p->work));
-			p->src = src;
-			p->upload = xstrdup(up);
-			p->receipt = receipt;
-			p->quarantine = q;
-			receipt_defer(d, p);
+		if (rc == 1) {
+			log_info("spool: upload=%s claimed before a stop; "
+			    "processed again", p->upload);
+			ulist_push(&d->queue, p);
 			continue;
 		}
-		p = xcalloc(1, sizeof(*p));
-		strlcpy(p->work, de->d_name, sizeof(p->work));
-		p->src = src;
-		p->upload = xstrdup(up);
-		ulist_push(&d->queue, p);
-		log_info("spool: upload=%s claimed before a stop; processed "
-		    "again", up);
+		log_info("spool: upload=%s was committed; receipt written "
+		    "again", p->upload);
+		p->receipt = receipt;
+		p->quarantine = q;
+		if (receipt_again(d, p->src, p->work, p->upload, p->receipt,
+		    p->quarantine) == 0)
+			upl_free(p);
+		else
+			receipt_defer(d, p);
 	}
 	closedir(dir);
 }
@@ -1350,9 +1348,8 @@ loop(struct daemon *d)
 			break;
 		groups_advance(d);
 		spool_scan(d->sp, now, 0);
-		if (!d->stopping)
-			receipts_retry(d, now);
 		if (!d->stopping) {
+			receipts_retry(d, now);
 			/* Claim no further ahead than the workers can take:
 			 * the rest waits in incoming/, so memory does not grow
 			 * with the number of waiting uploads. */

@@ -8,6 +8,16 @@ case "$B" in
 esac
 export BEIAND_PWHASH_FAST=1
 
+# fail MESSAGE: the test fails; the daemon's last log lines go with it.
+# (A test that needs more, or less, defines its own after this file.)
+fail()
+{
+	echo "FAIL: $*" >&2
+	[ -f "${BEIAND_DIR:-/nonexistent}/beiand.log" ] &&
+		tail -n 30 "$BEIAND_DIR/beiand.log" >&2
+	exit 1
+}
+
 # bd_config DIR [EXTRA...]: write DIR/beiand.conf; EXTRA lines go into
 # [daemon] (e.g. "settle_ms = 200").
 bd_config()

@@ -10,13 +10,6 @@ ROUNDS=${CRASH_ROUNDS:-5}
 TOP=$(mktemp -d /tmp/beiand-crash.XXXXXX)
 trap 'bd_kill; rm -rf "$TOP"' EXIT
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
-	exit 1
-}
-
 bd_config "$TOP/b" "settle_ms = 50"
 /usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --first 300000 >/dev/null ||
 	fail "gen_packages"

@@ -14,13 +14,6 @@ VAR=$TOP/b/var
 trap 'bd_kill; umount "$VAR" 2>/dev/null; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 20 "$BEIAND_DIR/beiand.log" >&2
-	exit 1
-}
-
 [ "$(id -u)" = 0 ] || fail "must run as root (mount)"
 /usr/bin/python3 tests/mkspoolpkgs.py "$TOP" || fail "packages"
 /usr/bin/python3 bench/gen_packages.py "$TOP/gp" 2 --format zip --first 800000 >/dev/null ||

@@ -13,13 +13,6 @@ OLDQ=$(cat "$Q")
 trap 'echo "$OLDQ" >"$Q"; bd_stop; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
-	exit 1
-}
-
 [ -w "$Q" ] || fail "$Q is not writable (run as root)"
 bd_config "$TOP/b" "settle_ms = 50"
 /usr/bin/python3 bench/gen_packages.py "$TOP/pk" "$N" --first 600000 >/dev/null ||

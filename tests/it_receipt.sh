@@ -14,13 +14,6 @@ OUT=$TOP/b/spool/providers/P001/outgoing
 trap 'bd_kill; umount "$OUT" 2>/dev/null; umount "$OUT" 2>/dev/null; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 20 "$BEIAND_DIR/beiand.log" >&2
-	exit 1
-}
-
 [ "$(id -u)" = 0 ] || fail "must run as root (mount)"
 /usr/bin/python3 tests/mkspoolpkgs.py "$TOP" || fail "packages"
 bd_config "$TOP/b" "settle_ms = 50"

@@ -10,13 +10,6 @@ IN=$TOP/b/spool/providers/P001/incoming
 trap 'umount "$IN" 2>/dev/null; bd_stop; rm -rf "$TOP"' EXIT
 trap 'exit 1' INT TERM
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 20 "$BEIAND_DIR/beiand.log" >&2
-	exit 1
-}
-
 [ "$(id -u)" = 0 ] || fail "must run as root (mount)"
 bd_config "$TOP/b"
 mkdir -p "$IN"

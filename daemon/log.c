@@ -137,33 +137,33 @@ mask(char *v, size_t len)
 void
 log_redact(char *line)
 {
+	/* Keys ending so: also review_token=, owner_token=, smtp_password= */
 	static const char *const secret_keys[] = {
-		"password=", "pass=", "secret=", "token="
+		"password", "pass", "secret", "token"
 	};
+	char *p;
 
-	for (char *p = line; *p != '\0'; p++) {
-		/* Also review_token=, owner_token=, smtp_password= ... */
+	for (p = line; (p = strchr(p, '=')) != NULL; p++)
 		for (size_t k = 0; k < sizeof(secret_keys) /
 		    sizeof(secret_keys[0]); k++) {
 			size_t kl = strlen(secret_keys[k]);
 
-			if (strncasecmp(p, secret_keys[k], kl) == 0) {
-				char *v = p + kl;
-				mask(v, strcspn(v, " \t\",;"));
+			if ((size_t)(p - line) >= kl &&
+			    strncasecmp(p - kl, secret_keys[k], kl) == 0) {
+				mask(p + 1, strcspn(p + 1, " \t\",;"));
 				break;
 			}
 		}
-		/* scheme://user:password@host */
-		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
-			char *u = p + 3, *end = u + strcspn(u, " \t\"/@");
-			char *colon;
+	/* scheme://user:password@host */
+	for (p = line; (p = strstr(p, "://")) != NULL; p += 3) {
+		char *u = p + 3, *end = u + strcspn(u, " \t\"/@");
+		char *colon;
 
-			if (*end != '@')
-				continue;
-			colon = memchr(u, ':', (size_t)(end - u));
-			if (colon != NULL && colon + 1 < end)
-				mask(colon + 1, (size_t)(end - colon - 1));
-		}
+		if (*end != '@')
+			continue;
+		colon = memchr(u, ':', (size_t)(end - u));
+		if (colon != NULL && colon + 1 < end)
+			mask(colon + 1, (size_t)(end - colon - 1));
 	}
 }
 

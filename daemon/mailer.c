@@ -26,6 +26,7 @@
 #include "config.h"
 #include "eml.h"
 #include "json.h"
+#include "log.h"
 #include "mail.h"
 #include "mailer.h"
 #include "smtp.h"
@@ -599,6 +600,38 @@ outcome_decide(const struct mailer *m, const struct store_mail *row,
 	o->next_try = now + (time_t)delay;
 }
 
+/* One line per attempt, as a mail system's log has it: the mail, its
+ * filing, template and recipient, the result, and the server's (or the
+ * .eml writer's) reply. */
+static void
+outcome_log(const struct store_mail *row, const struct outcome *o, time_t now)
+{
+	const char *tpl = workflow_template_name(row->tpl);
+
+	switch (o->r) {
+	case SMTP_SENT:
+		log_info("mailer: mail=%lld filing=%s template=%s to=%s "
+		    "status=sent reply=\"%s\"", (long long)row->id,
+		    row->filing != NULL ? row->filing : "-", tpl, row->to,
+		    o->reply);
+		break;
+	case SMTP_FAIL:
+		log_err("mailer: mail=%lld filing=%s template=%s to=%s "
+		    "status=failed reply=\"%s\"", (long long)row->id,
+		    row->filing != NULL ? row->filing : "-", tpl, row->to,
+		    o->reply);
+		break;
+	default:
+		log_warn("mailer: mail=%lld filing=%s template=%s to=%s "
+		    "status=deferred attempts=%d next_try=%llds reply=\"%s\"",
+		    (long long)row->id, row->filing != NULL ? row->filing :
+		    "-", tpl, row->to, row->attempts + 1,
+		    (long long)(o->next_try > now ? o->next_try - now : 0),
+		    o->reply);
+		break;
+	}
+}
+
 static int eml_durable(struct mailer *m);
 
 static int
@@ -686,6 +719,7 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 		/* the store fails these at creation; a retried one stays so */
 		outcome_decide(m, row, SMTP_FAIL, "no address configured for"
 		    " this recipient", now, o);
+		outcome_log(row, o, now);
 		return 0;
 	}
 	built = draft_build(m, row, &d, reply, sizeof(reply), &permanent);
@@ -729,6 +763,7 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 		}
 	}
 	outcome_decide(m, row, r, reply, now, o);
+	outcome_log(row, o, now);
 	if (msg != NULL) {
 		explicit_bzero(msg, len);
 		free(msg);

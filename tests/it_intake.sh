@@ -124,4 +124,7 @@ grep -q "reconciling by Message-ID" "$BEIAND_DIR/beiand.log" &&
 bd_stop
 grep -E "intake: .*(given up|not committed)|AddressSanitizer|runtime error" \
     "$BEIAND_DIR/beiand.log" && fail "errors in the log"
+# every delivery is logged as a mail system logs it, with the reply
+grep -q 'mailer: mail=[0-9]* filing=BA-[0-9-]* template=[a-z_]* to=[^ ]* status=sent reply="250 ' \
+    "$BEIAND_DIR/beiand.log" || fail "no mailer line with the server's reply"
 echo "it_intake: ok"

@@ -192,6 +192,10 @@ bd_wait_file "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" 20 |
 grep -q 'kind="filing"' "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml" ||
 	fail "p3.zip: $(cat "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receipt.xml")"
 
+# 6f. every mail is logged once it is handed over (here: written as .eml)
+bd_wait_log 'mailer: mail=[0-9]* filing=BA-2026-000001 template=received to=[^ ]* status=sent reply="eml: BA-2026-000001\.' 20 ||
+	fail "no mailer line for BA-2026-000001"
+
 # 7. nothing left behind (a claimed file goes once its receipt is durable)
 n=100
 while [ -n "$(ls -A "$BEIAND_DIR/spool/work")" ] && [ $n -gt 0 ]; do

@@ -77,6 +77,12 @@ UNIT_TEST(log_redact_table)
 		{ "nothing secret filing=BA-2026-000001",
 		  "nothing secret filing=BA-2026-000001" },
 		{ "password=", "password=" },
+		{ "a=1 SMTP_PASSWORD=xyz owner_token=t0k b=2",
+		  "a=1 SMTP_PASSWORD=*** owner_token=*** b=2" },
+		{ "password=imaps://u:pw@h x", "password=*** x" },
+		{ "urls imaps://u:pw1@h1/ and smtp://v:pw2@h2",
+		  "urls imaps://u:***@h1/ and smtp://v:***@h2" },
+		{ "=token= pass", "=token= pass" },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -606,30 +606,24 @@ outcome_decide(const struct mailer *m, const struct store_mail *row,
 static void
 outcome_log(const struct store_mail *row, const struct outcome *o, time_t now)
 {
-	const char *tpl = workflow_template_name(row->tpl);
+	enum log_level lvl = LOG_LEVEL_INFO;
+	const char *status = "sent";
+	char retry[64] = "";
 
-	switch (o->r) {
-	case SMTP_SENT:
-		log_info("mailer: mail=%lld filing=%s template=%s to=%s "
-		    "status=sent reply=\"%s\"", (long long)row->id,
-		    row->filing != NULL ? row->filing : "-", tpl, row->to,
-		    o->reply);
-		break;
-	case SMTP_FAIL:
-		log_err("mailer: mail=%lld filing=%s template=%s to=%s "
-		    "status=failed reply=\"%s\"", (long long)row->id,
-		    row->filing != NULL ? row->filing : "-", tpl, row->to,
-		    o->reply);
-		break;
-	default:
-		log_warn("mailer: mail=%lld filing=%s template=%s to=%s "
-		    "status=deferred attempts=%d next_try=%llds reply=\"%s\"",
-		    (long long)row->id, row->filing != NULL ? row->filing :
-		    "-", tpl, row->to, row->attempts + 1,
-		    (long long)(o->next_try > now ? o->next_try - now : 0),
-		    o->reply);
-		break;
+	if (o->r == SMTP_FAIL) {
+		lvl = LOG_LEVEL_ERR;
+		status = "failed";
+	} else if (o->r != SMTP_SENT) {
+		lvl = LOG_LEVEL_WARN;
+		status = "deferred";
+		snprintf(retry, sizeof(retry), " attempts=%d next_try=%llds",
+		    row->attempts + 1,
+		    (long long)(o->next_try > now ? o->next_try - now : 0));
 	}
+	log_msg(lvl, "mailer: mail=%lld filing=%s template=%s to=%s status=%s%s"
+	    " reply=\"%s\"", (long long)row->id, row->filing != NULL ?
+	    row->filing : "-", workflow_template_name(row->tpl), row->to,
+	    status, retry, o->reply);
 }
 
 static int eml_durable(struct mailer *m);

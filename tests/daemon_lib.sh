@@ -91,27 +91,33 @@ bd_kill()
 	sleep 0.2
 }
 
-# bd_wait_file PATH [SEC]: wait until PATH exists.
-bd_wait_file()
+# bd_wait SEC COMMAND...: run COMMAND every 0.1 s until it succeeds;
+# 1 when it has not after SEC seconds.
+bd_wait()
 {
-	_n=$(( ${2:-20} * 10 ))
-	while [ ! -e "$1" ]; do
+	_n=$(( $1 * 10 ))
+	shift
+	until "$@"; do
 		_n=$((_n - 1))
 		[ $_n -le 0 ] && return 1
 		sleep 0.1
 	done
 }
 
+_bd_absent() { [ ! -e "$1" ]; }
+_bd_empty() { [ -z "$(ls -A "$1")" ]; }
+_bd_logged() { grep -q -- "$1" "$BEIAND_DIR/beiand.log" 2>/dev/null; }
+
+# bd_wait_file PATH [SEC]: wait until PATH exists.
+bd_wait_file() { bd_wait "${2:-20}" test -e "$1"; }
 # bd_wait_gone PATH [SEC]: wait until PATH no longer exists.
-bd_wait_gone()
-{
-	_n=$(( ${2:-20} * 10 ))
-	while [ -e "$1" ]; do
-		_n=$((_n - 1))
-		[ $_n -le 0 ] && return 1
-		sleep 0.1
-	done
-}
+bd_wait_gone() { bd_wait "${2:-20}" _bd_absent "$1"; }
+# bd_wait_empty DIR [SEC]: wait until DIR is empty (a claimed file goes
+# once its receipt is durable).
+bd_wait_empty() { bd_wait "${2:-10}" _bd_empty "$1"; }
+# bd_wait_log PATTERN [SEC]: wait until a line of the daemon's log
+# matches PATTERN (grep's basic regular expression).
+bd_wait_log() { bd_wait "${2:-20}" _bd_logged "$1"; }
 
 # bd_drop FROM TO: rename(2) every file of FROM into TO, at once, as an
 # upload client's final renames (mv(1) was seen to complain of a name the
@@ -121,18 +127,6 @@ bd_drop()
 	/usr/bin/python3 -c 'import os, sys
 for n in sorted(os.listdir(sys.argv[1])):
     os.rename(os.path.join(sys.argv[1], n), os.path.join(sys.argv[2], n))' "$1" "$2"
-}
-
-# bd_wait_log PATTERN [SEC]: wait until a line of the daemon's log
-# matches PATTERN (grep's basic regular expression).
-bd_wait_log()
-{
-	_n=$(( ${2:-20} * 10 ))
-	while ! grep -q -- "$1" "$BEIAND_DIR/beiand.log" 2>/dev/null; do
-		_n=$((_n - 1))
-		[ $_n -le 0 ] && return 1
-		sleep 0.1
-	done
 }
 
 bd_ctl()

@@ -69,9 +69,7 @@ bd_start || fail "beiand did not start again"
 bd_wait_file "$P/outgoing/two.zip.receipt.xml" 40 || fail "no receipt for two.zip once space was freed"
 grep -q 'state="awaiting_verification"' "$P/outgoing/two.zip.receipt.xml" ||
 	fail "two.zip: $(cat "$P/outgoing/two.zip.receipt.xml")"
-n=50
-while [ -n "$(ls -A "$W")" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.1; done
-[ -z "$(ls -A "$W")" ] || fail "work/ not empty: $(ls "$W")"
+bd_wait_empty "$W" 5 || fail "work/ not empty: $(ls "$W")"
 [ "$(bd_ctl list | grep -c awaiting_verification)" = 2 ] || fail "not filed once each: $(bd_ctl list)"
 bd_stop
 grep -q "beiand: stopped" "$BEIAND_DIR/beiand.log" || fail "no clean stop"

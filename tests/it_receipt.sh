@@ -46,9 +46,7 @@ grep -q 'code="ARCHIVE_BOMB"' "$OUT/bomb.zip.receipt.xml" ||
 	fail "bomb.zip: $(cat "$OUT/bomb.zip.receipt.xml")"
 bd_wait_log 'receipts written after all' 10 || fail "no recovery logged"
 bd_wait_log 'upload=bomb.zip quarantined as' 10 || fail "bomb.zip not quarantined after its receipt"
-n=50
-while [ -n "$(ls -A "$W")" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.1; done
-[ -z "$(ls -A "$W")" ] || fail "work/ not empty: $(ls "$W")"
+bd_wait_empty "$W" 5 || fail "work/ not empty: $(ls "$W")"
 [ "$(bd_ctl list | grep -c awaiting_verification)" = 1 ] || fail "filed more than once: $(bd_ctl list)"
 
 # A stop while a receipt is owed leaves the upload in work/; the next
@@ -67,9 +65,7 @@ rm -f "$OUT/filler"
 bd_wait_file "$OUT/late.zip.receipt.xml" 20 || fail "no receipt for late.zip without another restart"
 grep -q 'state="awaiting_verification"' "$OUT/late.zip.receipt.xml" ||
 	fail "late.zip: $(cat "$OUT/late.zip.receipt.xml")"
-n=50
-while [ -n "$(ls -A "$W")" ] && [ $n -gt 0 ]; do n=$((n - 1)); sleep 0.1; done
-[ -z "$(ls -A "$W")" ] || fail "work/ not empty after late.zip: $(ls "$W")"
+bd_wait_empty "$W" 5 || fail "work/ not empty after late.zip: $(ls "$W")"
 [ "$(bd_ctl list | grep -c awaiting_verification)" = 2 ] || fail "late.zip not filed once: $(bd_ctl list)"
 kill -0 "$BEIAND_PID" || fail "beiand died"
 bd_stop

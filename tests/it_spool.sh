@@ -197,12 +197,8 @@ bd_wait_log 'mailer: mail=[0-9]* filing=BA-2026-000001 template=received to=[^ ]
 	fail "no mailer line for BA-2026-000001"
 
 # 7. nothing left behind (a claimed file goes once its receipt is durable)
-n=100
-while [ -n "$(ls -A "$BEIAND_DIR/spool/work")" ] && [ $n -gt 0 ]; do
-	n=$((n - 1))
-	sleep 0.1
-done
-[ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"
+bd_wait_empty "$BEIAND_DIR/spool/work" ||
+	fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"
 kill -0 "$BEIAND_PID" || fail "beiand died"
 bd_stop
 grep -q "beiand: stopped" "$BEIAND_DIR/beiand.log" || fail "no clean stop"

@@ -525,19 +525,6 @@ upload_finish(struct daemon *d, const char *work, const char *upload,
 		log_err("spool: %s: %s", path, strerror(errno));
 }
 
-/* A committed upload's receipt written again and made durable, then its
- * claimed file finished.  -1 when the receipt could not be written (the
- * file stays in work/). */
-static int
-receipt_again(struct daemon *d, size_t src, const char *work,
-    const char *upload, const char *receipt, int quarantine)
-{
-	if (upload_receipt(d, src, upload, receipt) == -1 || sync_now(d) == -1)
-		return -1;
-	upload_finish(d, work, upload, quarantine);
-	return 0;
-}
-
 /* A committed upload whose receipt could not be written (outgoing/ full
  * or read-only, say) waits here for receipts_retry(). */
 static void
@@ -551,11 +538,12 @@ receipt_defer(struct daemon *d, struct upl *p)
 }
 
 /*
- * The receipts that could not be written, tried again while running:
- * RECEIPT_RETRY_MIN_MS after the first failure, then at doubling
- * intervals up to RECEIPT_RETRY_MAX_MS.  The commit stands meanwhile;
- * the claimed file goes (or moves to quarantine/) only once its receipt
- * is durable.
+ * The receipts owed (not written in their group, or found owed at the
+ * start), written together and made durable with one sync; their claimed
+ * files then go (or move to quarantine/).  Those that still fail are
+ * tried again RECEIPT_RETRY_MIN_MS after the first failure, then at
+ * doubling intervals up to RECEIPT_RETRY_MAX_MS; their commits stand
+ * meanwhile.
  */
 static void
 receipts_retry(struct daemon *d, int64_t now)
@@ -563,12 +551,19 @@ receipts_retry(struct daemon *d, int64_t now)
 	struct ulist left = { 0 };
 	struct upl *p;
 	size_t done = 0;
+	int written = 0;
 
 	if (d->unreceipted.head == NULL || now < d->receipt_retry_ms)
 		return;
+	for (p = d->unreceipted.head; p != NULL; p = p->next)
+		written |= p->receipt_ok = upload_receipt(d, p->src, p->upload,
+		    p->receipt) == 0;
+	if (written && sync_now(d) == -1)
+		for (p = d->unreceipted.head; p != NULL; p = p->next)
+			p->receipt_ok = 0;
 	while ((p = ulist_take(&d->unreceipted, 0)) != NULL) {
-		if (receipt_again(d, p->src, p->work, p->upload, p->receipt,
-		    p->quarantine) == 0) {
+		if (p->receipt_ok) {
+			upload_finish(d, p->work, p->upload, p->quarantine);
 			done++;
 			upl_free(p);
 		} else
@@ -1128,13 +1123,11 @@ recover_work(struct daemon *d)
 		    "again", p->upload);
 		p->receipt = receipt;
 		p->quarantine = q;
-		if (receipt_again(d, p->src, p->work, p->upload, p->receipt,
-		    p->quarantine) == 0)
-			upl_free(p);
-		else
-			receipt_defer(d, p);
+		receipt_defer(d, p);
 	}
 	closedir(dir);
+	/* the receipts owed, in the first turn, with one sync */
+	d->receipt_retry_ms = 0;
 }
 
 /* ---- configuration ---------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,131 @@ UNIT_TEST(store_open_mode_and_reopen)
 	again = store_open(t.db, &t.cfg, err, sizeof(err));
 	CHECKM(again != NULL, "%s", err);
 	store_close(again);
+	tctx_close(&t);
+}
+
+/* How many temporary b-trees the program of sql opens each time it runs. */
+static int
+ephemeral_ops(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	char *x = xasprintf("EXPLAIN %s", sql);
+	int n = 0;
+
+	CHECKM(sqlite3_prepare_v2(db, x, -1, &s, NULL) == SQLITE_OK, "%s: %s",
+	    sql, sqlite3_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW)
+		n += strcmp((const char *)sqlite3_column_text(s, 1),
+		    "OpenEphemeral") == 0;
+	sqlite3_finalize(s);
+	free(x);
+	return n;
+}
+
+static int64_t
+sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	CHECKM(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s",
+	    sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+#define EVENT_INSERT "INSERT INTO events(filing, at, actor_kind, channel)" \
+	" VALUES(NULL, 0, 'system', 'cli')"
+#define OUTBOX_INSERT "INSERT INTO outbox(event, template, role, rcpt," \
+	" params, message_id, state, next_try, created)" \
+	" VALUES(1, 't', 'owner', 'a@b', '{}', 'm', 'queued', 0, 0)"
+#define SITE_INSERT(state) "INSERT INTO sites(licence, subject, n, state," \
+	" created, updated) VALUES('京ICP备2026999999号-1', 'x', 1, '" state \
+	"', 0, 0)"
+
+/*
+ * The CHECKs that list the allowed values: an IN list there made SQLite
+ * build two temporary b-trees for every event and mail inserted.  A
+ * database of schema version 3 (the CHECKs as first written) is brought
+ * over at open, its rows kept, the constraints as strict as before.
+ */
+UNIT_TEST(store_checks_without_in_lists)
+{
+	struct tctx t;
+	sqlite3 *db;
+	char err[256];
+	int64_t events;
+
+	tctx_open(&t);
+	file_new(t.st, NULL, NULL, T0, NULL, NULL);
+	store_close(t.st);
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(ephemeral_ops(db, EVENT_INSERT), 0);
+	CHECK_INT(ephemeral_ops(db, OUTBOX_INSERT), 0);
+	events = sql_int(db, "SELECT count(*) FROM events");
+	CHECK(events > 0);
+	/* back to version 3, as such a database is on disk */
+	CHECK(sqlite3_exec(db, "PRAGMA writable_schema = ON;"
+	    "UPDATE sqlite_schema SET sql = replace(replace(sql,"
+	    " 'CHECK(actor_kind = ''owner'' OR actor_kind = ''provider'' OR"
+	    " actor_kind = ''bureau'' OR actor_kind = ''system'' OR"
+	    " actor_kind = ''operator'')', 'CHECK(actor_kind IN (''owner'',"
+	    "''provider'',''bureau'',''system'',''operator''))'),"
+	    " 'CHECK(channel = ''spool'' OR channel = ''mail'' OR"
+	    " channel = ''cli'')', 'CHECK(channel IN (''spool'',''mail'',"
+	    "''cli''))') WHERE name = 'events';"
+	    "UPDATE sqlite_schema SET sql = replace(replace(sql,"
+	    " 'CHECK(role = ''owner'' OR role = ''provider'' OR"
+	    " role = ''bureau'' OR role = ''sender'')', 'CHECK(role IN"
+	    " (''owner'',''provider'',''bureau'',''sender''))'),"
+	    " 'CHECK(state = ''queued'' OR state = ''sending'' OR"
+	    " state = ''sent'' OR state = ''deferred'' OR state = ''failed'')',"
+	    " 'CHECK(state IN (''queued'',''sending'',''sent'',''deferred'',"
+	    "''failed''))') WHERE name = 'outbox';"
+	    "PRAGMA writable_schema = OFF;"
+	    "PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(ephemeral_ops(db, EVENT_INSERT), 2); /* the old schema */
+	CHECK_INT(ephemeral_ops(db, OUTBOX_INSERT), 2);
+	sqlite3_close(db);
+
+	t.st = store_open(t.db, &t.cfg, err, sizeof(err));
+	CHECKM(t.st != NULL, "%s", err);
+	store_close(t.st);
+	t.st = NULL;
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), store_schema_version());
+	CHECK_INT(ephemeral_ops(db, EVENT_INSERT), 0);
+	CHECK_INT(ephemeral_ops(db, OUTBOX_INSERT), 0);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM events"), events);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM sqlite_schema"
+	    " WHERE sql LIKE '% IN (''%'"), 0);
+	/* as strict as before: a listed value in, anything else out */
+	CHECK(sqlite3_exec(db, "SAVEPOINT s;" EVENT_INSERT ";" OUTBOX_INSERT ";"
+	    SITE_INSERT("active") "; ROLLBACK TO s;", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel)"
+	    " VALUES(0, 'nobody', 'cli')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel)"
+	    " VALUES(0, 'system', 'fax')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(db, "INSERT INTO outbox(event, template, role, rcpt,"
+	    " params, message_id, state, next_try, created) VALUES(1, 't',"
+	    " 'anyone', 'a@b', '{}', 'm', 'queued', 0, 0)", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(db, "INSERT INTO outbox(event, template, role, rcpt,"
+	    " params, message_id, state, next_try, created) VALUES(1, 't',"
+	    " 'owner', 'a@b', '{}', 'm', 'lost', 0, 0)", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(db, SITE_INSERT("gone"), NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(db);
 	tctx_close(&t);
 }
 

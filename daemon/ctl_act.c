@@ -38,6 +38,7 @@
 #include "ingest.h"
 #include "package.h"
 #include "photo.h"
+#include "rules.h"
 #include "store.h"
 #include "workflow.h"
 #include "xmalloc.h"
@@ -1017,44 +1018,6 @@ csv_next(struct csv *c, struct csv_row *r)
 }
 
 /* 1 when s is well-formed UTF-8 (no overlongs, no surrogates). */
-static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned c = *p;
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else
-			return 0;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
 static void
 row_refused(size_t line, enum err_code code, const char *msg)
 {
@@ -1133,7 +1096,7 @@ ctl_import(int argc, char **argv, const struct config *cf)
 			continue;
 		}
 		for (size_t i = 0; i < r.n; i++)
-			if (!utf8_valid(r.f[i]))
+			if (!rules_utf8_valid(r.f[i], strlen(r.f[i])))
 				ok = 0;
 		if (!ok) {
 			row_refused(r.line, ERR_XML_ENCODING,

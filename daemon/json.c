@@ -17,6 +17,7 @@
 
 #include "errlist.h"
 #include "json.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 struct jp {
@@ -58,38 +59,6 @@ jp_lit(struct jp *p, const char *word)
 		return jp_fail(p, "unexpected token");
 	p->pos += n;
 	return 0;
-}
-
-/* Length of the UTF-8 sequence at s[0..n), 0 when it is not valid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t k;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return k;
 }
 
 static int
@@ -172,7 +141,8 @@ jp_string(struct jp *p, char **out, size_t *outlen)
 			goto bad;
 		}
 		if (c != '\\') {
-			if ((k = utf8_len(p->s + p->pos, end - p->pos)) == 0) {
+			if ((k = rules_utf8_seq(p->s + p->pos, end - p->pos,
+			    &cp)) == 0) {
 				jp_fail(p, "invalid UTF-8 in string");
 				goto bad;
 			}
@@ -461,17 +431,64 @@ json_get_str(const struct json *j, const char *key)
 
 /* ---- writing -------------------------------------------------------- */
 
+size_t
+json_plain_span(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), k;
+	uint32_t cp;
+
+	while (left > 0) {
+		if (*p < 0x80) {
+			if (*p == '"' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+				break;
+			k = 1;
+		} else if ((k = rules_utf8_seq(p, left, &cp)) == 0)
+			break;
+		p += k;
+		left -= k;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
+size_t
+json_escape(unsigned char c, char buf[6])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	buf[0] = '\\';
+	if (c == '"' || c == '\\') {
+		buf[1] = (char)c;
+		return 2;
+	}
+	if (c >= 0x80) {
+		/* not UTF-8 (a name in GBK, say): the text \xHH, as in a
+		 * receipt, for JSON cannot hold the byte itself */
+		memcpy(buf + 1, "\\x", 2);
+		buf[3] = hex[c >> 4];
+		buf[4] = hex[c & 0xf];
+		return 5;
+	}
+	memcpy(buf + 1, "u00", 3);
+	buf[4] = hex[c >> 4];
+	buf[5] = hex[c & 0xf];
+	return 6;
+}
+
 void
 json_put_string(FILE *fp, const char *s)
 {
+	char e[6];
+	size_t n;
+
 	putc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			putc(*p, fp);
+	for (;;) {
+		n = json_plain_span(s);
+		fwrite(s, 1, n, fp);
+		if (s[n] == '\0')
+			break;
+		fwrite(e, 1, json_escape((unsigned char)s[n], e), fp);
+		s += n + 1;
 	}
 	putc('"', fp);
 }

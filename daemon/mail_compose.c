@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "mail.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 #define MAIL_LINE	76	/* RFC 2045/2047 line length, without CRLF */
@@ -154,39 +155,6 @@ seterr(char *err, size_t size, const char *fmt, ...)
 
 /* ---- UTF-8 ----------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 enum clean_mode {
 	CLEAN_BODY,	/* keep LF and TAB, drop other controls */
 	CLEAN_LINE,	/* every control, LF too, becomes a space */
@@ -199,10 +167,11 @@ buf_clean(struct buf *b, const char *str, enum clean_mode mode)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), i = 0, k;
+	uint32_t cp;
 	char hex[8];
 
 	while (i < n) {
-		k = utf8_seq(s + i, n - i);
+		k = rules_utf8_seq(s + i, n - i, &cp);
 		if (k == 0 || s[i] < 0x20 || s[i] == 0x7f) {
 			if (mode == CLEAN_ESCAPE) {
 				snprintf(hex, sizeof(hex), "\\x%02X", s[i]);
@@ -512,6 +481,7 @@ buf_words(struct buf *b, const char *str, size_t col)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str), i = 0, take, k, room, max;
+	uint32_t cp;
 	int first = 1;
 
 	do {
@@ -526,7 +496,7 @@ buf_words(struct buf *b, const char *str, size_t col)
 		max = (room - 12) / 4 * 3;
 		take = 0;
 		while (i + take < n) {
-			k = utf8_seq(s + i + take, n - i - take);
+			k = rules_utf8_seq(s + i + take, n - i - take, &cp);
 			if (k == 0)
 				k = 1;	/* cleaned before; never split anyway */
 			if (take + k > max)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "receipt.h"
+#include "rules.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -38,14 +39,24 @@ sb_puts(struct sbuf *b, const char *s)
 	sb_putn(b, s, strlen(s));
 }
 
-/* XML text or attribute value; controls as \xHH (XML 1.0 cannot hold them). */
+/* XML text or attribute value; controls and bytes that are not UTF-8 (a
+ * name in GBK, say) as the text \xhh: XML 1.0 cannot hold them. */
 static void
 sb_xml(struct sbuf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t left = strlen((const char *)p), k;
+	uint32_t cp;
 	char hx[8];
 
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
-	    p++) {
+	for (; *p; p += k, left -= k) {
+		k = *p < 0x80 ? 1 : rules_utf8_seq(p, left, &cp);
+		if (k == 0 || *p < 0x20 || *p == 0x7f) {
+			k = 1;
+			snprintf(hx, sizeof(hx), "\\x%02x", *p);
+			sb_puts(b, hx);
+			continue;
+		}
 		switch (*p) {
 		case '&':
 			sb_puts(b, "&amp;");
@@ -60,11 +71,7 @@ sb_xml(struct sbuf *b, const char *s)
 			sb_puts(b, "&quot;");
 			break;
 		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(hx, sizeof(hx), "\\x%02x", *p);
-				sb_puts(b, hx);
-			} else
-				sb_putn(b, (const char *)p, 1);
+			sb_putn(b, (const char *)p, k);
 		}
 	}
 }

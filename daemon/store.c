@@ -28,6 +28,7 @@
 #include "config.h"
 #include "errlist.h"
 #include "filing.h"
+#include "json.h"
 #include "licence.h"
 #include "sha256.h"
 #include "store.h"
@@ -864,7 +865,8 @@ jb_sep(struct jbuf *j)
 static void
 jb_string(struct jbuf *j, const char *v)
 {
-	char u[8];
+	char e[6];
+	size_t n;
 
 	jb_sep(j);
 	if (v == NULL) {
@@ -872,16 +874,13 @@ jb_string(struct jbuf *j, const char *v)
 		return;
 	}
 	jb_putn(j, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			u[0] = '\\';
-			u[1] = (char)*p;
-			jb_putn(j, u, 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			snprintf(u, sizeof(u), "\\u%04x", *p);
-			jb_puts(j, u);
-		} else
-			jb_putn(j, (const char *)p, 1);
+	for (;;) {
+		n = json_plain_span(v);
+		jb_putn(j, v, n);
+		if (v[n] == '\0')
+			break;
+		jb_putn(j, e, json_escape((unsigned char)v[n], e));
+		v += n + 1;
 	}
 	jb_putn(j, "\"", 1);
 }

@@ -65,6 +65,13 @@ struct errlist;
 
 /* s as a JSON string literal, quotes included; controls as \u00XX. */
 void json_put_string(FILE *fp, const char *s);
+/* How many bytes of s stand in a JSON string as they are: up to its end
+ * or to the first that json_escape() must write. */
+size_t json_plain_span(const char *s);
+/* That byte escaped into buf (not terminated); its length: \" \\ and
+ * \u00XX for a control; a byte that is not UTF-8 becomes the text \xhh
+ * (written \\xhh), as receipts write it. */
+size_t json_escape(unsigned char c, char buf[6]);
 
 /*
  * The params of a refusal mail (a malloc'd JSON object): "id", "state"

@@ -621,10 +621,10 @@ ascii_prefix_casecmp(const char *s, const char *prefix)
 	return 0;
 }
 
-/* Decode one code point at p (n bytes left); its length, or 0 if invalid. */
-static size_t
-utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+size_t
+rules_utf8_seq(const void *s, size_t n, uint32_t *cp)
 {
+	const unsigned char *p = s;
 	uint32_t c;
 	size_t len, i;
 
@@ -668,7 +668,7 @@ rules_utf8_valid(const void *buf, size_t len)
 	size_t n;
 
 	while (len > 0) {
-		if ((n = utf8_decode(p, len, &cp)) == 0)
+		if ((n = rules_utf8_seq(p, len, &cp)) == 0)
 			return 0;
 		p += n;
 		len -= n;
@@ -685,7 +685,7 @@ rules_utf8_len(const char *s)
 	long count = 0;
 
 	while (left > 0) {
-		if ((n = utf8_decode(p, left, &cp)) == 0)
+		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
 			return -1;
 		p += n;
 		left -= n;
@@ -822,7 +822,7 @@ rules_person_name(const char *s)
 		return -1;
 	left = strlen(s);
 	while (left > 0) {
-		if ((n = utf8_decode(p, left, &cp)) == 0)
+		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
 			return -1;
 		p += n;
 		left -= n;
@@ -865,7 +865,7 @@ rules_site_name(const char *name, const char *const *domains,
 	p = (const unsigned char *)name;
 	left = strlen(name);
 	while (left > 0) {
-		if ((n = utf8_decode(p, left, &cp)) == 0)
+		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
 			return -1;
 		p += n;
 		left -= n;

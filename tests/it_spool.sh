@@ -196,6 +196,28 @@ grep -q 'kind="filing"' "$BEIAND_DIR/spool/providers/P003/outgoing/p3.zip.receip
 bd_wait_log 'mailer: mail=[0-9]* filing=BA-2026-000001 template=received to=[^ ]* status=sent reply="eml: BA-2026-000001\.' 20 ||
 	fail "no mailer line for BA-2026-000001"
 
+# 6g. names that are not UTF-8 (GBK, as Windows clients in China send
+# them): the receipts stay well-formed XML, the name written as \xhh
+# text; the refusal still reaches the provider by mail
+gbk_bad=$(printf 'bad\260\241.zip')
+gbk_dup=$(printf '\260\241pkg1.zip')
+mkdir "$P/gbk"
+printf 'not an archive' >"$P/gbk/$gbk_bad"
+cp "$T/pkg1.zip" "$P/gbk/$gbk_dup"
+bd_drop "$P/gbk" "$P/incoming"
+for u in "$gbk_bad" "$gbk_dup"; do
+	r="$P/outgoing/$u.receipt.xml"
+	bd_wait_file "$r" 20 || fail "no receipt for a GBK name"
+	xmllint --noout "$r" || fail "receipt of a GBK name is not well-formed XML"
+done
+grep -q 'upload="bad\\xb0\\xa1.zip"' "$P/outgoing/$gbk_bad.receipt.xml" ||
+	fail "GBK name in the receipt: $(grep -o 'upload="[^"]*"' "$P/outgoing/$gbk_bad.receipt.xml")"
+grep -q 'kind="filing"' "$P/outgoing/$gbk_dup.receipt.xml" || fail "GBK-named package"
+# the refusal's mail is named after the upload's hash
+ref=$(printf 'not an archive' | sha256sum | cut -c1-16)
+bd_wait_log "template=invalid to=filing@p001.example status=sent reply=\"eml: $ref\\." 20 ||
+	fail "the refusal of a GBK-named upload was not mailed: $(grep "$ref" "$BEIAND_DIR/beiand.log")"
+
 # 7. nothing left behind (a claimed file goes once its receipt is durable)
 bd_wait_empty "$BEIAND_DIR/spool/work" ||
 	fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work")"

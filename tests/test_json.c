@@ -2,6 +2,7 @@
  * test_json: the strict JSON reader, table-driven: documents that must
  * parse (with what they must give) and documents that must be refused.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,4 +196,77 @@ UNIT_TEST(json_depth_bound)
 		} else
 			CHECK(json_parse(doc, 2 * levels, &j, NULL, 0) == -1);
 	}
+}
+
+/* What json_put_string() writes reads back as the same text: every ASCII
+ * character, the ones to escape alone, in runs and at either end. */
+UNIT_TEST(json_written_reads_back)
+{
+	static const char *const cases[] = {
+		"", "plain", "\"", "\\", "\x01", "\x1f\x7f", "a\"b\\c\nd\te\x7f",
+		"末尾\"", "\"开头", "中文 and ASCII", NULL,
+	};
+	char all[128];
+	struct json *j;
+	char *s;
+	size_t len;
+	FILE *fp;
+
+	for (int i = 1; i < 128; i++)
+		all[i - 1] = (char)i;
+	all[127] = '\0';
+	for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]) - 1; i++) {
+		const char *want = cases[i] != NULL ? cases[i] : all;
+
+		s = NULL;
+		len = 0;
+		if ((fp = open_memstream(&s, &len)) == NULL)
+			abort();
+		json_put_string(fp, want);
+		fclose(fp);
+		j = NULL;
+		CHECKM(json_parse(s, len, &j, NULL, 0) == 0, "%s", s);
+		CHECK(j != NULL && j->type == JSON_STRING &&
+		    j->len == strlen(want) && memcmp(j->str, want, j->len) == 0);
+		/* only what must be escaped is: the output is as short as
+		 * the escapes allow */
+		if (cases[i] != NULL && strcmp(want, "plain") == 0)
+			CHECK_STR(s, "\"plain\"");
+		if (cases[i] != NULL && strcmp(want, "\x1f\x7f") == 0)
+			CHECK_STR(s, "\"\\u001f\\u007f\"");
+		json_free(j);
+		free(s);
+	}
+	/* bytes that are not UTF-8 (a GBK name, a cut sequence) become the
+	 * text \xhh: the document stays valid */
+	{
+		static const struct {
+			const char *in, *want;
+		} notutf8[] = {
+			{ "bad\xb0\xa1.zip", "bad\\xb0\\xa1.zip" },
+			{ "\xe4\xb8", "\\xe4\\xb8" },	/* 中 cut short */
+			{ "\xc0\xaf", "\\xc0\\xaf" },	/* overlong '/' */
+			{ "\xed\xa0\x80", "\\xed\\xa0\\x80" }, /* surrogate */
+			{ "中\xff文", "中\\xff文" },
+		};
+
+		for (size_t i = 0; i < sizeof(notutf8) / sizeof(notutf8[0]); i++) {
+			s = NULL;
+			len = 0;
+			if ((fp = open_memstream(&s, &len)) == NULL)
+				abort();
+			json_put_string(fp, notutf8[i].in);
+			fclose(fp);
+			j = NULL;
+			CHECKM(json_parse(s, len, &j, NULL, 0) == 0, "%s", s);
+			CHECK(j != NULL && j->type == JSON_STRING &&
+			    strcmp(j->str, notutf8[i].want) == 0);
+			json_free(j);
+			free(s);
+		}
+	}
+	CHECK_INT(json_plain_span("abc\"d"), 3);
+	CHECK_INT(json_plain_span("ab\xb0\xa1"), 2);
+	CHECK_INT(json_plain_span("中\x01"), strlen("中"));
+	CHECK_INT(json_plain_span(""), 0);
 }

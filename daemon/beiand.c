@@ -1304,18 +1304,25 @@ run_mailer(struct daemon *d, int64_t now_ms)
 	if (now_ms < d->mail_due_ms)
 		return;
 	/* Uploads first: while the spool is busy the mailer takes a turn
-	 * every MAIL_BUSY_MS only (the mails are durable in the outbox). */
-	if ((d->queue.n + d->running.n + d->done.n) > 0 &&
+	 * every MAIL_BUSY_MS only (the mails are durable in the outbox).
+	 * The outcomes of a run on its way (SMTP, on the mailer's thread)
+	 * are marked as they come. */
+	if (!mailer_busy(d->mailer) &&
+	    (d->queue.n + d->running.n + d->done.n) > 0 &&
 	    now_ms - d->mail_last_ms < MAIL_BUSY_MS) {
 		/* a timer, not a due time in the past: the loop must sleep */
 		d->mail_due_ms = d->mail_last_ms + MAIL_BUSY_MS;
 		return;
 	}
 	d->mail_last_ms = now_ms;
-	n = mailer_run(d->mailer, time(NULL), MAIL_BATCH, &next);
+	/* stopping: no new run that the stop would give up at once */
+	n = mailer_run(d->mailer, time(NULL), d->stopping &&
+	    mailer_fd(d->mailer) != -1 ? 0 : MAIL_BATCH, &next);
 	if (n == -1)
 		log_err("mailer: %s", store_errmsg(d->st));
-	if (n == MAIL_BATCH)
+	if (mailer_busy(d->mailer))
+		d->mail_due_ms = INT64_MAX; /* its descriptor wakes the loop */
+	else if (n == MAIL_BATCH)
 		d->mail_due_ms = 0; /* more are due */
 	else if (next != 0)
 		d->mail_due_ms = now_ms + 1000 * (int64_t)(next > time(NULL) ?
@@ -1334,7 +1341,7 @@ loop(struct daemon *d)
 	for (;;) {
 		int64_t now = mono_ms(), t = 1000, due;
 		size_t nw, n = 0;
-		int wready;
+		int wready, mfd;
 
 		if (d->stopping && d->running.head == NULL && d->done.head == NULL &&
 		    d->nwj == 0 && d->groups == NULL)
@@ -1402,6 +1409,10 @@ loop(struct daemon *d)
 			pfd[n].fd = intake_pollfd(d->intake);
 			pfd[n++].events = POLLIN;
 		}
+		if ((mfd = mailer_fd(d->mailer)) != -1) {
+			pfd[n].fd = mfd;
+			pfd[n++].events = POLLIN;
+		}
 		nw = worker_pool_fds(d->pool, wfds, MAX_FDS - n);
 		for (size_t i = 0; i < nw; i++) {
 			pfd[n].fd = wfds[i];
@@ -1414,9 +1425,14 @@ loop(struct daemon *d)
 		now = mono_ms();
 		if (pfd[3].revents)
 			spool_events(d->sp, now);
-		if (n > 4 && pfd[4].fd == intake_pollfd(d->intake) &&
-		    pfd[4].revents)
-			intake_on_readable(d->intake);
+		for (size_t i = 4; i < n - nw; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == intake_pollfd(d->intake))
+				intake_on_readable(d->intake);
+			else if (pfd[i].fd == mfd)
+				d->mail_due_ms = 0; /* a mail's outcome */
+		}
 		/* The workers' sockets and reaping: when one spoke or a child
 		 * exited, and once a second besides (a failed restart). */
 		wready = d->sigchld || now >= d->collect_ms;

@@ -40,6 +40,8 @@ parking_stop(struct parking *pk)
 	pk->stop = 1;
 	pthread_cond_broadcast(&pk->cv);
 	pthread_mutex_unlock(&pk->mu);
+	if (pk->nudge != NULL)
+		pk->nudge(pk->nudge_arg);
 	pthread_join(pk->thread, NULL);
 	pthread_cond_destroy(&pk->cv);
 	pthread_mutex_destroy(&pk->mu);
@@ -63,6 +65,8 @@ before_fork(void)
 		pthread_mutex_lock(&pk->mu);
 		pk->pausing = 1;
 		pthread_cond_broadcast(&pk->cv);
+		if (pk->nudge != NULL)
+			pk->nudge(pk->nudge_arg);
 		while (!pk->parked)
 			pthread_cond_wait(&pk->cv, &pk->mu);
 	}

@@ -11,6 +11,7 @@
  * show it, never from params, and the composed bytes holding it are
  * wiped before they are freed.  Nothing here logs a body or a password.
  */
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "compat.h"
 #include "config.h"
 #include "eml.h"
+#include "forksafe.h"
 #include "json.h"
 #include "log.h"
 #include "mail.h"
@@ -35,6 +37,7 @@
 #include "xmalloc.h"
 
 #define REPLY_MAX 512
+#define FLUSH_EVERY 64          /* outcomes marked in one transaction */
 #define MAIL_PARAMS_MAX 24
 #define ATTACH_MAX 4
 
@@ -55,6 +58,31 @@ struct mailer {
 	char down_reply[REPLY_MAX];
 	struct mailer_stats stats;
 	int eml_unsynced;       /* .eml files written, not yet synced */
+	/*
+	 * SMTP: the run on its way.  Its rows are sending; its mails were
+	 * composed here and handed to the sending thread in one list, which
+	 * the thread works through while the loop goes on; the loop marks
+	 * the outcomes as they come (nmarked).  The thread owns smtp,
+	 * from, down and down_reply; under pk.mu: jobs, njobs, nsent.
+	 */
+	struct store_mail *rows;
+	size_t nrows;
+	struct sendjob *jobs;
+	size_t njobs, nsent, nmarked;
+	time_t run_now;
+	char *from;
+	struct parking pk;
+	int efd;                /* eventfd: the thread finished a mail */
+	int threaded;
+};
+
+/* A composed mail handed to the sending thread. */
+struct sendjob {
+	size_t row;             /* in the run's rows */
+	unsigned char *msg;     /* wiped and freed once it is sent */
+	size_t len;
+	enum smtp_result r;
+	char reply[REPLY_MAX];
 };
 
 /* Everything one mail's spec points into; freed by draft_clear. */
@@ -98,11 +126,18 @@ mailer_stats_get(const struct mailer *m, struct mailer_stats *out)
 	*out = m->stats;
 }
 
+static void *sender_main(void *arg);
+static int sender_between(void *arg);
+static void sender_nudge(void *arg);
+static void run_end(struct mailer *m);
+static int run_collect(struct mailer *m);
+
 struct mailer *
 mailer_new(const struct config *cf, struct store *st, char *err,
     size_t errsize)
 {
 	struct mailer *m;
+	int rc;
 
 	if (!mail_addr_valid(cf->smtp_from)) {
 		snprintf(err, errsize, "mailer: [smtp] from \"%s\" is not a"
@@ -122,6 +157,23 @@ mailer_new(const struct config *cf, struct store *st, char *err,
 			free(m);
 			return NULL;
 		}
+		m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		m->from = xstrdup(cf->smtp_from);
+		m->pk.nudge = sender_nudge;
+		m->pk.nudge_arg = m;
+		smtp_between(m->smtp, sender_between, m);
+		if (m->efd == -1 ||
+		    (rc = parking_start(&m->pk, sender_main, m)) != 0) {
+			snprintf(err, errsize, "mailer: sending thread: %s",
+			    strerror(m->efd == -1 ? errno : rc));
+			if (m->efd != -1)
+				close(m->efd);
+			smtp_free(m->smtp);
+			free(m->from);
+			free(m);
+			return NULL;
+		}
+		m->threaded = 1;
 	} else if ((size_t)snprintf(m->maildir, sizeof(m->maildir), "%s/mail",
 	    cf->state_dir) >= sizeof(m->maildir)) {
 		snprintf(err, errsize, "mailer: state_dir too long");
@@ -136,9 +188,112 @@ mailer_free(struct mailer *m)
 {
 	if (m == NULL)
 		return;
+	if (m->threaded) {
+		/* the mail on the wire is given up; what was sent is marked,
+		 * the rest queued again (store_outbox_recover) */
+		parking_stop(&m->pk);
+		if (m->rows != NULL) {
+			if (run_collect(m) == -1)
+				log_err("mailer: %s", store_errmsg(m->st));
+			if (m->nmarked < m->njobs &&
+			    store_outbox_recover(m->st) == -1)
+				log_err("mailer: %s", store_errmsg(m->st));
+			run_end(m);
+		}
+		close(m->efd);
+	}
 	smtp_free(m->smtp);
 	store_filing_detail_free(m->detail);
+	free(m->from);
 	free(m);
+}
+
+int
+mailer_fd(const struct mailer *m)
+{
+	return m->threaded ? m->efd : -1;
+}
+
+int
+mailer_busy(const struct mailer *m)
+{
+	return m->rows != NULL;
+}
+
+/* ---- the sending thread ------------------------------------------------- */
+
+/* Between the waits of a send: park for a fork; give up when stopping. */
+static int
+sender_between(void *arg)
+{
+	struct mailer *m = arg;
+	int stop;
+
+	pthread_mutex_lock(&m->pk.mu);
+	while (m->pk.pausing && !m->pk.stop)
+		parking_wait(&m->pk);
+	stop = m->pk.stop;
+	pthread_mutex_unlock(&m->pk.mu);
+	return stop;
+}
+
+static void
+sender_nudge(void *arg)
+{
+	struct mailer *m = arg;
+
+	smtp_wakeup(m->smtp);
+}
+
+/*
+ * The run's mails, one after the other, on the one connection.  Once the
+ * server cannot be reached the rest are deferred with the same reason,
+ * without another attempt.  A mail given up because the mailer stops is
+ * not counted (unless the server took it): its row stays sending and is
+ * queued again.
+ */
+static void *
+sender_main(void *arg)
+{
+	struct mailer *m = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->pk.mu);
+	for (;;) {
+		struct sendjob *j;
+
+		while (!m->pk.stop && (m->pk.pausing || m->nsent == m->njobs))
+			parking_wait(&m->pk);
+		if (m->pk.stop)
+			break;
+		j = &m->jobs[m->nsent];
+		pthread_mutex_unlock(&m->pk.mu);
+		if (m->down) {
+			j->r = SMTP_DEFER;
+			strlcpy(j->reply, m->down_reply, sizeof(j->reply));
+		} else {
+			j->r = smtp_send(m->smtp, m->from, m->rows[j->row].to,
+			    j->msg, j->len, j->reply, sizeof(j->reply));
+			if (j->r == SMTP_DEFER && smtp_last_code(m->smtp) == 0) {
+				m->down = 1;
+				strlcpy(m->down_reply, j->reply,
+				    sizeof(m->down_reply));
+			}
+		}
+		pthread_mutex_lock(&m->pk.mu);
+		if (m->pk.stop && j->r != SMTP_SENT)
+			break; /* given up (or cut short): not counted */
+		explicit_bzero(j->msg, j->len);
+		free(j->msg);
+		j->msg = NULL;
+		m->nsent++;
+		if (write(m->efd, &one, sizeof(one)) == -1) {
+			/* the counter cannot overflow here; the loop reads
+			 * nsent anyway */
+		}
+	}
+	pthread_mutex_unlock(&m->pk.mu);
+	return NULL;
 }
 
 /* ---- the spec of one mail ------------------------------------------------ */
@@ -695,12 +850,14 @@ path_base(const char *path)
 }
 
 /*
- * One attempt at a row already marked sending: compose and hand it to
- * the transport.  0 and *o filled, or -1 on a store error.
+ * One attempt at a row already marked sending: compose it and write it
+ * as .eml, or (SMTP) leave it in *msg for the sending thread.  0 with *o
+ * filled when the outcome is known here, 1 with *msg and *len set when
+ * the mail goes by SMTP, -1 on a store error.
  */
 static int
 attempt(struct mailer *m, const struct store_mail *row, time_t now,
-    struct outcome *o)
+    struct outcome *o, char **msgp, size_t *lenp)
 {
 	struct draft d;
 	char reply[REPLY_MAX] = "", err[256], path[PATH_MAX] = "";
@@ -727,9 +884,15 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 		built = 1;
 		permanent = 1;
 	}
+	draft_clear(&d);
+	if (built == 0 && m->smtp != NULL) {
+		*msgp = msg;
+		*lenp = len;
+		return 1;
+	}
 	if (built == 1)
 		r = permanent ? SMTP_FAIL : SMTP_DEFER;
-	else if (m->smtp == NULL) {
+	else {
 		rc = eml_write_flags(m->maildir, row->message_id, msg, len,
 		    path, sizeof(path), EML_NOSYNC);
 		m->eml_unsynced |= rc >= 0; /* also one found already there */
@@ -743,18 +906,6 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 			    path_base(path), errno == EEXIST ?
 			    "another message has that name" : strerror(errno));
 		}
-	} else if (m->down) {
-		r = SMTP_DEFER;
-		strlcpy(reply, m->down_reply, sizeof(reply));
-	} else {
-		r = smtp_send(m->smtp, m->cf->smtp_from, row->to, msg, len,
-		    reply, sizeof(reply));
-		/* no reply at all: the server is not there; spare the
-		 * rest of the run a connection attempt each */
-		if (r == SMTP_DEFER && smtp_last_code(m->smtp) == 0) {
-			m->down = 1;
-			strlcpy(m->down_reply, reply, sizeof(m->down_reply));
-		}
 	}
 	outcome_decide(m, row, r, reply, now, o);
 	outcome_log(row, o, now);
@@ -762,8 +913,86 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
 		explicit_bzero(msg, len);
 		free(msg);
 	}
-	draft_clear(&d);
 	return 0;
+}
+
+/*
+ * An outcome joins the batch out[0..*pending) of outcomes to mark; the
+ * batch is marked when full, and a password mail's at once, so that the
+ * store wipes the password without waiting.  -1 on a store error.
+ */
+static int
+outcome_add(struct mailer *m, struct outcome *out, size_t *pending)
+{
+	struct outcome *o = &out[*pending];
+
+	if (o->secret && o->r == SMTP_SENT) {
+		if (outcomes_flush(m, out, *pending) == -1 ||
+		    outcome_mark(m, o) == -1)
+			return -1;
+		*pending = 0;
+		return 0;
+	}
+	if (++*pending == FLUSH_EVERY) {
+		if (outcomes_flush(m, out, *pending) == -1)
+			return -1;
+		*pending = 0;
+	}
+	return 0;
+}
+
+/* The outcomes of the mails the thread has finished since the last look,
+ * marked.  How many, or -1 on a store error. */
+static int
+run_collect(struct mailer *m)
+{
+	struct outcome out[FLUSH_EVERY];
+	size_t sent, pending = 0;
+	int n = 0, rc = 0;
+	uint64_t v;
+
+	if (read(m->efd, &v, sizeof(v)) == -1) {
+		/* nothing new, or already read: nsent says */
+	}
+	pthread_mutex_lock(&m->pk.mu);
+	sent = m->nsent;
+	pthread_mutex_unlock(&m->pk.mu);
+	for (; m->nmarked < sent; m->nmarked++, n++) {
+		struct sendjob *j = &m->jobs[m->nmarked];
+		const struct store_mail *row = &m->rows[j->row];
+
+		outcome_decide(m, row, j->r, j->reply, m->run_now,
+		    &out[pending]);
+		outcome_log(row, &out[pending], m->run_now);
+		if (outcome_add(m, out, &pending) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && outcomes_flush(m, out, pending) == -1)
+		rc = -1;
+	explicit_bzero(out, sizeof(out));
+	return rc == -1 ? -1 : n;
+}
+
+/* The run's rows and what is left of its mails, freed (the thread is idle
+ * or stopped). */
+static void
+run_end(struct mailer *m)
+{
+	for (size_t i = 0; i < m->njobs; i++)
+		if (m->jobs[i].msg != NULL) {
+			explicit_bzero(m->jobs[i].msg, m->jobs[i].len);
+			free(m->jobs[i].msg);
+		}
+	free(m->jobs);
+	store_mails_free(m->rows, m->nrows);
+	pthread_mutex_lock(&m->pk.mu);
+	m->jobs = NULL;
+	m->njobs = m->nsent = m->nmarked = 0;
+	pthread_mutex_unlock(&m->pk.mu);
+	m->rows = NULL;
+	m->nrows = 0;
 }
 
 /*
@@ -775,33 +1004,45 @@ attempt(struct mailer *m, const struct store_mail *row, time_t now,
  * is sent again after recovery, with the same Message-ID and bytes.  A
  * password row is marked sent on its own, at once, so that the store
  * wipes it (and checkpoints the WAL) without waiting for the batch.
+ *
+ * With SMTP the mails are composed here and sent by the thread while the
+ * loop goes on (a server that is slow or does not answer holds up no
+ * upload); the calls that follow mark their outcomes as they come, and
+ * the next run starts once the thread is done with this one.
  */
-#define FLUSH_EVERY 64
-
 int
 mailer_run(struct mailer *m, time_t now, size_t max, time_t *next_due)
 {
 	struct store_mail *rows = NULL;
-	struct outcome *out = NULL;
+	struct outcome out[FLUSH_EVERY];
+	struct sendjob *jobs = NULL;
 	unsigned char *taken = NULL;
-	size_t n = 0, pending = 0;
-	int handled = 0, rc = -1;
+	size_t n = 0, pending = 0, njobs = 0;
+	int handled = 0, rc = -1, r;
 	time_t when;
 
 	if (now == 0)
 		now = time(NULL);
 	memset(&m->stats, 0, sizeof(m->stats));
-	m->down = 0;
+	if (next_due != NULL)
+		*next_due = 0;
+	if (m->rows != NULL) {
+		/* a run on its way: its outcomes so far */
+		if ((handled = run_collect(m)) == -1)
+			return -1;
+		if (m->nmarked < m->njobs)
+			return handled;
+		run_end(m);
+		max = 0; /* the next run at the next call */
+	}
 	if (max > 0 && store_outbox_due(m->st, now, max, &rows, &n) == -1)
 		return -1;
 	if (n > 0) {
 		taken = xcalloc(n, 1);
-		out = xreallocarray(NULL, FLUSH_EVERY, sizeof(*out));
 		if (store_begin(m->st) == -1)
 			goto out;
 		for (size_t i = 0; i < n; i++) {
-			int r = store_outbox_mark_sending(m->st, rows[i].id);
-
+			r = store_outbox_mark_sending(m->st, rows[i].id);
 			if (r == -1) {
 				store_rollback(m->st);
 				goto out;
@@ -813,30 +1054,48 @@ mailer_run(struct mailer *m, time_t now, size_t max, time_t *next_due)
 			goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		char *msg = NULL;
+		size_t len = 0;
+
 		if (!taken[i])
 			continue;
-		if (attempt(m, &rows[i], now, &out[pending]) == -1)
+		if ((r = attempt(m, &rows[i], now, &out[pending], &msg,
+		    &len)) == -1)
 			goto recover;
-		handled++;
-		if (out[pending].secret && out[pending].r == SMTP_SENT) {
-			if (outcomes_flush(m, out, pending) == -1 ||
-			    outcome_mark(m, &out[pending]) == -1)
-				goto recover;
-			pending = 0;
+		if (r == 1) {
+			jobs = xreallocarray(jobs, njobs + 1, sizeof(*jobs));
+			memset(&jobs[njobs], 0, sizeof(jobs[0]));
+			jobs[njobs].row = i;
+			jobs[njobs].msg = (unsigned char *)msg;
+			jobs[njobs++].len = len;
 			continue;
 		}
-		if (++pending == FLUSH_EVERY) {
-			if (outcomes_flush(m, out, pending) == -1)
-				goto recover;
-			pending = 0;
-		}
+		handled++;
+		if (outcome_add(m, out, &pending) == -1)
+			goto recover;
 	}
 	if (outcomes_flush(m, out, pending) == -1)
 		goto recover;
 	pending = 0;
-	if (next_due != NULL) {
-		int r = store_outbox_next_due(m->st, &when);
-
+	if (njobs > 0) {
+		/* the thread takes them from here; rows stay until the last
+		 * outcome is marked */
+		m->rows = rows;
+		m->nrows = n;
+		rows = NULL;
+		n = 0;
+		m->run_now = now;
+		pthread_mutex_lock(&m->pk.mu);
+		m->jobs = jobs;
+		m->njobs = njobs;
+		m->nsent = m->nmarked = 0;
+		m->down = 0;
+		pthread_cond_broadcast(&m->pk.cv);
+		pthread_mutex_unlock(&m->pk.mu);
+		jobs = NULL;
+		njobs = 0;
+	} else if (next_due != NULL) {
+		r = store_outbox_next_due(m->st, &when);
 		if (r == -1)
 			goto out;
 		*next_due = r == 0 ? when : 0;
@@ -848,9 +1107,12 @@ recover:
 	 * than at the next start (the daemon is the only sender) */
 	store_outbox_recover(m->st);
 out:
-	if (out != NULL)
-		explicit_bzero(out, FLUSH_EVERY * sizeof(*out));
-	free(out);
+	for (size_t i = 0; i < njobs; i++) {
+		explicit_bzero(jobs[i].msg, jobs[i].len);
+		free(jobs[i].msg);
+	}
+	free(jobs);
+	explicit_bzero(out, sizeof(out));
 	free(taken);
 	store_mails_free(rows, n);
 	/* the filing may change before the next run */

@@ -9,10 +9,13 @@
  * the debug callback that captures replies reads only what the server
  * sent (CURLINFO_HEADER_IN), never our AUTH line.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -22,7 +25,11 @@
 #define SMTP_LINE_MAX 512
 
 struct smtp {
+	CURLM *multi;           /* drives the transfer; keeps the connection */
 	CURL *curl;
+	int (*between)(void *); /* called between waits: nonzero aborts */
+	void *between_arg;
+	curl_socket_t sock;     /* the connection's socket, or CURL_SOCKET_BAD */
 	struct curl_slist *rcpt;
 	/* the message being uploaded */
 	const unsigned char *msg;
@@ -134,6 +141,31 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 	return 0;
 }
 
+/* The connection's socket, kept so that a send given up can end it. */
+static curl_socket_t
+smtp_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct smtp *s = arg;
+	curl_socket_t fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == -1)
+		return CURL_SOCKET_BAD;
+	s->sock = fd;
+	return fd;
+}
+
+static int
+smtp_close_cb(void *arg, curl_socket_t fd)
+{
+	struct smtp *s = arg;
+
+	if (fd == s->sock)
+		s->sock = CURL_SOCKET_BAD;
+	return close(fd);
+}
+
 struct smtp *
 smtp_new(const char *url, enum starttls_mode starttls, const char *ca_file,
     uint64_t timeout)
@@ -146,7 +178,11 @@ smtp_new(const char *url, enum starttls_mode starttls, const char *ca_file,
 	    strncasecmp(url, "smtps://", 8) != 0))
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
-	if ((s->curl = curl_easy_init()) == NULL) {
+	s->sock = CURL_SOCKET_BAD;
+	if ((s->multi = curl_multi_init()) == NULL ||
+	    (s->curl = curl_easy_init()) == NULL) {
+		if (s->multi != NULL)
+			curl_multi_cleanup(s->multi);
 		free(s);
 		return NULL;
 	}
@@ -179,6 +215,10 @@ smtp_new(const char *url, enum starttls_mode starttls, const char *ca_file,
 		SET(CURLOPT_CONNECTTIMEOUT, (long)(timeout < 60 ? timeout : 60));
 	}
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_OPENSOCKETFUNCTION, smtp_open_cb);
+	SET(CURLOPT_OPENSOCKETDATA, s);
+	SET(CURLOPT_CLOSESOCKETFUNCTION, smtp_close_cb);
+	SET(CURLOPT_CLOSESOCKETDATA, s);
 	SET(CURLOPT_UPLOAD, 1L);
 	SET(CURLOPT_READFUNCTION, smtp_read_cb);
 	SET(CURLOPT_READDATA, s);
@@ -203,8 +243,63 @@ smtp_free(struct smtp *s)
 		return;
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
+	curl_multi_cleanup(s->multi);
 	curl_slist_free_all(s->rcpt);
 	free(s);
+}
+
+void
+smtp_between(struct smtp *s, int (*fn)(void *), void *arg)
+{
+	s->between = fn;
+	s->between_arg = arg;
+}
+
+void
+smtp_wakeup(struct smtp *s)
+{
+	curl_multi_wakeup(s->multi);
+}
+
+/* One transfer through the multi handle: the easy handle's result, or
+ * CURLE_ABORTED_BY_CALLBACK when between() asked to give up.  The waits
+ * are at most a second, so between() runs at least that often. */
+static CURLcode
+smtp_perform(struct smtp *s)
+{
+	CURLcode cc = CURLE_FAILED_INIT;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	while (running) {
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+			break;
+		if (!running)
+			break;
+		if (s->between != NULL && s->between(s->between_arg) != 0) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			goto out;
+		}
+		if (curl_multi_poll(s->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+		if (s->between != NULL && s->between(s->between_arg) != 0) {
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			goto out;
+		}
+	}
+	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->curl)
+			cc = msg->data.result;
+out:
+	/* Given up: libcurl would say QUIT and wait for the answer (up to
+	 * the timeout, from a server that may never give one).  A socket
+	 * shut down ends that wait at once. */
+	if (cc == CURLE_ABORTED_BY_CALLBACK && s->sock != CURL_SOCKET_BAD)
+		shutdown(s->sock, SHUT_RDWR);
+	curl_multi_remove_handle(s->multi, s->curl);
+	return cc;
 }
 
 long
@@ -258,7 +353,7 @@ smtp_send(struct smtp *s, const char *mail_from, const char *rcpt,
 	s->len = len;
 	s->off = 0;
 
-	cc = curl_easy_perform(s->curl);
+	cc = smtp_perform(s);
 	if (s->linelen > 0)
 		smtp_line_done(s);
 	if (s->errcode != 0) {

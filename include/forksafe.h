@@ -22,6 +22,11 @@ struct parking {
 	int stop;               /* the thread finishes its work and ends */
 	int pausing;            /* a fork waits for the thread to park */
 	int parked;             /* the thread is at its wait */
+	/* set before parking_start() by a thread that may be waiting
+	 * elsewhere (in a library's poll): makes it come and look at
+	 * pausing and stop */
+	void (*nudge)(void *);
+	void *nudge_arg;
 };
 
 /* Start fn(arg) on a new thread, parked over every fork from now on.

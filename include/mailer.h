@@ -18,8 +18,9 @@
  * failed.  Once the server cannot be reached, the rest of the run's mails
  * are deferred with the same reason without another connection attempt.
  *
- * One struct mailer per thread; it holds the store connection it is
- * given (not owned) and the transport.
+ * One struct mailer per store connection (the loop's); it holds the
+ * connection it is given (not owned).  With SMTP it owns the transport
+ * and a thread that does nothing but send the mails composed for it.
  */
 #ifndef BEIAND_MAILER_H
 #define BEIAND_MAILER_H
@@ -56,6 +57,17 @@ void mailer_free(struct mailer *m); /* accepts NULL; closes the connection */
  * 0 when none waits.
  */
 int mailer_run(struct mailer *m, time_t now, size_t max, time_t *next_due);
+
+/*
+ * With SMTP the mails of a run are sent by a thread of the mailer's own
+ * while mailer_run() returns; its descriptor (-1 without SMTP) is
+ * readable when the thread has finished a mail, whose outcome the next
+ * mailer_run() marks.  mailer_busy(): a run is on its way (mailer_run()
+ * takes no new rows until it is done).  mailer_free() gives up the mail
+ * on the wire: its row, and those not sent yet, are queued again.
+ */
+int mailer_fd(const struct mailer *m);
+int mailer_busy(const struct mailer *m);
 
 /*
  * The backoff before attempt attempts + 1, without jitter:

@@ -1,11 +1,13 @@
 /*
  * smtp: the outbox's SMTP transport, over libcurl.
  *
- * One struct smtp holds one libcurl easy handle for the life of the
- * mailer, so consecutive mails reuse the open connection (and its TLS
- * session).  Each smtp_send is one message to one recipient: the outbox
- * has one row per recipient.  The message is sent as given (libcurl adds
- * the dot-stuffing and the final ".").
+ * One struct smtp holds one libcurl easy handle, driven through a multi
+ * handle, for the life of the mailer, so consecutive mails reuse the open
+ * connection (and its TLS session), and a send can be given up from
+ * another thread (smtp_between(), smtp_wakeup()).  Each smtp_send is one
+ * message to one recipient: the outbox has one row per recipient.  The
+ * message is sent as given (libcurl adds the dot-stuffing and the final
+ * ".").
  */
 #ifndef BEIAND_SMTP_H
 #define BEIAND_SMTP_H
@@ -52,6 +54,15 @@ void smtp_free(struct smtp *s); /* accepts NULL; closes the connection */
 enum smtp_result smtp_send(struct smtp *s, const char *mail_from,
     const char *rcpt, const void *msg, size_t len, char *reply,
     size_t replysize);
+
+/*
+ * fn(arg), when set, runs on the sending thread between the waits of a
+ * send, at least once a second; a nonzero return gives the send up
+ * (SMTP_DEFER, "curl: …aborted…").  smtp_wakeup(), from any thread, ends
+ * the current wait at once so that fn runs.
+ */
+void smtp_between(struct smtp *s, int (*fn)(void *), void *arg);
+void smtp_wakeup(struct smtp *s);
 
 /* The SMTP code of the last reply of the last send (0: none). */
 long smtp_last_code(const struct smtp *s);

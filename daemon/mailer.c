@@ -129,8 +129,8 @@ mailer_stats_get(const struct mailer *m, struct mailer_stats *out)
 static void *sender_main(void *arg);
 static int sender_between(void *arg);
 static void sender_nudge(void *arg);
-static void run_end(struct mailer *m);
-static int run_collect(struct mailer *m);
+static void run_end(struct mailer *m, int final);
+static int run_collect(struct mailer *m, int final);
 
 struct mailer *
 mailer_new(const struct config *cf, struct store *st, char *err,
@@ -193,12 +193,12 @@ mailer_free(struct mailer *m)
 		 * the rest queued again (store_outbox_recover) */
 		parking_stop(&m->pk);
 		if (m->rows != NULL) {
-			if (run_collect(m) == -1)
+			if (run_collect(m, 1) == -1)
 				log_err("mailer: %s", store_errmsg(m->st));
 			if (m->nmarked < m->njobs &&
 			    store_outbox_recover(m->st) == -1)
 				log_err("mailer: %s", store_errmsg(m->st));
-			run_end(m);
+			run_end(m, 1);
 		}
 		close(m->efd);
 	}
@@ -941,23 +941,37 @@ outcome_add(struct mailer *m, struct outcome *out, size_t *pending)
 	return 0;
 }
 
-/* The outcomes of the mails the thread has finished since the last look,
- * marked.  How many, or -1 on a store error. */
+/*
+ * The outcomes of the mails the thread has finished, marked as a batch
+ * would be in a run on this thread: once FLUSH_EVERY wait, a password
+ * mail's at once, all of them when the run is done or (final: the thread
+ * has ended) the mailer stops.  How many were marked, or -1 on a store
+ * error.
+ */
 static int
-run_collect(struct mailer *m)
+run_collect(struct mailer *m, int final)
 {
 	struct outcome out[FLUSH_EVERY];
-	size_t sent, pending = 0;
+	size_t sent, upto, pending = 0;
 	int n = 0, rc = 0;
 	uint64_t v;
 
 	if (read(m->efd, &v, sizeof(v)) == -1) {
 		/* nothing new, or already read: nsent says */
 	}
-	pthread_mutex_lock(&m->pk.mu);
+	if (!final)
+		pthread_mutex_lock(&m->pk.mu);
 	sent = m->nsent;
-	pthread_mutex_unlock(&m->pk.mu);
-	for (; m->nmarked < sent; m->nmarked++, n++) {
+	upto = sent == m->njobs || final ? sent : m->nmarked;
+	if (!final)
+		pthread_mutex_unlock(&m->pk.mu);
+	if (upto < sent && sent - m->nmarked >= FLUSH_EVERY)
+		upto = sent;
+	for (size_t i = m->nmarked; upto < sent && i < sent; i++)
+		if (m->jobs[i].r == SMTP_SENT &&
+		    m->rows[m->jobs[i].row].secret != NULL)
+			upto = i + 1; /* a password: marked (and wiped) now */
+	for (; m->nmarked < upto; m->nmarked++, n++) {
 		struct sendjob *j = &m->jobs[m->nmarked];
 		const struct store_mail *row = &m->rows[j->row];
 
@@ -975,10 +989,10 @@ run_collect(struct mailer *m)
 	return rc == -1 ? -1 : n;
 }
 
-/* The run's rows and what is left of its mails, freed (the thread is idle
- * or stopped). */
+/* The run's rows and what is left of its mails, freed (the thread is idle,
+ * or ended: final). */
 static void
-run_end(struct mailer *m)
+run_end(struct mailer *m, int final)
 {
 	for (size_t i = 0; i < m->njobs; i++)
 		if (m->jobs[i].msg != NULL) {
@@ -987,10 +1001,12 @@ run_end(struct mailer *m)
 		}
 	free(m->jobs);
 	store_mails_free(m->rows, m->nrows);
-	pthread_mutex_lock(&m->pk.mu);
+	if (!final)
+		pthread_mutex_lock(&m->pk.mu);
 	m->jobs = NULL;
 	m->njobs = m->nsent = m->nmarked = 0;
-	pthread_mutex_unlock(&m->pk.mu);
+	if (!final)
+		pthread_mutex_unlock(&m->pk.mu);
 	m->rows = NULL;
 	m->nrows = 0;
 }
@@ -1028,11 +1044,11 @@ mailer_run(struct mailer *m, time_t now, size_t max, time_t *next_due)
 		*next_due = 0;
 	if (m->rows != NULL) {
 		/* a run on its way: its outcomes so far */
-		if ((handled = run_collect(m)) == -1)
+		if ((handled = run_collect(m, 0)) == -1)
 			return -1;
 		if (m->nmarked < m->njobs)
 			return handled;
-		run_end(m);
+		run_end(m, 0);
 		max = 0; /* the next run at the next call */
 	}
 	if (max > 0 && store_outbox_due(m->st, now, max, &rows, &n) == -1)

@@ -435,18 +435,17 @@ size_t
 json_plain_span(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t left = strlen(s), k;
+	size_t k;
 	uint32_t cp;
 
-	while (left > 0) {
+	while (*p != '\0') {
 		if (*p < 0x80) {
 			if (*p == '"' || *p == '\\' || *p < 0x20 || *p == 0x7f)
 				break;
 			k = 1;
-		} else if ((k = rules_utf8_seq(p, left, &cp)) == 0)
-			break;
+		} else if ((k = rules_utf8_seq(p, 4, &cp)) == 0)
+			break; /* (a sequence stops at the NUL: no byte past) */
 		p += k;
-		left -= k;
 	}
 	return (size_t)(p - (const unsigned char *)s);
 }

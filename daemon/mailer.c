@@ -157,15 +157,17 @@ mailer_new(const struct config *cf, struct store *st, char *err,
 			free(m);
 			return NULL;
 		}
-		m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		m->from = xstrdup(cf->smtp_from);
 		m->pk.nudge = sender_nudge;
 		m->pk.nudge_arg = m;
 		smtp_between(m->smtp, sender_between, m);
-		if (m->efd == -1 ||
-		    (rc = parking_start(&m->pk, sender_main, m)) != 0) {
+		if ((m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+			rc = errno;
+		else
+			rc = parking_start(&m->pk, sender_main, m);
+		if (rc != 0) {
 			snprintf(err, errsize, "mailer: sending thread: %s",
-			    strerror(m->efd == -1 ? errno : rc));
+			    strerror(rc));
 			if (m->efd != -1)
 				close(m->efd);
 			smtp_free(m->smtp);

@@ -23,13 +23,16 @@
 #include "xmalloc.h"
 
 #define SMTP_LINE_MAX 512
+#define SMTP_SOCKS 4
 
 struct smtp {
 	CURLM *multi;           /* drives the transfer; keeps the connection */
 	CURL *curl;
 	int (*between)(void *); /* called between waits: nonzero aborts */
 	void *between_arg;
-	curl_socket_t sock;     /* the connection's socket, or CURL_SOCKET_BAD */
+	/* the sockets libcurl has open (two while it tries IPv6 and IPv4
+	 * at once), CURL_SOCKET_BAD in a free slot */
+	curl_socket_t socks[SMTP_SOCKS];
 	struct curl_slist *rcpt;
 	/* the message being uploaded */
 	const unsigned char *msg;
@@ -141,7 +144,7 @@ smtp_debug_cb(CURL *h, curl_infotype type, char *data, size_t n, void *arg)
 	return 0;
 }
 
-/* The connection's socket, kept so that a send given up can end it. */
+/* The connection's sockets, kept so that a send given up can end them. */
 static curl_socket_t
 smtp_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -152,7 +155,11 @@ smtp_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	if (fd == -1)
 		return CURL_SOCKET_BAD;
-	s->sock = fd;
+	for (int i = 0; i < SMTP_SOCKS; i++)
+		if (s->socks[i] == CURL_SOCKET_BAD) {
+			s->socks[i] = fd;
+			break;
+		}
 	return fd;
 }
 
@@ -161,8 +168,9 @@ smtp_close_cb(void *arg, curl_socket_t fd)
 {
 	struct smtp *s = arg;
 
-	if (fd == s->sock)
-		s->sock = CURL_SOCKET_BAD;
+	for (int i = 0; i < SMTP_SOCKS; i++)
+		if (s->socks[i] == fd)
+			s->socks[i] = CURL_SOCKET_BAD;
 	return close(fd);
 }
 
@@ -178,7 +186,8 @@ smtp_new(const char *url, enum starttls_mode starttls, const char *ca_file,
 	    strncasecmp(url, "smtps://", 8) != 0))
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
-	s->sock = CURL_SOCKET_BAD;
+	for (int i = 0; i < SMTP_SOCKS; i++)
+		s->socks[i] = CURL_SOCKET_BAD;
 	if ((s->multi = curl_multi_init()) == NULL ||
 	    (s->curl = curl_easy_init()) == NULL) {
 		if (s->multi != NULL)
@@ -296,8 +305,9 @@ out:
 	/* Given up: libcurl would say QUIT and wait for the answer (up to
 	 * the timeout, from a server that may never give one).  A socket
 	 * shut down ends that wait at once. */
-	if (cc == CURLE_ABORTED_BY_CALLBACK && s->sock != CURL_SOCKET_BAD)
-		shutdown(s->sock, SHUT_RDWR);
+	for (int i = 0; cc == CURLE_ABORTED_BY_CALLBACK && i < SMTP_SOCKS; i++)
+		if (s->socks[i] != CURL_SOCKET_BAD)
+			shutdown(s->socks[i], SHUT_RDWR);
 	curl_multi_remove_handle(s->multi, s->curl);
 	return cc;
 }

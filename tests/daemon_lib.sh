@@ -8,13 +8,15 @@ case "$B" in
 esac
 export BEIAND_PWHASH_FAST=1
 
-# fail MESSAGE: the test fails; the daemon's last log lines go with it.
+# fail MESSAGE: the test fails; the daemon's last log lines go with it,
+# and the daemon is stopped.
 # (A test that needs more, or less, defines its own after this file.)
 fail()
 {
 	echo "FAIL: $*" >&2
 	[ -f "${BEIAND_DIR:-/nonexistent}/beiand.log" ] &&
 		tail -n 30 "$BEIAND_DIR/beiand.log" >&2
+	bd_stop
 	exit 1
 }
 

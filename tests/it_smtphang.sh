@@ -10,14 +10,6 @@
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
-	bd_stop
-	exit 1
-}
-
 if [ "$(id -u)" != 0 ]; then
 	echo "it_smtphang: needs root, skipped"
 	exit 0

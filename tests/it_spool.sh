@@ -11,14 +11,6 @@
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	tail -n 30 "$BEIAND_DIR/beiand.log" >&2
-	bd_stop
-	exit 1
-}
-
 # sftp_cmds CMD...: run the commands in one sftp session as provider P001.
 sftp_cmds()
 {

@@ -278,19 +278,15 @@ smtp_perform(struct smtp *s)
 {
 	CURLcode cc = CURLE_FAILED_INIT;
 	CURLMsg *msg;
-	int running = 1, left;
+	int running, left;
 
 	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
 		return CURLE_OUT_OF_MEMORY;
-	while (running) {
-		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+	for (;;) {
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK ||
+		    !running)
 			break;
-		if (!running)
-			break;
-		if (s->between != NULL && s->between(s->between_arg) != 0) {
-			cc = CURLE_ABORTED_BY_CALLBACK;
-			goto out;
-		}
+		/* a wake-up (smtp_wakeup) asked before the wait ends it */
 		if (curl_multi_poll(s->multi, NULL, 0, 1000, NULL) != CURLM_OK)
 			break;
 		if (s->between != NULL && s->between(s->between_arg) != 0) {

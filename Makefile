@@ -43,13 +43,16 @@ else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 
-LIB_SRC   = $(wildcard parsers/*.c) $(filter-out daemon/main_%.c,$(wildcard daemon/*.c))
+# the parts, bottom first (docs/architecture.md); all but the programs'
+# main files build into one library that the programs, tests and fuzzers link
+PARTS     = lib parsers common store mail worker daemon ctl
+LIB_SRC   = $(filter-out %/main_beiand.c %/main_beianctl.c,$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
 BINS      = $(B)/beiand $(B)/beianctl
 XSD       = $(wildcard parsers/xsd/*.xsd)
-TEMPLATES = $(wildcard daemon/templates/*.txt)
+TEMPLATES = $(wildcard mail/templates/*.txt)
 
 .PHONY: all deps test unit asan fuzz bench install clean run help fixtures print-pkgs
 
@@ -87,7 +90,7 @@ $(B)/libbeiand.a: $(LIB_OBJ)
 $(B)/beiand: $(B)/daemon/main_beiand.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/beianctl: $(B)/daemon/main_beianctl.o $(B)/libbeiand.a
+$(B)/beianctl: $(B)/ctl/main_beianctl.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
@@ -97,9 +100,9 @@ $(B)/gen/xsd_data.c: $(XSD) parsers/xsd/embed.sh
 	@mkdir -p $(@D)
 	sh parsers/xsd/embed.sh $(XSD) > $@.tmp && mv $@.tmp $@
 
-$(B)/gen/templates_data.c: $(TEMPLATES) daemon/templates/embed.sh
+$(B)/gen/templates_data.c: $(TEMPLATES) mail/templates/embed.sh
 	@mkdir -p $(@D)
-	sh daemon/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
+	sh mail/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<

@@ -20,13 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "config.h"
-#include "errlist.h"
-#include "filing.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 static struct filing *
 bench_filing(long i)

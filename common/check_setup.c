@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_setup.h"
-#include "xmalloc.h"
+#include "common/check_setup.h"
+#include "lib/xmalloc.h"
 
 int
 check_setup_init(struct check_setup *cs, const struct config *cf,

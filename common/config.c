@@ -21,10 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "config.h"
-#include "rules.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/rules.h"
+#include "lib/xmalloc.h"
 
 /* A configuration file is a few kilobytes; anything this big is a mistake. */
 #define CONFIG_FILE_MAX		(1024 * 1024)

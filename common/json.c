@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errlist.h"
-#include "json.h"
-#include "rules.h"
-#include "xmalloc.h"
+#include "parsers/errlist.h"
+#include "common/json.h"
+#include "parsers/rules.h"
+#include "lib/xmalloc.h"
 
 struct jp {
 	const unsigned char *s;

@@ -7,8 +7,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "pack.h"
-#include "xmalloc.h"
+#include "common/pack.h"
+#include "lib/xmalloc.h"
 
 struct membuf {
 	unsigned char *p;

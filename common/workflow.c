@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "workflow.h"
+#include "common/workflow.h"
 
 #define OWNER WF_ACTOR_BIT(WF_ACTOR_OWNER)
 #define PROVIDER WF_ACTOR_BIT(WF_ACTOR_PROVIDER)

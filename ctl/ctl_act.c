@@ -29,19 +29,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check_setup.h"
-#include "compat.h"
-#include "config.h"
-#include "ctl.h"
-#include "filing.h"
-#include "filing_check.h"
-#include "ingest.h"
-#include "package.h"
-#include "photo.h"
-#include "rules.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "common/check_setup.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "ctl/ctl.h"
+#include "parsers/filing.h"
+#include "parsers/filing_check.h"
+#include "store/ingest.h"
+#include "parsers/package.h"
+#include "parsers/photo.h"
+#include "parsers/rules.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define IMPORT_MAX_BYTES ((size_t)256 << 20)
 #define IMPORT_COLUMNS 8

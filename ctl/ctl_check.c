@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "check_setup.h"
-#include "config.h"
-#include "ctl.h"
-#include "package.h"
-#include "xmalloc.h"
+#include "common/check_setup.h"
+#include "common/config.h"
+#include "ctl/ctl.h"
+#include "parsers/package.h"
+#include "lib/xmalloc.h"
 
 struct check_out {
 	int json, multi;

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ctl.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "common/config.h"
+#include "ctl/ctl.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define RECENT_ERRORS_SHOWN 20
 

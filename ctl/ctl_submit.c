@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check_setup.h"
-#include "config.h"
-#include "ctl.h"
-#include "ingest.h"
-#include "package.h"
-#include "store.h"
-#include "xmalloc.h"
+#include "common/check_setup.h"
+#include "common/config.h"
+#include "ctl/ctl.h"
+#include "store/ingest.h"
+#include "parsers/package.h"
+#include "store/store.h"
+#include "lib/xmalloc.h"
 
 int
 ctl_submit(int argc, char **argv, const struct config *cf)

@@ -1,7 +1,7 @@
 /*
  * beianctl: the command line tool's entry point.
  */
-#include "ctl.h"
+#include "ctl/ctl.h"
 
 int
 main(int argc, char **argv)

@@ -34,20 +34,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "config.h"
-#include "imap.h"
-#include "ingest.h"
-#include "intake.h"
-#include "json.h"
-#include "metrics.h"
-#include "log.h"
-#include "mime.h"
-#include "package.h"
-#include "sha256.h"
-#include "store.h"
-#include "worker.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "mail/imap.h"
+#include "store/ingest.h"
+#include "daemon/intake.h"
+#include "common/json.h"
+#include "daemon/metrics.h"
+#include "lib/log.h"
+#include "parsers/mime.h"
+#include "parsers/package.h"
+#include "lib/sha256.h"
+#include "store/store.h"
+#include "worker/worker.h"
+#include "lib/xmalloc.h"
 
 #define INTAKE_RESTART_MIN_MS 1000
 #define INTAKE_RESTART_MAX_MS 60000

@@ -22,19 +22,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob.h"
-#include "compat.h"
-#include "config.h"
-#include "eml.h"
-#include "forksafe.h"
-#include "json.h"
-#include "log.h"
-#include "mail.h"
-#include "mailer.h"
-#include "smtp.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "store/blob.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "mail/eml.h"
+#include "lib/forksafe.h"
+#include "common/json.h"
+#include "lib/log.h"
+#include "mail/mail.h"
+#include "daemon/mailer.h"
+#include "mail/smtp.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define REPLY_MAX 512
 #define FLUSH_EVERY 64          /* outcomes marked in one transaction */

@@ -1,7 +1,7 @@
 /*
  * beiand: the daemon's entry point.
  */
-#include "beiand.h"
+#include "daemon/beiand.h"
 
 int
 main(int argc, char **argv)

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "daemon/metrics.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 static const char *const outbox_states[] = {
 	"queued", "sending", "sent", "deferred", "failed"

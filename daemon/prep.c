@@ -9,10 +9,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "blob.h"
-#include "forksafe.h"
-#include "prep.h"
-#include "xmalloc.h"
+#include "store/blob.h"
+#include "lib/forksafe.h"
+#include "daemon/prep.h"
+#include "lib/xmalloc.h"
 
 struct prep {
 	struct parking pk;          /* its lock; its condition: a job queued,

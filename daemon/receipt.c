@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "receipt.h"
-#include "rules.h"
-#include "store.h"
-#include "xmalloc.h"
+#include "daemon/receipt.h"
+#include "parsers/rules.h"
+#include "store/store.h"
+#include "lib/xmalloc.h"
 
 struct sbuf {
 	char *s;

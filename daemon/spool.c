@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "config.h"
-#include "log.h"
-#include "receipt.h"
-#include "spool.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "lib/log.h"
+#include "daemon/receipt.h"
+#include "daemon/spool.h"
+#include "lib/xmalloc.h"
 
 #define SPOOL_RESCAN_MS 30000
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archive_reader.h"
+#include "parsers/archive_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "filing.h"
+#include "parsers/filing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

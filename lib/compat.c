@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "compat.h"
+#include "lib/compat.h"
 
 size_t
 strlcpy(char *dst, const char *src, size_t dsize)

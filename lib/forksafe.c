@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "forksafe.h"
+#include "lib/forksafe.h"
 
 #define FORKSAFE_MAX 8
 

@@ -19,7 +19,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static int log_foreground = 1;
 static int log_verbose;

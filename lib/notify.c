@@ -12,7 +12,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "notify.h"
+#include "lib/notify.h"
 
 static int64_t notify_last_ping_ms = -1;
 

@@ -6,7 +6,7 @@
 
 #include <gnutls/crypto.h>
 
-#include "sha256.h"
+#include "lib/sha256.h"
 
 struct sha256_ctx {
 	gnutls_hash_hd_t h;

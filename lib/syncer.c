@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "forksafe.h"
-#include "syncer.h"
-#include "xmalloc.h"
+#include "lib/forksafe.h"
+#include "lib/syncer.h"
+#include "lib/xmalloc.h"
 
 #define SYNCER_DIRS 4
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "lib/xmalloc.h"
 
 static void
 xmalloc_die(const char *what, size_t n)

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eml.h"
+#include "mail/eml.h"
 
 #define EML_NAME_MAX 200
 

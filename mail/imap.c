@@ -35,11 +35,11 @@
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
 
-#include "compat.h"
-#include "config.h"
-#include "imap.h"
-#include "log.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "mail/imap.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
 
 #define IMAP_NET_TIMEOUT   60          /* seconds per network read */
 #define IMAP_IDLE_RENEW    (20 * 60)   /* below the 29 min of RFC 2177 */

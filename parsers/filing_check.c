@@ -29,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "filing_check.h"
-#include "licence.h"
-#include "photo.h"
-#include "rules.h"
-#include "xmalloc.h"
+#include "parsers/filing_check.h"
+#include "parsers/licence.h"
+#include "parsers/photo.h"
+#include "parsers/rules.h"
+#include "lib/xmalloc.h"
 
 /* The longest path, every index at 20 digits, is under 120 bytes. */
 #define PATH_SIZE 192

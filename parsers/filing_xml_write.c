@@ -12,8 +12,8 @@
 
 #include <libxml/xmlwriter.h>
 
-#include "filing.h"
-#include "xmalloc.h"
+#include "parsers/filing.h"
+#include "lib/xmalloc.h"
 
 struct fxw {
 	xmlTextWriterPtr w;

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "licence.h"
-#include "rules.h"
+#include "parsers/licence.h"
+#include "parsers/rules.h"
 
 #define LICENCE_MIDDLE "ICP备"
 #define LICENCE_END "号"

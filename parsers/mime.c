@@ -22,9 +22,9 @@
 
 #include <libetpan/mailimf.h>
 
-#include "archive_reader.h"
-#include "mime.h"
-#include "xmalloc.h"
+#include "parsers/archive_reader.h"
+#include "parsers/mime.h"
+#include "lib/xmalloc.h"
 
 #define MIME_MAX_SECTIONS 128 /* RFC 2231 continuations of one parameter */
 #define MIME_CHARSET_MAX 64

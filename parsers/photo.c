@@ -25,7 +25,7 @@
 
 #include <zlib.h>
 
-#include "photo.h"
+#include "parsers/photo.h"
 
 #define PHOTO_SHORT_MIN 480
 #define PHOTO_LONG_MAX  5000

@@ -23,7 +23,7 @@
 #include <idn2.h>
 #include <libpsl.h>
 
-#include "rules.h"
+#include "parsers/rules.h"
 
 /* Domains and hosts longer than this are refused before any work. */
 #define RULES_DOMAIN_INPUT_MAX 1024

@@ -16,8 +16,8 @@
 #include <lzma.h>
 #include <zlib.h>
 
-#include "stream_decode.h"
-#include "xmalloc.h"
+#include "parsers/stream_decode.h"
+#include "lib/xmalloc.h"
 
 #define SD_PIECE (64U * 1024)
 

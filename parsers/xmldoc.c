@@ -33,8 +33,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
-#include "filing.h"
-#include "xmalloc.h"
+#include "parsers/filing.h"
+#include "lib/xmalloc.h"
 
 extern const unsigned char xsd_filing[], xsd_verification[], xsd_decision[];
 extern const unsigned char xsd_manifest[], xsd_withdrawal[], xsd_handback[];

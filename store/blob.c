@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blob.h"
-#include "xmalloc.h"
+#include "store/blob.h"
+#include "lib/xmalloc.h"
 
 /* Temporary names differ between threads and between calls. */
 static unsigned long blob_seq;

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compat.h"
-#include "config.h"
-#include "ingest.h"
-#include "pack.h"
-#include "rules.h"
-#include "sha256.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "store/ingest.h"
+#include "common/pack.h"
+#include "parsers/rules.h"
+#include "lib/sha256.h"
+#include "lib/xmalloc.h"
 
 static const enum err_code transient_codes[] = {
 	ERR_WRONG_STATE, ERR_SUBJECT_CONFLICT, ERR_DOMAIN_CONFLICT,

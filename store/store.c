@@ -23,18 +23,18 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "blob.h"
-#include "compat.h"
-#include "config.h"
-#include "errlist.h"
-#include "filing.h"
-#include "json.h"
-#include "licence.h"
-#include "sha256.h"
-#include "store.h"
-#include "syncer.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "store/blob.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "common/json.h"
+#include "parsers/licence.h"
+#include "lib/sha256.h"
+#include "store/store.h"
+#include "lib/syncer.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define CST_OFFSET (8 * 3600)
 #define PASSWORD_MAX_FAILS 5

@@ -1,5 +1,5 @@
 #!/bin/sh
-# it_imap: the IMAP fetcher (daemon/imap.c) against a private Dovecot.
+# it_imap: the IMAP fetcher (mail/imap.c) against a private Dovecot.
 # tests/tool_imap.c plays the daemon's side of the protocol (include/
 # imap.h) with its last_uid in a small state file.  Checks: messages
 # delivered before start and while running each arrive exactly once and
@@ -42,8 +42,8 @@ build()
 		    -o "$T/tool_imap"
 	else
 		# shellcheck disable=SC2086
-		$CC $FLAGS "$@" tests/tool_imap.c daemon/imap.c daemon/log.c \
-		    parsers/xmalloc.c parsers/compat.c $LIBS -o "$T/tool_imap"
+		$CC $FLAGS "$@" tests/tool_imap.c mail/imap.c lib/log.c \
+		    lib/xmalloc.c lib/compat.c $LIBS -o "$T/tool_imap"
 	fi
 }
 # a sanitizer build of the library (make asan) needs them at link time too

@@ -1,5 +1,5 @@
 #!/bin/sh
-# it_smtp: daemon/smtp.c and daemon/mail_compose.c against a real Postfix
+# it_smtp: mail/smtp.c and mail/mail_compose.c against a real Postfix
 # delivering into a real Dovecot.  A small driver (tests/tool_smtpsend.c,
 # built here from the sources) sends, over one libcurl handle: a
 # review_request with a Chinese-named attachment and "received" mails to

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive_reader.h"
+#include "parsers/archive_reader.h"
 #include "unit.h"
 
 /* ---- helpers -------------------------------------------------------- */

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errlist.h"
-#include "filing.h"
-#include "filing_check.h"
-#include "input_limits.h"
-#include "rules.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "parsers/filing_check.h"
+#include "parsers/input_limits.h"
+#include "parsers/rules.h"
 #include "unit.h"
 
 /* A minimal but structurally whole JPEG: SOI, SOF0, SOS, data, EOI. */

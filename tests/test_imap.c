@@ -1,11 +1,11 @@
 /*
- * test_imap: the pure parts of daemon/imap.c, the [imap] url and the
+ * test_imap: the pure parts of mail/imap.c, the [imap] url and the
  * child's frames as the parent decodes them.
  */
 #include <stdint.h>
 #include <string.h>
 
-#include "imap.h"
+#include "mail/imap.h"
 #include "unit.h"
 
 static const struct {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "common/json.h"
 #include "unit.h"
 
 /* Valid documents; want is the top value's string (or number text) when

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "licence.h"
+#include "parsers/licence.h"
 #include "unit.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -13,8 +13,8 @@
 
 #include <libetpan/libetpan.h>
 
-#include "eml.h"
-#include "mail.h"
+#include "mail/eml.h"
+#include "mail/mail.h"
 #include "unit.h"
 
 static const char *const all_templates[] = {

@@ -15,15 +15,15 @@
 
 #include <libetpan/libetpan.h>
 
-#include "compat.h"
-#include "config.h"
-#include "eml.h"
-#include "filing.h"
-#include "mailer.h"
-#include "store.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "mail/eml.h"
+#include "parsers/filing.h"
+#include "daemon/mailer.h"
+#include "store/store.h"
 #include "unit.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define T0 ((time_t)1795000000) /* 2026-11-18 19:06:40 CST */
 

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "metrics.h"
-#include "store.h"
+#include "common/config.h"
+#include "daemon/metrics.h"
+#include "store/store.h"
 #include "unit.h"
-#include "workflow.h"
+#include "common/workflow.h"
 
 static char *
 metrics_text(const struct metrics *m)

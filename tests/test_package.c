@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "check_setup.h"
-#include "config.h"
-#include "filing_check.h"
-#include "package.h"
-#include "sha256.h"
+#include "common/check_setup.h"
+#include "common/config.h"
+#include "parsers/filing_check.h"
+#include "parsers/package.h"
+#include "lib/sha256.h"
 #include "unit.h"
 
 /* The identity as package.h defines it, written out for files already

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rules.h"
+#include "parsers/rules.h"
 #include "unit.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -6,7 +6,7 @@
 
 #include <curl/curl.h>
 
-#include "smtp.h"
+#include "mail/smtp.h"
 #include "unit.h"
 
 UNIT_TEST(smtp_classify)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "spool.h"
+#include "common/config.h"
+#include "daemon/spool.h"
 #include "unit.h"
 
 #define BACKLOG (SPOOL_CANDS_MAX + SPOOL_CANDS_MAX / 2 + 7)

@@ -14,16 +14,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob.h"
-#include "compat.h"
-#include "config.h"
-#include "errlist.h"
-#include "filing.h"
-#include "sha256.h"
-#include "store.h"
+#include "store/blob.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "lib/sha256.h"
+#include "store/store.h"
 #include "unit.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 #define T0 ((time_t)1795000000) /* 2026-11-18 19:06:40 CST */
 #define DAY ((time_t)86400)

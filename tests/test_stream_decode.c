@@ -9,7 +9,7 @@
 #include <lzma.h>
 #include <zlib.h>
 
-#include "stream_decode.h"
+#include "parsers/stream_decode.h"
 #include "unit.h"
 
 #define PLAIN_LEN 300000

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "syncer.h"
+#include "lib/syncer.h"
 #include "unit.h"
 
 static int

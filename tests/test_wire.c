@@ -9,18 +9,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "archive_reader.h"
-#include "check_setup.h"
-#include "compat.h"
-#include "config.h"
-#include "mime.h"
-#include "pack.h"
-#include "package.h"
-#include "rules.h"
+#include "parsers/archive_reader.h"
+#include "common/check_setup.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/mime.h"
+#include "common/pack.h"
+#include "parsers/package.h"
+#include "parsers/rules.h"
 #include "unit.h"
-#include "sha256.h"
-#include "wire.h"
-#include "xmalloc.h"
+#include "lib/sha256.h"
+#include "worker/wire.h"
+#include "lib/xmalloc.h"
 
 /* Shared with test_worker.c. */
 int test_wire_upload_equal(const struct upload *a, const struct upload *b,

@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check_setup.h"
-#include "config.h"
-#include "package.h"
+#include "common/check_setup.h"
+#include "common/config.h"
+#include "parsers/package.h"
 #include "unit.h"
-#include "worker.h"
-#include "xmalloc.h"
+#include "worker/worker.h"
+#include "lib/xmalloc.h"
 
 int test_wire_upload_equal(const struct upload *a, const struct upload *b,
     char *why, size_t whysize);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "workflow.h"
+#include "common/workflow.h"
 
 /* DESIGN.md's diagram, written out independently of the table. */
 static const struct {

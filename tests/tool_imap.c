@@ -30,9 +30,9 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "config.h"
-#include "imap.h"
-#include "log.h"
+#include "common/config.h"
+#include "mail/imap.h"
+#include "lib/log.h"
 
 #define NLARGE_MAX 64
 

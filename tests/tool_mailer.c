@@ -33,14 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "config.h"
-#include "errlist.h"
-#include "filing.h"
-#include "mailer.h"
-#include "smtp.h"
-#include "store.h"
-#include "workflow.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "daemon/mailer.h"
+#include "mail/smtp.h"
+#include "store/store.h"
+#include "common/workflow.h"
 
 static struct config cfg;
 static struct config_provider prov;

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eml.h"
-#include "mail.h"
-#include "smtp.h"
+#include "mail/eml.h"
+#include "mail/mail.h"
+#include "mail/smtp.h"
 
 int
 main(int argc, char **argv)

@@ -30,13 +30,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "compat.h"
-#include "config.h"
-#include "errlist.h"
-#include "filing.h"
-#include "store.h"
-#include "workflow.h"
-#include "xmalloc.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "store/store.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 
 /* ---- a small deterministic PRNG (splitmix64) ---------------------------- */
 

@@ -33,9 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
-#include "wire.h"
-#include "xmalloc.h"
+#include "lib/sha256.h"
+#include "worker/wire.h"
+#include "lib/xmalloc.h"
 
 #define WIRE_MAGIC0 'B'
 #define WIRE_MAGIC1 'W'

@@ -54,16 +54,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check_setup.h"
-#include "compat.h"
-#include "config.h"
-#include "filing.h"
-#include "mime.h"
-#include "rules.h"
-#include "sha256.h"
-#include "wire.h"
-#include "worker.h"
-#include "xmalloc.h"
+#include "common/check_setup.h"
+#include "lib/compat.h"
+#include "common/config.h"
+#include "parsers/filing.h"
+#include "parsers/mime.h"
+#include "parsers/rules.h"
+#include "lib/sha256.h"
+#include "worker/wire.h"
+#include "worker/worker.h"
+#include "lib/xmalloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WORKER_ASAN 1

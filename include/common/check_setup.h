@@ -6,8 +6,8 @@
 
 #include <time.h>
 
-#include "config.h"
-#include "filing_check.h"
+#include "common/config.h"
+#include "parsers/filing_check.h"
 
 struct check_setup {
 	struct check_ctx ctx;

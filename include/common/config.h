@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "input_limits.h"
-#include "rules.h"
+#include "parsers/input_limits.h"
+#include "parsers/rules.h"
 
 struct config_bureau {
 	char province[3];   /* "11" */

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "filing_check.h"
+#include "parsers/filing_check.h"
 
 /* 0 and *out (malloc'd, *len bytes), or -1 when libarchive refused. */
 int pack_zip(const struct pkg_file *files, size_t nfiles, unsigned char **out,

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "sha256.h"
+#include "lib/sha256.h"
 
 struct prep;
 

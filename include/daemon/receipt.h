@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "errlist.h"
-#include "package.h"
+#include "parsers/errlist.h"
+#include "parsers/package.h"
 
 struct receipt_item {
 	const char *path;     /* item path: "site-a/", "/", or the record's file */

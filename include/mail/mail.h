@@ -6,7 +6,7 @@
  * gives the same bytes, so a resend after a crash is byte-identical (the
  * .eml transport relies on it).  The texts are the bilingual templates of
  * daemon/templates/NAME.txt, compiled in; their language is described at the
- * top of daemon/mail_compose.c.
+ * top of mail/mail_compose.c.
  *
  * Parameter names the templates use (values are UTF-8 text; a value may
  * span lines; an absent optional value hides its section):

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"	/* enum starttls_mode */
+#include "common/config.h"	/* enum starttls_mode */
 
 enum smtp_result {
 	SMTP_SENT,	/* the server took it (2xx after DATA) */

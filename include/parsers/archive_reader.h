@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "errlist.h"
-#include "input_limits.h"
+#include "parsers/errlist.h"
+#include "parsers/input_limits.h"
 
 enum ar_format { AR_ZIP, AR_TAR, AR_TAR_GZ, AR_TAR_XZ };
 

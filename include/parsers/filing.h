@@ -16,8 +16,8 @@
 
 #include <stddef.h>
 
-#include "errlist.h"
-#include "input_limits.h"
+#include "parsers/errlist.h"
+#include "parsers/input_limits.h"
 
 enum filing_type {
 	FILING_TYPE_UNKNOWN,

@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-#include "errlist.h"
-#include "filing.h"
-#include "input_limits.h"
-#include "rules.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "parsers/input_limits.h"
+#include "parsers/rules.h"
 
 /* One file of a package: an archive member relative to the package
  * folder, or a mail attachment.  A view: check functions never free it. */

@@ -17,9 +17,9 @@
 
 #include <stddef.h>
 
-#include "errlist.h"
-#include "filing_check.h"
-#include "input_limits.h"
+#include "parsers/errlist.h"
+#include "parsers/filing_check.h"
+#include "parsers/input_limits.h"
 
 #define MIME_MAX_DEPTH 16 /* nested multiparts */
 

@@ -12,10 +12,10 @@
 
 #include <stddef.h>
 
-#include "archive_reader.h"
-#include "errlist.h"
-#include "filing.h"
-#include "filing_check.h"
+#include "parsers/archive_reader.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "parsers/filing_check.h"
 
 enum item_kind {
 	ITEM_FILING,

@@ -14,9 +14,9 @@
 
 #include <stddef.h>
 
-#include "errlist.h"
-#include "package.h"
-#include "store.h"
+#include "parsers/errlist.h"
+#include "parsers/package.h"
+#include "store/store.h"
 
 struct config;
 

@@ -36,9 +36,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "errlist.h"
-#include "filing.h"
-#include "workflow.h"
+#include "parsers/errlist.h"
+#include "parsers/filing.h"
+#include "common/workflow.h"
 
 struct config;
 struct store;

@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archive_reader.h"
-#include "input_limits.h"
-#include "package.h"
+#include "parsers/archive_reader.h"
+#include "parsers/input_limits.h"
+#include "parsers/package.h"
 
 #define WIRE_HEADER_SIZE 12
 

@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "archive_reader.h"
-#include "package.h"
+#include "parsers/archive_reader.h"
+#include "parsers/package.h"
 
 struct config;
 struct worker_pool;

@@ -24,6 +24,7 @@
 #include "lib/compat.h"
 #include "common/config.h"
 #include "parsers/rules.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* A configuration file is a few kilobytes; anything this big is a mistake. */
@@ -863,7 +864,7 @@ config_line(struct config_parser *p, char *s)
 		return 0;
 
 	len = strlen(s);
-	if (!rules_utf8_valid(s, len)) {
+	if (!utf8_valid(s, len)) {
 		config_line_error(p, "not valid UTF-8");
 		return -1;
 	}

@@ -17,7 +17,7 @@
 
 #include "parsers/errlist.h"
 #include "common/json.h"
-#include "parsers/rules.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 struct jp {
@@ -141,7 +141,7 @@ jp_string(struct jp *p, char **out, size_t *outlen)
 			goto bad;
 		}
 		if (c != '\\') {
-			if ((k = rules_utf8_seq(p->s + p->pos, end - p->pos,
+			if ((k = utf8_seq(p->s + p->pos, end - p->pos,
 			    &cp)) == 0) {
 				jp_fail(p, "invalid UTF-8 in string");
 				goto bad;
@@ -443,7 +443,7 @@ json_plain_span(const char *s)
 			if (*p == '"' || *p == '\\' || *p < 0x20 || *p == 0x7f)
 				break;
 			k = 1;
-		} else if ((k = rules_utf8_seq(p, 4, &cp)) == 0)
+		} else if ((k = utf8_seq(p, 4, &cp)) == 0)
 			break; /* (a sequence stops at the NUL: no byte past) */
 		p += k;
 	}

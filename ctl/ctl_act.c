@@ -38,8 +38,8 @@
 #include "store/ingest.h"
 #include "parsers/package.h"
 #include "parsers/photo.h"
-#include "parsers/rules.h"
 #include "store/store.h"
+#include "lib/utf8.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"
 
@@ -1096,7 +1096,7 @@ ctl_import(int argc, char **argv, const struct config *cf)
 			continue;
 		}
 		for (size_t i = 0; i < r.n; i++)
-			if (!rules_utf8_valid(r.f[i], strlen(r.f[i])))
+			if (!utf8_valid(r.f[i], strlen(r.f[i])))
 				ok = 0;
 		if (!ok) {
 			row_refused(r.line, ERR_XML_ENCODING,

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/receipt.h"
-#include "parsers/rules.h"
+#include "lib/utf8.h"
 #include "store/store.h"
 #include "lib/xmalloc.h"
 
@@ -50,7 +50,7 @@ sb_xml(struct sbuf *b, const char *s)
 	char hx[8];
 
 	for (; *p; p += k, left -= k) {
-		k = *p < 0x80 ? 1 : rules_utf8_seq(p, left, &cp);
+		k = *p < 0x80 ? 1 : utf8_seq(p, left, &cp);
 		if (k == 0 || *p < 0x20 || *p == 0x7f) {
 			k = 1;
 			snprintf(hx, sizeof(hx), "\\x%02x", *p);

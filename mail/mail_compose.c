@@ -34,7 +34,7 @@
 #include <time.h>
 
 #include "mail/mail.h"
-#include "parsers/rules.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 #define MAIL_LINE	76	/* RFC 2045/2047 line length, without CRLF */
@@ -171,7 +171,7 @@ buf_clean(struct buf *b, const char *str, enum clean_mode mode)
 	char hex[8];
 
 	while (i < n) {
-		k = rules_utf8_seq(s + i, n - i, &cp);
+		k = utf8_seq(s + i, n - i, &cp);
 		if (k == 0 || s[i] < 0x20 || s[i] == 0x7f) {
 			if (mode == CLEAN_ESCAPE) {
 				snprintf(hex, sizeof(hex), "\\x%02X", s[i]);
@@ -496,7 +496,7 @@ buf_words(struct buf *b, const char *str, size_t col)
 		max = (room - 12) / 4 * 3;
 		take = 0;
 		while (i + take < n) {
-			k = rules_utf8_seq(s + i + take, n - i - take, &cp);
+			k = utf8_seq(s + i + take, n - i - take, &cp);
 			if (k == 0)
 				k = 1;	/* cleaned before; never split anyway */
 			if (take + k > max)

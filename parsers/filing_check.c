@@ -33,6 +33,7 @@
 #include "parsers/licence.h"
 #include "parsers/photo.h"
 #include "parsers/rules.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* The longest path, every index at 20 digits, is under 120 bytes. */
@@ -89,7 +90,7 @@ str_in(const char *s, const char *const *set, size_t n)
 static int
 utf8_len_between(const char *s, long lo, long hi)
 {
-	long n = rules_utf8_len(s);
+	long n = utf8_len(s);
 
 	return n >= lo && n <= hi;
 }

@@ -23,6 +23,7 @@
 #include <idn2.h>
 #include <libpsl.h>
 
+#include "lib/utf8.h"
 #include "parsers/rules.h"
 
 /* Domains and hosts longer than this are refused before any work. */
@@ -562,7 +563,7 @@ rules_domain(const char *s, char *alabel, size_t alabel_size,
 		dropped = 1;
 	}
 	if (nonascii) {
-		if (!rules_utf8_valid(buf, len))
+		if (!utf8_valid(buf, len))
 			return DOMAIN_BAD;
 		if (idn2_lookup_u8((const uint8_t *)buf, (uint8_t **)&conv,
 		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
@@ -594,7 +595,7 @@ out:
 	return res;
 }
 
-/* ------------------------------------------------------------- UTF-8 */
+/* ------------------------------------------------------------- ASCII */
 
 /* ASCII-only case folding: the C library's depends on the locale. */
 static int
@@ -619,81 +620,6 @@ ascii_prefix_casecmp(const char *s, const char *prefix)
 		if (ascii_lower((unsigned char)*s) != *prefix)
 			return 1;
 	return 0;
-}
-
-size_t
-rules_utf8_seq(const void *s, size_t n, uint32_t *cp)
-{
-	const unsigned char *p = s;
-	uint32_t c;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	*cp = c;
-	return len;
-}
-
-int
-rules_utf8_valid(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint32_t cp;
-	size_t n;
-
-	while (len > 0) {
-		if ((n = rules_utf8_seq(p, len, &cp)) == 0)
-			return 0;
-		p += n;
-		len -= n;
-	}
-	return 1;
-}
-
-long
-rules_utf8_len(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t left = strlen(s), n;
-	uint32_t cp;
-	long count = 0;
-
-	while (left > 0) {
-		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
-			return -1;
-		p += n;
-		left -= n;
-		if (count == LONG_MAX)
-			return -1;
-		count++;
-	}
-	return count;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -822,7 +748,7 @@ rules_person_name(const char *s)
 		return -1;
 	left = strlen(s);
 	while (left > 0) {
-		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
+		if ((n = utf8_seq(p, left, &cp)) == 0)
 			return -1;
 		p += n;
 		left -= n;
@@ -865,7 +791,7 @@ rules_site_name(const char *name, const char *const *domains,
 	p = (const unsigned char *)name;
 	left = strlen(name);
 	while (left > 0) {
-		if ((n = rules_utf8_seq(p, left, &cp)) == 0)
+		if ((n = utf8_seq(p, left, &cp)) == 0)
 			return -1;
 		p += n;
 		left -= n;

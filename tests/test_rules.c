@@ -550,25 +550,6 @@ UNIT_TEST(rules_domain)
 	CHECK(rules_domain(big, alabel, sizeof(alabel), 0) == DOMAIN_BAD);
 }
 
-UNIT_TEST(rules_utf8)
-{
-	CHECK_INT(rules_utf8_len(""), 0);
-	CHECK_INT(rules_utf8_len("abc"), 3);
-	CHECK_INT(rules_utf8_len("张三"), 2);
-	CHECK_INT(rules_utf8_len("𠀀a"), 2);
-	CHECK_INT(rules_utf8_len("\xc0\xaf"), -1);         /* overlong */
-	CHECK_INT(rules_utf8_len("\xe0\x80\xaf"), -1);     /* overlong */
-	CHECK_INT(rules_utf8_len("\xed\xa0\x80"), -1);     /* surrogate */
-	CHECK_INT(rules_utf8_len("\xf4\x90\x80\x80"), -1); /* > U+10FFFF */
-	CHECK_INT(rules_utf8_len("\xe5\xbc"), -1);         /* truncated */
-	CHECK_INT(rules_utf8_len("\x80"), -1);
-	CHECK(rules_utf8_valid("a\0b", 3));
-	CHECK(rules_utf8_valid("", 0));
-	CHECK(rules_utf8_valid("\xe5\xbc\xa0", 3));
-	CHECK(!rules_utf8_valid("\xe5\xbc\xa0", 2));
-	CHECK(!rules_utf8_valid("\xff", 1));
-}
-
 UNIT_TEST(rules_person_name)
 {
 	static const struct {

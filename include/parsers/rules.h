@@ -77,14 +77,6 @@ int rules_site_name(const char *name, const char *const *domains,
  * katakana middle dot IMEs give for '·') and the Tibetan tsheg U+0F0B are
  * accepted as separators too.  No digits, no other punctuation. */
 int rules_person_name(const char *s);
-/* Length of a UTF-8 string in characters; -1 if not valid UTF-8. */
-long rules_utf8_len(const char *s);
-int rules_utf8_valid(const void *buf, size_t len);
-/* The length of the UTF-8 sequence at s (n bytes left) and its code point
- * in *cp; 0 when it is not valid (a stray or missing continuation byte,
- * an overlong form, a surrogate, past U+10FFFF). */
-size_t rules_utf8_seq(const void *s, size_t n, uint32_t *cp);
-
 /* §3.9 addresses. */
 struct ipaddr {
 	int family; /* 4 or 6 */

@@ -31,6 +31,7 @@
 #include "parsers/archive_reader.h"
 #include "lib/sha256.h"
 #include "parsers/stream_decode.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* Below this many unpacked bytes no ratio is judged: tiny XML compresses
@@ -120,47 +121,6 @@ ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
 }
 
 /* ---- names ---------------------------------------------------------- */
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char b = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xc2 && b <= 0xdf) {
-			k = 1;
-			cp = b & 0x1f;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			k = 2;
-			cp = b & 0x0f;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			k = 3;
-			cp = b & 0x07;
-		} else
-			return 0;
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
 
 /* GB18030 to UTF-8; NULL when the bytes are not GB18030 either. */
 static char *

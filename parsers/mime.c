@@ -24,6 +24,7 @@
 
 #include "parsers/archive_reader.h"
 #include "parsers/mime.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 #define MIME_MAX_SECTIONS 128 /* RFC 2231 continuations of one parameter */
@@ -83,65 +84,20 @@ sb_done(struct sbuf *b)
 
 /* ---- UTF-8 */
 
-/* Length of the valid UTF-8 sequence at p (no overlongs, surrogates or
- * code points over U+10FFFF), 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && p[1] < 0xa0)
-			return 0;
-		if (c == 0xed && p[1] >= 0xa0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && p[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && p[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-static int
-utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n) {
-		if ((k = utf8_seq(p + i, n - i)) == 0)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* Append p[0..n) keeping valid UTF-8, each invalid byte as U+FFFD, NULs
  * dropped. */
 static void
 utf8_clean_add(struct sbuf *b, const unsigned char *p, size_t n)
 {
 	size_t i = 0, k;
+	uint32_t cp;
 
 	while (i < n) {
 		if (p[i] == '\0') {
 			i++;
 			continue;
 		}
-		if ((k = utf8_seq(p + i, n - i)) == 0) {
+		if ((k = utf8_seq(p + i, n - i, &cp)) == 0) {
 			sb_add(b, "\xef\xbf\xbd", 3);
 			i++;
 			continue;

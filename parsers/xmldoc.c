@@ -34,6 +34,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "parsers/filing.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 extern const unsigned char xsd_filing[], xsd_verification[], xsd_decision[];
@@ -462,36 +463,13 @@ xmldoc_init(void)
 static size_t
 xmldoc_utf8_check(const unsigned char *s, size_t len)
 {
-	size_t i = 0, n, k;
-	uint32_t c;
+	size_t i = 0, n;
+	uint32_t cp;
 
 	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xC2 && s[i] <= 0xDF) {
-			n = 1;
-			c = s[i] & 0x1F;
-		} else if (s[i] >= 0xE0 && s[i] <= 0xEF) {
-			n = 2;
-			c = s[i] & 0x0F;
-		} else if (s[i] >= 0xF0 && s[i] <= 0xF4) {
-			n = 3;
-			c = s[i] & 0x07;
-		} else
+		if ((n = utf8_seq(s + i, len - i, &cp)) == 0)
 			return i;
-		if (len - i <= n)
-			return i;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-			c = (c << 6) | (s[i + k] & 0x3F);
-		}
-		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
-		    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return i;
-		i += n + 1;
+		i += n;
 	}
 	return len;
 }

@@ -8,7 +8,7 @@
  * decoded.  Every finding is collected; nothing stops at the first.
  *
  * Presence and cardinality belong to the XML parser: the schema and
- * parsers/xmldoc.c's type-dependent checks (sponsor, licences, password,
+ * parsers/xml_filing.c's type-dependent checks (sponsor, licences, password,
  * websites, a unit's investor, a manager's officePhone) report them as
  * SCHEMA_VIOLATION; this file checks the values that are present.
  * Decisions the contract leaves open:

@@ -1,5 +1,7 @@
 /*
- * xmldoc: read the XML documents of FORMAT.md into the structs of filing.h.
+ * xmldoc: read the XML documents of FORMAT.md, for the walks that build
+ * the structs of filing.h (xml_filing.c, xml_records.c), with the
+ * helpers those walks share.
  *
  * Every byte handed to this file comes from outside: an uploaded package,
  * a mail attachment, a provider's batch.  The document is checked before
@@ -34,6 +36,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "parsers/filing.h"
+#include "parsers/xmldoc_int.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
@@ -45,25 +48,12 @@ extern const size_t xsd_manifest_len, xsd_withdrawal_len, xsd_handback_len;
 /* Findings of one document beyond this are summed up in one line: a
  * hostile document must not grow the error list without bound. */
 #define XMLDOC_MAX_FINDINGS 50
-/* Repeated elements kept per list; the schemas allow far fewer, except
- * manifest items, which are not capped. */
-#define XMLDOC_LIST_MAX 100
 /* Longest libxml2 message text kept in a finding. */
 #define XMLDOC_MSG_MAX 300
 
 #define XMLDOC_PARSE_OPTIONS                                                   \
 	(XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC |          \
 	    XML_PARSE_COMPACT)
-
-enum xmldoc_kind {
-	XMLDOC_FILING,
-	XMLDOC_VERIFICATION,
-	XMLDOC_DECISION,
-	XMLDOC_MANIFEST,
-	XMLDOC_WITHDRAWAL,
-	XMLDOC_HANDBACK,
-	XMLDOC__COUNT
-};
 
 static const struct xmldoc_def {
 	const char *root, *ns;
@@ -578,7 +568,7 @@ xmldoc_from_gb18030(const char *in, size_t len, size_t *outlen, size_t *bad)
  * Returns the tree (schema findings may be in errs) or NULL with the
  * reason in errs.
  */
-static xmlDocPtr
+xmlDocPtr
 xmldoc_read(const void *buf, size_t len, const struct input_limits *lim,
     enum xmldoc_kind kind, struct errlist *errs)
 {
@@ -731,7 +721,7 @@ xmldoc_read(const void *buf, size_t len, const struct input_limits *lim,
 
 /* ---- tree walking ------------------------------------------------------- */
 
-static int
+int
 xmldoc_el(const xmlNode *n, const char *ns, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
@@ -740,7 +730,7 @@ xmldoc_el(const xmlNode *n, const char *ns, const char *name)
 }
 
 /* The trimmed text of an element: its text children joined. */
-static char *
+char *
 xmldoc_text(const xmlNode *n)
 {
 	const xmlNode *c;
@@ -765,7 +755,7 @@ xmldoc_text(const xmlNode *n)
 }
 
 /* The trimmed value of an attribute without namespace, or NULL. */
-static char *
+char *
 xmldoc_attr(const xmlNode *n, const char *name)
 {
 	const xmlAttr *a;
@@ -794,213 +784,14 @@ xmldoc_attr(const xmlNode *n, const char *name)
 }
 
 /* The first occurrence wins; later ones are schema findings. */
-static void
+void
 xmldoc_set_text(char **dst, const xmlNode *n)
 {
 	if (*dst == NULL)
 		*dst = xmldoc_text(n);
 }
 
-static void
-xmldoc_push_text(char ***arr, size_t *n, size_t *cap, const xmlNode *e)
-{
-	if (*n >= XMLDOC_LIST_MAX)
-		return;
-	xgrow(arr, cap, *n, sizeof(**arr));
-	(*arr)[(*n)++] = xmldoc_text(e);
-}
-
-static void
-xmldoc_attachment_push(struct attachment **arr, size_t *n, size_t *cap,
-    const xmlNode *e)
-{
-	if (*n >= XMLDOC_LIST_MAX)
-		return;
-	xgrow(arr, cap, *n, sizeof(**arr));
-	(*arr)[*n].kind = xmldoc_attr(e, "kind");
-	(*arr)[*n].file = xmldoc_attr(e, "file");
-	(*n)++;
-}
-
-static void
-xmldoc_issue_push(struct issue **arr, size_t *n, size_t *cap, const xmlNode *e)
-{
-	if (*n >= XMLDOC_LIST_MAX)
-		return;
-	xgrow(arr, cap, *n, sizeof(**arr));
-	(*arr)[*n].path = xmldoc_attr(e, "path");
-	(*arr)[*n].code = xmldoc_attr(e, "code");
-	(*arr)[*n].text = xmldoc_text(e);
-	(*n)++;
-}
-
-/* ---- filing ------------------------------------------------------------- */
-
-#define NS_FILING "urn:beiand:filing:1"
-
-static void
-xmldoc_person_free(struct person *p)
-{
-	size_t i;
-
-	if (p == NULL)
-		return;
-	free(p->name);
-	free(p->cert_type);
-	free(p->cert_number);
-	free(p->cert_valid_to);
-	free(p->mobile);
-	free(p->office_phone);
-	free(p->email);
-	for (i = 0; i < p->nattachments; i++) {
-		free(p->attachments[i].kind);
-		free(p->attachments[i].file);
-	}
-	free(p->attachments);
-	free(p);
-}
-
-static struct person *
-xmldoc_person(const xmlNode *e)
-{
-	struct person *p = xcalloc(1, sizeof(*p));
-	const xmlNode *c;
-	size_t cap = 0;
-
-	for (c = e->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_FILING, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "name") == 0)
-			xmldoc_set_text(&p->name, c);
-		else if (strcmp((const char *)c->name, "certType") == 0)
-			xmldoc_set_text(&p->cert_type, c);
-		else if (strcmp((const char *)c->name, "certNumber") == 0)
-			xmldoc_set_text(&p->cert_number, c);
-		else if (strcmp((const char *)c->name, "certValidTo") == 0)
-			xmldoc_set_text(&p->cert_valid_to, c);
-		else if (strcmp((const char *)c->name, "mobile") == 0)
-			xmldoc_set_text(&p->mobile, c);
-		else if (strcmp((const char *)c->name, "officePhone") == 0)
-			xmldoc_set_text(&p->office_phone, c);
-		else if (strcmp((const char *)c->name, "email") == 0)
-			xmldoc_set_text(&p->email, c);
-		else if (strcmp((const char *)c->name, "attachment") == 0)
-			xmldoc_attachment_push(&p->attachments,
-			    &p->nattachments, &cap, c);
-	}
-	return p;
-}
-
-static struct sponsor *
-xmldoc_sponsor(const xmlNode *e)
-{
-	struct sponsor *s = xcalloc(1, sizeof(*s));
-	const xmlNode *c;
-	size_t cap = 0;
-
-	for (c = e->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_FILING, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "name") == 0)
-			xmldoc_set_text(&s->name, c);
-		else if (strcmp((const char *)c->name, "nature") == 0)
-			xmldoc_set_text(&s->nature, c);
-		else if (strcmp((const char *)c->name, "certType") == 0)
-			xmldoc_set_text(&s->cert_type, c);
-		else if (strcmp((const char *)c->name, "certNumber") == 0)
-			xmldoc_set_text(&s->cert_number, c);
-		else if (strcmp((const char *)c->name, "certAddress") == 0)
-			xmldoc_set_text(&s->cert_address, c);
-		else if (strcmp((const char *)c->name, "region") == 0)
-			xmldoc_set_text(&s->region, c);
-		else if (strcmp((const char *)c->name, "address") == 0)
-			xmldoc_set_text(&s->address, c);
-		else if (strcmp((const char *)c->name, "investor") == 0)
-			xmldoc_set_text(&s->investor, c);
-		else if (strcmp((const char *)c->name, "attachment") == 0)
-			xmldoc_attachment_push(&s->attachments,
-			    &s->nattachments, &cap, c);
-		else if (strcmp((const char *)c->name, "principal") == 0 &&
-		    s->principal == NULL)
-			s->principal = xmldoc_person(c);
-	}
-	return s;
-}
-
-static void
-xmldoc_access(struct access *a, const xmlNode *e)
-{
-	const xmlNode *c;
-	struct access_ip *ip;
-	size_t cap = 0, nip = 0, nrange = 0;
-
-	for (c = e->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_FILING, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "method") == 0)
-			xmldoc_set_text(&a->method, c);
-		else if (strcmp((const char *)c->name, "serverLocation") == 0)
-			xmldoc_set_text(&a->server_location, c);
-		else if ((strcmp((const char *)c->name, "ip") == 0 ||
-		    strcmp((const char *)c->name, "ipRange") == 0) &&
-		    a->nips < XMLDOC_LIST_MAX) {
-			xgrow(&a->ips, &cap, a->nips, sizeof(*a->ips));
-			ip = &a->ips[a->nips++];
-			if (c->name[2] == '\0') {
-				ip->index = ++nip;
-				ip->ip = xmldoc_text(c);
-			} else {
-				ip->is_range = 1;
-				ip->index = ++nrange;
-				ip->start = xmldoc_attr(c, "start");
-				ip->end = xmldoc_attr(c, "end");
-			}
-		}
-	}
-}
-
-static void
-xmldoc_website(struct website *w, const xmlNode *e)
-{
-	const xmlNode *c;
-	struct preapproval *pa;
-	size_t dcap = 0, hcap = 0, lcap = 0, pcap = 0, acap = 0;
-
-	for (c = e->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_FILING, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "name") == 0)
-			xmldoc_set_text(&w->name, c);
-		else if (strcmp((const char *)c->name, "domain") == 0)
-			xmldoc_push_text(&w->domains, &w->ndomains, &dcap, c);
-		else if (strcmp((const char *)c->name, "homeUrl") == 0)
-			xmldoc_push_text(&w->home_urls, &w->nhome_urls, &hcap, c);
-		else if (strcmp((const char *)c->name, "serviceContent") == 0)
-			xmldoc_set_text(&w->service_content, c);
-		else if (strcmp((const char *)c->name, "language") == 0)
-			xmldoc_push_text(&w->languages, &w->nlanguages, &lcap,
-			    c);
-		else if (strcmp((const char *)c->name, "preApproval") == 0 &&
-		    w->npreapprovals < XMLDOC_LIST_MAX) {
-			xgrow(&w->preapprovals, &pcap, w->npreapprovals,
-			    sizeof(*w->preapprovals));
-			pa = &w->preapprovals[w->npreapprovals++];
-			pa->type = xmldoc_attr(c, "type");
-			pa->number = xmldoc_attr(c, "number");
-			pa->file = xmldoc_attr(c, "file");
-		} else if (strcmp((const char *)c->name, "manager") == 0 &&
-		    w->manager == NULL)
-			w->manager = xmldoc_person(c);
-		else if (strcmp((const char *)c->name, "access") == 0 &&
-		    w->naccesses < XMLDOC_LIST_MAX) {
-			xgrow(&w->accesses, &acap, w->naccesses,
-			    sizeof(*w->accesses));
-			xmldoc_access(&w->accesses[w->naccesses++], c);
-		}
-	}
-}
-
-static void
+void
 xmldoc_need(struct errlist *errs, const char *path, int present, int needed,
     const char *what, const char *why)
 {
@@ -1012,508 +803,4 @@ xmldoc_need(struct errlist *errs, const char *path, int present, int needed,
 		errlist_add(errs, ERR_SCHEMA_VIOLATION, path,
 		    "不符合格式定义：不允许 <%s> / schema: <%s> is not allowed "
 		    "%s", what, what, why);
-}
-
-/* The cardinalities of FORMAT.md §1 that XSD 1.0 cannot express. */
-static void
-xmldoc_filing_card(const struct filing *f, struct errlist *errs)
-{
-	char why[64], path[64];
-	const char *tn = filing_type_name(f->type);
-	size_t i;
-	int first, cancel;
-
-	if (f->type != FILING_TYPE_UNKNOWN) {
-		first = f->type == FILING_FIRST;
-		cancel = f->type == FILING_CANCEL_SITE ||
-		    f->type == FILING_CANCEL_ACCESS;
-		snprintf(why, sizeof(why), "for type=\"%s\"", tn);
-		xmldoc_need(errs, "/filing", f->subject_licence != NULL,
-		    !first, "subjectLicence", why);
-		xmldoc_need(errs, "/filing", f->site_licence != NULL, cancel,
-		    "siteLicence", why);
-		if (f->mode != FILING_MODE_UNKNOWN) {
-			snprintf(why, sizeof(why),
-			    "for type=\"%s\" mode=\"%s\"", tn,
-			    filing_mode_name(f->mode));
-			xmldoc_need(errs, "/filing", f->password != NULL,
-			    f->type == FILING_CANCEL_SITE &&
-			    f->mode == FILING_MODE_SELF, "password", why);
-			snprintf(why, sizeof(why), "for type=\"%s\"", tn);
-		}
-		xmldoc_need(errs, "/filing", f->sponsor != NULL, first,
-		    "sponsor", why);
-		xmldoc_need(errs, "/filing", f->nwebsites > 0, !cancel,
-		    "website", why);
-	}
-	if (f->sponsor != NULL && f->sponsor->nature != NULL &&
-	    strcmp(f->sponsor->nature, "individual") != 0 &&
-	    f->sponsor->investor == NULL)
-		xmldoc_need(errs, "/filing/sponsor", 0, 1, "investor",
-		    "for a unit");
-	for (i = 0; i < f->nwebsites; i++) {
-		if (f->websites[i].manager == NULL ||
-		    f->websites[i].manager->office_phone != NULL)
-			continue;
-		snprintf(path, sizeof(path), "/filing/website[%zu]/manager",
-		    i + 1);
-		xmldoc_need(errs, path, 0, 1, "officePhone", "for a manager");
-	}
-}
-
-int
-filing_parse(const void *buf, size_t len, const struct input_limits *lim,
-    struct filing **out, struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c;
-	struct filing *f;
-	char *s;
-	size_t cap = 0;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_FILING, errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	f = xcalloc(1, sizeof(*f));
-	f->id = xmldoc_attr(root, "id");
-	s = xmldoc_attr(root, "type");
-	f->type = filing_type_parse(s);
-	free(s);
-	s = xmldoc_attr(root, "mode");
-	if (s != NULL && strcmp(s, "self") == 0)
-		f->mode = FILING_MODE_SELF;
-	else if (s != NULL && strcmp(s, "delegated") == 0)
-		f->mode = FILING_MODE_DELEGATED;
-	free(s);
-	for (c = root->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_FILING, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "province") == 0)
-			xmldoc_set_text(&f->province, c);
-		else if (strcmp((const char *)c->name, "subjectLicence") == 0)
-			xmldoc_set_text(&f->subject_licence, c);
-		else if (strcmp((const char *)c->name, "siteLicence") == 0)
-			xmldoc_set_text(&f->site_licence, c);
-		else if (strcmp((const char *)c->name, "password") == 0)
-			xmldoc_set_text(&f->password, c);
-		else if (strcmp((const char *)c->name, "sponsor") == 0 &&
-		    f->sponsor == NULL)
-			f->sponsor = xmldoc_sponsor(c);
-		else if (strcmp((const char *)c->name, "website") == 0 &&
-		    f->nwebsites < XMLDOC_LIST_MAX) {
-			xgrow(&f->websites, &cap, f->nwebsites,
-			    sizeof(*f->websites));
-			xmldoc_website(&f->websites[f->nwebsites++], c);
-		}
-	}
-	xmlFreeDoc(doc);
-	xmldoc_filing_card(f, errs);
-	*out = f;
-	return 0;
-}
-
-static void
-xmldoc_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void
-filing_free(struct filing *f)
-{
-	struct website *w;
-	struct access *a;
-	size_t i, j, k;
-
-	if (f == NULL)
-		return;
-	free(f->id);
-	free(f->province);
-	free(f->subject_licence);
-	free(f->site_licence);
-	if (f->password != NULL) {
-		/* do not leave the password lying in freed memory */
-		explicit_bzero(f->password, strlen(f->password));
-		free(f->password);
-	}
-	if (f->sponsor != NULL) {
-		struct sponsor *s = f->sponsor;
-
-		free(s->name);
-		free(s->nature);
-		free(s->cert_type);
-		free(s->cert_number);
-		free(s->cert_address);
-		free(s->region);
-		free(s->address);
-		free(s->investor);
-		for (i = 0; i < s->nattachments; i++) {
-			free(s->attachments[i].kind);
-			free(s->attachments[i].file);
-		}
-		free(s->attachments);
-		xmldoc_person_free(s->principal);
-		free(s);
-	}
-	for (i = 0; i < f->nwebsites; i++) {
-		w = &f->websites[i];
-		free(w->name);
-		xmldoc_strv_free(w->domains, w->ndomains);
-		xmldoc_strv_free(w->home_urls, w->nhome_urls);
-		free(w->service_content);
-		xmldoc_strv_free(w->languages, w->nlanguages);
-		for (j = 0; j < w->npreapprovals; j++) {
-			free(w->preapprovals[j].type);
-			free(w->preapprovals[j].number);
-			free(w->preapprovals[j].file);
-		}
-		free(w->preapprovals);
-		xmldoc_person_free(w->manager);
-		for (j = 0; j < w->naccesses; j++) {
-			a = &w->accesses[j];
-			free(a->method);
-			free(a->server_location);
-			for (k = 0; k < a->nips; k++) {
-				free(a->ips[k].ip);
-				free(a->ips[k].start);
-				free(a->ips[k].end);
-			}
-			free(a->ips);
-		}
-		free(w->accesses);
-	}
-	free(f->websites);
-	free(f);
-}
-
-enum filing_type
-filing_type_parse(const char *s)
-{
-	if (s == NULL)
-		return FILING_TYPE_UNKNOWN;
-	if (strcmp(s, "firstFiling") == 0)
-		return FILING_FIRST;
-	if (strcmp(s, "addSite") == 0)
-		return FILING_ADD_SITE;
-	if (strcmp(s, "cancelSite") == 0)
-		return FILING_CANCEL_SITE;
-	if (strcmp(s, "cancelAccess") == 0)
-		return FILING_CANCEL_ACCESS;
-	return FILING_TYPE_UNKNOWN;
-}
-
-const char *
-filing_type_name(enum filing_type t)
-{
-	switch (t) {
-	case FILING_FIRST:
-		return "firstFiling";
-	case FILING_ADD_SITE:
-		return "addSite";
-	case FILING_CANCEL_SITE:
-		return "cancelSite";
-	case FILING_CANCEL_ACCESS:
-		return "cancelAccess";
-	default:
-		return "unknown";
-	}
-}
-
-const char *
-filing_mode_name(enum filing_mode m)
-{
-	switch (m) {
-	case FILING_MODE_SELF:
-		return "self";
-	case FILING_MODE_DELEGATED:
-		return "delegated";
-	default:
-		return "unknown";
-	}
-}
-
-/* ---- verification ------------------------------------------------------- */
-
-#define NS_VERIFICATION "urn:beiand:verification:1"
-
-static const char *const xmldoc_checks[7] = {
-	"subjectCert", "personCert", "contacts", "siteName", "preApproval",
-	"domainOwner", "photoTaken",
-};
-
-int
-verification_parse(const void *buf, size_t len,
-    const struct input_limits *lim, struct verification **out,
-    struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c, *i;
-	struct verification *v;
-	size_t k, cap = 0;
-	char *s;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_VERIFICATION,
-	    errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	v = xcalloc(1, sizeof(*v));
-	for (k = 0; k < 7; k++)
-		v->checks[k] = -1;
-	v->filing = xmldoc_attr(root, "filing");
-	v->result = xmldoc_attr(root, "result");
-	for (c = root->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_VERIFICATION, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "verifier") == 0)
-			xmldoc_set_text(&v->verifier, c);
-		else if (strcmp((const char *)c->name, "verifiedAt") == 0)
-			xmldoc_set_text(&v->verified_at, c);
-		else if (strcmp((const char *)c->name, "checks") == 0) {
-			for (k = 0; k < 7; k++) {
-				if ((s = xmldoc_attr(c, xmldoc_checks[k])) ==
-				    NULL)
-					continue;
-				/* anything but a true value is not true */
-				v->checks[k] = strcmp(s, "true") == 0 ||
-				    strcmp(s, "1") == 0;
-				free(s);
-			}
-		} else if (strcmp((const char *)c->name, "photo") == 0 &&
-		    v->photo_file == NULL)
-			v->photo_file = xmldoc_attr(c, "file");
-		else if (strcmp((const char *)c->name, "checklistScan") == 0 &&
-		    v->scan_file == NULL)
-			v->scan_file = xmldoc_attr(c, "file");
-		else if (strcmp((const char *)c->name, "remarks") == 0) {
-			for (i = c->children; i != NULL; i = i->next)
-				if (xmldoc_el(i, NS_VERIFICATION, "issue"))
-					xmldoc_issue_push(&v->issues,
-					    &v->nissues, &cap, i);
-		}
-	}
-	xmlFreeDoc(doc);
-	*out = v;
-	return 0;
-}
-
-static void
-xmldoc_issues_free(struct issue *is, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(is[i].path);
-		free(is[i].code);
-		free(is[i].text);
-	}
-	free(is);
-}
-
-void
-verification_free(struct verification *v)
-{
-	if (v == NULL)
-		return;
-	free(v->filing);
-	free(v->result);
-	free(v->verifier);
-	free(v->verified_at);
-	free(v->photo_file);
-	free(v->scan_file);
-	xmldoc_issues_free(v->issues, v->nissues);
-	free(v);
-}
-
-/* ---- decision ----------------------------------------------------------- */
-
-#define NS_DECISION "urn:beiand:decision:1"
-
-int
-decision_parse(const void *buf, size_t len, const struct input_limits *lim,
-    struct decision **out, struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c;
-	struct decision *d;
-	int reason = 0;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_DECISION, errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	d = xcalloc(1, sizeof(*d));
-	d->filing = xmldoc_attr(root, "filing");
-	d->result = xmldoc_attr(root, "result");
-	d->token = xmldoc_attr(root, "token");
-	for (c = root->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_DECISION, NULL))
-			continue;
-		if (strcmp((const char *)c->name, "reviewer") == 0)
-			xmldoc_set_text(&d->reviewer, c);
-		else if (strcmp((const char *)c->name, "reviewedAt") == 0)
-			xmldoc_set_text(&d->reviewed_at, c);
-		else if (strcmp((const char *)c->name, "licence") == 0)
-			xmldoc_set_text(&d->licence, c);
-		else if (strcmp((const char *)c->name, "reason") == 0 &&
-		    !reason) {
-			reason = 1;
-			d->reason_code = xmldoc_attr(c, "code");
-			d->reason_text = xmldoc_text(c);
-		}
-	}
-	xmlFreeDoc(doc);
-	if (d->result != NULL && strcmp(d->result, "approve") == 0)
-		xmldoc_need(errs, "/decision", reason, 0, "reason",
-		    "for result=\"approve\"");
-	else if (d->result != NULL && strcmp(d->result, "reject") == 0) {
-		xmldoc_need(errs, "/decision", reason, 1, "reason",
-		    "for result=\"reject\"");
-		xmldoc_need(errs, "/decision", d->licence != NULL, 0,
-		    "licence", "for result=\"reject\"");
-	}
-	*out = d;
-	return 0;
-}
-
-void
-decision_free(struct decision *d)
-{
-	if (d == NULL)
-		return;
-	free(d->filing);
-	free(d->result);
-	if (d->token != NULL) {
-		explicit_bzero(d->token, strlen(d->token));
-		free(d->token);
-	}
-	free(d->reviewer);
-	free(d->reviewed_at);
-	free(d->licence);
-	free(d->reason_code);
-	free(d->reason_text);
-	free(d);
-}
-
-/* ---- manifest, withdrawal, handback ------------------------------------- */
-
-#define NS_BATCH "urn:beiand:batch:1"
-#define NS_WITHDRAWAL "urn:beiand:withdrawal:1"
-#define NS_HANDBACK "urn:beiand:handback:1"
-
-int
-manifest_parse(const void *buf, size_t len, const struct input_limits *lim,
-    struct manifest **out, struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c;
-	struct manifest *m;
-	size_t cap = 0;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_MANIFEST, errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	m = xcalloc(1, sizeof(*m));
-	m->id = xmldoc_attr(root, "id");
-	/* not capped: every member must be listed (bounded by xml_max_bytes) */
-	for (c = root->children; c != NULL; c = c->next) {
-		if (!xmldoc_el(c, NS_BATCH, "item"))
-			continue;
-		xgrow(&m->items, &cap, m->nitems, sizeof(*m->items));
-		m->items[m->nitems].path = xmldoc_attr(c, "path");
-		m->items[m->nitems].sha256 = xmldoc_attr(c, "sha256");
-		m->nitems++;
-	}
-	xmlFreeDoc(doc);
-	*out = m;
-	return 0;
-}
-
-void
-manifest_free(struct manifest *m)
-{
-	size_t i;
-
-	if (m == NULL)
-		return;
-	free(m->id);
-	for (i = 0; i < m->nitems; i++) {
-		free(m->items[i].path);
-		free(m->items[i].sha256);
-	}
-	free(m->items);
-	free(m);
-}
-
-int
-withdrawal_parse(const void *buf, size_t len,
-    const struct input_limits *lim, struct withdrawal **out,
-    struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c;
-	struct withdrawal *w;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_WITHDRAWAL,
-	    errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	w = xcalloc(1, sizeof(*w));
-	w->filing = xmldoc_attr(root, "filing");
-	for (c = root->children; c != NULL; c = c->next)
-		if (xmldoc_el(c, NS_WITHDRAWAL, "reason"))
-			xmldoc_set_text(&w->reason, c);
-	xmlFreeDoc(doc);
-	*out = w;
-	return 0;
-}
-
-void
-withdrawal_free(struct withdrawal *w)
-{
-	if (w == NULL)
-		return;
-	free(w->filing);
-	free(w->reason);
-	free(w);
-}
-
-int
-handback_parse(const void *buf, size_t len, const struct input_limits *lim,
-    struct handback **out, struct errlist *errs)
-{
-	xmlDocPtr doc;
-	const xmlNode *root, *c, *i;
-	struct handback *h;
-	size_t cap = 0;
-
-	if ((doc = xmldoc_read(buf, len, lim, XMLDOC_HANDBACK, errs)) == NULL)
-		return -1;
-	root = xmlDocGetRootElement(doc);
-	h = xcalloc(1, sizeof(*h));
-	h->filing = xmldoc_attr(root, "filing");
-	for (c = root->children; c != NULL; c = c->next) {
-		if (xmldoc_el(c, NS_HANDBACK, "issue"))
-			xmldoc_issue_push(&h->issues, &h->nissues, &cap, c);
-		else if (xmldoc_el(c, NS_HANDBACK, "remarks"))
-			for (i = c->children; i != NULL; i = i->next)
-				if (xmldoc_el(i, NS_HANDBACK, "issue"))
-					xmldoc_issue_push(&h->issues,
-					    &h->nissues, &cap, i);
-	}
-	xmlFreeDoc(doc);
-	*out = h;
-	return 0;
-}
-
-void
-handback_free(struct handback *h)
-{
-	if (h == NULL)
-		return;
-	free(h->filing);
-	xmldoc_issues_free(h->issues, h->nissues);
-	free(h);
 }

@@ -1,6 +1,6 @@
 /*
  * test_xmldoc: the XML documents of FORMAT.md (parsers/xmldoc.c,
- * parsers/filing_xml_write.c).
+ * parsers/xml_filing.c, parsers/xml_records.c, parsers/filing_xml_write.c).
  */
 #include <iconv.h>
 #include <stdint.h>

@@ -10,9 +10,10 @@
  * Links, devices, FIFOs, unsafe or undecodable names, nested archives and
  * duplicate names refuse the whole archive.
  *
- * libarchive decodes; this file reads the zip central directory itself as
- * well, because member names need their raw bytes, flags and the Info-ZIP
- * Unicode Path field, which libarchive would rewrite after the locale.  It
+ * libarchive decodes; archive_zip.c reads the zip central directory
+ * itself as well, because member names need their raw bytes, flags and
+ * the Info-ZIP Unicode Path field, which libarchive would rewrite after
+ * the locale; archive_name.c decodes and checks those names.  This file
  * also checks what libarchive lets pass: a tar without its end-of-archive
  * blocks, a gzip or xz stream cut after the tar's end, a gzip CRC.
  */
@@ -20,18 +21,18 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <zlib.h>
 #include <errno.h>
 #include <iconv.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers/archive_int.h"
 #include "parsers/archive_reader.h"
 #include "lib/sha256.h"
 #include "parsers/stream_decode.h"
-#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* Below this many unpacked bytes no ratio is judged: tiny XML compresses
@@ -39,76 +40,9 @@
 #define AR_RATIO_FLOOR	(1ULL << 20)
 /* First allocation for a member of unknown or large declared size. */
 #define AR_FIRST_CAP	(256U * 1024)
-/* Furthest from the end of the input the zip EOCD record can start. */
-#define ZIP_EOCD_LEN	22
-#define ZIP_EOCD_SCAN	(ZIP_EOCD_LEN + 0xffff)
-#define ZIP_CDH_LEN	46
-#define ZIP_LFH_LEN	30
-#define ZIP_FLAG_UTF8	0x0800
 #define TAR_BLOCK	512
 
-struct zip_cd {
-	uint64_t offset;	/* of the local header */
-	uint64_t csize;
-	uint64_t usize;
-	const unsigned char *name;
-	size_t namelen;
-	const unsigned char *extra;
-	size_t extralen;
-	uint16_t flags;
-	uint32_t unix_type;	/* S_IFMT bits when made on Unix, else 0 */
-	size_t index;		/* position in the central directory */
-};
-
-struct ar_name {
-	char *name;
-	int is_file;
-};
-
-struct ar_ctx {
-	const unsigned char *buf;
-	size_t len;
-	const struct input_limits *lim;
-	struct errlist *errs;
-	int refused;
-	int plain;		/* tar without a compression filter */
-	enum ar_format format;
-	iconv_t gb;		/* GB18030 -> UTF-8, opened on first need */
-	struct ar_entry *ents;
-	size_t n, cap;
-	struct ar_name *names;	/* every file and directory, for duplicates */
-	size_t nnames, namescap;
-	uint64_t unpacked;	/* member bytes so far */
-	uint64_t headers;	/* headers seen, directories included */
-	uint64_t tar_end;	/* decompressed offset after the end blocks */
-	struct stream_decoder *sd; /* a compressed tar's one decoding */
-};
-
-
-static uint16_t
-le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void
-ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
+void
 ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
     const char *fmt, ...)
 {
@@ -118,395 +52,6 @@ ar_refuse(struct ar_ctx *c, enum err_code code, const char *path,
 	errlist_vadd(c->errs, code, path, fmt, ap);
 	va_end(ap);
 	c->refused = 1;
-}
-
-/* ---- names ---------------------------------------------------------- */
-
-/* GB18030 to UTF-8; NULL when the bytes are not GB18030 either. */
-static char *
-gb18030_decode(struct ar_ctx *c, const unsigned char *s, size_t n)
-{
-	char *out, *op;
-	char *ip = (char *)(uintptr_t)s;
-	size_t il = n, ol, cap;
-
-	if (c->gb == (iconv_t)-1) {
-		c->gb = iconv_open("UTF-8", "GB18030");
-		if (c->gb == (iconv_t)-1)
-			return NULL;
-	} else
-		(void)iconv(c->gb, NULL, NULL, NULL, NULL);
-	/* A GB18030 character of 1, 2 or 4 bytes is at most 4 in UTF-8. */
-	if (n > (SIZE_MAX - 1) / 2)
-		return NULL;
-	cap = 2 * n + 1;
-	out = xmalloc(cap);
-	op = out;
-	ol = cap - 1;
-	if (iconv(c->gb, &ip, &il, &op, &ol) == (size_t)-1 || il != 0) {
-		free(out);
-		return NULL;
-	}
-	*op = '\0';
-	return out;
-}
-
-/* A printable stand-in for a name that cannot be decoded or holds control
- * bytes: ASCII kept, every other or control byte becomes U+FFFD. */
-static char *
-name_display(const unsigned char *s, size_t n)
-{
-	char *out, *op;
-
-	if (n > (SIZE_MAX - 1) / 3)
-		n = (SIZE_MAX - 1) / 3;
-	out = xmalloc(3 * n + 1);
-	op = out;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] >= 0x20 && s[i] < 0x7f)
-			*op++ = (char)s[i];
-		else {
-			*op++ = (char)0xef;
-			*op++ = (char)0xbf;
-			*op++ = (char)0xbd;
-		}
-	}
-	*op = '\0';
-	return out;
-}
-
-/* The Info-ZIP Unicode Path field, when present, version 1 and made for
- * exactly this raw name (its CRC), and valid UTF-8. */
-static char *
-zip_unicode_path(const struct zip_cd *cd)
-{
-	const unsigned char *x = cd->extra;
-	size_t left = cd->extralen;
-
-	while (left >= 4) {
-		uint16_t id = le16(x), sz = le16(x + 2);
-
-		if (sz > left - 4)
-			break;
-		if (id == 0x7075 && sz >= 5 && x[4] == 1 &&
-		    le32(x + 5) == (uint32_t)crc32_z(0, cd->name, cd->namelen) &&
-		    utf8_valid(x + 9, sz - 5u) &&
-		    memchr(x + 9, '\0', sz - 5u) == NULL)
-			return xstrndup((const char *)x + 9, sz - 5u);
-		x += 4 + (size_t)sz;
-		left -= 4 + (size_t)sz;
-	}
-	return NULL;
-}
-
-/*
- * The UTF-8 name of a member from its raw bytes; NULL when it cannot be
- * decoded (then *display is set to something printable).  cd is the zip
- * central directory record, NULL for tar.
- */
-static char *
-name_decode(struct ar_ctx *c, const unsigned char *raw, size_t n,
-    const struct zip_cd *cd, char **display)
-{
-	char *s;
-
-	*display = NULL;
-	if (memchr(raw, '\0', n) != NULL) {
-		*display = name_display(raw, n);
-		return NULL;
-	}
-	if (cd != NULL && (cd->flags & ZIP_FLAG_UTF8)) {
-		if (utf8_valid(raw, n))
-			return xstrndup((const char *)raw, n);
-		*display = name_display(raw, n);
-		return NULL;
-	}
-	if (cd != NULL && (s = zip_unicode_path(cd)) != NULL)
-		return s;
-	if (utf8_valid(raw, n))
-		return xstrndup((const char *)raw, n);
-	if ((s = gb18030_decode(c, raw, n)) != NULL)
-		return s;
-	*display = name_display(raw, n);
-	return NULL;
-}
-
-/*
- * Check and normalise a decoded name in place: "./" prefixes go, a trailing
- * "/" marks a directory.  Returns NULL (reported) when unsafe, else the
- * normalised name inside s.  *empty is set for the archive's root itself.
- */
-static const char *
-name_normalise(struct ar_ctx *c, char *s, int *is_dir, int *empty)
-{
-	size_t n = strlen(s);
-	const char *why = NULL, *why_en = NULL, *p;
-	char *q;
-	int ctl = 0;
-
-	*empty = 0;
-	for (size_t i = 0; i < n && why == NULL; i++) {
-		unsigned char b = (unsigned char)s[i];
-
-		if (b < 0x20 || b == 0x7f) {
-			why = "控制字符";
-			why_en = "control character";
-			ctl = 1;
-		} else if (b == '\\') {
-			why = "反斜杠";
-			why_en = "backslash";
-		}
-	}
-	if (why == NULL && s[0] == '/') {
-		why = "绝对路径";
-		why_en = "absolute path";
-	}
-	if (why != NULL) {
-		/* Control bytes would break receipts and mails: show them
-		 * replaced. */
-		char *d = ctl ? name_display((const unsigned char *)s, n) : NULL;
-
-		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, d != NULL ? d : s,
-		    "不安全的成员名（%s） / unsafe member name (%s)", why,
-		    why_en);
-		free(d);
-		return NULL;
-	}
-	p = s;
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	q = (char *)(uintptr_t)p;
-	n = strlen(q);
-	if (n > 0 && q[n - 1] == '/') {
-		*is_dir = 1;
-		q[--n] = '\0';
-	}
-	if (n == 0 || strcmp(q, ".") == 0) {
-		*empty = 1;
-		return q;
-	}
-	if (n > c->lim->path_max) {
-		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, s,
-		    "成员名超过 %llu 字节 / member name over %llu bytes",
-		    (unsigned long long)c->lim->path_max,
-		    (unsigned long long)c->lim->path_max);
-		return NULL;
-	}
-	for (const char *comp = q;;) {
-		const char *slash = strchr(comp, '/');
-		size_t cl = slash ? (size_t)(slash - comp) : strlen(comp);
-
-		if (cl == 0 || (cl == 1 && comp[0] == '.') ||
-		    (cl == 2 && comp[0] == '.' && comp[1] == '.')) {
-			ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, s,
-			    "成员名含空、“.”或“..”段 / member name with an "
-			    "empty, \".\" or \"..\" component");
-			return NULL;
-		}
-		if (slash == NULL)
-			break;
-		comp = slash + 1;
-	}
-	return q;
-}
-
-/* ---- zip central directory ------------------------------------------ */
-
-enum zip_status { ZIP_OK, ZIP_NO_EOCD, ZIP_BAD };
-
-struct zip_dir {
-	uint64_t count;
-	uint64_t cd_off;
-	uint64_t cd_end;	/* where the EOCD (or zip64 EOCD) starts */
-};
-
-static int
-zip_magic(const unsigned char *b, size_t len)
-{
-	return len >= 4 && b[0] == 'P' && b[1] == 'K' &&
-	    ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6));
-}
-
-/* Find the end of central directory record and check that it is
- * consistent: one disk, the directory right before it. */
-static enum zip_status
-zip_eocd_find(const unsigned char *b, size_t len, struct zip_dir *zd)
-{
-	size_t p, stop;
-	uint64_t size;
-
-	if (len < ZIP_EOCD_LEN)
-		return ZIP_NO_EOCD;
-	stop = len > ZIP_EOCD_SCAN ? len - ZIP_EOCD_SCAN : 0;
-	for (p = len - ZIP_EOCD_LEN;; p--) {
-		if (b[p] == 'P' && b[p + 1] == 'K' && b[p + 2] == 5 &&
-		    b[p + 3] == 6 && p + ZIP_EOCD_LEN + le16(b + p + 20) == len)
-			break;
-		if (p == stop)
-			return ZIP_NO_EOCD;
-	}
-	if (le16(b + p + 4) != 0 || le16(b + p + 6) != 0 ||
-	    le16(b + p + 8) != le16(b + p + 10))
-		return ZIP_BAD;
-	zd->count = le16(b + p + 10);
-	size = le32(b + p + 12);
-	zd->cd_off = le32(b + p + 16);
-	zd->cd_end = p;
-	if (zd->count == 0xffff || size == 0xffffffff ||
-	    zd->cd_off == 0xffffffff) {
-		uint64_t z;
-
-		if (p < 20 || memcmp(b + p - 20, "PK\6\7", 4) != 0)
-			return ZIP_BAD;
-		z = le64(b + p - 20 + 8);
-		if (z > p - 20 || p - 20 - z < 56 ||
-		    memcmp(b + z, "PK\6\6", 4) != 0 || le32(b + z + 16) != 0 ||
-		    le32(b + z + 20) != 0 || le64(b + z + 24) != le64(b + z + 32))
-			return ZIP_BAD;
-		zd->count = le64(b + z + 32);
-		size = le64(b + z + 40);
-		zd->cd_off = le64(b + z + 48);
-		zd->cd_end = z;
-	}
-	if (zd->cd_off > zd->cd_end || size != zd->cd_end - zd->cd_off)
-		return ZIP_BAD;
-	return ZIP_OK;
-}
-
-/* Sizes and offset from the zip64 extra field where the record says so. */
-static int
-zip_cd_zip64(struct zip_cd *cd)
-{
-	const unsigned char *x = cd->extra;
-	size_t left = cd->extralen;
-
-	while (left >= 4) {
-		uint16_t id = le16(x), sz = le16(x + 2);
-		const unsigned char *f = x + 4;
-		size_t need = 0;
-
-		if (sz > left - 4)
-			return -1;
-		if (id == 0x0001) {
-			need = 8 * ((cd->usize == 0xffffffff) +
-			    (cd->csize == 0xffffffff) +
-			    (cd->offset == 0xffffffff));
-			if (sz < need)
-				return -1;
-			if (cd->usize == 0xffffffff) {
-				cd->usize = le64(f);
-				f += 8;
-			}
-			if (cd->csize == 0xffffffff) {
-				cd->csize = le64(f);
-				f += 8;
-			}
-			if (cd->offset == 0xffffffff)
-				cd->offset = le64(f);
-			return 0;
-		}
-		x += 4 + (size_t)sz;
-		left -= 4 + (size_t)sz;
-	}
-	return -1;
-}
-
-static int
-zip_cd_cmp(const void *x, const void *y)
-{
-	const struct zip_cd *a = x, *b = y;
-
-	if (a->offset != b->offset)
-		return a->offset < b->offset ? -1 : 1;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
-/*
- * Every central directory record, sorted by local header offset (the
- * order libarchive's seekable reader returns them in).  Each member's
- * local header and data must lie before the directory.  Returns NULL with
- * *why set when the directory is damaged.
- */
-static struct zip_cd *
-zip_cd_parse(const unsigned char *b, const struct zip_dir *zd,
-    const char **why)
-{
-	struct zip_cd *cds;
-	uint64_t p = zd->cd_off;
-
-	cds = xcalloc(zd->count ? (size_t)zd->count : 1, sizeof(*cds));
-	for (size_t i = 0; i < zd->count; i++) {
-		struct zip_cd *cd = &cds[i];
-		const unsigned char *h = b + p;
-		uint64_t nl, el, cl, lh, data;
-
-		if (zd->cd_end - p < ZIP_CDH_LEN ||
-		    memcmp(h, "PK\1\2", 4) != 0) {
-			*why = "中央目录记录损坏 / bad central directory record";
-			goto bad;
-		}
-		nl = le16(h + 28);
-		el = le16(h + 30);
-		cl = le16(h + 32);
-		if (zd->cd_end - p - ZIP_CDH_LEN < nl + el + cl) {
-			*why = "中央目录越界 / central directory overruns";
-			goto bad;
-		}
-		cd->flags = le16(h + 8);
-		/* libarchive reads a FIFO or device mode as a regular file:
-		 * keep the type the Unix attributes declare. */
-		if (h[5] == 3)
-			cd->unix_type = (le32(h + 38) >> 16) & AE_IFMT;
-		cd->csize = le32(h + 20);
-		cd->usize = le32(h + 24);
-		cd->offset = le32(h + 42);
-		cd->name = h + ZIP_CDH_LEN;
-		cd->namelen = (size_t)nl;
-		cd->extra = cd->name + nl;
-		cd->extralen = (size_t)el;
-		cd->index = i;
-		if ((cd->usize == 0xffffffff || cd->csize == 0xffffffff ||
-		    cd->offset == 0xffffffff) && zip_cd_zip64(cd) == -1) {
-			*why = "zip64 字段损坏 / bad zip64 extra field";
-			goto bad;
-		}
-		if (le16(h + 34) != 0) {
-			*why = "多卷 zip / multi-disk zip";
-			goto bad;
-		}
-		if (cd->flags & 0x0041) {
-			*why = "加密成员 / encrypted member";
-			goto bad;
-		}
-		lh = cd->offset;
-		if (lh > zd->cd_off || zd->cd_off - lh < ZIP_LFH_LEN ||
-		    memcmp(b + lh, "PK\3\4", 4) != 0) {
-			*why = "本地文件头缺失 / local header missing";
-			goto bad;
-		}
-		data = lh + ZIP_LFH_LEN + le16(b + lh + 26) + le16(b + lh + 28);
-		if (data > zd->cd_off || cd->csize > zd->cd_off - data) {
-			*why = "成员数据越界 / member data outside the archive";
-			goto bad;
-		}
-		p += ZIP_CDH_LEN + nl + el + cl;
-	}
-	if (p != zd->cd_end) {
-		*why = "中央目录长度不符 / central directory size mismatch";
-		goto bad;
-	}
-	qsort(cds, (size_t)zd->count, sizeof(*cds), zip_cd_cmp);
-	for (size_t i = 1; i < zd->count; i++) {
-		if (cds[i].offset == cds[i - 1].offset) {
-			*why = "两条目录记录指向同一成员 / two directory "
-			    "records share one member";
-			goto bad;
-		}
-	}
-	return cds;
-bad:
-	free(cds);
-	return NULL;
 }
 
 /* ---- limits and member data ----------------------------------------- */
@@ -695,44 +240,6 @@ fail:
 
 /* ---- the walk ------------------------------------------------------- */
 
-static void
-names_add(struct ar_ctx *c, const char *name, int is_file)
-{
-	xgrow(&c->names, &c->namescap, c->nnames, sizeof(*c->names));
-	c->names[c->nnames].name = xstrdup(name);
-	c->names[c->nnames].is_file = is_file;
-	c->nnames++;
-}
-
-static int
-names_cmp(const void *x, const void *y)
-{
-	const struct ar_name *a = x, *b = y;
-
-	return strcmp(a->name, b->name);
-}
-
-/* A name twice is a duplicate unless both are directories. */
-static void
-names_check(struct ar_ctx *c)
-{
-	size_t i, j;
-
-	if (c->nnames < 2)
-		return;
-	qsort(c->names, c->nnames, sizeof(*c->names), names_cmp);
-	for (i = 0; i < c->nnames; i = j) {
-		int files = c->names[i].is_file;
-
-		for (j = i + 1; j < c->nnames &&
-		    strcmp(c->names[i].name, c->names[j].name) == 0; j++)
-			files += c->names[j].is_file;
-		if (j - i > 1 && files > 0)
-			ar_refuse(c, ERR_ARCHIVE_DUPLICATE_ENTRY, c->names[i].name,
-			    "成员名重复 / member name appears %zu times", j - i);
-	}
-}
-
 /* One member.  Returns -1 when the walk must stop (damage or a limit);
  * name, type and nesting refusals let it go on to report everything. */
 static int
@@ -752,13 +259,13 @@ ar_member(struct ar_ctx *c, struct archive *a, struct archive_entry *e,
 	    cd->unix_type != AE_IFDIR)
 		type = (mode_t)cd->unix_type;
 
-	dec = name_decode(c, raw, rawlen, cd, &display);
+	dec = ar_name_decode(c, raw, rawlen, cd, &display);
 	if (dec == NULL)
 		ar_refuse(c, ERR_ARCHIVE_UNSAFE_PATH, display, "成员名既非 "
 		    "UTF-8 亦非 GB18030 / member name is neither UTF-8 nor "
 		    "GB18030");
 	else
-		name = name_normalise(c, dec, &is_dir, &empty);
+		name = ar_name_normalise(c, dec, &is_dir, &empty);
 	rpath = name != NULL && !empty ? name : dec != NULL ? dec : display;
 
 	if (archive_entry_hardlink(e) != NULL ||
@@ -775,7 +282,7 @@ ar_member(struct ar_ctx *c, struct archive *a, struct archive_entry *e,
 	}
 	if (is_dir) {
 		if (name != NULL && !empty)
-			names_add(c, name, 0);
+			ar_names_add(c, name, 0);
 		goto out;
 	}
 	if (name != NULL && empty) {
@@ -815,7 +322,7 @@ ar_member(struct ar_ctx *c, struct archive *a, struct archive_entry *e,
 		    " / member is itself an archive or compressed stream");
 	if (name == NULL)
 		goto out;
-	names_add(c, name, 1);
+	ar_names_add(c, name, 1);
 	if (c->refused)
 		goto out;	/* nothing will be returned: keep no data */
 	xgrow(&c->ents, &c->cap, c->n, sizeof(*c->ents));
@@ -1201,7 +708,7 @@ ar_read(const void *buf, size_t len, const struct input_limits *lim,
 	else
 		ar_read_tar(&c);
 	if (!c.refused)
-		names_check(&c);
+		ar_names_check(&c);
 
 	if (c.gb != (iconv_t)-1)
 		iconv_close(c.gb);

@@ -24,6 +24,7 @@
 #include "common/config.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
+#include "store/filings.h"
 #include "store/store.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"

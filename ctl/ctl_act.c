@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/admin.h"
 #include "common/check_setup.h"
 #include "lib/compat.h"
 #include "common/config.h"
@@ -36,10 +37,15 @@
 #include "parsers/filing.h"
 #include "parsers/filing_check.h"
 #include "store/ingest.h"
+#include "store/outbox.h"
 #include "parsers/package.h"
 #include "parsers/photo.h"
-#include "store/store.h"
 #include "lib/utf8.h"
+#include "parsers/rules.h"
+#include "store/query.h"
+#include "store/status.h"
+#include "store/store.h"
+#include "store/transition.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"
 

@@ -14,6 +14,9 @@
 
 #include "common/config.h"
 #include "ctl/ctl.h"
+#include "store/outbox.h"
+#include "store/query.h"
+#include "store/status.h"
 #include "store/store.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"

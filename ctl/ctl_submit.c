@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/attachments.h"
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "ctl/ctl.h"

@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "store/attachments.h"
 #include "daemon/beiand.h"
 #include "lib/compat.h"
 #include "common/config.h"
@@ -34,13 +35,16 @@
 #include "daemon/mailer.h"
 #include "daemon/metrics.h"
 #include "lib/notify.h"
+#include "store/outbox.h"
 #include "parsers/package.h"
 #include "daemon/prep.h"
 #include "daemon/receipt.h"
+#include "store/repeats.h"
 #include "parsers/rules.h"
 #include "lib/sha256.h"
 #include "mail/smtp.h"
 #include "daemon/spool.h"
+#include "store/status.h"
 #include "store/store.h"
 #include "lib/syncer.h"
 #include "worker/wire.h"

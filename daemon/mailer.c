@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/attachments.h"
 #include "store/blob.h"
 #include "lib/compat.h"
 #include "common/config.h"
@@ -31,6 +32,8 @@
 #include "lib/log.h"
 #include "mail/mail.h"
 #include "daemon/mailer.h"
+#include "store/outbox.h"
+#include "store/query.h"
 #include "mail/smtp.h"
 #include "store/store.h"
 #include "common/workflow.h"

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "daemon/metrics.h"
-#include "store/store.h"
+#include "store/metrics.h"
+#include "store/status.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"
 

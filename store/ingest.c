@@ -11,10 +11,15 @@
 
 #include "lib/compat.h"
 #include "common/config.h"
+#include "store/attachments.h"
+#include "store/filings.h"
 #include "store/ingest.h"
 #include "common/pack.h"
+#include "store/query.h"
+#include "store/repeats.h"
 #include "parsers/rules.h"
 #include "lib/sha256.h"
+#include "store/transition.h"
 #include "lib/xmalloc.h"
 
 static const enum err_code transient_codes[] = {

@@ -15,12 +15,18 @@
 
 #include <libetpan/libetpan.h>
 
+#include "store/admin.h"
+#include "store/attachments.h"
 #include "lib/compat.h"
 #include "common/config.h"
 #include "mail/eml.h"
 #include "parsers/filing.h"
+#include "store/filings.h"
 #include "daemon/mailer.h"
+#include "store/outbox.h"
+#include "store/query.h"
 #include "store/store.h"
+#include "store/transition.h"
 #include "unit.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"

@@ -12,6 +12,8 @@
 
 #include "common/config.h"
 #include "daemon/metrics.h"
+#include "store/outbox.h"
+#include "store/status.h"
 #include "store/store.h"
 #include "unit.h"
 #include "common/workflow.h"

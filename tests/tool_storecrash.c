@@ -34,7 +34,11 @@
 #include "common/config.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
+#include "store/filings.h"
+#include "store/outbox.h"
+#include "store/query.h"
 #include "store/store.h"
+#include "store/transition.h"
 #include "common/workflow.h"
 #include "lib/xmalloc.h"
 

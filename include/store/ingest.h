@@ -19,6 +19,7 @@
 #include "store/store.h"
 
 struct config;
+struct store_blob;
 
 struct ingest_outcome {
 	char id[STORE_ID_SIZE]; /* the filing the item made or acted on, "" if none */

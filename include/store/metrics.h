@@ -1,0 +1,19 @@
+/*
+ * store/metrics: what daemon/metrics.c asks that no other caller does.
+ * The counts it shares with `beianctl status` are in store/status.h.
+ */
+#ifndef BEIAND_STORE_METRICS_H
+#define BEIAND_STORE_METRICS_H
+
+#include <time.h>
+
+#include "store/store.h"
+
+/*
+ * The creation time of the oldest mail in deferred state
+ * (beiand_outbox_oldest_deferred_seconds): 0 and *created set, 1 when no
+ * mail is deferred, -1 on error.
+ */
+int store_outbox_oldest_deferred(struct store *st, time_t *created);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * store/status: what `beianctl status` shows (DESIGN.md: counts per
+ * state, outbox, quarantine, recent errors) and what the daemon records
+ * for it.  The quarantined files themselves are in spool/quarantine/;
+ * the rows here say where they came from.  daemon/metrics.c reads the
+ * counts too.
+ */
+#ifndef BEIAND_STORE_STATUS_H
+#define BEIAND_STORE_STATUS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "store/store.h"
+
+/* Counts: cb(kind, name, count) with kind "filings" (per state) and
+ * "outbox" (per state), then "quarantine" (name NULL). */
+int store_counts(struct store *st,
+    int (*cb)(const char *kind, const char *name, long count, void *),
+    void *arg);
+
+/*
+ * Quarantine.  item is the file's name in spool/quarantine/ (its reason
+ * beside it as ITEM.reason); source is where the file came from, as a
+ * path relative to spool_dir including the file name, e.g.
+ * "providers/P001/incoming/batch.zip" or "bureau/11/incoming/x.decision.xml".
+ * `beianctl requeue ITEM` renames the file back to spool_dir/source, so
+ * the daemon must write source that way (NULL: not requeueable).
+ */
+int store_quarantine_add(struct store *st, const char *item,
+    const char *source, const char *reason, time_t at);
+int store_quarantine_remove(struct store *st, const char *item); /* 1: none */
+int store_quarantine_list(struct store *st,
+    int (*cb)(const char *item, const char *source, time_t at,
+        const char *reason, void *), void *arg);
+
+/* Recent processing errors for `status` (the last 100 are kept). */
+int store_error_add(struct store *st, const char *source, const char *code,
+    const char *message, time_t at);
+int store_errors_recent(struct store *st, size_t max,
+    int (*cb)(time_t at, const char *source, const char *code,
+        const char *message, void *), void *arg);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * store/transition: a filing moved from one state to the next by its
+ * owner, its provider, the bureau or the operator (workflow.h's table):
+ * verification, withdrawal, returns, review decisions and approval with
+ * its numbers.  Callers: store/ingest.c (spool and mail items),
+ * daemon/intake.c (mail commands), beianctl.  Return values and
+ * transactions as in store/store.h.
+ */
+#ifndef BEIAND_STORE_TRANSITION_H
+#define BEIAND_STORE_TRANSITION_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* One finding of a provider's return or a bureau's rejection. */
+struct store_issue {
+	const char *path, *code, *text;
+};
+
+struct store_transition_req {
+	const char *id;
+	enum wf_state to;
+	const char *reason;          /* free text for the event (withdrawal reason...) */
+	/* owner acting (withdraw by mail): the filing's owner token */
+	const char *owner_token;
+	/* bureau acting by mail or spool: the review token of this round
+	 * (TOKEN_INVALID); beianctl (channel cli) needs none */
+	const char *review_token;
+	/* returned_to_owner / returned_to_provider: what to fix; kept as the
+	 * filing's last errors and put in the mail */
+	const struct store_issue *issues;
+	size_t nissues;
+	/* approved: a number the bureau issued (FORMAT.md §4), or NULL */
+	const char *licence;
+};
+
+/*
+ * Move filing req->id to req->to as who: the compare-and-swap of the
+ * state, the event and the outbox rows of workflow.h's table, in one
+ * transaction (or savepoint).  Refused (1): TRACKING_ID_UNKNOWN,
+ * WRONG_STATE (no such transition for this actor, or the state changed
+ * underneath: the CAS matched no row), NOT_YOUR_FILING, TOKEN_INVALID,
+ * SENDER_MISMATCH (who->sender given for an owner and not the owner),
+ * and for approval SUBJECT_ALREADY_FILED, LICENCE_UNKNOWN, LICENCE_FORMAT,
+ * LICENCE_CONFLICT, LAST_ACCESS.  Entering under_review opens a new review
+ * round with a fresh token (in the review_request mail's parameters);
+ * leaving it voids the token.  Approval allocates the numbers (FORMAT.md
+ * §4) and, for a first filing, the password, whose clear text goes only
+ * to the approved_owner row's secret.
+ */
+int store_transition(struct store *st, const struct store_transition_req *req,
+    const struct store_actor *who, struct store_result *out);
+
+#endif

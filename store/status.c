@@ -1,0 +1,142 @@
+/*
+ * status: what `beianctl status` shows — counts per state, the
+ * quarantine, the recent processing errors — and what records them.
+ */
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/status.h"
+#include "store/store_priv.h"
+
+#define RECENT_ERRORS_KEEP 100
+
+/* ---- counts ---------------------------------------------------------- */
+
+static int
+counts_of(struct store *st, sqlite3_stmt *s, const char *kind,
+    int (*cb)(const char *, const char *, long, void *), void *arg)
+{
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(kind, col_str(s, 0), (long)sqlite3_column_int64(s, 1), arg))
+			break;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dberr(st, "counts");
+}
+
+int
+store_counts(struct store *st,
+    int (*cb)(const char *kind, const char *name, long count, void *),
+    void *arg)
+{
+	int64_t q = 0;
+
+	if (counts_of(st, query(st, "SELECT state, count(*) FROM filings"
+	    " GROUP BY state ORDER BY state", ""), "filings", cb, arg) == -1 ||
+	    counts_of(st, query(st, "SELECT state, count(*) FROM outbox"
+	    " GROUP BY state ORDER BY state", ""), "outbox", cb, arg) == -1 ||
+	    one_int(st, &q, "SELECT count(*) FROM quarantine", "") == -1)
+		return -1;
+	cb("quarantine", NULL, (long)q, arg);
+	return 0;
+}
+
+/* ---- small state ---------------------------------------------------------------- */
+
+int
+single(struct store *st, int rc)
+{
+	return rc == -1 ? -1 : 0;
+}
+
+int
+store_quarantine_add(struct store *st, const char *item, const char *source,
+    const char *reason, time_t at)
+{
+	return single(st, run(st, "INSERT INTO quarantine(item, source, at,"
+	    " reason) VALUES(?, ?, ?, ?) ON CONFLICT(item) DO UPDATE SET"
+	    " source = excluded.source, at = excluded.at,"
+	    " reason = excluded.reason", "ssIs", item, source,
+	    (int64_t)now_or(at), reason));
+}
+
+int
+store_quarantine_remove(struct store *st, const char *item)
+{
+	return mail_update(st, run(st, "DELETE FROM quarantine WHERE item = ?",
+	    "s", item));
+}
+
+int
+store_quarantine_list(struct store *st,
+    int (*cb)(const char *, const char *, time_t, const char *, void *),
+    void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = query(st, "SELECT item, source, at, reason FROM quarantine"
+	    " ORDER BY at, item", "");
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(col_str(s, 0), col_str(s, 1),
+		    (time_t)sqlite3_column_int64(s, 2), col_str(s, 3), arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : dberr(st, "quarantine");
+}
+
+static int
+error_body(struct store *st, const char *source, const char *code,
+    const char *message, time_t at)
+{
+	if (run(st, "INSERT INTO recent_errors(at, source, code, message)"
+	    " VALUES(?, ?, ?, ?)", "Isss", (int64_t)at, source, code,
+	    message) == -1 ||
+	    run(st, "DELETE FROM recent_errors WHERE id <= (SELECT max(id)"
+	    " FROM recent_errors) - ?", "i", RECENT_ERRORS_KEEP) == -1)
+		return -1;
+	return 0;
+}
+
+int
+store_error_add(struct store *st, const char *source, const char *code,
+    const char *message, time_t at)
+{
+	int rc;
+
+	if ((rc = op_begin(st)) == 0)
+		rc = op_finish(st, error_body(st, source, code, message,
+		    now_or(at)));
+	return rc;
+}
+
+int
+store_errors_recent(struct store *st, size_t max,
+    int (*cb)(time_t, const char *, const char *, const char *, void *),
+    void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = query(st, "SELECT at, source, code, message FROM recent_errors"
+	    " ORDER BY id DESC LIMIT ?", "I",
+	    (int64_t)(max > INT64_MAX ? INT64_MAX : max));
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb((time_t)sqlite3_column_int64(s, 0), col_str(s, 1),
+		    col_str(s, 2), col_str(s, 3), arg)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : dberr(st, "recent errors");
+}

@@ -1,5 +1,8 @@
 /*
- * config: the INI configuration of DESIGN.md; see include/config.h.
+ * config: the INI configuration of DESIGN.md; see include/common/config.h.
+ * This file reads it: lines, sections and keys, paths, files, the search
+ * for a file; what each section and key means, the built-in defaults and
+ * the spelling of values are config_keys.c.
  *
  * The file is the operator's, not a user's, but it is read strictly all
  * the same: every line either means something or is an error with
@@ -21,171 +24,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/config_int.h"
 #include "parsers/rules.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* A configuration file is a few kilobytes; anything this big is a mistake. */
 #define CONFIG_FILE_MAX		(1024 * 1024)
-#define CONFIG_WORKERS_MAX	1024
-#define CONFIG_PROVIDER_MAX	32
 
-static const char config_builtin[] =
-    "[daemon]\n"
-    "spool_dir      = spool\n"
-    "state_dir      = var\n"
-    "workers        = 0\n"
-    "settle_ms      = 2000\n"
-    "upload_timeout = 1h\n"
-    "metrics_file   =\n"
-    "[limits]\n"
-    "archive_max_bytes    = 64M\n"
-    "archive_max_entries  = 1000\n"
-    "archive_max_unpacked = 256M\n"
-    "entry_max_bytes      = 16M\n"
-    "archive_max_ratio    = 100\n"
-    "path_max             = 255\n"
-    "xml_max_bytes        = 1M\n"
-    "photo_max_bytes      = 5M\n"
-    "mail_max_bytes       = 64M\n"
-    "[imap]\n"
-    "url           =\n"
-    "address       =\n"
-    "provider      = P001\n"
-    "done_folder   = Processed\n"
-    "poll_interval = 5m\n"
-    "ca_file       =\n"
-    "reply_cap     = 20\n"
-    "[smtp]\n"
-    "url       =\n"
-    "from      = beian@provider.example\n"
-    "starttls  = try\n"
-    "ca_file   =\n"
-    "timeout   = 10m\n"
-    "retry_min = 5m\n"
-    "retry_max = 1h\n"
-    "max_age   = 5d\n"
-    "[bureau.11]\n"
-    "addresses = review@bureau.example\n"
-    "record_to =\n"
-    "[provider.P001]\n"
-    "name      = \xe7\xa4\xba\xe4\xbe\x8b\xe7\xbd\x91\xe7\xbb\x9c"
-    "\xe7\xa7\x91\xe6\x8a\x80\xe6\x9c\x89\xe9\x99\x90\xe5\x85\xac"
-    "\xe5\x8f\xb8\n" /* 示例网络科技有限公司 */
-    "email     = filing@p001.example\n"
-    "ip_ranges = 203.0.113.0/24, 2001:db8::/32\n";
-
-enum config_section {
-	SECT_NONE,
-	SECT_DAEMON,
-	SECT_LIMITS,
-	SECT_IMAP,
-	SECT_SMTP,
-	SECT_BUREAU,
-	SECT_PROVIDER,
-};
-
-enum config_kind {
-	KIND_PATH,       /* made absolute; never empty */
-	KIND_PATH_OPT,   /* made absolute; empty is NULL */
-	KIND_STRING,
-	KIND_ADDRESS,    /* one mail address, required */
-	KIND_ADDRESS_OPT,
-	KIND_ADDRESSES,  /* comma-separated */
-	KIND_IMAP_URL,
-	KIND_SMTP_URL,
-	KIND_WORKERS,
-	KIND_MSEC,
-	KIND_DURATION,
-	KIND_SIZE,
-	KIND_COUNT,
-	KIND_STARTTLS,
-	KIND_IP_RANGES,
-};
-
-/* Offsets are into struct config, or into struct config_bureau /
- * config_provider for those sections. */
-static const struct config_key {
-	enum config_section sect;
-	const char *name;
-	enum config_kind kind;
-	size_t off;
-	uint64_t min;
-} config_keys[] = {
-#define C(f) offsetof(struct config, f)
-	{ SECT_DAEMON, "spool_dir", KIND_PATH, C(spool_dir), 0 },
-	{ SECT_DAEMON, "state_dir", KIND_PATH, C(state_dir), 0 },
-	{ SECT_DAEMON, "workers", KIND_WORKERS, C(workers), 0 },
-	{ SECT_DAEMON, "settle_ms", KIND_MSEC, C(settle_ms), 0 },
-	{ SECT_DAEMON, "upload_timeout", KIND_DURATION, C(upload_timeout), 1 },
-	{ SECT_DAEMON, "metrics_file", KIND_PATH_OPT, C(metrics_file), 0 },
-	{ SECT_LIMITS, "archive_max_bytes", KIND_SIZE,
-	    C(limits.archive_max_bytes), 1 },
-	{ SECT_LIMITS, "archive_max_entries", KIND_COUNT,
-	    C(limits.archive_max_entries), 1 },
-	{ SECT_LIMITS, "archive_max_unpacked", KIND_SIZE,
-	    C(limits.archive_max_unpacked), 1 },
-	{ SECT_LIMITS, "entry_max_bytes", KIND_SIZE,
-	    C(limits.entry_max_bytes), 1 },
-	{ SECT_LIMITS, "archive_max_ratio", KIND_COUNT,
-	    C(limits.archive_max_ratio), 1 },
-	{ SECT_LIMITS, "path_max", KIND_SIZE, C(limits.path_max), 1 },
-	{ SECT_LIMITS, "xml_max_bytes", KIND_SIZE, C(limits.xml_max_bytes), 1 },
-	{ SECT_LIMITS, "photo_max_bytes", KIND_SIZE,
-	    C(limits.photo_max_bytes), 1 },
-	{ SECT_LIMITS, "mail_max_bytes", KIND_SIZE,
-	    C(limits.mail_max_bytes), 1 },
-	{ SECT_IMAP, "url", KIND_IMAP_URL, C(imap_url), 0 },
-	{ SECT_IMAP, "address", KIND_ADDRESS_OPT, C(imap_address), 0 },
-	{ SECT_IMAP, "provider", KIND_STRING, C(imap_provider), 0 },
-	{ SECT_IMAP, "done_folder", KIND_STRING, C(imap_done_folder), 0 },
-	{ SECT_IMAP, "poll_interval", KIND_DURATION, C(imap_poll_interval), 1 },
-	{ SECT_IMAP, "ca_file", KIND_PATH_OPT, C(imap_ca_file), 0 },
-	{ SECT_IMAP, "reply_cap", KIND_COUNT, C(imap_reply_cap), 0 },
-	{ SECT_SMTP, "url", KIND_SMTP_URL, C(smtp_url), 0 },
-	{ SECT_SMTP, "from", KIND_ADDRESS, C(smtp_from), 0 },
-	{ SECT_SMTP, "starttls", KIND_STARTTLS, C(smtp_starttls), 0 },
-	{ SECT_SMTP, "ca_file", KIND_PATH_OPT, C(smtp_ca_file), 0 },
-	{ SECT_SMTP, "timeout", KIND_DURATION, C(smtp_timeout), 1 },
-	{ SECT_SMTP, "retry_min", KIND_DURATION, C(smtp_retry_min), 1 },
-	{ SECT_SMTP, "retry_max", KIND_DURATION, C(smtp_retry_max), 1 },
-	{ SECT_SMTP, "max_age", KIND_DURATION, C(smtp_max_age), 1 },
-#undef C
-	{ SECT_BUREAU, "addresses", KIND_ADDRESSES, 0, 0 },
-	{ SECT_BUREAU, "record_to", KIND_ADDRESS_OPT,
-	    offsetof(struct config_bureau, record_to), 0 },
-	{ SECT_PROVIDER, "name", KIND_STRING,
-	    offsetof(struct config_provider, name), 0 },
-	{ SECT_PROVIDER, "email", KIND_ADDRESS_OPT,
-	    offsetof(struct config_provider, email), 0 },
-	{ SECT_PROVIDER, "ip_ranges", KIND_IP_RANGES, 0, 0 },
-};
-#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
-
-struct config_parser {
-	struct config *c;
-	const char *file;      /* for messages */
-	const char *base;      /* absolute folder for relative paths */
-	size_t line;
-	enum config_section sect;
-	char sectname[64];     /* for messages */
-	uint64_t seen;         /* keys (bit = index in config_keys) */
-	unsigned fixed_seen;   /* [daemon] .. [smtp] (bit = section) */
-	int own_bureaus, own_providers; /* this text replaced the list */
-	size_t bureaucap, providercap;
-	size_t cur;            /* index of the current bureau/provider */
-	char *err;
-	size_t errsize;
-};
-
-static void config_line_error(struct config_parser *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 static void config_file_error(struct config_parser *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void
+void
 config_line_error(struct config_parser *p, const char *fmt, ...)
 {
 	char msg[512];
@@ -209,11 +60,7 @@ config_file_error(struct config_parser *p, const char *fmt, ...)
 	snprintf(p->err, p->errsize, "%s: %s", p->file, msg);
 }
 
-static void
-config_error_set(char *err, size_t errsize, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 config_error_set(char *err, size_t errsize, const char *fmt, ...)
 {
 	va_list ap;
@@ -225,123 +72,17 @@ config_error_set(char *err, size_t errsize, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
+int
 config_isspace(char ch)
 {
 	return ch == ' ' || ch == '\t';
-}
-
-/* Digits only, no sign, no space; overflow-checked against max. */
-static int
-config_parse_digits(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t n = 0;
-	size_t i;
-
-	if (len == 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		if (n > (max - d) / 10)
-			return -1;
-		n = n * 10 + d;
-	}
-	*out = n;
-	return 0;
-}
-
-int
-config_parse_size(const char *s, uint64_t *out)
-{
-	size_t len = strlen(s);
-	unsigned shift = 0;
-	uint64_t n;
-
-	if (len > 0) {
-		switch (s[len - 1]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		}
-		if (shift != 0)
-			len--;
-	}
-	if (config_parse_digits(s, len, CONFIG_SIZE_MAX >> shift, &n) == -1)
-		return -1;
-	*out = n << shift;
-	return 0;
-}
-
-int
-config_parse_duration(const char *s, uint64_t *seconds)
-{
-	size_t len = strlen(s);
-	uint64_t unit = 1, n;
-
-	if (len > 0) {
-		switch (s[len - 1]) {
-		case 's': unit = 1; len--; break;
-		case 'm': unit = 60; len--; break;
-		case 'h': unit = 3600; len--; break;
-		case 'd': unit = 86400; len--; break;
-		}
-	}
-	if (config_parse_digits(s, len, CONFIG_DURATION_MAX / unit, &n) == -1)
-		return -1;
-	*seconds = n * unit;
-	return 0;
-}
-
-/* One address: local@domain, printable, no spaces; the mailer and the
- * rules of FORMAT.md judge the rest (tests use single-label domains). */
-static int
-config_address_valid(const char *s, size_t len)
-{
-	size_t i, at = len;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch <= ' ' || ch == 0x7f || ch == ',' || ch == '<' ||
-		    ch == '>' || ch == '"')
-			return -1;
-		if (ch == '@') {
-			if (at != len)
-				return -1;
-			at = i;
-		}
-	}
-	if (at == len || at == 0 || at == len - 1)
-		return -1;
-	return 0;
-}
-
-static int
-config_provider_code_valid(const char *s)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > CONFIG_PROVIDER_MAX || s[0] == '-')
-		return -1;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return -1;
-	}
-	return 0;
 }
 
 /*
  * base and value joined; value absolute is kept, leading "./" dropped.
  * Nothing is resolved on disk: the folders may not exist yet at -n time.
  */
-static char *
+char *
 config_path_join(const char *base, const char *value)
 {
 	size_t blen;
@@ -385,7 +126,7 @@ config_file_dir(const char *file, char *err, size_t errsize)
 	return abs;
 }
 
-static void
+void
 config_bureau_clear(struct config_bureau *b)
 {
 	size_t i;
@@ -396,7 +137,7 @@ config_bureau_clear(struct config_bureau *b)
 	free(b->record_to);
 }
 
-static void
+void
 config_provider_clear(struct config_provider *pr)
 {
 	free(pr->code);
@@ -455,239 +196,15 @@ config_bureau_find(const struct config *c, const char *province)
 	return NULL;
 }
 
-/* Split a comma-separated value into trimmed, non-empty items. */
-static int
-config_split(const char *value, char ***itemsp, size_t *np)
-{
-	char **items = NULL;
-	size_t n = 0, cap = 0;
-	const char *s = value, *e;
-
-	if (*value == '\0') {
-		*itemsp = NULL;
-		*np = 0;
-		return 0;
-	}
-	for (;;) {
-		const char *a, *b;
-
-		e = strchr(s, ',');
-		if (e == NULL)
-			e = s + strlen(s);
-		a = s;
-		b = e;
-		while (a < b && config_isspace(*a))
-			a++;
-		while (b > a && config_isspace(b[-1]))
-			b--;
-		if (a == b)
-			goto fail;
-		xgrow(&items, &cap, n, sizeof(*items));
-		items[n++] = xstrndup(a, (size_t)(b - a));
-		if (*e == '\0')
-			break;
-		s = e + 1;
-	}
-	*itemsp = items;
-	*np = n;
-	return 0;
-fail:
-	while (n > 0)
-		free(items[--n]);
-	free(items);
-	return -1;
-}
-
-static void
-config_split_free(char **items, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
-}
-
-static void
+void
 config_string_set(char **dst, char *v)
 {
 	free(*dst);
 	*dst = v;
 }
 
-static int
-config_bad_value(struct config_parser *p, const struct config_key *k,
-    const char *value, const char *why)
-{
-	config_line_error(p, "bad value for %s: \"%s\" (%s)", k->name, value,
-	    why);
-	return -1;
-}
-
-static int
-config_value_set(struct config_parser *p, const struct config_key *k,
-    const char *value)
-{
-	struct config *c = p->c;
-	char *base;
-	uint64_t n = 0;
-	size_t i;
-
-	if (k->sect == SECT_BUREAU)
-		base = (char *)&c->bureaus[p->cur];
-	else if (k->sect == SECT_PROVIDER)
-		base = (char *)&c->providers[p->cur];
-	else
-		base = (char *)c;
-
-	switch (k->kind) {
-	case KIND_PATH:
-		if (*value == '\0')
-			return config_bad_value(p, k, value, "a path is needed");
-		/* FALLTHROUGH */
-	case KIND_PATH_OPT:
-		config_string_set((char **)(base + k->off), *value == '\0' ?
-		    NULL : config_path_join(p->base, value));
-		return 0;
-	case KIND_STRING:
-		config_string_set((char **)(base + k->off), xstrdup(value));
-		return 0;
-	case KIND_ADDRESS:
-		if (*value == '\0')
-			return config_bad_value(p, k, value,
-			    "an address is needed");
-		/* FALLTHROUGH */
-	case KIND_ADDRESS_OPT:
-		if (*value != '\0' &&
-		    config_address_valid(value, strlen(value)) == -1)
-			return config_bad_value(p, k, value,
-			    "expected one address like name@example.org");
-		config_string_set((char **)(base + k->off), xstrdup(value));
-		return 0;
-	case KIND_ADDRESSES: {
-		struct config_bureau *b = (struct config_bureau *)base;
-		char **items;
-		size_t nitems;
-
-		if (config_split(value, &items, &nitems) == -1)
-			return config_bad_value(p, k, value,
-			    "expected comma-separated addresses");
-		for (i = 0; i < nitems; i++) {
-			if (config_address_valid(items[i],
-			    strlen(items[i])) == -1) {
-				config_split_free(items, nitems);
-				return config_bad_value(p, k, value,
-				    "expected comma-separated addresses");
-			}
-		}
-		config_split_free(b->addresses, b->naddresses);
-		b->addresses = items;
-		b->naddresses = nitems;
-		return 0;
-	}
-	case KIND_IMAP_URL:
-	case KIND_SMTP_URL: {
-		const char *a = k->kind == KIND_IMAP_URL ? "imap://" : "smtp://";
-		const char *s = k->kind == KIND_IMAP_URL ? "imaps://" :
-		    "smtps://";
-
-		/* Not echoed: the URL may carry a password. */
-		if (*value != '\0' && strncmp(value, a, strlen(a)) != 0 &&
-		    strncmp(value, s, strlen(s)) != 0) {
-			config_line_error(p, "bad value for %s: expected "
-			    "%s... or %s...", k->name, a, s);
-			return -1;
-		}
-		config_string_set((char **)(base + k->off), xstrdup(value));
-		return 0;
-	}
-	case KIND_WORKERS:
-		if (config_parse_digits(value, strlen(value),
-		    CONFIG_WORKERS_MAX, &n) == -1)
-			return config_bad_value(p, k, value,
-			    "expected a whole number from 0 to 1024");
-		*(int *)(base + k->off) = (int)n;
-		return 0;
-	case KIND_MSEC:
-		if (config_parse_digits(value, strlen(value),
-		    CONFIG_DURATION_MAX * 1000, &n) == -1)
-			return config_bad_value(p, k, value,
-			    "expected a whole number of milliseconds");
-		break;
-	case KIND_DURATION:
-		if (config_parse_duration(value, &n) == -1)
-			return config_bad_value(p, k, value,
-			    "expected a number with an optional s, m, h or d "
-			    "suffix, at most 36500d");
-		break;
-	case KIND_SIZE:
-		if (config_parse_size(value, &n) == -1)
-			return config_bad_value(p, k, value,
-			    "expected a number with an optional K, M or G "
-			    "suffix");
-		break;
-	case KIND_COUNT:
-		if (config_parse_digits(value, strlen(value), CONFIG_SIZE_MAX,
-		    &n) == -1)
-			return config_bad_value(p, k, value,
-			    "expected a whole number");
-		break;
-	case KIND_STARTTLS: {
-		enum starttls_mode m;
-
-		if (strcmp(value, "try") == 0)
-			m = STARTTLS_TRY;
-		else if (strcmp(value, "require") == 0)
-			m = STARTTLS_REQUIRE;
-		else if (strcmp(value, "no") == 0)
-			m = STARTTLS_NO;
-		else
-			return config_bad_value(p, k, value,
-			    "expected try, require or no");
-		*(enum starttls_mode *)(base + k->off) = m;
-		return 0;
-	}
-	case KIND_IP_RANGES: {
-		struct config_provider *pr = (struct config_provider *)base;
-		struct ip_range *r = NULL;
-		char **items;
-		size_t nitems;
-
-		if (config_split(value, &items, &nitems) == -1)
-			return config_bad_value(p, k, value,
-			    "expected comma-separated CIDR ranges");
-		if (nitems > 0)
-			r = xreallocarray(NULL, nitems, sizeof(*r));
-		for (i = 0; i < nitems; i++) {
-			if (rules_cidr_parse(items[i], &r[i]) == -1) {
-				config_line_error(p, "bad value for %s: "
-				    "\"%s\" is not a CIDR range", k->name,
-				    items[i]);
-				config_split_free(items, nitems);
-				free(r);
-				return -1;
-			}
-		}
-		config_split_free(items, nitems);
-		free(pr->ip_ranges);
-		pr->ip_ranges = r;
-		pr->nip_ranges = nitems;
-		return 0;
-	}
-	}
-
-	/* the numeric kinds that land in a uint64_t */
-	if (n < k->min) {
-		config_line_error(p, "bad value for %s: \"%s\" (must be at "
-		    "least %llu)", k->name, value, (unsigned long long)k->min);
-		return -1;
-	}
-	*(uint64_t *)(base + k->off) = n;
-	return 0;
-}
-
 /* Printable ASCII without spaces: safe to echo, and all names are. */
-static int
+int
 config_name_valid(const char *s)
 {
 	if (*s == '\0')
@@ -696,138 +213,6 @@ config_name_valid(const char *s)
 		if (*s <= ' ' || *s >= 0x7f)
 			return 0;
 	return 1;
-}
-
-static int
-config_section_begin(struct config_parser *p, char *name)
-{
-	struct config *c = p->c;
-	static const struct {
-		const char *name;
-		enum config_section sect;
-	} fixed[] = {
-		{ "daemon", SECT_DAEMON },
-		{ "limits", SECT_LIMITS },
-		{ "imap", SECT_IMAP },
-		{ "smtp", SECT_SMTP },
-	};
-	size_t i;
-
-	p->seen = 0;
-	if (!config_name_valid(name)) {
-		config_line_error(p, "malformed section header");
-		return -1;
-	}
-	if (strlen(name) >= sizeof(p->sectname)) {
-		config_line_error(p, "unknown section [%.40s...]", name);
-		return -1;
-	}
-	strlcpy(p->sectname, name, sizeof(p->sectname));
-
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (strcmp(name, fixed[i].name) != 0)
-			continue;
-		if (p->fixed_seen & (1U << fixed[i].sect)) {
-			config_line_error(p, "duplicate section [%s]", name);
-			return -1;
-		}
-		p->fixed_seen |= 1U << fixed[i].sect;
-		p->sect = fixed[i].sect;
-		return 0;
-	}
-
-	if (strncmp(name, "bureau.", 7) == 0) {
-		const char *code = name + 7;
-		struct config_bureau *b;
-
-		if (strlen(code) != 2 || !rules_province_valid(code)) {
-			config_line_error(p, "unknown section [%s]: \"%s\" is "
-			    "not a province code (FORMAT.md 4)", name, code);
-			return -1;
-		}
-		if (!p->own_bureaus) {
-			/* The file's bureaus replace the built-in ones. */
-			for (i = 0; i < c->nbureaus; i++)
-				config_bureau_clear(&c->bureaus[i]);
-			c->nbureaus = 0;
-			p->own_bureaus = 1;
-		}
-		if (config_bureau_find(c, code) != NULL) {
-			config_line_error(p, "duplicate section [%s]", name);
-			return -1;
-		}
-		xgrow(&c->bureaus, &p->bureaucap, c->nbureaus,
-		    sizeof(*c->bureaus));
-		b = &c->bureaus[c->nbureaus];
-		memset(b, 0, sizeof(*b));
-		memcpy(b->province, code, 3);
-		b->record_to = xstrdup("");
-		p->cur = c->nbureaus++;
-		p->sect = SECT_BUREAU;
-		return 0;
-	}
-
-	if (strncmp(name, "provider.", 9) == 0) {
-		const char *code = name + 9;
-		struct config_provider *pr;
-
-		if (config_provider_code_valid(code) == -1) {
-			config_line_error(p, "unknown section [%s]: a provider "
-			    "code is 1-%d of A-Z a-z 0-9 _ -, not starting "
-			    "with -", name, CONFIG_PROVIDER_MAX);
-			return -1;
-		}
-		if (!p->own_providers) {
-			for (i = 0; i < c->nproviders; i++)
-				config_provider_clear(&c->providers[i]);
-			c->nproviders = 0;
-			p->own_providers = 1;
-		}
-		if (config_provider_find(c, code) != NULL) {
-			config_line_error(p, "duplicate section [%s]", name);
-			return -1;
-		}
-		xgrow(&c->providers, &p->providercap, c->nproviders,
-		    sizeof(*c->providers));
-		pr = &c->providers[c->nproviders];
-		memset(pr, 0, sizeof(*pr));
-		pr->code = xstrdup(code);
-		pr->name = xstrdup("");
-		pr->email = xstrdup("");
-		p->cur = c->nproviders++;
-		p->sect = SECT_PROVIDER;
-		return 0;
-	}
-
-	config_line_error(p, "unknown section [%s]", name);
-	return -1;
-}
-
-static int
-config_key_set(struct config_parser *p, const char *key, const char *value)
-{
-	size_t i;
-
-	if (p->sect == SECT_NONE) {
-		config_line_error(p, "key \"%s\" before any section", key);
-		return -1;
-	}
-	for (i = 0; i < CONFIG_NKEYS; i++)
-		if (config_keys[i].sect == p->sect &&
-		    strcmp(config_keys[i].name, key) == 0)
-			break;
-	if (i == CONFIG_NKEYS) {
-		config_line_error(p, "unknown key \"%s\" in [%s]", key,
-		    p->sectname);
-		return -1;
-	}
-	if (p->seen & (1ULL << i)) {
-		config_line_error(p, "duplicate key \"%s\" in [%s]", key,
-		    p->sectname);
-		return -1;
-	}
-	p->seen |= 1ULL << i;
-	return config_value_set(p, &config_keys[i], value);
 }
 
 /* Trim spaces and tabs in place; returns the new start. */
@@ -900,7 +285,7 @@ config_line(struct config_parser *p, char *s)
 	return config_key_set(p, key, value);
 }
 
-static int
+int
 config_apply(struct config_parser *p, const char *text, size_t len)
 {
 	const char *s = text, *end = text + len, *nl;
@@ -948,53 +333,6 @@ config_apply(struct config_parser *p, const char *text, size_t len)
 		return -1;
 	}
 	return 0;
-}
-
-static void
-config_finish(struct config *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nbureaus; i++) {
-		struct config_bureau *b = &c->bureaus[i];
-
-		if (b->record_to[0] == '\0' && b->naddresses > 0)
-			config_string_set(&b->record_to,
-			    xstrdup(b->addresses[0]));
-	}
-}
-
-/* The built-in configuration; relative paths against the current folder. */
-static struct config *
-config_defaults(size_t *bureaucap, size_t *providercap, char *err,
-    size_t errsize)
-{
-	struct config_parser p;
-	char *cwd;
-
-	if ((cwd = getcwd(NULL, 0)) == NULL) {
-		config_error_set(err, errsize, "getcwd: %s", strerror(errno));
-		return NULL;
-	}
-	memset(&p, 0, sizeof(p));
-	p.c = xcalloc(1, sizeof(*p.c));
-	p.c->imap_url = xstrdup("");
-	p.c->imap_provider = xstrdup("");
-	p.file = "(built-in)";
-	p.base = cwd;
-	p.err = err;
-	p.errsize = errsize;
-	if (config_apply(&p, config_builtin, sizeof(config_builtin) - 1) ==
-	    -1) {
-		/* Only a broken build can get here. */
-		free(cwd);
-		config_free(p.c);
-		return NULL;
-	}
-	free(cwd);
-	*bureaucap = p.bureaucap;
-	*providercap = p.providercap;
-	return p.c;
 }
 
 struct config *

@@ -174,6 +174,20 @@ fail:
 	return NULL;
 }
 
+/* Read path; on failure print why and return NULL. */
+unsigned char *
+ctl_read_or_complain(const char *path, size_t max, size_t *len)
+{
+	unsigned char *b;
+
+	if ((b = ctl_read_file(path, max, len)) == NULL) {
+		fputs("beianctl: ", stderr);
+		ctl_put_escaped(stderr, path);
+		fprintf(stderr, ": %s\n", strerror(errno));
+	}
+	return b;
+}
+
 void
 ctl_put_json_time(FILE *fp, time_t t)
 {

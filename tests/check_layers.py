@@ -21,8 +21,10 @@ RANK = {"lib": 0, "parsers": 1, "common": 2,
         "store": 3, "mail": 3, "worker": 3,
         "daemon": 4, "ctl": 4, "web": 4}
 LINES_MAX = 1100
-# who may include the mailer's header (the mailer and the loop that runs it)
-MAILER_USERS = {"daemon/mailer.c", "daemon/mailer_run.c", "daemon/beiand.c", "daemon/loop.c"}
+# who may include the mailer's header: the mailer's own files and the loop
+# that runs it (daemon/beiand.c); never a channel (spool, intake, pipeline)
+MAILER_USERS = {"daemon/mailer.c", "daemon/mailer_draft.c",
+                "include/daemon/mailer_int.h", "daemon/beiand.c"}
 
 INC = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# it_imap: the IMAP fetcher (mail/imap.c) against a private Dovecot.
+# it_imap: the IMAP fetcher (mail/imap*.c) against a private Dovecot.
 # tests/tool_imap.c plays the daemon's side of the protocol (include/
 # imap.h) with its last_uid in a small state file.  Checks: messages
 # delivered before start and while running each arrive exactly once and
@@ -42,7 +42,8 @@ build()
 		    -o "$T/tool_imap"
 	else
 		# shellcheck disable=SC2086
-		$CC $FLAGS "$@" tests/tool_imap.c mail/imap.c lib/log.c \
+		$CC $FLAGS "$@" tests/tool_imap.c mail/imap.c mail/imap_session.c \
+		    mail/imap_fetch.c lib/log.c \
 		    lib/xmalloc.c lib/compat.c $LIBS -o "$T/tool_imap"
 	fi
 }

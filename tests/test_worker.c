@@ -20,13 +20,10 @@
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "parsers/package.h"
+#include "test_wire.h"
 #include "unit.h"
 #include "worker/worker.h"
 #include "lib/xmalloc.h"
-
-int test_wire_upload_equal(const struct upload *a, const struct upload *b,
-    char *why, size_t whysize);
-unsigned char *test_wire_batch(size_t *lenp);
 
 struct collected {
 	uint64_t job;

@@ -34,11 +34,12 @@ int ctl_show(int argc, char **argv, const struct config *cf);
 int ctl_outbox(int argc, char **argv, const struct config *cf);
 int ctl_quarantine(int argc, char **argv, const struct config *cf);
 
-/* ctl_act.c: decisions and maintenance */
+/* ctl_act.c: decisions */
 int ctl_verify(int argc, char **argv, const struct config *cf);
 int ctl_review(int argc, char **argv, const struct config *cf);
 int ctl_handback(int argc, char **argv, const struct config *cf);
 int ctl_withdraw(int argc, char **argv, const struct config *cf);
+/* ctl_maint.c: maintenance */
 int ctl_retry(int argc, char **argv, const struct config *cf);
 int ctl_requeue(int argc, char **argv, const struct config *cf);
 int ctl_import(int argc, char **argv, const struct config *cf);
@@ -59,6 +60,9 @@ void ctl_put_json_time(FILE *fp, time_t t);
 /* Read a whole file; NULL with errno set on failure.  *len gets its size.
  * Refuses files larger than max (errno EFBIG) without reading them. */
 unsigned char *ctl_read_file(const char *path, size_t max, size_t *len);
+/* ctl_read_file(), and on failure "beianctl: PATH: reason" on stderr. */
+unsigned char *ctl_read_or_complain(const char *path, size_t max,
+    size_t *len);
 
 /* Store helpers shared by the verbs. */
 /*

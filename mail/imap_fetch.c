@@ -1,0 +1,663 @@
+/*
+ * imap: the fetcher child process — its loop of sessions with jittered
+ * backoff, the frames it exchanges with the parent, and what it does
+ * with each message: report it, store it as inbox_dir/"V-U.eml", report
+ * it too large, move it to done_folder once the parent says "done", wait
+ * with IDLE.  Started by imap_fetcher_start() (imap.c); the IMAP session
+ * itself is imap_session.c.
+ *
+ * Hostile here: what the IMAP server sends (sizes, UIDs, header and
+ * message bytes) and the parent's frames.  This file never logs a
+ * password or a mail body, never fetches a message over [limits]
+ * mail_max_bytes into memory on purpose (a server that lies about
+ * RFC822.SIZE is caught after the fetch), never writes outside inbox_dir
+ * or under a name it did not build from two numbers, and uses UID
+ * commands only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libetpan/libetpan.h>
+
+#include "common/config.h"
+#include "mail/imap.h"
+#include "mail/imap_int.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+
+#define IMAP_IDLE_RENEW    (20 * 60)   /* below the 29 min of RFC 2177 */
+#define IMAP_RESUME_WAIT   300         /* seconds for the parent's answer */
+#define IMAP_BACKOFF_MAX   300
+#define IMAP_GOOD_SESSION  30          /* seconds: then backoff restarts */
+#define IMAP_DONE_MAX      65536       /* queued "done" (a lost one is asked again) */
+
+/* ---- the child --------------------------------------------------------- */
+
+static uint64_t
+imap_child_rand(struct imap_child *c)
+{
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+static int64_t
+imap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+imap_child_send(struct imap_child *c, const char *buf, size_t len)
+{
+	if (c->stopping)
+		return;
+	while (send(c->sock, buf, len, MSG_NOSIGNAL) == -1) {
+		if (errno == EINTR)
+			continue;
+		c->stopping = 1; /* the parent is gone */
+		return;
+	}
+}
+
+static void
+imap_child_sendf(struct imap_child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+imap_child_sendf(struct imap_child *c, const char *fmt, ...)
+{
+	char buf[IMAP_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		abort(); /* our own numbers always fit */
+	imap_child_send(c, buf, (size_t)n);
+}
+
+/* One frame from the parent, decoded as untrusted. */
+static void
+imap_child_frame(struct imap_child *c, const char *buf, size_t len)
+{
+	char line[IMAP_LINE_MAX], *t[3];
+	const char *rest;
+	uint32_t a, b;
+	int n;
+
+	n = imap_frame_split(buf, len, line, t, 3, &rest);
+	if (n == 1 && strcmp(t[0], "stop") == 0 && rest == buf + len) {
+		c->stopping = 1;
+		return;
+	}
+	if (n != 3 || rest != buf + len ||
+	    imap_u32_parse(t[1], 0, &a) == -1 ||
+	    imap_u32_parse(t[2], 1, &b) == -1)
+		goto bad;
+	if (strcmp(t[0], "resume") == 0) {
+		if (a == c->uidvalidity && !c->resumed) {
+			c->resumed = 1;
+			c->resume_last = b;
+		}
+		return;
+	}
+	if (strcmp(t[0], "done") == 0 && b != 0) {
+		if (c->ndone >= IMAP_DONE_MAX) {
+			log_warn("imap: too many moves queued, uid=%" PRIu32
+			    " waits for the next session", b);
+			return;
+		}
+		xgrow(&c->done, &c->capdone, c->ndone, sizeof(*c->done));
+		c->done[c->ndone].uidvalidity = a;
+		c->done[c->ndone].uid = b;
+		c->ndone++;
+		return;
+	}
+bad:
+	log_warn("imap: ignored a frame from the parent that does not decode");
+}
+
+/*
+ * Read the parent's frames, waiting up to timeout_ms (-1: until one
+ * comes) for the first.
+ */
+static void
+imap_child_frames(struct imap_child *c, int timeout_ms)
+{
+	char buf[IMAP_FRAME_MAX + 1];
+	struct pollfd pfd = { c->sock, POLLIN, 0 };
+	ssize_t n;
+
+	if (c->stopping)
+		return;
+	if (timeout_ms != 0 && poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	for (;;) {
+		n = recv(c->sock, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			c->stopping = 1;
+			return;
+		}
+		if ((size_t)n > IMAP_FRAME_MAX) {
+			log_warn("imap: ignored an oversized frame from the parent");
+			continue;
+		}
+		imap_child_frame(c, buf, (size_t)n);
+		if (c->stopping)
+			return;
+	}
+}
+
+/* Sleep ms, serving the parent's frames; returns early on "stop". */
+static void
+imap_child_sleep(struct imap_child *c, int64_t ms)
+{
+	int64_t end = imap_now_ms() + ms, left;
+
+	while (!c->stopping && (left = end - imap_now_ms()) > 0)
+		imap_child_frames(c, left > INT_MAX ? INT_MAX : (int)left);
+}
+
+/* Report a message over mail_max_bytes with its identifying header fields. */
+static int
+imap_child_large(struct imap_child *c, uint32_t uid, uint64_t size)
+{
+	static const char *const fields[] = { "FROM", "RETURN-PATH",
+		"MESSAGE-ID", "SUBJECT", "AUTO-SUBMITTED", "PRECEDENCE",
+		"LIST-ID" };
+	struct mailimap_fetch_type *ft;
+	clist *hl, *res = NULL;
+	char *frame;
+	const char *h = "";
+	size_t hlen = 0, n;
+	int r, found, len;
+
+	if ((hl = clist_new()) == NULL)
+		abort();
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (clist_append(hl, xstrdup(fields[i])) != 0)
+			abort();
+	ft = imap_fetch_type(mailimap_fetch_att_new_body_peek_section(
+	    mailimap_section_new_header_fields(mailimap_header_list_new(hl))));
+	r = imap_child_fetch(c, uid, ft, &res, &found, NULL, &h, &hlen);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		log_warn("imap: uid=%" PRIu32 " header fetch: %s", uid,
+		    imap_strerror(r));
+		return r;
+	}
+	if (!found)
+		h = "", hlen = 0;
+	if (hlen > IMAP_HEADER_MAX) {
+		/* Whole lines only: cut after the last one that fits. */
+		const char *nl = NULL;
+
+		for (size_t i = 0; i < IMAP_HEADER_MAX; i++)
+			if (h[i] == '\n')
+				nl = h + i;
+		hlen = nl != NULL ? (size_t)(nl - h) + 1 : 0;
+	}
+	frame = xmalloc(IMAP_LINE_MAX + hlen);
+	len = snprintf(frame, IMAP_LINE_MAX, "large %" PRIu32 " %" PRIu32
+	    " %" PRIu64 "\n", c->uidvalidity, uid, size);
+	if (len < 0 || len >= IMAP_LINE_MAX)
+		abort();
+	n = (size_t)len;
+	memcpy(frame + n, h, hlen);
+	imap_child_send(c, frame, n + hlen);
+	free(frame);
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	log_info("imap: uid=%" PRIu32 " size=%" PRIu64 " over mail_max_bytes "
+	    "(%" PRIu64 "): left in %s", uid, size, c->max_bytes,
+	    c->url.mailbox);
+	return MAILIMAP_NO_ERROR;
+}
+
+/* Write data as inbox_dir/name: temp name O_EXCL, fsync, rename, fsync dir. */
+static int
+imap_child_store(struct imap_child *c, const char *name, const char *data,
+    size_t len)
+{
+	char tmp[64];
+	size_t off = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	/* A leftover of a child killed while writing. */
+	if (unlinkat(c->dirfd, tmp, 0) == -1 && errno != ENOENT)
+		goto fail;
+	fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			goto fail_unlink;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1) {
+		close(fd);
+		goto fail_unlink;
+	}
+	if (close(fd) == -1)
+		goto fail_unlink;
+	if (renameat(c->dirfd, tmp, c->dirfd, name) == -1)
+		goto fail_unlink;
+	if (fsync(c->dirfd) == -1)
+		goto fail;
+	return 0;
+fail_unlink:
+	{
+		int e = errno;
+
+		(void)unlinkat(c->dirfd, tmp, 0);
+		errno = e;
+	}
+fail:
+	log_err("imap: storing %s: %s", name, strerror(errno));
+	return -1;
+}
+
+/*
+ * Take one new message: report it again if it is already stored, report
+ * it as too large, or fetch, store and report it.  Returns a MAILIMAP
+ * code; a local write error is MAILIMAP_ERROR_FATAL (retried later).
+ */
+static int
+imap_child_take(struct imap_child *c, uint32_t uid)
+{
+	struct mailimap_fetch_type *ft;
+	struct stat st;
+	clist *res = NULL;
+	char name[32];
+	const char *body;
+	size_t blen;
+	uint32_t size;
+	int r, found;
+
+	snprintf(name, sizeof(name), "%" PRIu32 "-%" PRIu32 ".eml",
+	    c->uidvalidity, uid);
+	if (fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			log_err("imap: %s exists and is not a regular file",
+			    name);
+			return MAILIMAP_ERROR_FATAL;
+		}
+		log_info("imap: uid=%" PRIu32 " size=%lld already stored as %s",
+		    uid, (long long)st.st_size, name);
+		imap_child_sendf(c, "new %" PRIu32 " %" PRIu32 " %s",
+		    c->uidvalidity, uid, name);
+		return MAILIMAP_NO_ERROR;
+	}
+
+	ft = imap_fetch_type(mailimap_fetch_att_new_rfc822_size());
+	r = imap_child_fetch(c, uid, ft, &res, &found, &size, NULL, NULL);
+	mailimap_fetch_type_free(ft);
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (r != MAILIMAP_NO_ERROR) {
+		log_warn("imap: uid=%" PRIu32 " size fetch: %s", uid,
+		    imap_strerror(r));
+		return r;
+	}
+	if (!found) {
+		log_info("imap: uid=%" PRIu32 " gone before it was fetched", uid);
+		return MAILIMAP_NO_ERROR;
+	}
+	if (size > c->max_bytes)
+		return imap_child_large(c, uid, size);
+
+	ft = imap_fetch_type(mailimap_fetch_att_new_body_peek_section(
+	    mailimap_section_new(NULL)));
+	r = imap_child_fetch(c, uid, ft, &res, &found, NULL, &body, &blen);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR) {
+		log_warn("imap: uid=%" PRIu32 " fetch: %s", uid,
+		    imap_strerror(r));
+		goto out;
+	}
+	if (!found) {
+		log_info("imap: uid=%" PRIu32 " gone before it was fetched", uid);
+		goto out;
+	}
+	if (blen > c->max_bytes) {
+		/* The server understated RFC822.SIZE. */
+		mailimap_fetch_list_free(res);
+		res = NULL;
+		r = imap_child_large(c, uid, blen);
+		goto out;
+	}
+	if (imap_child_store(c, name, body, blen) == -1) {
+		r = MAILIMAP_ERROR_FATAL;
+		goto out;
+	}
+	log_info("imap: uid=%" PRIu32 " size=%zu stored as %s", uid, blen, name);
+	imap_child_sendf(c, "new %" PRIu32 " %" PRIu32 " %s", c->uidvalidity,
+	    uid, name);
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	return r;
+}
+
+/* Move uid to done_folder.  A refusal is logged: "old" asks again later. */
+static int
+imap_child_move(struct imap_child *c, uint32_t uid)
+{
+	struct mailimap_set *set;
+	struct mailimap_flag_list *fl;
+	struct mailimap_store_att_flags *sa;
+	int r;
+
+	if ((set = mailimap_set_new_single(uid)) == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	if (c->has_move)
+		r = mailimap_uid_move(c->imap, set, c->done_folder);
+	else {
+		r = mailimap_uid_copy(c->imap, set, c->done_folder);
+		if (r == MAILIMAP_NO_ERROR) {
+			if ((fl = mailimap_flag_list_new_empty()) == NULL ||
+			    mailimap_flag_list_add(fl,
+			    mailimap_flag_new_deleted()) != MAILIMAP_NO_ERROR ||
+			    (sa = mailimap_store_att_flags_new_add_flags_silent(
+			    fl)) == NULL)
+				abort();
+			r = mailimap_uid_store(c->imap, set, sa);
+			mailimap_store_att_flags_free(sa);
+		}
+		if (r == MAILIMAP_NO_ERROR) {
+			/* Without UIDPLUS, EXPUNGE also takes what others
+			 * marked \Deleted: only an intake mailbox is used. */
+			r = c->has_uidplus ? mailimap_uid_expunge(c->imap, set) :
+			    mailimap_expunge(c->imap);
+		}
+	}
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR) {
+		log_warn("imap: uid=%" PRIu32 " move to %s: %s", uid,
+		    c->done_folder, imap_strerror(r));
+		return imap_conn_lost(r) ? r : MAILIMAP_NO_ERROR;
+	}
+	log_info("imap: uid=%" PRIu32 " moved to %s", uid, c->done_folder);
+	imap_child_sendf(c, "moved %" PRIu32 " %" PRIu32, c->uidvalidity, uid);
+	return MAILIMAP_NO_ERROR;
+}
+
+/* Act on the queued "done" frames of this UIDVALIDITY. */
+static int
+imap_child_moves(struct imap_child *c)
+{
+	int r;
+
+	while (c->ndone > 0 && !c->stopping) {
+		struct imap_done d = c->done[0];
+
+		memmove(c->done, c->done + 1, (c->ndone - 1) * sizeof(*c->done));
+		c->ndone--;
+		if (d.uidvalidity != c->uidvalidity) {
+			log_info("imap: done for uid=%" PRIu32 " of uidvalidity "
+			    "%" PRIu32 " ignored (now %" PRIu32 ")", d.uid,
+			    d.uidvalidity, c->uidvalidity);
+			continue;
+		}
+		if ((r = imap_child_move(c, d.uid)) != MAILIMAP_NO_ERROR)
+			return r;
+	}
+	return MAILIMAP_NO_ERROR;
+}
+
+/* Report every UID above the cursor. */
+static int
+imap_child_scan(struct imap_child *c)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (c->cursor == UINT32_MAX)
+		return MAILIMAP_NO_ERROR;
+	r = imap_child_search(c, c->cursor + 1, 0, &uids, &n);
+	if (r != MAILIMAP_NO_ERROR) {
+		log_warn("imap: UID SEARCH: %s", imap_strerror(r));
+		return r;
+	}
+	for (size_t i = 0; i < n && !c->stopping; i++) {
+		if ((r = imap_child_take(c, uids[i])) != MAILIMAP_NO_ERROR)
+			break;
+		c->cursor = uids[i];
+		/* Moves are cheap and free the parent's memory: do them
+		 * between messages. */
+		imap_child_frames(c, 0);
+		if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
+			break;
+	}
+	free(uids);
+	if (r == MAILIMAP_NO_ERROR && !c->stopping)
+		imap_child_sendf(c, "synced %" PRIu32 " %" PRIu32,
+		    c->uidvalidity, c->cursor);
+	return r;
+}
+
+/*
+ * Wait for news: IDLE (renewed) when offered, else a plain wait, both
+ * cut short by the parent's frames and ended by poll_interval.
+ */
+static int
+imap_child_wait(struct imap_child *c)
+{
+	int64_t now = imap_now_ms(), end;
+	uint64_t pi = c->poll_interval;
+	int r;
+
+	if (pi > IMAP_IDLE_RENEW)
+		pi = IMAP_IDLE_RENEW;
+	end = now + (int64_t)pi * 1000;
+	if (!c->has_idle) {
+		while (!c->stopping && c->ndone == 0 &&
+		    (now = imap_now_ms()) < end)
+			imap_child_frames(c, (int)(end - now));
+		if (c->stopping || c->ndone > 0)
+			return MAILIMAP_NO_ERROR;
+		/* Some servers report new mail only on a command. */
+		r = mailimap_noop(c->imap);
+		return imap_conn_lost(r) ? r : MAILIMAP_NO_ERROR;
+	}
+	if ((r = mailimap_idle(c->imap)) != MAILIMAP_NO_ERROR) {
+		log_warn("imap: IDLE: %s", imap_strerror(r));
+		return r;
+	}
+	/* Data libetpan already read into its buffer would never wake poll. */
+	while (c->imap->imap_stream->read_buffer_len == 0 && !c->stopping &&
+	    c->ndone == 0 && (now = imap_now_ms()) < end) {
+		struct pollfd pfd[2] = {
+			{ c->sock, POLLIN, 0 },
+			{ mailimap_idle_get_fd(c->imap), POLLIN, 0 },
+		};
+
+		if (poll(pfd, 2, (int)(end - now)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents != 0)
+			imap_child_frames(c, 0);
+		if (pfd[1].revents != 0)
+			break;
+	}
+	if ((r = mailimap_idle_done(c->imap)) != MAILIMAP_NO_ERROR) {
+		log_warn("imap: IDLE DONE: %s", imap_strerror(r));
+		return imap_conn_lost(r) ? r : MAILIMAP_NO_ERROR;
+	}
+	return MAILIMAP_NO_ERROR;
+}
+
+/* One connection, from connect to drop or stop.  Its length in seconds. */
+static int64_t
+imap_child_session(struct imap_child *c)
+{
+	int64_t start = imap_now_ms(), end;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (imap_child_connect(c) == -1)
+		goto out;
+	c->resumed = 0;
+	imap_child_sendf(c, "uidvalidity %" PRIu32 " %" PRIu32,
+	    c->prev_uidvalidity, c->uidvalidity);
+	if (c->prev_uidvalidity != 0 && c->prev_uidvalidity != c->uidvalidity)
+		log_warn("imap: UIDVALIDITY of %s changed from %" PRIu32
+		    " to %" PRIu32, c->url.mailbox, c->prev_uidvalidity,
+		    c->uidvalidity);
+	end = imap_now_ms() + IMAP_RESUME_WAIT * 1000;
+	while (!c->resumed && !c->stopping && imap_now_ms() < end)
+		imap_child_frames(c, (int)(end - imap_now_ms()));
+	if (!c->resumed) {
+		if (!c->stopping)
+			log_warn("imap: no answer from the parent to uidvalidity");
+		goto out;
+	}
+	/* Within one child, what it reported stays with the parent. */
+	if (c->uidvalidity != c->prev_uidvalidity || c->cursor < c->resume_last)
+		c->cursor = c->resume_last;
+	c->prev_uidvalidity = c->uidvalidity;
+	log_info("imap: connected to %s, mailbox=%s uidvalidity=%" PRIu32
+	    " last_uid=%" PRIu32 " idle=%s move=%s", c->url.host,
+	    c->url.mailbox, c->uidvalidity, c->resume_last,
+	    c->has_idle ? "yes" : "no", c->has_move ? "yes" : "no");
+
+	/* Committed ones a crash kept from moving: the parent says "done". */
+	if (c->resume_last > 0) {
+		r = imap_child_search(c, 1, c->resume_last, &uids, &n);
+		if (r != MAILIMAP_NO_ERROR) {
+			log_warn("imap: UID SEARCH: %s", imap_strerror(r));
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			imap_child_sendf(c, "old %" PRIu32 " %" PRIu32,
+			    c->uidvalidity, uids[i]);
+		free(uids);
+	}
+	while (!c->stopping) {
+		if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
+			break;
+		if ((r = imap_child_scan(c)) != MAILIMAP_NO_ERROR)
+			break;
+		if (c->stopping)
+			break;
+		if ((r = imap_child_wait(c)) != MAILIMAP_NO_ERROR)
+			break;
+	}
+out:
+	imap_child_disconnect(c, c->stopping);
+	return (imap_now_ms() - start) / 1000;
+}
+
+/* Between fork and the first connection. */
+static void
+imap_child_setup(pid_t parent)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
+		SIGUSR1, SIGUSR2, SIGALRM };
+	sigset_t none;
+
+	/* The parent's handlers and mask (a signalfd) must not apply. */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(0);
+	/*
+	 * The parent's descriptors stay open: the logger caches its own
+	 * (journal, syslog) and would write into whatever a closed number
+	 * came to mean.  This process touches none of the others.
+	 */
+}
+
+void
+imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
+    pid_t parent)
+{
+	struct imap_child c;
+	char err[256];
+	int64_t backoff = 0, lived, delay;
+	struct timespec ts;
+
+	imap_child_setup(parent);
+	memset(&c, 0, sizeof(c));
+	c.sock = sock;
+	if (imap_url_parse(cf->imap_url, &c.url, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		_exit(1);
+	}
+	c.done_folder = xstrdup(*cf->imap_done_folder != '\0' ?
+	    cf->imap_done_folder : "Processed");
+	c.ca_file = cf->imap_ca_file != NULL && *cf->imap_ca_file != '\0' ?
+	    xstrdup(cf->imap_ca_file) : NULL;
+	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
+	c.max_bytes = cf->limits.mail_max_bytes;
+	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.dirfd == -1) {
+		log_err("imap: inbox %s: %s", inbox_dir, strerror(errno));
+		_exit(1);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c.rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+	    ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
+	mailstream_network_delay.tv_sec = IMAP_NET_TIMEOUT;
+	mailstream_network_delay.tv_usec = 0;
+
+	while (!c.stopping) {
+		lived = imap_child_session(&c);
+		if (c.stopping)
+			break;
+		if (lived >= IMAP_GOOD_SESSION || backoff == 0)
+			backoff = 1;
+		else if ((backoff *= 2) > IMAP_BACKOFF_MAX)
+			backoff = IMAP_BACKOFF_MAX;
+		/* Jitter: between half and all of the backoff. */
+		delay = backoff * 500 +
+		    (int64_t)(imap_child_rand(&c) % (uint64_t)(backoff * 500 + 1));
+		log_info("imap: reconnecting to %s in %lld ms", c.url.host,
+		    (long long)delay);
+		imap_child_sleep(&c, delay);
+	}
+	log_info("imap: fetcher stopped");
+	_exit(0);
+}

@@ -20,14 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
 #include "store/store.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 static struct filing *
 bench_filing(long i)

@@ -26,9 +26,9 @@
 
 #include "common/config.h"
 #include "common/config_int.h"
-#include "parsers/rules.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "parsers/rules.h"
 
 /* A configuration file is a few kilobytes; anything this big is a mistake. */
 #define CONFIG_FILE_MAX		(1024 * 1024)

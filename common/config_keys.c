@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
 #include "common/config_int.h"
-#include "parsers/rules.h"
+#include "lib/compat.h"
 #include "lib/xmalloc.h"
+#include "parsers/rules.h"
 
 #define CONFIG_WORKERS_MAX	1024
 #define CONFIG_PROVIDER_MAX	32

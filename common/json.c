@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/errlist.h"
 #include "common/json.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "parsers/errlist.h"
 
 struct jp {
 	const unsigned char *s;

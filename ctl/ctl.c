@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
-#include "ctl/ctl.h"
 #include "common/json.h"
+#include "ctl/ctl.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "store/store.h"
-#include "lib/xmalloc.h"
 
 static const struct {
 	const char *name;

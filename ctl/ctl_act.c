@@ -20,24 +20,24 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/admin.h"
 #include "common/check_setup.h"
 #include "common/config.h"
+#include "common/workflow.h"
 #include "ctl/ctl.h"
+#include "lib/utf8.h"
+#include "lib/xmalloc.h"
 #include "parsers/filing.h"
 #include "parsers/filing_check.h"
-#include "store/ingest.h"
-#include "store/outbox.h"
 #include "parsers/package.h"
 #include "parsers/photo.h"
-#include "lib/utf8.h"
 #include "parsers/rules.h"
+#include "store/admin.h"
+#include "store/ingest.h"
+#include "store/outbox.h"
 #include "store/query.h"
 #include "store/status.h"
 #include "store/store.h"
 #include "store/transition.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 /* ---- shared ----------------------------------------------------------- */
 

@@ -16,8 +16,8 @@
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "ctl/ctl.h"
-#include "parsers/package.h"
 #include "lib/xmalloc.h"
+#include "parsers/package.h"
 
 struct check_out {
 	int json, multi;

@@ -17,14 +17,14 @@
 
 #include "common/config.h"
 #include "ctl/ctl.h"
+#include "lib/utf8.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/rules.h"
-#include "lib/utf8.h"
-#include "store/store.h"
-#include "lib/xmalloc.h"
-#include "store/status.h"
-#include "store/outbox.h"
 #include "store/admin.h"
+#include "store/outbox.h"
+#include "store/status.h"
+#include "store/store.h"
 
 #define IMPORT_MAX_BYTES ((size_t)256 << 20)
 #define IMPORT_COLUMNS 8

@@ -13,13 +13,13 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/workflow.h"
 #include "ctl/ctl.h"
+#include "lib/xmalloc.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/status.h"
 #include "store/store.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 #define RECENT_ERRORS_SHOWN 20
 

@@ -13,14 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/attachments.h"
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "ctl/ctl.h"
-#include "store/ingest.h"
-#include "parsers/package.h"
-#include "store/store.h"
 #include "lib/xmalloc.h"
+#include "parsers/package.h"
+#include "store/attachments.h"
+#include "store/ingest.h"
+#include "store/store.h"
 
 int
 ctl_submit(int argc, char **argv, const struct config *cf)

@@ -34,25 +34,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
-#include "mail/imap.h"
-#include "store/ingest.h"
-#include "daemon/intake.h"
-#include "store/intake_mail.h"
 #include "common/json.h"
+#include "daemon/intake.h"
 #include "daemon/metrics.h"
+#include "lib/compat.h"
 #include "lib/log.h"
-#include "parsers/mime.h"
-#include "store/outbox.h"
-#include "parsers/package.h"
-#include "store/query.h"
 #include "lib/sha256.h"
+#include "lib/xmalloc.h"
+#include "mail/imap.h"
+#include "parsers/mime.h"
+#include "parsers/package.h"
+#include "store/ingest.h"
+#include "store/intake_mail.h"
+#include "store/outbox.h"
+#include "store/query.h"
 #include "store/status.h"
 #include "store/store.h"
 #include "store/transition.h"
 #include "worker/worker.h"
-#include "lib/xmalloc.h"
 
 #define INTAKE_RESTART_MIN_MS 1000
 #define INTAKE_RESTART_MAX_MS 60000

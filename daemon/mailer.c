@@ -24,22 +24,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/attachments.h"
-#include "store/blob.h"
-#include "lib/compat.h"
 #include "common/config.h"
-#include "mail/eml.h"
-#include "lib/forksafe.h"
-#include "lib/log.h"
-#include "mail/mail.h"
+#include "common/workflow.h"
 #include "daemon/mailer.h"
 #include "daemon/mailer_int.h"
+#include "lib/compat.h"
+#include "lib/forksafe.h"
+#include "lib/log.h"
+#include "lib/xmalloc.h"
+#include "mail/eml.h"
+#include "mail/mail.h"
+#include "mail/smtp.h"
+#include "store/attachments.h"
+#include "store/blob.h"
 #include "store/outbox.h"
 #include "store/query.h"
-#include "mail/smtp.h"
 #include "store/store.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 #define FLUSH_EVERY 64          /* outcomes marked in one transaction */
 

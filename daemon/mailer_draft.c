@@ -20,17 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/blob.h"
 #include "common/config.h"
 #include "common/json.h"
-#include "mail/mail.h"
-#include "daemon/mailer_int.h"
-#include "store/store.h"
 #include "common/workflow.h"
+#include "daemon/mailer_int.h"
 #include "lib/xmalloc.h"
-#include "store/query.h"
-#include "store/outbox.h"
+#include "mail/mail.h"
 #include "store/attachments.h"
+#include "store/blob.h"
+#include "store/outbox.h"
+#include "store/query.h"
+#include "store/store.h"
 
 /* The blank filing form attached to help replies. */
 extern const unsigned char mail_tpl_filing_form[];

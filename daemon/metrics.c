@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/workflow.h"
 #include "daemon/metrics.h"
+#include "lib/xmalloc.h"
 #include "store/metrics.h"
 #include "store/status.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 static const char *const outbox_states[] = {
 	"queued", "sending", "sent", "deferred", "failed"

@@ -9,10 +9,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "store/blob.h"
-#include "lib/forksafe.h"
 #include "daemon/prep.h"
+#include "lib/forksafe.h"
 #include "lib/xmalloc.h"
+#include "store/blob.h"
 
 struct prep {
 	struct parking pk;          /* its lock; its condition: a job queued,

@@ -10,8 +10,8 @@
 
 #include "daemon/receipt.h"
 #include "lib/utf8.h"
-#include "store/store.h"
 #include "lib/xmalloc.h"
+#include "store/store.h"
 
 struct sbuf {
 	char *s;

@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
-#include "lib/log.h"
 #include "daemon/receipt.h"
 #include "daemon/spool.h"
+#include "lib/compat.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 #define SPOOL_RESCAN_MS 30000

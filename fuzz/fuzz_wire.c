@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "worker/wire.h"
 #include "lib/xmalloc.h"
+#include "worker/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "mail/imap.h"
-#include "mail/imap_int.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "mail/imap.h"
+#include "mail/imap_int.h"
 
 /* ---- frames, both directions ----------------------------------------- */
 

@@ -34,10 +34,10 @@
 #include <libetpan/libetpan.h>
 
 #include "common/config.h"
-#include "mail/imap.h"
-#include "mail/imap_int.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "mail/imap.h"
+#include "mail/imap_int.h"
 
 #define IMAP_IDLE_RENEW    (20 * 60)   /* below the 29 min of RFC 2177 */
 #define IMAP_RESUME_WAIT   300         /* seconds for the parent's answer */

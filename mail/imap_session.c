@@ -22,10 +22,10 @@
 #include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
 
-#include "mail/imap.h"
-#include "mail/imap_int.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "mail/imap.h"
+#include "mail/imap_int.h"
 
 #define IMAP_CHAIN_MAX     16
 

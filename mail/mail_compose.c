@@ -33,9 +33,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "mail/mail.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "mail/mail.h"
 
 #define MAIL_LINE	76	/* RFC 2045/2047 line length, without CRLF */
 #define MAIL_WORD_MAX	75	/* RFC 2047 encoded-word */

@@ -19,8 +19,8 @@
 
 #include <curl/curl.h>
 
-#include "mail/smtp.h"
 #include "lib/xmalloc.h"
+#include "mail/smtp.h"
 
 #define SMTP_LINE_MAX 512
 #define SMTP_SOCKS 4

@@ -22,9 +22,9 @@
 
 #include <zlib.h>
 
-#include "parsers/archive_int.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "parsers/archive_int.h"
 
 /* ---- names ---------------------------------------------------------- */
 

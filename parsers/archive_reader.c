@@ -29,11 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/sha256.h"
+#include "lib/xmalloc.h"
 #include "parsers/archive_int.h"
 #include "parsers/archive_reader.h"
-#include "lib/sha256.h"
 #include "parsers/stream_decode.h"
-#include "lib/xmalloc.h"
 
 /* Below this many unpacked bytes no ratio is judged: tiny XML compresses
  * far better than 100:1 and is no threat. */

@@ -17,8 +17,8 @@
 
 #include <archive_entry.h>
 
-#include "parsers/archive_int.h"
 #include "lib/xmalloc.h"
+#include "parsers/archive_int.h"
 
 /* ---- zip central directory ------------------------------------------ */
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/input_limits.h"
-#include "lib/xmalloc.h"
 
 struct errlist {
 	struct err_item *items;

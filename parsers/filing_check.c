@@ -29,12 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/utf8.h"
+#include "lib/xmalloc.h"
 #include "parsers/filing_check.h"
 #include "parsers/licence.h"
 #include "parsers/photo.h"
 #include "parsers/rules.h"
-#include "lib/utf8.h"
-#include "lib/xmalloc.h"
 
 /* The longest path, every index at 20 digits, is under 120 bytes. */
 #define PATH_SIZE 192

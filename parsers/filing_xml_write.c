@@ -12,8 +12,8 @@
 
 #include <libxml/xmlwriter.h>
 
-#include "parsers/filing.h"
 #include "lib/xmalloc.h"
+#include "parsers/filing.h"
 
 struct fxw {
 	xmlTextWriterPtr w;

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/archive_reader.h"
 #include "parsers/mime.h"
 #include "parsers/mime_int.h"
-#include "lib/xmalloc.h"
 
 /* ---- subject tags */
 

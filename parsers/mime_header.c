@@ -23,10 +23,10 @@
 
 #include <libetpan/mailimf.h>
 
-#include "parsers/mime.h"
-#include "parsers/mime_int.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "parsers/mime.h"
+#include "parsers/mime_int.h"
 
 #define MIME_MAX_SECTIONS 128 /* RFC 2231 continuations of one parameter */
 #define MIME_CHARSET_MAX 64

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/package.h"
 #include "lib/sha256.h"
 #include "lib/xmalloc.h"
+#include "parsers/package.h"
 
 static const char *const item_kind_names[] = {
 	[ITEM_FILING] = "filing",

@@ -16,8 +16,8 @@
 #include <lzma.h>
 #include <zlib.h>
 
-#include "parsers/stream_decode.h"
 #include "lib/xmalloc.h"
+#include "parsers/stream_decode.h"
 
 #define SD_PIECE (64U * 1024)
 

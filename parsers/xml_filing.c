@@ -19,9 +19,9 @@
 
 #include <libxml/tree.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/filing.h"
 #include "parsers/xmldoc_int.h"
-#include "lib/xmalloc.h"
 
 /* ---- filing ------------------------------------------------------------- */
 

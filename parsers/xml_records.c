@@ -17,9 +17,9 @@
 
 #include <libxml/tree.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/filing.h"
 #include "parsers/xmldoc_int.h"
-#include "lib/xmalloc.h"
 
 /* An issue of a verification record or a handback (§6). */
 static void

@@ -35,10 +35,10 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
-#include "parsers/filing.h"
-#include "parsers/xmldoc_int.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
+#include "parsers/filing.h"
+#include "parsers/xmldoc_int.h"
 
 extern const unsigned char xsd_filing[], xsd_verification[], xsd_decision[];
 extern const unsigned char xsd_manifest[], xsd_withdrawal[], xsd_handback[];

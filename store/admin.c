@@ -15,14 +15,14 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "store/admin.h"
+#include "common/workflow.h"
+#include "lib/sha256.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/licence.h"
-#include "lib/sha256.h"
+#include "store/admin.h"
 #include "store/store.h"
 #include "store/store_priv.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 int
 store_password_check(struct store *st, const char *subject_licence,

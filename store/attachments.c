@@ -11,10 +11,10 @@
 
 #include <sqlite3.h>
 
-#include "store/attachments.h"
-#include "store/blob.h"
 #include "lib/compat.h"
 #include "lib/sha256.h"
+#include "store/attachments.h"
+#include "store/blob.h"
 #include "store/store_priv.h"
 
 /* ---- attachments ------------------------------------------------------------ */

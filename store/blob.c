@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/blob.h"
 #include "lib/xmalloc.h"
+#include "store/blob.h"
 
 /* Temporary names differ between threads and between calls. */
 static unsigned long blob_seq;

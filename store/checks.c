@@ -11,12 +11,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "parsers/licence.h"
 #include "store/store.h"
 #include "store/store_priv.h"
-#include "lib/xmalloc.h"
 
 #define PASSWORD_MAX_FAILS 5
 

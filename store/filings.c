@@ -11,15 +11,15 @@
 
 #include <sqlite3.h>
 
+#include "common/workflow.h"
 #include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
 #include "store/store.h"
 #include "store/store_priv.h"
 #include "store/transition.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 /* ---- the filing row ---------------------------------------------------- */
 

@@ -9,18 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/pack.h"
+#include "lib/compat.h"
+#include "lib/sha256.h"
+#include "lib/xmalloc.h"
+#include "parsers/rules.h"
 #include "store/attachments.h"
 #include "store/filings.h"
 #include "store/ingest.h"
-#include "common/pack.h"
 #include "store/query.h"
 #include "store/repeats.h"
-#include "parsers/rules.h"
-#include "lib/sha256.h"
 #include "store/transition.h"
-#include "lib/xmalloc.h"
 
 static const enum err_code transient_codes[] = {
 	ERR_WRONG_STATE, ERR_SUBJECT_CONFLICT, ERR_DOMAIN_CONFLICT,

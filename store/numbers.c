@@ -11,11 +11,11 @@
 #include <sqlite3.h>
 
 #include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/licence.h"
 #include "store/store.h"
 #include "store/store_priv.h"
-#include "lib/xmalloc.h"
 
 /* ---- numbers (FORMAT.md §4) ---------------------------------------------- */
 

@@ -13,12 +13,12 @@
 #include <sqlite3.h>
 
 #include "common/config.h"
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 #include "store/metrics.h"
 #include "store/outbox.h"
 #include "store/store.h"
 #include "store/store_priv.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 /* ---- mails queued ------------------------------------------------------ */
 

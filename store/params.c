@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/errlist.h"
 #include "common/json.h"
-#include "store/store_priv.h"
 #include "lib/xmalloc.h"
+#include "parsers/errlist.h"
+#include "store/store_priv.h"
 
 /* ---- JSON (mail parameters) ------------------------------------------- */
 

@@ -7,9 +7,9 @@
 #include <sqlite3.h>
 
 #include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "store/query.h"
 #include "store/store_priv.h"
-#include "lib/xmalloc.h"
 
 /* ---- queries ---------------------------------------------------------------------- */
 

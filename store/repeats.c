@@ -8,11 +8,11 @@
 
 #include <sqlite3.h>
 
+#include "common/workflow.h"
 #include "lib/compat.h"
 #include "parsers/errlist.h"
 #include "store/repeats.h"
 #include "store/store_priv.h"
-#include "common/workflow.h"
 
 /* ---- ingests ------------------------------------------------------------------- */
 

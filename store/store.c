@@ -29,10 +29,10 @@
 #include <sqlite3.h>
 
 #include "common/config.h"
-#include "store/store.h"
-#include "store/store_priv.h"
 #include "lib/syncer.h"
 #include "lib/xmalloc.h"
+#include "store/store.h"
+#include "store/store_priv.h"
 
 #define CST_OFFSET (8 * 3600)
 

@@ -11,12 +11,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "common/workflow.h"
 #include "lib/compat.h"
 #include "parsers/errlist.h"
 #include "store/store.h"
 #include "store/store_priv.h"
 #include "store/transition.h"
-#include "common/workflow.h"
 
 /* ---- events ---------------------------------------------------------- */
 

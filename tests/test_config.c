@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/input_limits.h"
 #include "unit.h"
-#include "lib/xmalloc.h"
 
 #define NAME_P001 "\xe7\xa4\xba\xe4\xbe\x8b\xe7\xbd\x91\xe7\xbb\x9c" \
     "\xe7\xa7\x91\xe6\x8a\x80\xe6\x9c\x89\xe9\x99\x90\xe5\x85\xac\xe5\x8f\xb8"

@@ -15,21 +15,21 @@
 
 #include <libetpan/libetpan.h>
 
-#include "store/admin.h"
-#include "store/attachments.h"
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "daemon/mailer.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "mail/eml.h"
 #include "parsers/filing.h"
+#include "store/admin.h"
+#include "store/attachments.h"
 #include "store/filings.h"
-#include "daemon/mailer.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "store/transition.h"
 #include "unit.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 #define T0 ((time_t)1795000000) /* 2026-11-18 19:06:40 CST */
 

@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/workflow.h"
 #include "daemon/metrics.h"
 #include "store/outbox.h"
 #include "store/status.h"
 #include "store/store.h"
 #include "unit.h"
-#include "common/workflow.h"
 
 static char *
 metrics_text(const struct metrics *m)

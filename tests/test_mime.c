@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/mime.h"
 #include "unit.h"
-#include "lib/xmalloc.h"
 
 /* ---- helpers -------------------------------------------------------- */
 

@@ -9,9 +9,9 @@
 
 #include "common/check_setup.h"
 #include "common/config.h"
+#include "lib/sha256.h"
 #include "parsers/filing_check.h"
 #include "parsers/package.h"
-#include "lib/sha256.h"
 #include "unit.h"
 
 /* The identity as package.h defines it, written out for files already

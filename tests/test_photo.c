@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/photo.h"
 #include "unit.h"
-#include "lib/xmalloc.h"
 
 #define MAXB (5u * 1024 * 1024)
 

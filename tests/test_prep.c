@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/blob.h"
 #include "daemon/prep.h"
 #include "lib/sha256.h"
+#include "store/blob.h"
 #include "unit.h"
 
 static int

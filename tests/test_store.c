@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/store.h"
-#include "test_store.h"
 #include "store/transition.h"
+#include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 void
 tctx_open(struct tctx *t)

@@ -15,10 +15,10 @@
 #include <time.h>
 
 #include "common/config.h"
+#include "common/workflow.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/store.h"
-#include "common/workflow.h"
 
 #define T0 ((time_t)1795000000) /* 2026-11-18 19:06:40 CST */
 #define DAY ((time_t)86400)

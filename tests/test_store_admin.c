@@ -3,14 +3,14 @@
  */
 #include <stdlib.h>
 
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/admin.h"
 #include "store/store.h"
 #include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 UNIT_TEST(store_import_subjects)
 {

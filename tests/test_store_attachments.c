@@ -4,9 +4,9 @@
  */
 #include <sys/stat.h>
 
+#include "lib/sha256.h"
 #include "store/attachments.h"
 #include "store/blob.h"
-#include "lib/sha256.h"
 #include "store/store.h"
 #include "test_store.h"
 #include "unit.h"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/workflow.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
@@ -13,8 +15,6 @@
 #include "store/store.h"
 #include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 UNIT_TEST(store_create_valid_and_mails)
 {

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "lib/compat.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/admin.h"
@@ -18,10 +19,9 @@
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/store.h"
-#include "test_store.h"
 #include "store/transition.h"
+#include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
 
 UNIT_TEST(store_approval_numbers_password)
 {

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/workflow.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
 #include "store/outbox.h"
 #include "store/store.h"
 #include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
 
 UNIT_TEST(store_outbox_states)
 {

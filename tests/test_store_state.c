@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/workflow.h"
 #include "parsers/errlist.h"
 #include "store/intake_mail.h"
 #include "store/query.h"
@@ -15,7 +16,6 @@
 #include "store/store.h"
 #include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
 
 UNIT_TEST(store_ingest_idempotent)
 {

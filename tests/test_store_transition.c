@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/workflow.h"
 #include "parsers/errlist.h"
 #include "store/filings.h"
 #include "store/query.h"
 #include "store/store.h"
-#include "test_store.h"
 #include "store/transition.h"
+#include "test_store.h"
 #include "unit.h"
-#include "common/workflow.h"
 
 /*
  * Put a fresh filing into state s by the documented path.  k makes the

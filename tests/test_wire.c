@@ -10,19 +10,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "parsers/archive_reader.h"
 #include "common/check_setup.h"
-#include "lib/compat.h"
 #include "common/config.h"
-#include "parsers/mime.h"
 #include "common/pack.h"
+#include "lib/compat.h"
+#include "lib/sha256.h"
+#include "lib/xmalloc.h"
+#include "parsers/archive_reader.h"
+#include "parsers/mime.h"
 #include "parsers/package.h"
 #include "parsers/rules.h"
+#include "worker/wire.h"
 #include "test_wire.h"
 #include "unit.h"
-#include "lib/sha256.h"
-#include "worker/wire.h"
-#include "lib/xmalloc.h"
 
 /* ---- deep comparison ---------------------------------------------------- */
 

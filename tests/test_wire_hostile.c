@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "lib/xmalloc.h"
 #include "parsers/package.h"
+#include "worker/wire.h"
 #include "test_wire.h"
 #include "unit.h"
-#include "worker/wire.h"
-#include "lib/xmalloc.h"
 
 /* Decode a copy of frame[0..len) with the header's length made to fit,
  * so the body decoder sees the damage.  Returns the decoder's answer. */

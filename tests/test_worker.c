@@ -19,11 +19,11 @@
 
 #include "common/check_setup.h"
 #include "common/config.h"
+#include "lib/xmalloc.h"
 #include "parsers/package.h"
+#include "worker/worker.h"
 #include "test_wire.h"
 #include "unit.h"
-#include "worker/worker.h"
-#include "lib/xmalloc.h"
 
 struct collected {
 	uint64_t job;

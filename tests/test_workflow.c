@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "unit.h"
 #include "common/workflow.h"
+#include "unit.h"
 
 /* DESIGN.md's diagram, written out independently of the table. */
 static const struct {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/xmalloc.h"
 #include "parsers/filing.h"
 #include "unit.h"
-#include "lib/xmalloc.h"
 
 static char *
 example(const char *name, size_t *lenp)

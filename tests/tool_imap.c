@@ -31,8 +31,8 @@
 #include <dirent.h>
 
 #include "common/config.h"
-#include "mail/imap.h"
 #include "lib/log.h"
+#include "mail/imap.h"
 
 #define NLARGE_MAX 64
 

@@ -33,19 +33,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/attachments.h"
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "daemon/mailer.h"
+#include "lib/compat.h"
+#include "mail/smtp.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
+#include "store/attachments.h"
 #include "store/filings.h"
-#include "daemon/mailer.h"
 #include "store/outbox.h"
 #include "store/query.h"
-#include "mail/smtp.h"
 #include "store/store.h"
 #include "store/transition.h"
-#include "common/workflow.h"
 
 static struct config cfg;
 static struct config_provider prov;

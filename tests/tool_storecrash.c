@@ -30,8 +30,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/compat.h"
 #include "common/config.h"
+#include "common/workflow.h"
+#include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "store/filings.h"
@@ -39,8 +41,6 @@
 #include "store/query.h"
 #include "store/store.h"
 #include "store/transition.h"
-#include "common/workflow.h"
-#include "lib/xmalloc.h"
 
 /* ---- a small deterministic PRNG (splitmix64) ---------------------------- */
 

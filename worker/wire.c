@@ -25,9 +25,9 @@
 #include <string.h>
 
 #include "lib/sha256.h"
+#include "lib/xmalloc.h"
 #include "worker/wire.h"
 #include "worker/wire_int.h"
-#include "lib/xmalloc.h"
 
 uint64_t
 wire_frame_max(const struct input_limits *lim)

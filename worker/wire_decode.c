@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "lib/sha256.h"
+#include "lib/xmalloc.h"
 #include "worker/wire.h"
 #include "worker/wire_int.h"
-#include "lib/xmalloc.h"
 
 /* Repeated elements of one document; the XML parser keeps far fewer. */
 #define WIRE_LIST_MAX 4096

@@ -32,12 +32,12 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "lib/xmalloc.h"
 #include "parsers/filing.h"
 #include "parsers/rules.h"
 #include "worker/wire.h"
 #include "worker/worker.h"
 #include "worker/worker_int.h"
-#include "lib/xmalloc.h"
 
 #define WORKER_USER      "beiand"
 #define WORKER_FALLBACK  "nobody"

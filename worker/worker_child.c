@@ -41,14 +41,14 @@
 #include <unistd.h>
 
 #include "common/check_setup.h"
-#include "lib/compat.h"
 #include "common/config.h"
-#include "parsers/mime.h"
+#include "lib/compat.h"
 #include "lib/sha256.h"
+#include "lib/xmalloc.h"
+#include "parsers/mime.h"
 #include "worker/wire.h"
 #include "worker/worker.h"
 #include "worker/worker_int.h"
-#include "lib/xmalloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WORKER_ASAN 1

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "daemon/mailer.h"
 #include "lib/forksafe.h"
 #include "mail/mail.h"
-#include "daemon/mailer.h"
 #include "store/store.h"
 
 #define REPLY_MAX 512

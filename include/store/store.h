@@ -49,8 +49,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "parsers/errlist.h"
 #include "common/workflow.h"
+#include "parsers/errlist.h"
 
 struct config;
 struct store;

@@ -16,8 +16,8 @@
 
 #include <sqlite3.h>
 
-#include "parsers/errlist.h"
 #include "common/workflow.h"
+#include "parsers/errlist.h"
 #include "store/store.h"
 
 struct filing;

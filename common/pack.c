@@ -1,5 +1,5 @@
 /*
- * pack: see include/pack.h.
+ * pack: see include/common/pack.h.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * metrics: see include/metrics.h.
+ * metrics: see include/store/metrics.h.
  *
  * The file is rewritten whole each time (temp, fsync, rename) so that a
  * node_exporter textfile collector never reads half of it.

@@ -1,5 +1,5 @@
 /*
- * prep: see include/prep.h.
+ * prep: see include/daemon/prep.h.
  */
 #include <errno.h>
 #include <pthread.h>

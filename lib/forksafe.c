@@ -1,5 +1,5 @@
 /*
- * forksafe: see include/forksafe.h.
+ * forksafe: see include/lib/forksafe.h.
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * log: see include/log.h.
+ * log: see include/lib/log.h.
  *
  * The text of a line may carry names taken from hostile input (upload
  * names, mail addresses).  It goes to the journal as one MESSAGE= field

@@ -1,5 +1,5 @@
 /*
- * notify: see include/notify.h.
+ * notify: see include/lib/notify.h.
  *
  * The text we send is ours (counts, states); nothing from an upload or a
  * mail goes into it, so a STATUS line cannot carry a secret.

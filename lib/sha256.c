@@ -1,5 +1,5 @@
 /*
- * sha256: see include/sha256.h.
+ * sha256: see include/lib/sha256.h.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * syncer: see include/syncer.h.
+ * syncer: see include/lib/syncer.h.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * xmalloc: see include/xmalloc.h.
+ * xmalloc: see include/lib/xmalloc.h.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * stream_decode: see include/stream_decode.h.
+ * stream_decode: see include/parsers/stream_decode.h.
  *
  * zlib and liblzma do the decoding and their checks; this file only feeds
  * them the input, hands out the output in pieces, counts it against the

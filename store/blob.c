@@ -1,5 +1,5 @@
 /*
- * blob: see include/blob.h.
+ * blob: see include/store/blob.h.
  */
 #include <errno.h>
 #include <fcntl.h>

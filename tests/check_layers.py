@@ -80,6 +80,18 @@ def check(root="."):
             if name == "daemon/mailer.h" and path not in MAILER_USERS \
                     and path != "include/daemon/mailer.h":
                 bad.append(where + ": channels reach the mailer only through the outbox")
+    for top in ("tests", "bench", "fuzz"):
+        d = os.path.join(root, top)
+        if not os.path.isdir(d):
+            continue
+        for n in sorted(os.listdir(d)):
+            if n.endswith((".c", ".h")):
+                path = os.path.join(top, n)
+                with open(os.path.join(root, path), encoding="utf-8", errors="replace") as f:
+                    count = sum(1 for _ in f)
+                if count > LINES_MAX:
+                    bad.append("%s: %d lines (at most %d: split it where a seam is)"
+                               % (path, count, LINES_MAX))
     return bad
 
 

@@ -1,6 +1,6 @@
 /*
  * tool_imap: the driver of tests/it_imap.sh; it plays the daemon's part
- * of the protocol in include/imap.h.
+ * of the protocol in include/mail/imap.h.
  *
  *   tool_imap URL INBOX_DIR STATE_FILE MAX_BYTES POLL_SECONDS
  *

@@ -101,7 +101,10 @@ sed 's/upload="[^"]*"//' "$P/outgoing/again.zip.receipt.xml" >"$T/r2"
 cmp -s "$T/r1" "$T/r2" || fail "re-upload receipt differs: $(diff "$T/r1" "$T/r2")"
 
 # 6. unreadable input is quarantined with a reason, the rest goes on
-cp "$T/bomb.zip" "$P/incoming/bomb.zip"
+# (2 MB: renamed into place, so that a writer that stalls on a loaded
+# machine is not taken for an incomplete upload past upload_timeout)
+cp "$T/bomb.zip" "$P/incoming/.bomb.zip.part"
+mv "$P/incoming/.bomb.zip.part" "$P/incoming/bomb.zip"
 bd_wait_file "$P/outgoing/bomb.zip.receipt.xml" || fail "no receipt for the bomb"
 grep -q 'code="ARCHIVE_BOMB"' "$P/outgoing/bomb.zip.receipt.xml" || fail "bomb receipt"
 # the receipt is written first, the file moved once the receipt is durable

@@ -209,13 +209,7 @@ srv__wait_greeting()
 # srv__wait_gone PID [SEC]: wait until process PID has exited (30 s).
 srv__wait_gone()
 {
-	_n=$(( ${2:-30} * 50 ))
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$_n" -gt 0 ] || return 1
-		sleep 0.02
-		_n=$((_n - 1))
-	done
-	return 0
+	srv_wait_gone_pids "${2:-30}" "$1"
 }
 
 # srv__stop_master PID [LOGGER]: stop a server's master process.  Both

@@ -98,7 +98,7 @@ class Env:
                  % (" ".join(args), e, out))
 
     def sql(self, q, *params):
-        c = sqlite3.connect(self.db, timeout=10)
+        c = sqlite3.connect(self.db, timeout=60)
         try:
             rows = c.execute(q, params).fetchall()
             c.commit()

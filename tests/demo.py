@@ -66,11 +66,15 @@ def unique(xml):
 
 
 def main():
-    for _ in range(100):
-        if os.path.isdir(os.path.join(SPOOL, "providers", "P001", "incoming")):
-            break
+    # The daemon makes its spool tree as it starts.  An upload renamed in
+    # before it watches the folder is found by its start-up scan: no
+    # need to wait any longer than for the folder.
+    end = time.time() + 60
+    inc = os.path.join(SPOOL, "providers", "P001", "incoming")
+    while not os.path.isdir(inc):
+        if time.time() >= end:
+            sys.exit("demo: no %s after 60 s: did beiand start?" % inc)
         time.sleep(0.1)
-    time.sleep(0.5)
     with open(os.path.join(EX, "filing.xml"), encoding="utf-8") as f:
         good = unique(f.read())
     # A fresh subject per run: a USCC with a valid check character.
@@ -104,7 +108,7 @@ def main():
     say("receipt %s:\n%s" % (path, open(path, encoding="utf-8").read()))
 
     token = None
-    end = time.time() + 30
+    end = time.time() + 60
     while token is None and time.time() < end:
         for eml in sorted(glob.glob(os.path.join(VAR, "mail", "*.eml"))):
             if fid not in eml or "review_request" not in eml:

@@ -37,10 +37,15 @@ while [ $r -lt "$ROUNDS" ]; do
 	else
 		want=$((before + 1 + $(rnd 80)))
 		[ $want -lt "$N" ] || want=$((N - 1))
+		# polled often, so that the kill lands soon after; stuck only
+		# when no receipt came for 60 s
+		last=$before
 		i=0
 		while [ "$(receipts)" -lt $want ]; do
+			now=$(receipts)
+			[ "$now" -gt "$last" ] && { last=$now; i=0; }
 			i=$((i + 1))
-			[ $i -gt 3000 ] && fail "round $r: stuck at $(receipts) receipts"
+			[ $i -gt 6000 ] && fail "round $r: stuck at $(receipts) receipts for 60 s"
 			sleep 0.01
 		done
 	fi
@@ -51,17 +56,15 @@ while [ $r -lt "$ROUNDS" ]; do
 	bd_start || fail "restart $r"
 done
 
-# Let it finish.
-i=0
-while [ "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')" -lt "$N" ]; do
-	i=$((i + 1))
-	[ $i -gt 1200 ] && fail "only $(ls "$P/outgoing" | grep -c '\.receipt\.xml$') of $N receipts after 120 s"
-	sleep 0.1
-done
-sleep 0.5
+# Let it finish: every receipt, then work/ empties (a claimed file goes
+# once its receipt is durable).
+bd_wait_count 60 "$N" receipts ||
+	fail "only $(receipts) of $N receipts, none more for 60 s"
+bd_wait_empty "$BEIAND_DIR/spool/work" ||
+	fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work" | head)"
 bd_stop
 
-[ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty: $(ls "$BEIAND_DIR/spool/work" | head)"
+[ -z "$(ls -A "$BEIAND_DIR/spool/work")" ] || fail "work/ not empty after the stop: $(ls "$BEIAND_DIR/spool/work" | head)"
 [ -z "$(ls -A "$P/incoming")" ] || fail "incoming/ not empty: $(ls "$P/incoming" | head)"
 
 /usr/bin/python3 - "$P/outgoing" "$N" "$BEIANCTL" "$BEIAND_DIR/beiand.conf" <<'PY' || fail "invariants"

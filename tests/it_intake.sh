@@ -62,6 +62,8 @@ EOF
 export BEIAND_DIR
 BEIANCTL=$(cd "$(dirname "$BEIANCTL")" && pwd)/beianctl
 export BEIANCTL
+# debug lines too: "intake: synced up to uid N" ends each scan of the INBOX
+BD_VERBOSE=1
 bd_start || srv_fail "beiand did not start"
 ST=$SRV_DIR/flow.json
 flow() { /usr/bin/python3 tests/intake_flow.py "$ST" "$@"; }
@@ -110,6 +112,12 @@ flow final || fail "final after a restart"
 flow large || fail "large"
 bd_stop
 bd_start || fail "beiand did not restart"
+# A refusal is decided (and logged) as the fetcher reports the mail, and
+# it reports every mail before it says its scan is done: once this run
+# has synced, a second refusal would be in its log.
+bd_wait_log 'intake: synced up to uid' || fail "no scan of the INBOX after the restart"
+bd_log_run | grep 'over mail_max_bytes: refused' &&
+    fail "the large mail was refused again after a restart"
 flow large_again || fail "large again"
 bd_stop
 

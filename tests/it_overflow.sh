@@ -24,13 +24,18 @@ P=$BEIAND_DIR/spool/providers/P001
 mv "$TOP/pk" "$P/stage"
 bd_drop "$P/stage" "$P/incoming" || fail "dropping the uploads"
 
-n=0
-while [ "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$')" -lt $N ]; do
-	n=$((n + 1))
-	# well before the rescan every 30 s that would find them anyway
-	[ $n -le 200 ] || fail "$(ls "$P/outgoing" | grep -c '\.receipt\.xml$') of $N receipts after 20 s"
-	sleep 0.1
-done
+# Found by the rescan the overflow asks for, not by the timed rescan
+# (every 30 s): that one would show as a stall, the receipts stopping
+# after the events the queue kept and starting again some 30 s after the
+# start.  So the receipts must keep coming, never 15 s without one, for
+# as long as the batch takes on this machine (on an idle one: a second
+# or two).  15 s is half the timed rescan's period: a loaded machine
+# writes a receipt well within it, the stall of a missed rescan is
+# longer.  (A log line naming the rescan that found each upload would
+# make this a check of state; the daemon writes none.)
+receipts() { ls "$P/outgoing" | grep -c '\.receipt\.xml$'; }
+bd_wait_count 15 "$N" receipts ||
+	fail "$(receipts) of $N receipts, none more for 15 s: the overflow did not rescan"
 grep -q 'spool: inotify queue overflowed: rescanning' "$BEIAND_DIR/beiand.log" ||
 	fail "the queue did not overflow (the test did not test)"
 bad=$(grep -L 'state="awaiting_verification"' "$P"/outgoing/*.receipt.xml | wc -l)

@@ -6,7 +6,9 @@
 # worker killed meanwhile is replaced at once (the mailer's thread parks
 # for the fork), and SIGTERM ends the daemon within seconds, the mail on
 # the wire given up and queued again.  Started again on a real Postfix,
-# every mail goes out exactly once.
+# every mail goes out exactly once.  "At once" and "within seconds" are
+# checked against the relay's 10 minutes with a minute's bound: what
+# waits for the silent relay would take ten times as long.
 . "$(dirname "$0")/lib/servers.sh"
 . "$(dirname "$0")/daemon_lib.sh"
 
@@ -62,33 +64,36 @@ bd_start || fail "beiand did not start"
 P=$BEIAND_DIR/spool/providers/P001
 
 drop "$1" a.zip
-bd_wait_file "$P/outgoing/a.zip.receipt.xml" 20 || fail "no receipt for a.zip"
-bd_wait_file "$T/accepted" 20 || fail "the mailer never connected"
+bd_wait_file "$P/outgoing/a.zip.receipt.xml" || fail "no receipt for a.zip"
+bd_wait_file "$T/accepted" || fail "the mailer never connected"
 
 # the relay holds a mail: the next upload is filed all the same
-t0=$(date +%s)
 drop "$2" b.zip
-bd_wait_file "$P/outgoing/b.zip.receipt.xml" 10 ||
-	fail "b.zip not receipted within 10 s while the relay is silent"
+bd_wait_file "$P/outgoing/b.zip.receipt.xml" 60 ||
+	fail "b.zip not receipted within 60 s while the relay is silent"
 grep -q 'kind="filing"' "$P/outgoing/b.zip.receipt.xml" || fail "b.zip not filed"
 
 # a worker replaced meanwhile: the fork does not wait for the mail
-old_ws=$(pgrep -P "$BEIAND_PID" | sort)
-kill -KILL $(echo "$old_ws" | head -n 1)
+old_ws=$(bd_children)
+killed=$(echo "$old_ws" | head -n 1)
+kill -KILL "$killed"
 drop "$3" c.zip
-bd_wait_file "$P/outgoing/c.zip.receipt.xml" 10 ||
-	fail "c.zip not receipted within 10 s after a worker was replaced"
-new_ws=$(pgrep -P "$BEIAND_PID" | sort)
-[ "$(echo "$new_ws" | wc -l)" = "$(echo "$old_ws" | wc -l)" ] ||
-	fail "worker not replaced: $new_ws"
-[ $(($(date +%s) - t0)) -lt 30 ] || fail "b.zip and c.zip took $(($(date +%s) - t0)) s"
+bd_wait_file "$P/outgoing/c.zip.receipt.xml" 60 ||
+	fail "c.zip not receipted within 60 s after a worker was replaced"
+# as many live workers as before, the killed one not among them
+replaced() {
+	new_ws=$(bd_children)
+	[ "$(echo "$new_ws" | wc -l)" = "$(echo "$old_ws" | wc -l)" ] &&
+	    ! echo "$new_ws" | grep -qx "$killed"
+}
+bd_wait 60 replaced || fail "worker not replaced within 60 s: $old_ws -> $new_ws"
 grep -q 'status=sent' "$BEIAND_DIR/beiand.log" && fail "a mail counted sent through a silent relay"
 
 # SIGTERM: the mail on the wire is given up, the daemon ends at once
 t0=$(date +%s)
 kill -TERM "$BEIAND_PID"
-bd_wait 10 sh -c "! kill -0 $BEIAND_PID 2>/dev/null" ||
-	fail "beiand still running 10 s after SIGTERM"
+bd_wait 60 sh -c "! kill -0 $BEIAND_PID 2>/dev/null" ||
+	fail "beiand still running 60 s after SIGTERM"
 grep -q "beiand: stopped" "$BEIAND_DIR/beiand.log" || fail "no clean stop"
 echo "stopped in $(($(date +%s) - t0)) s with the relay silent"
 
@@ -99,11 +104,13 @@ want=$(bd_ctl outbox --json | wc -l)
 [ "$want" -ge 6 ] || fail "only $want mails queued for three filings"
 smtp_conf "smtp://127.0.0.1:$SRV_SMTP_PORT"
 bd_start || fail "beiand did not start again"
-bd_wait 30 sh -c "[ \$(grep -c 'status=sent reply=\"250 ' '$BEIAND_DIR/beiand.log') -ge $want ]" ||
+bd_wait 60 sh -c "[ \$(grep -c 'status=sent reply=\"250 ' '$BEIAND_DIR/beiand.log') -ge $want ]" ||
 	fail "not every mail sent: $(bd_ctl outbox)"
+# the log line comes as the relay answers; the row is marked sent after
+all_sent() { ! bd_ctl outbox --json | grep -qv '"state":"sent"'; }
+bd_wait 60 all_sent || fail "mails not sent: $(bd_ctl outbox --json | grep -v '"state":"sent"')"
 dups=$(grep 'status=sent reply="250 ' "$BEIAND_DIR/beiand.log" |
 	sed 's/.*mailer: mail=\([0-9]*\) .*/\1/' | sort | uniq -d)
 [ -z "$dups" ] || fail "mails sent twice: $dups"
-bd_ctl outbox --json | grep -v '"state":"sent"' && fail "mails not sent"
 bd_stop
 echo "it_smtphang: ok ($want mails)"

@@ -15,7 +15,12 @@
 #   srv_free_port             print a free loopback TCP port (20000-31999,
 #                             below the ephemeral range, never handed out
 #                             twice in one run).
-#   srv_wait_port PORT [SEC]  wait until 127.0.0.1:PORT accepts (default 5 s).
+#   srv_wait_port PORT [SEC]  wait until 127.0.0.1:PORT accepts (default 30 s).
+#   srv_wait SEC COMMAND...   run COMMAND every 0.1 s until it succeeds; 1
+#                             when it has not after SEC seconds.
+#   srv_wait_gone_pids SEC PID...
+#                             wait until no PID is a live process (a zombie
+#                             counts as gone).
 #   srv_log_tail [N]          print the last N (20) lines of every log.
 #   srv_fail MSG...           print MSG and the log tails to stderr, exit 1.
 #
@@ -28,10 +33,13 @@
 #   srv_dovecot_stop          stop it and wait until it has gone.
 #   srv_dovecot_restart       stop, then start again on the same ports/users.
 #   srv_dovecot_add_user USER add a user to a running Dovecot.
+#   srv_imap_idle USER        succeeds while one of USER's IMAP sessions is
+#                             in IDLE (Dovecot's process titles say so).
 #   srv_deliver USER FILE     drop FILE into USER's INBOX with dovecot-lda
 #                             (no SMTP involved).
 #   srv_mail_count USER       number of messages in USER's INBOX maildir.
-#   srv_wait_mail USER N [SEC] wait until USER's INBOX holds >= N messages.
+#   srv_wait_mail USER N [SEC] wait until USER's INBOX holds >= N messages
+#                             (default 60 s).
 #
 #   srv_postfix_start         Postfix on 127.0.0.1:SRV_SMTP_PORT; accepts
 #                             mail for any domain from loopback and hands it
@@ -44,6 +52,8 @@
 #   srv_postfix_stop          stop it and wait until it has gone.
 #   srv_postfix_flush         retry deferred mail now (postqueue -f).
 #   srv_postfix_queue         print the queue (postqueue -p).
+#   srv_postfix_wait_empty [SEC] wait until the queue holds nothing (every
+#                             accepted mail delivered or bounced; 60 s).
 #                             Load generator against it (for benches):
 #                               smtp-source -c -s 4 -m 100 -l 2048 \
 #                                 -f a@example.test -t owner@example.test \
@@ -134,9 +144,11 @@ srv__connects()
 	[ -n "$(ss -Hltn "sport = :$1" "src 127.0.0.1")" ]
 }
 
+# Every wait here is for a state; its bound only ends a test that would
+# otherwise hang, so it is generous (a loaded machine is slow, never wrong).
 srv_wait_port()
 {
-	_n=$(( ${2:-5} * 50 ))
+	_n=$(( ${2:-30} * 50 ))
 	while [ "$_n" -gt 0 ]; do
 		srv__connects "$1" && return 0
 		sleep 0.02
@@ -146,33 +158,58 @@ srv_wait_port()
 	return 1
 }
 
-# srv__wait_greeting SCHEME PORT: wait (3 s) until the server behind
+srv_wait()
+{
+	_w=$(( $1 * 10 ))
+	shift
+	until "$@"; do
+		_w=$((_w - 1))
+		[ $_w -le 0 ] && return 1
+		sleep 0.1
+	done
+}
+
+# srv__gone PID...: none of PID is a live process (a zombie is gone: an
+# orphan's may stay until its new parent reaps it).
+srv__gone()
+{
+	for _g in "$@"; do
+		case $(ps -o stat= -p "$_g" 2>/dev/null) in
+		'' | Z*) ;;
+		*) return 1 ;;
+		esac
+	done
+	return 0
+}
+
+srv_wait_gone_pids()
+{
+	_sg_sec=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	srv_wait "$_sg_sec" srv__gone "$@"
+}
+
+# srv__wait_greeting SCHEME PORT: wait (60 s) until the server behind
 # 127.0.0.1:PORT answers a harmless command (IMAP CAPABILITY, SMTP NOOP):
 # a listening socket alone may still be waiting for its worker.
 srv__wait_greeting()
 {
 	case $1 in imap) _cmd=CAPABILITY ;; *) _cmd=NOOP ;; esac
-	_n=30
-	until curl -s --max-time 2 -X "$_cmd" "$1://127.0.0.1:$2" >/dev/null; do
-		[ "$_n" -gt 0 ] || {
+	_end=$(( $(date +%s) + 60 ))
+	until curl -s --max-time 10 -X "$_cmd" "$1://127.0.0.1:$2" >/dev/null; do
+		[ "$(date +%s)" -lt "$_end" ] || {
 			echo "servers.sh: no $1 greeting on 127.0.0.1:$2" >&2
 			return 1
 		}
 		sleep 0.1
-		_n=$((_n - 1))
 	done
 }
 
-# srv__wait_gone PID [SEC]: wait until process PID has exited.
+# srv__wait_gone PID [SEC]: wait until process PID has exited (30 s).
 srv__wait_gone()
 {
-	_n=$(( ${2:-10} * 50 ))
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$_n" -gt 0 ] || return 1
-		sleep 0.02
-		_n=$((_n - 1))
-	done
-	return 0
+	srv_wait_gone_pids "${2:-30}" "$1"
 }
 
 # srv__stop_master PID [LOGGER]: stop a server's master process.  Both
@@ -181,24 +218,35 @@ srv__wait_gone()
 # servers often, so once no worker but the logger (a child whose command
 # line ends in LOGGER) is alive, the master and the logger are killed.
 # Mail is safe: both have written it to disk before acknowledging.
+# Returns once the master and every child it had are gone (their
+# listening sockets closed with them); 1 when they are not after 30 s.
 srv__stop_master()
 {
 	_pid=$1
-	[ -n "$_pid" ] && kill -TERM "$_pid" 2>/dev/null || return 0
+	[ -n "$_pid" ] || return 0
+	_all="$_pid $(ps -o pid= --ppid "$_pid" | tr '\n' ' ')"
+	kill -TERM "$_pid" 2>/dev/null || return 0
 	_n=500
 	while :; do
 		case $(ps -o stat= -p "$_pid") in ''|Z*) break ;; esac
 		_busy=$(ps -o stat=,args= --ppid "$_pid" |
 		    awk -v l="${2:-@none@}" '$1 !~ /^Z/ && $2 !~ l"$"')
 		if [ -z "$_busy" ] || [ "$_n" -le 0 ]; then
+			_all=$({ echo "$_all"; ps -o pid= --ppid "$_pid"; } |
+			    tr ' ' '\n' | grep . | sort -u)
 			pkill -KILL -P "$_pid" 2>/dev/null
 			kill -KILL "$_pid" 2>/dev/null
 		fi
-		[ "$_n" -gt -100 ] || return 1
+		[ "$_n" -gt -3000 ] || return 1
 		sleep 0.01
 		_n=$((_n - 1))
 	done
-	return 0
+	# The master gone, what is left of its children (the logger, ones on
+	# their way out) goes too; then they are waited for.
+	# shellcheck disable=SC2086 # one pid per word
+	kill -KILL $_all 2>/dev/null
+	# shellcheck disable=SC2086
+	srv_wait_gone_pids 30 $_all
 }
 
 # srv__save NAME VALUE: set and export NAME, and record it in
@@ -243,6 +291,8 @@ state_dir = $_d/state
 log_path = $SRV_DIR/log/dovecot.log
 listen = 127.0.0.1
 protocols = imap lmtp
+# process titles name each session's user and command: srv_imap_idle
+verbose_proctitle = yes
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
@@ -352,7 +402,13 @@ srv_dovecot_stop()
 	# client connection, as a real server restart does.
 	_kids=$(srv__descendants "$(cat "$_pf")")
 	srv__stop_master "$(cat "$_pf")" /log
-	[ -n "$_kids" ] && kill -KILL $_kids 2>/dev/null
+	if [ -n "$_kids" ]; then
+		# shellcheck disable=SC2086 # one pid per word
+		kill -KILL $_kids 2>/dev/null
+		# gone, not just signalled: their sockets close with them
+		# shellcheck disable=SC2086
+		srv_wait_gone_pids 30 $_kids
+	fi
 	rm -f "$_pf"
 	return 0
 }
@@ -360,6 +416,15 @@ srv_dovecot_stop()
 srv_dovecot_restart()
 {
 	srv_dovecot_stop && srv_dovecot_start
+}
+
+srv_imap_idle()
+{
+	# "dovecot-INSTANCE/imap [USER 127.0.0.1 IDLE]" (pgrep -f would
+	# read the brackets as a pattern)
+	# shellcheck disable=SC2009
+	ps -eo args= | grep -F "dovecot-$(basename "$SRV_DIR")/imap [$1 " |
+	    grep -q ' IDLE\]$'
 }
 
 srv_deliver()
@@ -376,7 +441,7 @@ srv_mail_count()
 
 srv_wait_mail()
 {
-	_n=$(( ${3:-10} * 20 ))
+	_n=$(( ${3:-60} * 20 ))
 	while [ "$(srv_mail_count "$1")" -lt "$2" ]; do
 		[ "$_n" -gt 0 ] || return 1
 		sleep 0.05
@@ -542,6 +607,22 @@ srv_postfix_queue()
 	/usr/sbin/postqueue -c "$SRV_DIR/postfix/etc" -p
 }
 
+# srv__postfix_queued: number of queue files (mail accepted and not yet
+# delivered or bounced).
+srv__postfix_queued()
+{
+	_q=$SRV_DIR/postfix/spool
+	find "$_q/maildrop" "$_q/incoming" "$_q/active" "$_q/deferred" \
+	    -type f 2>/dev/null | wc -l
+}
+
+srv__postfix_empty() { [ "$(srv__postfix_queued)" = 0 ]; }
+
+srv_postfix_wait_empty()
+{
+	srv_wait "${1:-60}" srv__postfix_empty
+}
+
 # ---------------------------------------------------------------- sshd
 
 # srv__check_chroot DIR: sshd wants every component root-owned and not
@@ -656,7 +737,7 @@ srv_sshd_stop()
 	[ -f "$_pf" ] || return 0
 	_pid=$(cat "$_pf")
 	# The listener only: sessions end when their clients go.
-	kill -TERM "$_pid" 2>/dev/null && srv__wait_gone "$_pid" 5
+	kill -TERM "$_pid" 2>/dev/null && srv__wait_gone "$_pid" 30
 	rm -f "$_pf"
 }
 

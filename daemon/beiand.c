@@ -387,8 +387,11 @@ loop(struct daemon *d)
 		if (worker_pool_idle(d->pool) > 0 && !d->stopping &&
 		    (due = spool_next_due(d->sp, now)) >= 0 && due < t)
 			t = due;
-		if (d->wd_ms >= 0 && d->wd_ms < t)
-			t = d->wd_ms;
+		/* The time left until the next ping, not the interval: a
+		 * wake-up just before a ping is due must not stretch the gap
+		 * towards twice the interval. */
+		if (d->wd_ms >= 0 && d->wd_next_ms - now < t)
+			t = d->wd_next_ms > now ? d->wd_next_ms - now : 0;
 		if (d->mail_due_ms - now < t)
 			t = d->mail_due_ms > now ? d->mail_due_ms - now : 0;
 		if (d->unreceipted.head != NULL && d->receipt_retry_ms - now < t)

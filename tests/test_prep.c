@@ -160,7 +160,7 @@ UNIT_TEST(prep_changed_since_stamp)
 }
 
 /* Fork child: allocate a spread of sizes and leave; 0 when it did, 1
- * when it hung for 5 s (then killed). */
+ * when it hung for 60 s (then killed: a deadlock, not a slow machine). */
 static int
 fork_and_allocate(void)
 {
@@ -173,7 +173,7 @@ fork_and_allocate(void)
 	}
 	if (pid < 0)
 		return 1;
-	for (int t = 0; t < 500 && w == 0; t++) {
+	for (int t = 0; t < 6000 && w == 0; t++) {
 		w = waitpid(pid, NULL, WNOHANG);
 		if (w == 0)
 			usleep(10000);

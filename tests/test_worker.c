@@ -74,12 +74,13 @@ pool_poll(struct worker_pool *p, int ms)
 	return poll(pfd, n, ms);
 }
 
-/* Poll the pool until job ends (10 s at most); 0 and *out, or -1. */
+/* Poll the pool until job ends (60 s at most: a bound, not a pace);
+ * 0 and *out, or -1. */
 static int
 wait_job(struct worker_pool *p, uint64_t job, struct worker_result *out)
 {
 	struct collected c;
-	time_t end = time(NULL) + 10;
+	time_t end = time(NULL) + 60;
 
 	memset(&c, 0, sizeof(c));
 	c.job = job;
@@ -369,13 +370,14 @@ sandboxed(pid_t pid)
 	return nofile && core && fsize && nnp && uid_ok;
 }
 
-/* A fresh worker may still be setting up: give it a second. */
+/* A fresh worker may still be setting up: wait for its sandbox (60 s at
+ * most, for a busy machine). */
 static void
 check_sandbox(pid_t pid)
 {
 	int ok = 0;
 
-	for (int i = 0; i < 100 && !(ok = sandboxed(pid)); i++)
+	for (int i = 0; i < 6000 && !(ok = sandboxed(pid)); i++)
 		usleep(10000);
 	CHECKM(ok, "worker %ld sandboxed", (long)pid);
 }
@@ -467,7 +469,7 @@ results_cb(const struct worker_result *res, void *arg)
 static void
 results_wait(struct worker_pool *p, struct results *rs, size_t want)
 {
-	time_t end = time(NULL) + 10;
+	time_t end = time(NULL) + 60;
 
 	while (rs->n < want && time(NULL) <= end) {
 		(void)pool_poll(p, 100);

@@ -5,8 +5,10 @@
  * Hostile input: names, contents and timing of everything in an incoming
  * folder.  This file reads no content at all (workers do); it only
  * stat(2)s, opens with O_NOFOLLOW for a worker, and rename(2)s within one
- * filesystem.  Names beginning with "." or ending in ".part"/".tmp" are
- * uploads in progress and ignored until renamed.
+ * filesystem.  Names beginning with "." or ending in ".part", ".tmp" or
+ * ".filepart" (WinSCP's) are uploads in progress and ignored until
+ * renamed.  An upload beiand may not read is left where it is and looked
+ * at again with a backoff, never in a tight loop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -61,7 +63,7 @@ static int
 name_ignored(const char *name)
 {
 	return name[0] == '.' || ends_with(name, ".part") ||
-	    ends_with(name, ".tmp");
+	    ends_with(name, ".tmp") || ends_with(name, ".filepart");
 }
 
 static int
@@ -471,7 +473,7 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 	struct spool_cand *c = cand_lookup(sp, src, name);
 	char path[4096];
 	struct stat st;
-	int64_t mt;
+	int64_t mt, ct;
 
 	if (name_ignored(name))
 		return NULL;
@@ -488,6 +490,14 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		return c;
 	}
 	mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	ct = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (c != NULL && c->ctime_ns != ct) {
+		/* Its mode, owner or data changed: one that could not be
+		 * read is tried again at once. */
+		c->retry_ms = 0;
+		c->backoff_ms = 0;
+		c->ctime_ns = ct;
+	}
 	if (c == NULL) {
 		xgrow(&sp->cands, &sp->capcands, sp->ncands, sizeof(*sp->cands));
 		c = xcalloc(1, sizeof(*c));
@@ -509,7 +519,9 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		c->changed_ms = now_ms;
 		c->incomplete = 0;
 		c->renamed = 0; /* written to since: settle as any other */
+		c->unreadable = 0; /* a new upload: reported anew */
 	}
+	c->ctime_ns = ct;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	c->size = st.st_size;
@@ -606,12 +618,13 @@ spool_due(struct spool *sp, int64_t now_ms, size_t max,
 	for (size_t i = 0; i < sp->ncands && max > 0; i++) {
 		struct spool_cand *c = sp->cands[i];
 
-		if (c->checking || c->incomplete ||
+		if (c->checking || c->incomplete || now_ms < c->retry_ms ||
 		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		/* Confirm with a fresh look: inotify may have missed a write. */
 		cand_note(sp, c->src, c->name, now_ms);
 		if (i >= sp->ncands || sp->cands[i] != c ||
+		    now_ms < c->retry_ms ||
 		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		max--;
@@ -659,6 +672,8 @@ spool_next_due(const struct spool *sp, int64_t now_ms)
 			d = 0;
 		else
 			d = c->changed_ms + settle - now_ms;
+		if (c->retry_ms - now_ms > d)
+			d = c->retry_ms - now_ms; /* unreadable: its backoff */
 		if (d < 0)
 			d = 0;
 		if (best == -1 || d < best)
@@ -687,6 +702,21 @@ spool_cand_open(struct spool *sp, const struct spool_cand *c)
 		return -1;
 	}
 	return fd;
+}
+
+int
+spool_cand_unreadable(struct spool *sp, struct spool_cand *c, int64_t now_ms)
+{
+	int first = !c->unreadable;
+
+	(void)sp;
+	if (c->backoff_ms == 0)
+		c->backoff_ms = SPOOL_UNREADABLE_MIN_MS;
+	else if ((c->backoff_ms *= 2) > SPOOL_UNREADABLE_MAX_MS)
+		c->backoff_ms = SPOOL_UNREADABLE_MAX_MS;
+	c->retry_ms = now_ms + c->backoff_ms;
+	c->unreadable = 1;
+	return first;
 }
 
 int

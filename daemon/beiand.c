@@ -36,6 +36,7 @@
 #include "daemon/prep.h"
 #include "daemon/receipt.h"
 #include "daemon/spool.h"
+#include "daemon/startcheck.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/syncer.h"
@@ -496,8 +497,17 @@ beiand_main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("configuration OK\n");
+		/* and what the start needs: folders there and usable */
+		int n = startcheck_run(d.cf, d.cfpath, stderr);
+
 		config_free(d.cf);
+		if (n > 0) {
+			fprintf(stderr, "beiand: %d problem%s: the start needs "
+			    "%s fixed\n", n, n == 1 ? "" : "s",
+			    n == 1 ? "it" : "them");
+			return 1;
+		}
+		printf("configuration OK\n");
 		return 0;
 	}
 	log_init("beiand", fg, verbose);

@@ -26,6 +26,7 @@
 #include "common/config.h"
 #include "daemon/receipt.h"
 #include "daemon/spool.h"
+#include "daemon/startcheck.h"
 #include "lib/compat.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -145,6 +146,48 @@ stale_tmp_remove(const char *dir)
 	closedir(d);
 }
 
+/*
+ * err: what keeps folder path from being used, told as `beiand -n` tells
+ * it (a missing folder is not "Permission denied"), and fix, the way to
+ * mend it.  errno is that of the call that failed.
+ */
+static void
+dir_error(char *err, size_t errsize, const char *path, int need,
+    const char *fix)
+{
+	char why[4200];
+	int e = errno;
+
+	if (startcheck_dir(path, need, why, sizeof(why)) == -1)
+		snprintf(err, errsize, "%s: %s; %s", path, why, fix);
+	else
+		snprintf(err, errsize, "%s: %s", path, strerror(e));
+}
+
+/* The first of a source's folders that cannot be used, in err. */
+static void
+src_error(const struct spool_src *s, const char *base, char *err,
+    size_t errsize)
+{
+	const char *dirs[3] = { base, s->incoming, s->outgoing };
+	char fix[256], why[4200];
+	int e = errno;
+
+	if (s->is_bureau)
+		snprintf(fix, sizeof(fix), "see beiand -n");
+	else
+		snprintf(fix, sizeof(fix), "as root: beianctl provider add %s",
+		    s->code);
+	for (size_t i = 0; i < 3; i++)
+		if (startcheck_dir(dirs[i], (i > 0 ? STARTCHECK_READ |
+		    STARTCHECK_WRITE : 0) | STARTCHECK_MKDIR_P, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsize, "%s: %s; %s", dirs[i], why, fix);
+			return;
+		}
+	snprintf(err, errsize, "%s: %s", base, strerror(e));
+}
+
 static int
 src_make(struct spool *sp, struct spool_src *s, char *err, size_t errsize)
 {
@@ -162,7 +205,7 @@ src_make(struct spool *sp, struct spool_src *s, char *err, size_t errsize)
 	    mkdir_mode(base, 0755, 0, 0, root && !s->is_bureau) == -1 ||
 	    mkdir_mode(s->incoming, 02770, au, bg, root) == -1 ||
 	    mkdir_mode(s->outgoing, 02750, bu, ag, root) == -1) {
-		snprintf(err, errsize, "%s: %s", base, strerror(errno));
+		src_error(s, base, err, errsize);
 		return -1;
 	}
 	stale_tmp_remove(s->outgoing);
@@ -299,8 +342,8 @@ srcs_build(struct spool *sp, const struct config *cf, char *err,
 		if (src_make(sp, s, err, errsize) == -1)
 			return -1;
 		if (stat(s->incoming, &ist) == -1) {
-			snprintf(err, errsize, "%s: %s", s->incoming,
-			    strerror(errno));
+			dir_error(err, errsize, s->incoming, STARTCHECK_READ |
+			    STARTCHECK_WRITE, "see beiand -n");
 			return -1;
 		}
 		/* A claim is a rename(2): it must not cross filesystems. */
@@ -312,6 +355,12 @@ srcs_build(struct spool *sp, const struct config *cf, char *err,
 		s->wd = inotify_add_watch(sp->ifd, s->incoming, IN_CLOSE_WRITE |
 		    IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB |
 		    IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+		if (s->wd == -1 && errno == EACCES) {
+			/* inotify needs to read the folder */
+			dir_error(err, errsize, s->incoming, STARTCHECK_READ |
+			    STARTCHECK_WRITE, "see beiand -n");
+			return -1;
+		}
 		if (s->wd == -1) {
 			snprintf(err, errsize, "inotify %s: %s", s->incoming,
 			    strerror(errno));
@@ -335,7 +384,9 @@ spool_open(const struct config *cf, char *err, size_t errsize)
 	sp->next_id = 1;
 	if (mkdir_p(sp->root, 0755) == -1 || mkdir_p(sp->work, 0700) == -1 ||
 	    mkdir_p(sp->quarantine, 0750) == -1) {
-		snprintf(err, errsize, "%s: %s", sp->root, strerror(errno));
+		dir_error(err, errsize, access(sp->work, F_OK) == 0 ?
+		    sp->quarantine : sp->work, STARTCHECK_READ |
+		    STARTCHECK_WRITE | STARTCHECK_MKDIR_P, "see beiand -n");
 		goto fail;
 	}
 	stale_tmp_remove(sp->quarantine);

@@ -89,6 +89,7 @@ struct daemon {
 	int64_t commit_backoff_ms; /* 0 while commits go through */
 	struct metrics *metrics;
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
+	int metrics_errno;      /* the metrics file's last failure, as logged */
 	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
 	int64_t wd_next_ms;     /* the next ping */
 };

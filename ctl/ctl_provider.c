@@ -255,6 +255,32 @@ prov_setup(struct prov *p, const char *code, const char *root,
 	return 0;
 }
 
+/*
+ * Has the configuration file a [provider.CODE] section?  Asked of the
+ * file, not of the loaded configuration: a file without any provider
+ * section keeps the built-in example one (DESIGN.md), which is nobody's.
+ */
+static int
+configured(const struct prov *p)
+{
+	char line[512], want[128];
+	FILE *fp;
+	int found = 0;
+
+	if (p->cf->path == NULL || config_provider_find(p->cf, p->code) == NULL)
+		return 0;
+	if ((fp = fopen(p->cf->path, "re")) == NULL)
+		return 1; /* loaded a moment ago: assume it is there */
+	snprintf(want, sizeof(want), "[provider.%s]", p->code);
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		const char *l = line + strspn(line, " \t");
+
+		found = strncmp(l, want, strlen(want)) == 0;
+	}
+	fclose(fp);
+	return found;
+}
+
 static void
 print_next_steps(const struct prov *p, int configured)
 {
@@ -361,7 +387,7 @@ provider_add(struct prov *p)
 		goto out;
 	printf("%-48s beiand:%s 2750 (receipts)\n", shown, p->account);
 	chroot_check(p->base);
-	print_next_steps(p, config_provider_find(p->cf, p->code) != NULL);
+	print_next_steps(p, configured(p));
 	rc = CTL_OK;
 out:
 	if (pfd != -1)
@@ -437,7 +463,7 @@ provider_remove(struct prov *p)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (config_provider_find(p->cf, p->code) != NULL) {
+	if (configured(p)) {
 		fprintf(stderr, "beianctl: provider remove %s: [provider.%s] is "
 		    "still in %s: remove the section and reload beiand first "
 		    "(systemctl reload beiand)\n", p->code, p->code, cfp);

@@ -809,72 +809,6 @@ cand_unclaimable(struct daemon *d, struct spool_cand *c)
 		log_err("store: %s", store_errmsg(d->st));
 }
 
-/*
- * A candidate that could not be opened (errno e): it stays in incoming/
- * and is tried again with a backoff (spool_cand_unreadable()), at once
- * when it changes.  The first time since it was uploaded, one log line;
- * when beiand may not read it (EACCES: a client that asked for mode
- * 0600, say), also a receipt with UPLOAD_UNREADABLE telling the sender
- * what to change, and a recent error for `beianctl status`.
- */
-static void
-cand_unreadable(struct daemon *d, struct spool_cand *c, int e)
-{
-	const struct spool_src *src = spool_src(d->sp, c->src);
-	int64_t now = mono_ms();
-	struct errlist *el;
-	char msg[1024], mode[64] = "";
-	struct stat st;
-	char *xml;
-
-	if (!spool_cand_unreadable(d->sp, c, now)) {
-		log_debug("spool: upload=%s still cannot be read: %s; next try "
-		    "in %lld s", c->name, strerror(e),
-		    (long long)(c->backoff_ms / 1000));
-		return;
-	}
-	if (e != EACCES && e != EPERM) {
-		log_err("spool: %s/%s: %s; tried again later", src->incoming,
-		    c->name, strerror(e));
-		return;
-	}
-	{
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", src->incoming, c->name);
-		if (lstat(path, &st) == 0)
-			snprintf(mode, sizeof(mode), "mode %04o, uid %ld, "
-			    "gid %ld", (unsigned)(st.st_mode & 07777),
-			    (long)st.st_uid, (long)st.st_gid);
-	}
-	log_warn("spool: upload=%s%s%s cannot be read: %s (%s); receipt "
-	    "UPLOAD_UNREADABLE written, tried again from time to time and "
-	    "at once when it changes", c->name, src->is_bureau ? "" :
-	    " provider=", src->is_bureau ? "" : src->code, strerror(e),
-	    mode[0] ? mode : "mode unknown");
-	el = errlist_new();
-	errlist_add(el, ERR_UPLOAD_UNREADABLE, "/",
-	    "beiand 无权读取此文件（%s）。请让 beiand 组可读：sftp 中执行 "
-	    "chmod 640 加文件名，或上传前 chmod 640 后重新上传；文件保留在 "
-	    "incoming/ 中，可读后即处理 / beiand may not read this file (%s): "
-	    "make it readable by the group, with sftp's chmod 640 and the "
-	    "file's name, or chmod 640 before uploading it again; it stays in "
-	    "incoming/ and is processed once it can be read",
-	    mode[0] ? mode : "权限不足", mode[0] ? mode : "its permissions");
-	/* unread: no digest to give */
-	xml = receipt_build(c->name, "", time(NULL), el, NULL, 0);
-	if (receipt_write(src->outgoing, c->name, xml) == -1)
-		log_err("spool: upload=%s: receipt: %s", c->name,
-		    strerror(errno));
-	free(xml);
-	errlist_free(el);
-	snprintf(msg, sizeof(msg), "cannot read %s: %s (%s)", c->name,
-	    strerror(e), mode[0] ? mode : "mode unknown");
-	if (store_error_add(d->st, src->source, "UPLOAD_UNREADABLE", msg,
-	    time(NULL)) == -1)
-		log_err("store: %s", store_errmsg(d->st));
-}
-
 /* Claim a candidate into work/ and queue it for a parser. */
 static void
 claim_to_queue(struct daemon *d, struct spool_cand *c)
@@ -966,7 +900,7 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 		if (errno != ELOOP && errno != EINVAL && errno != ENXIO) {
 			/* its mode, or EMFILE and the like: later, with a
 			 * backoff, never in a tight loop */
-			cand_unreadable(d, c, errno);
+			upload_unreadable(d, c, errno);
 			return;
 		}
 		/* A link, a device or the like: never read, kept aside. */

@@ -138,4 +138,12 @@ void on_due(struct spool *sp, struct spool_cand *c, void *arg);
 void on_timeout(struct spool *sp, struct spool_cand *c, void *arg);
 void on_result(const struct worker_result *res, void *arg);
 
+/* ---- daemon/upload_unreadable.c ----------------------------------------- */
+
+/* Candidate c could not be opened (errno e): it stays in incoming/, is
+ * tried again with a backoff, and the first time since it was uploaded
+ * is logged (and, for EACCES/EPERM, answered with an UPLOAD_UNREADABLE
+ * receipt and a recent error). */
+void upload_unreadable(struct daemon *d, struct spool_cand *c, int e);
+
 #endif

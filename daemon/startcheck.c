@@ -145,8 +145,12 @@ own_dir(struct sc *c, const char *path, int need, const char *mode)
 
 	if (startcheck_dir(path, need, why, sizeof(why)) != -1)
 		return;
-	problem(c, path, why, "install -d -o %s -g %s -m %s %s", c->user,
-	    c->group, mode, path);
+	if (strstr(why, "read-only") != NULL)
+		problem(c, path, why, "under systemd: ReadWritePaths=%s in a "
+		    "drop-in (systemctl edit beiand)", path);
+	else
+		problem(c, path, why, "install -d -o %s -g %s -m %s %s",
+		    c->user, c->group, mode, path);
 }
 
 /* A provider's folder, its incoming/ and outgoing/: all made (or

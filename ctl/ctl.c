@@ -39,6 +39,7 @@ static const struct {
 	{ "import", ctl_import },
 	{ "password-reset", ctl_password_reset },
 	{ "backup", ctl_backup },
+	{ "provider", ctl_provider },
 };
 
 static void
@@ -65,6 +66,7 @@ usage(void)
 	    "  import FILE\n"
 	    "  password-reset SUBJECT_LICENCE\n"
 	    "  backup FILE\n"
+	    "  provider add|remove [--root DIR] CODE   (as root)\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
 }
@@ -97,6 +99,9 @@ ctl_main(int argc, char **argv)
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++) {
 		if (strcmp(argv[i], verbs[v].name) != 0)
 			continue;
+		/* root's verbs say so before reading a config they may not */
+		if (verbs[v].fn == ctl_provider && geteuid() != 0)
+			return ctl_provider(argc - i, argv + i, NULL);
 		if ((cf = config_load(cfpath, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "beianctl: %s\n", err);
 			return CTL_USAGE;

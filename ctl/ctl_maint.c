@@ -8,11 +8,13 @@
  * within spool_dir and refuses sources with ".." or a leading '/'.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -490,6 +492,35 @@ ctl_password_reset(int argc, char **argv, const struct config *cf)
 	return rc;
 }
 
+/* The folder a backup goes to must be there and writable: say so
+ * plainly, not as a failure to create a temporary file in it. */
+static int
+backup_dir_check(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char dir[4096];
+	struct stat sb;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	if (stat(dir, &sb) == -1 && errno == ENOENT) {
+		fprintf(stderr, "beianctl: backup: the folder %s does not "
+		    "exist; make it first (install -d -m 0700 %s, owned by "
+		    "the user that runs beianctl)\n", dir, dir);
+		return -1;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1) {
+		fprintf(stderr, "beianctl: backup: the folder %s: %s\n", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 ctl_backup(int argc, char **argv, const struct config *cf)
 {
@@ -500,6 +531,8 @@ ctl_backup(int argc, char **argv, const struct config *cf)
 		fprintf(stderr, "usage: beianctl backup FILE\n");
 		return CTL_USAGE;
 	}
+	if (backup_dir_check(argv[1]) == -1)
+		return CTL_USAGE;
 	if ((st = ctl_store_open(cf)) == NULL)
 		return CTL_USAGE;
 	if (store_backup(st, argv[1]) == -1)

@@ -36,6 +36,7 @@
 #include "daemon/prep.h"
 #include "daemon/receipt.h"
 #include "daemon/spool.h"
+#include "daemon/startcheck.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/syncer.h"
@@ -61,13 +62,15 @@
 
 /*
  * Refresh the gauges from the store, rewrite metrics_file and tell the
- * service manager the counts.  A failure is logged and retried on the
- * next turn: metrics never stop the work.
+ * service manager the counts.  A failure is retried on the next turn:
+ * metrics never stop the work.  A failing metrics file is logged once per
+ * change of its error (and when it works again), not at every try.
  */
 static void
 metrics_update(struct daemon *d, int64_t now_ms)
 {
 	char status[256];
+	int e;
 
 	if (now_ms < d->metrics_due_ms)
 		return;
@@ -79,9 +82,19 @@ metrics_update(struct daemon *d, int64_t now_ms)
 		log_err("metrics: %s", store_errmsg(d->st));
 		return;
 	}
-	if (d->cf->metrics_file != NULL &&
-	    metrics_write(d->metrics, d->cf->metrics_file) == -1)
-		log_err("metrics: %s: %s", d->cf->metrics_file, strerror(errno));
+	if (d->cf->metrics_file != NULL) {
+		e = metrics_write(d->metrics, d->cf->metrics_file) == -1 ?
+		    errno : 0;
+		if (e != 0 && e != d->metrics_errno)
+			log_err("metrics: %s: %s (tried again every %d s; "
+			    "logged again when this changes)",
+			    d->cf->metrics_file, strerror(e),
+			    METRICS_EVERY_MS / 1000);
+		else if (e == 0 && d->metrics_errno != 0)
+			log_info("metrics: %s written again",
+			    d->cf->metrics_file);
+		d->metrics_errno = e;
+	}
 	metrics_status(d->metrics, status, sizeof(status));
 	notify_status("%s", status);
 }
@@ -499,8 +512,17 @@ beiand_main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("configuration OK\n");
+		/* and what the start needs: folders there and usable */
+		int n = startcheck_run(d.cf, d.cfpath, stderr);
+
 		config_free(d.cf);
+		if (n > 0) {
+			fprintf(stderr, "beiand: %d problem%s: the start needs "
+			    "%s fixed\n", n, n == 1 ? "" : "s",
+			    n == 1 ? "it" : "them");
+			return 1;
+		}
+		printf("configuration OK\n");
 		return 0;
 	}
 	log_init("beiand", fg, verbose);

@@ -541,10 +541,13 @@ struct mctx {
 
 /*
  * A refusal or help reply to the envelope sender: never to automated
- * mail, at most reply_cap a day per address.  -1 on a store error.
+ * mail, at most reply_cap a day per address.  filing, when not NULL, is
+ * the filing the mail made or changed: the reply is about it.  -1 on a
+ * store error.
  */
 static int
-reply(struct mctx *c, enum wf_template tpl, const char *params)
+reply(struct mctx *c, enum wf_template tpl, const char *params,
+    const char *filing)
 {
 	struct store_actor who = c->who;
 	int64_t id;
@@ -567,12 +570,17 @@ reply(struct mctx *c, enum wf_template tpl, const char *params)
 	}
 	who.sender = c->reply_to;
 	who.no_sender_mail = 0;
+	if (filing != NULL && filing[0] != '\0')
+		return store_mail_reply(c->in->st, tpl, filing, params, &who,
+		    &id);
 	return store_mail_loose(c->in->st, tpl, c->ref, params, &who, &id);
 }
 
+/* A refusal; made, when not NULL, is the filing this mail's package made
+ * or resubmitted (the refusal is about it), else it is about the mail. */
 static int
-refuse(struct mctx *c, const char *id, enum wf_state state,
-    const struct errlist *el)
+refuse_about(struct mctx *c, const char *id, enum wf_state state,
+    const struct errlist *el, const char *made)
 {
 	char *params = json_refusal_params(id, state == WF_NONE ? NULL :
 	    workflow_state_name(state), NULL, el);
@@ -581,9 +589,16 @@ refuse(struct mctx *c, const char *id, enum wf_state state,
 	log_info("intake: uid=%" PRIu32 " filing=%s refused: %s", c->m->uid,
 	    id && *id ? id : "-", errlist_count(el) ?
 	    err_code_name(errlist_get(el, 0)->code) : "-");
-	rc = reply(c, WF_TPL_INVALID, params);
+	rc = reply(c, WF_TPL_INVALID, params, made);
 	free(params);
 	return rc;
+}
+
+static int
+refuse(struct mctx *c, const char *id, enum wf_state state,
+    const struct errlist *el)
+{
+	return refuse_about(c, id, state, el, NULL);
 }
 
 static int
@@ -765,7 +780,10 @@ apply_package(struct mctx *c)
 		    o.state != WF_NONE ? workflow_state_name(o.state) : "-",
 		    errlist_nerrors(o.errs));
 		if (errlist_nerrors(o.errs) > 0)
-			rc = refuse(c, o.id, o.state, o.errs);
+			/* a package without a tag made a filing (invalid):
+			 * the refusal is about it */
+			rc = refuse_about(c, o.id, o.state, o.errs,
+			    mm->tag_id[0] == '\0' ? o.id : NULL);
 	}
 	errlist_free(o.errs);
 	return rc;
@@ -851,7 +869,7 @@ apply_one(struct intake *in, struct msg *m, time_t now)
 	    mm->review_token[0] == '\0') {
 		log_info("intake: uid=%" PRIu32 " no package: help reply",
 		    m->uid);
-		if (reply(&c, WF_TPL_HELP, NULL) == -1)
+		if (reply(&c, WF_TPL_HELP, NULL, NULL) == -1)
 			return -1;
 	} else if (u->nitems == 0) {
 		/* A reply under a tag saying nothing we know. */

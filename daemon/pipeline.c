@@ -897,8 +897,12 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			spool_cand_drop(sp, c);
 			return;
 		}
-		if (errno != ELOOP && errno != EINVAL && errno != ENXIO)
-			return; /* EMFILE and the like: the next turn */
+		if (errno != ELOOP && errno != EINVAL && errno != ENXIO) {
+			/* its mode, or EMFILE and the like: later, with a
+			 * backoff, never in a tight loop */
+			upload_unreadable(d, c, errno);
+			return;
+		}
 		/* A link, a device or the like: never read, kept aside. */
 		log_warn("spool: %s/%s is not a plain file: quarantined",
 		    src->incoming, c->name);
@@ -914,6 +918,12 @@ on_due(struct spool *sp, struct spool_cand *c, void *arg)
 			done_push(d, p);
 		}
 		return;
+	}
+	if (c->unreadable) {
+		log_info("spool: upload=%s%s%s readable now", c->name,
+		    src->is_bureau ? "" : " provider=", src->is_bureau ? "" :
+		    src->code);
+		c->unreadable = 0;
 	}
 	if (c->renamed) {
 		/* renamed into place: whole by the protocol; a plain regular

@@ -5,8 +5,10 @@
  * Hostile input: names, contents and timing of everything in an incoming
  * folder.  This file reads no content at all (workers do); it only
  * stat(2)s, opens with O_NOFOLLOW for a worker, and rename(2)s within one
- * filesystem.  Names beginning with "." or ending in ".part"/".tmp" are
- * uploads in progress and ignored until renamed.
+ * filesystem.  Names beginning with "." or ending in ".part", ".tmp" or
+ * ".filepart" (WinSCP's) are uploads in progress and ignored until
+ * renamed.  An upload beiand may not read is left where it is and looked
+ * at again with a backoff, never in a tight loop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "common/config.h"
 #include "daemon/receipt.h"
 #include "daemon/spool.h"
+#include "daemon/startcheck.h"
 #include "lib/compat.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -61,7 +64,7 @@ static int
 name_ignored(const char *name)
 {
 	return name[0] == '.' || ends_with(name, ".part") ||
-	    ends_with(name, ".tmp");
+	    ends_with(name, ".tmp") || ends_with(name, ".filepart");
 }
 
 static int
@@ -143,6 +146,48 @@ stale_tmp_remove(const char *dir)
 	closedir(d);
 }
 
+/*
+ * err: what keeps folder path from being used, told as `beiand -n` tells
+ * it (a missing folder is not "Permission denied"), and fix, the way to
+ * mend it.  errno is that of the call that failed.
+ */
+static void
+dir_error(char *err, size_t errsize, const char *path, int need,
+    const char *fix)
+{
+	char why[4200];
+	int e = errno;
+
+	if (startcheck_dir(path, need, why, sizeof(why)) == -1)
+		snprintf(err, errsize, "%s: %s; %s", path, why, fix);
+	else
+		snprintf(err, errsize, "%s: %s", path, strerror(e));
+}
+
+/* The first of a source's folders that cannot be used, in err. */
+static void
+src_error(const struct spool_src *s, const char *base, char *err,
+    size_t errsize)
+{
+	const char *dirs[3] = { base, s->incoming, s->outgoing };
+	char fix[256], why[4200];
+	int e = errno;
+
+	if (s->is_bureau)
+		snprintf(fix, sizeof(fix), "see beiand -n");
+	else
+		snprintf(fix, sizeof(fix), "as root: beianctl provider add %s",
+		    s->code);
+	for (size_t i = 0; i < 3; i++)
+		if (startcheck_dir(dirs[i], (i > 0 ? STARTCHECK_READ |
+		    STARTCHECK_WRITE : 0) | STARTCHECK_MKDIR_P, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsize, "%s: %s; %s", dirs[i], why, fix);
+			return;
+		}
+	snprintf(err, errsize, "%s: %s", base, strerror(e));
+}
+
 static int
 src_make(struct spool *sp, struct spool_src *s, char *err, size_t errsize)
 {
@@ -160,7 +205,7 @@ src_make(struct spool *sp, struct spool_src *s, char *err, size_t errsize)
 	    mkdir_mode(base, 0755, 0, 0, root && !s->is_bureau) == -1 ||
 	    mkdir_mode(s->incoming, 02770, au, bg, root) == -1 ||
 	    mkdir_mode(s->outgoing, 02750, bu, ag, root) == -1) {
-		snprintf(err, errsize, "%s: %s", base, strerror(errno));
+		src_error(s, base, err, errsize);
 		return -1;
 	}
 	stale_tmp_remove(s->outgoing);
@@ -297,8 +342,8 @@ srcs_build(struct spool *sp, const struct config *cf, char *err,
 		if (src_make(sp, s, err, errsize) == -1)
 			return -1;
 		if (stat(s->incoming, &ist) == -1) {
-			snprintf(err, errsize, "%s: %s", s->incoming,
-			    strerror(errno));
+			dir_error(err, errsize, s->incoming, STARTCHECK_READ |
+			    STARTCHECK_WRITE, "see beiand -n");
 			return -1;
 		}
 		/* A claim is a rename(2): it must not cross filesystems. */
@@ -310,6 +355,12 @@ srcs_build(struct spool *sp, const struct config *cf, char *err,
 		s->wd = inotify_add_watch(sp->ifd, s->incoming, IN_CLOSE_WRITE |
 		    IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_ATTRIB |
 		    IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR);
+		if (s->wd == -1 && errno == EACCES) {
+			/* inotify needs to read the folder */
+			dir_error(err, errsize, s->incoming, STARTCHECK_READ |
+			    STARTCHECK_WRITE, "see beiand -n");
+			return -1;
+		}
 		if (s->wd == -1) {
 			snprintf(err, errsize, "inotify %s: %s", s->incoming,
 			    strerror(errno));
@@ -333,7 +384,9 @@ spool_open(const struct config *cf, char *err, size_t errsize)
 	sp->next_id = 1;
 	if (mkdir_p(sp->root, 0755) == -1 || mkdir_p(sp->work, 0700) == -1 ||
 	    mkdir_p(sp->quarantine, 0750) == -1) {
-		snprintf(err, errsize, "%s: %s", sp->root, strerror(errno));
+		dir_error(err, errsize, access(sp->work, F_OK) == 0 ?
+		    sp->quarantine : sp->work, STARTCHECK_READ |
+		    STARTCHECK_WRITE | STARTCHECK_MKDIR_P, "see beiand -n");
 		goto fail;
 	}
 	stale_tmp_remove(sp->quarantine);
@@ -471,7 +524,7 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 	struct spool_cand *c = cand_lookup(sp, src, name);
 	char path[4096];
 	struct stat st;
-	int64_t mt;
+	int64_t mt, ct;
 
 	if (name_ignored(name))
 		return NULL;
@@ -488,6 +541,14 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		return c;
 	}
 	mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	ct = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (c != NULL && c->ctime_ns != ct) {
+		/* Its mode, owner or data changed: one that could not be
+		 * read is tried again at once. */
+		c->retry_ms = 0;
+		c->backoff_ms = 0;
+		c->ctime_ns = ct;
+	}
 	if (c == NULL) {
 		xgrow(&sp->cands, &sp->capcands, sp->ncands, sizeof(*sp->cands));
 		c = xcalloc(1, sizeof(*c));
@@ -509,7 +570,9 @@ cand_note(struct spool *sp, size_t src, const char *name, int64_t now_ms)
 		c->changed_ms = now_ms;
 		c->incomplete = 0;
 		c->renamed = 0; /* written to since: settle as any other */
+		c->unreadable = 0; /* a new upload: reported anew */
 	}
+	c->ctime_ns = ct;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	c->size = st.st_size;
@@ -606,12 +669,13 @@ spool_due(struct spool *sp, int64_t now_ms, size_t max,
 	for (size_t i = 0; i < sp->ncands && max > 0; i++) {
 		struct spool_cand *c = sp->cands[i];
 
-		if (c->checking || c->incomplete ||
+		if (c->checking || c->incomplete || now_ms < c->retry_ms ||
 		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		/* Confirm with a fresh look: inotify may have missed a write. */
 		cand_note(sp, c->src, c->name, now_ms);
 		if (i >= sp->ncands || sp->cands[i] != c ||
+		    now_ms < c->retry_ms ||
 		    (!c->renamed && now_ms - c->changed_ms < settle))
 			continue;
 		max--;
@@ -659,6 +723,8 @@ spool_next_due(const struct spool *sp, int64_t now_ms)
 			d = 0;
 		else
 			d = c->changed_ms + settle - now_ms;
+		if (c->retry_ms - now_ms > d)
+			d = c->retry_ms - now_ms; /* unreadable: its backoff */
 		if (d < 0)
 			d = 0;
 		if (best == -1 || d < best)
@@ -687,6 +753,21 @@ spool_cand_open(struct spool *sp, const struct spool_cand *c)
 		return -1;
 	}
 	return fd;
+}
+
+int
+spool_cand_unreadable(struct spool *sp, struct spool_cand *c, int64_t now_ms)
+{
+	int first = !c->unreadable;
+
+	(void)sp;
+	if (c->backoff_ms == 0)
+		c->backoff_ms = SPOOL_UNREADABLE_MIN_MS;
+	else if ((c->backoff_ms *= 2) > SPOOL_UNREADABLE_MAX_MS)
+		c->backoff_ms = SPOOL_UNREADABLE_MAX_MS;
+	c->retry_ms = now_ms + c->backoff_ms;
+	c->unreadable = 1;
+	return first;
 }
 
 int

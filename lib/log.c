@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -21,7 +20,6 @@
 
 #include "lib/log.h"
 
-static int log_foreground = 1;
 static int log_verbose;
 static const char *log_ident = "beiand";
 static enum log_sink log_to = LOG_SINK_STDERR;
@@ -46,18 +44,12 @@ stderr_is_journal(void)
 void
 log_init(const char *ident, int foreground, int verbose)
 {
+	/* beiand never detaches: where its stderr goes is the caller's
+	 * choice (a service manager, a supervisor's logger, a file). */
+	(void)foreground;
 	log_ident = ident;
-	log_foreground = foreground;
 	log_verbose = verbose;
-	if (stderr_is_journal() || (!foreground &&
-	    access("/run/systemd/journal/socket", W_OK) == 0))
-		log_to = LOG_SINK_JOURNAL;
-	else if (foreground)
-		log_to = LOG_SINK_STDERR;
-	else {
-		log_to = LOG_SINK_SYSLOG;
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	}
+	log_to = stderr_is_journal() ? LOG_SINK_JOURNAL : LOG_SINK_STDERR;
 }
 
 enum log_sink
@@ -220,8 +212,10 @@ static void log_vmsg(enum log_level, const char *, va_list)
 static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char raw[2048], line[2048];
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
 
 	if (lvl == LOG_LEVEL_DEBUG && !log_verbose)
 		return;
@@ -230,20 +224,12 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	escape_controls(raw, line, sizeof(line));
 	if (log_to == LOG_SINK_JOURNAL && journal_send(lvl, line) >= 0)
 		return;
-	/* Not the journal, or journald went away: stderr or syslog. */
-	if (log_to == LOG_SINK_STDERR || (log_to == LOG_SINK_JOURNAL &&
-	    log_foreground)) {
-		struct timespec ts;
-		struct tm tm;
-		char when[32];
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s[%d]: %s\n", when,
-		    ts.tv_nsec / 1000000, log_ident, (int)getpid(), line);
-	} else
-		syslog(prio[lvl], "%s", line);
+	/* Not the journal, or journald went away: stderr. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld %s[%d]: %s\n", when, ts.tv_nsec / 1000000,
+	    log_ident, (int)getpid(), line);
 }
 
 void

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "lib/caps.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mail/imap.h"
@@ -382,6 +383,12 @@ imap_fetcher_start(const struct config *cf, const char *inbox_dir,
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		/* it reads a server's bytes: none of the daemon's
+		 * CAP_DAC_READ_SEARCH */
+		if (caps_drop_all() != 0) {
+			log_err("imap: capset: %s", strerror(errno));
+			_exit(1);
+		}
 		imap_child_main(cf, inbox_dir, sv[1], parent);
 	}
 	close(sv[1]);

@@ -363,8 +363,8 @@ store_outbox_get(struct store *st, int64_t id, struct store_mail **out)
 
 static int
 loose_body(struct store *st, enum wf_template tpl, const char *ref,
-    const char *params, const struct store_actor *who, time_t now,
-    int64_t *mail_id)
+    const char *filing, const char *params, const struct store_actor *who,
+    time_t now, int64_t *mail_id)
 {
 	enum wf_role role;
 	const char *rcpt;
@@ -374,9 +374,17 @@ loose_body(struct store *st, enum wf_template tpl, const char *ref,
 		return seterr(st, "a mail about no filing needs a spool or mail"
 		    " channel");
 	rcpt = rcpt_resolve(st, role, tpl, NULL, who->provider, NULL, who);
-	if (event_add(st, NULL, who, who->kind, WF_NONE, WF_NONE,
-	    workflow_template_name(tpl), now, &ev) == -1 ||
-	    outbox_add(st, NULL, ref, ev, tpl, role, rcpt,
+	if (filing != NULL) {
+		/* about the filing's last event, as the store's own mails
+		 * of a transition are */
+		if (one_int(st, &ev, "SELECT id FROM events WHERE filing = ?"
+		    " ORDER BY id DESC LIMIT 1", "s", filing) != 1)
+			return seterr(st, "%s: no event to answer", filing);
+		ref = filing;
+	} else if (event_add(st, NULL, who, who->kind, WF_NONE, WF_NONE,
+	    workflow_template_name(tpl), now, &ev) == -1)
+		return -1;
+	if (outbox_add(st, filing, ref, ev, tpl, role, rcpt,
 	    params ? params : "{}", NULL, now) == -1)
 		return -1;
 	*mail_id = sqlite3_last_insert_rowid(st->db);
@@ -391,8 +399,23 @@ store_mail_loose(struct store *st, enum wf_template tpl, const char *ref,
 	int rc;
 
 	if ((rc = op_begin(st)) == 0)
-		rc = op_finish(st, loose_body(st, tpl, ref, params, who,
+		rc = op_finish(st, loose_body(st, tpl, ref, NULL, params, who,
 		    now_or(who->now), &id));
+	if (rc == 0 && mail_id != NULL)
+		*mail_id = id;
+	return rc;
+}
+
+int
+store_mail_reply(struct store *st, enum wf_template tpl, const char *filing,
+    const char *params, const struct store_actor *who, int64_t *mail_id)
+{
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = op_begin(st)) == 0)
+		rc = op_finish(st, loose_body(st, tpl, NULL, filing, params,
+		    who, now_or(who->now), &id));
 	if (rc == 0 && mail_id != NULL)
 		*mail_id = id;
 	return rc;

@@ -477,13 +477,41 @@ def final(st):
         expect(seen.get(k) == 1, "mail %s processed %s times" %
                (k, seen.get(k)))
     nf = c.execute("SELECT count(*) FROM filings").fetchone()[0]
-    expect(nf == 2, "%d filings, not 2" % nf)
+    expect(nf == st.get("nfilings", 2), "%d filings, not %d" %
+           (nf, st.get("nfilings", 2)))
     dup = c.execute("SELECT source, count(*) FROM events WHERE channel ="
                     " 'mail' AND to_state = 'received' GROUP BY source"
                     " HAVING count(*) > 1").fetchall()
     expect(not dup, "a mail filed twice: %s" % dup)
     say("%d mails, each processed once; %d filings; intake INBOX empty" %
         (n, nf))
+
+
+def invalid(st):
+    """A package with a wrong check character makes an invalid filing;
+    the refusal to its sender is about that filing (its tracking id in
+    the Message-ID, the filing in the outbox row)."""
+    x = filing_xml(7).replace(uscc(7), uscc(7)[:-1] +
+                              ("0" if uscc(7)[-1] != "0" else "1"))
+    m = base(OWNER, "备案")
+    m.attach(MIMEText("附件\n", "plain", "utf-8"))
+    m.attach(MIMEApplication(fxlib.zip_bytes(fxlib.package_files(x)), "zip"))
+    st["mids"].append(m["Message-ID"])
+    send(m, OWNER)
+    ref = wait_mail(OWNER, lambda y: template_is(y, "invalid") and
+                    "CERT_NUMBER_INVALID" in body(y), "invalid-package refusal")
+    mid = str(ref["Message-ID"])
+    expect(re.match(r"<BA-\d{4}-\d{6}\.\d+\.invalid\.sender@", mid)
+           is not None, "the refusal is not about the filing: " + mid)
+    fid = mid[1:15]
+    expect(state_of(fid) == "invalid", "%s is not invalid" % fid)
+    c = db()
+    row = c.execute("SELECT filing FROM outbox WHERE message_id = ?",
+                    (mid,)).fetchone()
+    expect(row is not None and row[0] == fid,
+           "the refusal's outbox row names %r, not %s" % (row, fid))
+    st["nfilings"] = st.get("nfilings", 2) + 1
+    say("an invalid package by mail: filing %s, its refusal about it" % fid)
 
 
 def large(st):
@@ -545,7 +573,8 @@ def uidv_check(st):
     ev = c.execute("SELECT count(*) FROM events").fetchone()[0]
     ob = c.execute("SELECT count(*) FROM outbox").fetchone()[0]
     nf = c.execute("SELECT count(*) FROM filings").fetchone()[0]
-    expect(ev == st["events"] and ob == st["outbox"] and nf == 2,
+    expect(ev == st["events"] and ob == st["outbox"] and
+           nf == st.get("nfilings", 2),
            "reconciliation processed something again: events %d->%d, "
            "outbox %d->%d, filings %d" % (st["events"], ev, st["outbox"],
                                           ob, nf))
@@ -560,7 +589,8 @@ def main():
         with open(path) as f:
             st = json.load(f)
     {"phase1": phase1, "phase2": phase2, "final": final, "large": large,
-     "large_again": large_again, "uidv_prepare": uidv_prepare,
+     "large_again": large_again, "invalid": invalid,
+     "uidv_prepare": uidv_prepare,
      "uidv_check": uidv_check}[phase](st)
     with open(path, "w") as f:
         json.dump(st, f)

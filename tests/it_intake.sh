@@ -107,6 +107,12 @@ EOF
 bd_start || fail "beiand did not restart"
 flow final || fail "final after a restart"
 
+# An invalid package: the refusal names the filing it made (in its
+# Message-ID, its outbox row and the mailer's log line).
+flow invalid || fail "invalid package"
+bd_wait_log 'mailer: mail=[0-9]* filing=BA-[0-9-]* template=invalid to=owner@' ||
+	fail "the refusal of an invalid package is logged without its filing"
+
 # Over mail_max_bytes: refused once, left on the server, also across a
 # restart.
 flow large || fail "large"

@@ -17,6 +17,12 @@
 #      are filed exactly once.
 #   5. metrics_file is parsed by a real Prometheus text parser
 #      (python3-prometheus-client) and agrees with the store.
+#   6. A metrics file that cannot be written is logged once, not at every
+#      refresh (counted by the STATUS= messages that come with each), and
+#      once more when it works again; beiand -n names its missing folder.
+#   The unit grants CAP_DAC_READ_SEARCH alone (bounding and ambient) and
+#   has no PrivateUsers= (a capability would not reach the providers'
+#   files in a user namespace).
 . "$(dirname "$0")/daemon_lib.sh"
 
 N=${SYSTEMD_N:-150}
@@ -91,6 +97,11 @@ sed -e "s|/usr/sbin/beiand|$D/usr/sbin/beiand|g" \
 v=$(MANPATH="$D/usr/share/man" systemd-analyze verify "$U/beiand.service" 2>&1)
 [ -z "$v" ] || fail "systemd-analyze verify: $v"
 grep -q '^Type=notify$' "$U/beiand.service" || fail "not Type=notify"
+grep -q '^CapabilityBoundingSet=CAP_DAC_READ_SEARCH$' "$U/beiand.service" &&
+    grep -q '^AmbientCapabilities=CAP_DAC_READ_SEARCH$' "$U/beiand.service" ||
+	fail "the unit does not grant CAP_DAC_READ_SEARCH (alone)"
+grep -q '^PrivateUsers=' "$U/beiand.service" &&
+	fail "PrivateUsers= would keep the capability from the providers' files"
 if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
 	sec=$(systemd-analyze security --offline=true "$U/beiand.service" 2>&1)
 	exp=$(echo "$sec" | sed -n 's/.*Overall exposure level for beiand.service: \([0-9.]*\).*/\1/p')
@@ -274,4 +285,34 @@ bd_stop
 # (while the daemon runs, a rewrite may be under way: looked for after)
 ls -a "$BEIAND_DIR" | grep -q '\.beiand\.prom\.tmp' && fail "metrics temp file left"
 echo "ok: metrics parsed by prometheus_client"
+# ---- 6. a metrics file that cannot be written ---------------------------
+rm -f "$SOCK"
+: >"$TOP/notify.out"
+/usr/bin/python3 "$TOP/listen.py" "$SOCK" "$TOP/notify.out" &
+LPID=$!
+wait_for 60 grep -q '^listening' "$TOP/notify.out" || fail "listener"
+bd_config "$TOP/m" "metrics_file = nosuch/beiand.prom" "workers = 1"
+out=$("$BEIAND" -n -c "$BEIAND_DIR/beiand.conf" 2>&1) &&
+	fail "-n accepts a missing metrics folder"
+echo "$out" | grep -q "^$TOP/m/nosuch: missing (the folder of metrics_file)" ||
+	fail "-n on a missing metrics folder: $out"
+export NOTIFY_SOCKET="$SOCK"
+bd_start || fail "beiand did not start"
+unset NOTIFY_SOCKET
+failed() { grep -c "metrics: $TOP/m/nosuch/beiand.prom: No such file" \
+    "$BEIAND_DIR/beiand.log"; }
+bd_wait_log "metrics: $TOP/m/nosuch/beiand.prom: No such file" 60 ||
+	fail "the failing metrics file is not logged"
+# every refresh sends STATUS=: three after the first failure are three
+# more tries
+s0=$(count 'STATUS=')
+status_past() { [ "$(count 'STATUS=')" -ge $(($1 + 3)) ]; }
+wait_for 60 status_past "$s0" || fail "no refreshes"
+[ "$(failed)" -eq 1 ] || fail "the metrics failure was logged $(failed) times"
+mkdir "$TOP/m/nosuch"
+bd_wait_log "metrics: $TOP/m/nosuch/beiand.prom written again" 60 ||
+	fail "no line when the metrics file works again"
+[ -f "$TOP/m/nosuch/beiand.prom" ] || fail "no metrics file"
+bd_stop
+echo "ok: a failing metrics file is logged once per change"
 echo "it_systemd: all passed"

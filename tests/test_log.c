@@ -119,4 +119,12 @@ UNIT_TEST(log_sink_choice)
 	unsetenv("JOURNAL_STREAM");
 	log_init("beiand", 1, 0);
 	CHECK_INT(log_sink(), LOG_SINK_STDERR);
+	/* without -f too: beiand never detaches, and nothing goes to a
+	 * syslog daemon that may not be there */
+	log_init("beiand", 0, 0);
+	CHECK_INT(log_sink(), LOG_SINK_STDERR);
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	log_init("beiand", 0, 0);
+	CHECK_INT(log_sink(), LOG_SINK_STDERR);
+	unsetenv("JOURNAL_STREAM");
 }

@@ -42,6 +42,7 @@
 
 #include "common/check_setup.h"
 #include "common/config.h"
+#include "lib/caps.h"
 #include "lib/compat.h"
 #include "lib/sha256.h"
 #include "lib/xmalloc.h"
@@ -149,6 +150,9 @@ worker_sandbox(const struct worker_pool *p, int sock, pid_t parent)
 			worker_die("dropping privileges did not take");
 		}
 	}
+	/* The daemon's CAP_DAC_READ_SEARCH (its unit) is not for parsers. */
+	if (caps_drop_all() != 0)
+		worker_die("capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		worker_die("prctl(PR_SET_NO_NEW_PRIVS)");
 	/* Once more: it may have been reset by the credential change. */

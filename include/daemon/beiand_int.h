@@ -89,6 +89,7 @@ struct daemon {
 	int64_t commit_backoff_ms; /* 0 while commits go through */
 	struct metrics *metrics;
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
+	int metrics_errno;      /* the metrics file's last failure, as logged */
 	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
 	int64_t wd_next_ms;     /* the next ping */
 };
@@ -136,5 +137,13 @@ void dispatch(struct daemon *d);
 void on_due(struct spool *sp, struct spool_cand *c, void *arg);
 void on_timeout(struct spool *sp, struct spool_cand *c, void *arg);
 void on_result(const struct worker_result *res, void *arg);
+
+/* ---- daemon/upload_unreadable.c ----------------------------------------- */
+
+/* Candidate c could not be opened (errno e): it stays in incoming/, is
+ * tried again with a backoff, and the first time since it was uploaded
+ * is logged (and, for EACCES/EPERM, answered with an UPLOAD_UNREADABLE
+ * receipt and a recent error). */
+void upload_unreadable(struct daemon *d, struct spool_cand *c, int e);
 
 #endif

@@ -59,6 +59,12 @@ struct spool_cand {
 	int renamed;         /* renamed into place, unchanged since: whole by
 	                      * the upload protocol, claimed without settling
 	                      * or a wholeness check */
+	int64_t ctime_ns;    /* its change time: a chmod shows only there */
+	/* An upload beiand may not read (its mode leaves beiand out):
+	 * spool_cand_unreadable() */
+	int64_t retry_ms;    /* not offered by spool_due() before this */
+	int64_t backoff_ms;  /* the wait after the last failed open, 0: none */
+	int unreadable;      /* reported (log, receipt) since its last upload */
 	/* spool.c's own: position and hash chains (by name, by id) */
 	size_t slot;
 	struct spool_cand *hnext_name, *hnext_id;
@@ -93,7 +99,8 @@ void spool_scan(struct spool *sp, int64_t now_ms, int force);
 
 /*
  * Candidates that stayed unchanged for settle_ms and are neither being
- * checked nor known incomplete at their size: cb for each (at most max).
+ * checked nor known incomplete at their size nor waiting out an
+ * unreadable backoff: cb for each (at most max).
  */
 void spool_due(struct spool *sp, int64_t now_ms, size_t max,
     void (*cb)(struct spool *, struct spool_cand *, void *), void *arg);
@@ -118,6 +125,18 @@ int spool_cand_open(struct spool *sp, const struct spool_cand *c);
  */
 int spool_claim(struct spool *sp, struct spool_cand *c, char *work,
     size_t worksize);
+/*
+ * A candidate that could not be opened for reading (EACCES: its mode
+ * leaves beiand out): not offered by spool_due() again before a backoff,
+ * SPOOL_UNREADABLE_MIN_MS at first, doubling up to SPOOL_UNREADABLE_MAX_MS,
+ * or sooner when the file changes (a chmod, a chown, a new upload: the
+ * backoff starts again).  Returns 1 the first time since the file was
+ * uploaded (report it: log, receipt), 0 on a later try.
+ */
+#define SPOOL_UNREADABLE_MIN_MS 1000
+#define SPOOL_UNREADABLE_MAX_MS 300000
+int spool_cand_unreadable(struct spool *sp, struct spool_cand *c,
+    int64_t now_ms);
 /* Forget a candidate (its file vanished or is handled). */
 void spool_cand_drop(struct spool *sp, struct spool_cand *c);
 

@@ -4,9 +4,11 @@
  * "subsystem: message key=value ..." lines.  Where they go (log_init):
  *   - the journal, with structured fields, when stderr is the journal
  *     (JOURNAL_STREAM names stderr's device:inode, as systemd sets it for
- *     a service) or when not in the foreground and journald listens;
- *   - plain "HH:MM:SS.mmm ident[pid]: line" on stderr with -f otherwise;
- *   - syslog(3) when neither (a detached run without journald).
+ *     a service);
+ *   - plain "HH:MM:SS.mmm ident[pid]: line" on stderr otherwise (the
+ *     programs never detach: a supervisor, a logger or a redirection
+ *     takes stderr where it should go; nothing depends on a syslog
+ *     daemon being there).
  *
  * Journal fields are taken from the line's own key=value words, so the
  * call sites need nothing special: filing= → BEIAND_FILING=,
@@ -29,8 +31,8 @@
 
 enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* foreground: lines on stderr (unless stderr is the journal); else the
- * journal when available, else syslog. */
+/* Lines to the journal when stderr is the journal, else on stderr.
+ * foreground is accepted for the callers' -f and changes nothing. */
 void log_init(const char *ident, int foreground, int verbose);
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -45,7 +47,7 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 /* ---- exposed for tests -------------------------------------------- */
 
 /* Where lines go after log_init(). */
-enum log_sink { LOG_SINK_STDERR, LOG_SINK_JOURNAL, LOG_SINK_SYSLOG };
+enum log_sink { LOG_SINK_STDERR, LOG_SINK_JOURNAL };
 enum log_sink log_sink(void);
 
 #define LOG_MAX_FIELDS 5

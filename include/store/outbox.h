@@ -78,6 +78,15 @@ int store_outbox_get(struct store *st, int64_t id, struct store_mail **out);
  */
 int store_mail_loose(struct store *st, enum wf_template tpl, const char *ref,
     const char *params, const struct store_actor *who, int64_t *mail_id);
+/*
+ * The same mail about filing (a refusal to the envelope sender of the
+ * package that made it, say): the outbox row names the filing, and its
+ * Message-ID the tracking id and the filing's last event, as the
+ * store's own mails about a transition do.  No event is added.
+ */
+int store_mail_reply(struct store *st, enum wf_template tpl,
+    const char *filing, const char *params, const struct store_actor *who,
+    int64_t *mail_id);
 
 /* ---- mailer queries (daemon/mailer.c) ------------------------------- */
 

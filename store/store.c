@@ -325,14 +325,18 @@ op_end(struct store *st, int commit)
 		return run(st, "RELEASE op", "") == -1 ? -1 : 0;
 	}
 	if (commit) {
-		if (run(st, "COMMIT", "") != -1)
+		if (run(st, "COMMIT", "") != -1) {
+			wake_after_commit(st);
 			return 0;
+		}
+		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
 		return -1;
 	}
+	st->outbox_touched = 0;
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, "ROLLBACK", "");
 	return 0;
@@ -396,12 +400,14 @@ store_commit(struct store *st)
 	if (run(st, "COMMIT", "") == -1) {
 		char saved[sizeof(st->errmsg)];
 
+		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
 		return -1;
 	}
+	wake_after_commit(st);
 	return 0;
 }
 
@@ -412,6 +418,7 @@ store_rollback(struct store *st)
 		return seterr(st, "store_rollback: no group open");
 	st->in_group = 0;
 	st->blobs_unsynced = 0; /* unreferenced blobs are harmless */
+	st->outbox_touched = 0;
 	if (!sqlite3_get_autocommit(st->db) && run(st, "ROLLBACK", "") == -1)
 		return -1;
 	return 0;

@@ -91,6 +91,10 @@ struct daemon {
 	int64_t metrics_due_ms; /* monotonic ms of the next refresh */
 	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
 	int64_t wd_next_ms;     /* the next ping */
+	int lockfd;             /* holds state_dir/beiand.lock (one beiand
+	                         * per state_dir) */
+	int wakefd;             /* state_dir/outbox.fifo: pokes of other
+	                         * processes that queued mail */
 };
 
 static inline int64_t

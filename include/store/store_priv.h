@@ -42,6 +42,8 @@ struct store {
 	int blobs_unsynced; /* blobs written in this group, not yet synced */
 	struct syncer *sy;  /* commits made durable by the daemon's syncer */
 	int64_t horizon;    /* outbox rows above it are not yet durable */
+	int outbox_touched; /* this transaction queued mail (store/wake.h) */
+	int wake_off;       /* its commit pokes no listener */
 	unsigned long long opslimit;
 	size_t memlimit;
 	struct stmt_slot *cache;
@@ -79,6 +81,11 @@ int op_end(struct store *st, int commit);
 int op_finish(struct store *st, int rc);
 
 int pragma(struct store *st, const char *sql);
+
+/* ---- wake.c -------------------------------------------------------------- */
+
+/* After a commit: poke the daemon's mailer if the commit queued mail. */
+void wake_after_commit(struct store *st);
 
 /* ---- schema.c ------------------------------------------------------------ */
 

@@ -101,6 +101,12 @@ ctl_main(int argc, char **argv)
 			fprintf(stderr, "beianctl: %s\n", err);
 			return CTL_USAGE;
 		}
+		/* the configuration read (as root, if so): now the owner of
+		 * state_dir, before anything under it is touched */
+		if (ctl_become_owner(cf, verbs[v].name) == -1) {
+			config_free(cf);
+			return CTL_USAGE;
+		}
 		rc = verbs[v].fn(argc - i, argv + i, cf);
 		config_free(cf);
 		return rc;
@@ -180,11 +186,8 @@ ctl_read_or_complain(const char *path, size_t max, size_t *len)
 {
 	unsigned char *b;
 
-	if ((b = ctl_read_file(path, max, len)) == NULL) {
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, path);
-		fprintf(stderr, ": %s\n", strerror(errno));
-	}
+	if ((b = ctl_read_file(path, max, len)) == NULL)
+		ctl_put_file_error(path, errno);
 	return b;
 }
 

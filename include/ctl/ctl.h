@@ -46,6 +46,21 @@ int ctl_import(int argc, char **argv, const struct config *cf);
 int ctl_password_reset(int argc, char **argv, const struct config *cf);
 int ctl_backup(int argc, char **argv, const struct config *cf);
 
+/* ctl_owner.c: run as root, act as the owner of state_dir */
+/*
+ * When beianctl runs as root and verb touches state (every verb but
+ * check, probe and provider): take the uid, primary group and
+ * supplementary groups of the owner of cf->state_dir (of the folder
+ * above it when it does not exist yet), for good.  Nothing when not root
+ * or when root owns it.  0, or -1 after printing why (exit CTL_USAGE).
+ */
+int ctl_become_owner(const struct config *cf, const char *verb);
+/* The user acted as ("beiand", or "uid N"), NULL when none was taken. */
+const char *ctl_owner_name(void);
+/* "beianctl: PATH: reason" on stderr; for EACCES after the switch, which
+ * user could not reach the file. */
+void ctl_put_file_error(const char *path, int err);
+
 /* Output helpers shared by the verbs. */
 struct errlist;
 /* Findings as `check` prints them: "PATH: CODE: message", warnings on

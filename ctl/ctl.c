@@ -17,6 +17,7 @@
 #include "lib/compat.h"
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
+#include "store/highwater.h"
 #include "store/store.h"
 
 static const struct {
@@ -39,6 +40,7 @@ static const struct {
 	{ "import", ctl_import },
 	{ "password-reset", ctl_password_reset },
 	{ "backup", ctl_backup },
+	{ "restore", ctl_restore },
 };
 
 static void
@@ -64,7 +66,8 @@ usage(void)
 	    "  requeue ITEM\n"
 	    "  import FILE\n"
 	    "  password-reset SUBJECT_LICENCE\n"
-	    "  backup FILE\n"
+	    "  backup FILE|DIR\n"
+	    "  restore DIR|FILE\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
 }
@@ -223,7 +226,20 @@ ctl_store_open(const struct config *cf)
 		fputc('\n', stderr);
 	}
 	free(path);
+	ctl_put_notes(st);
 	return st;
+}
+
+void
+ctl_put_notes(struct store *st)
+{
+	const char *n;
+
+	while ((n = store_note_next(st)) != NULL) {
+		fputs("beianctl: ", stderr);
+		ctl_put_escaped(stderr, n);
+		fputc('\n', stderr);
+	}
 }
 
 const char *

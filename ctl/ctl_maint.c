@@ -1,7 +1,8 @@
 /*
  * ctl_maint: the maintenance verbs of beianctl — retry, requeue, import,
- * password-reset, backup (DESIGN.md, Command line).  Each change is one
- * store transaction with actor kind operator and channel cli.
+ * password-reset (DESIGN.md, Command line); backup and restore are in
+ * ctl_backup.c.  Each change is one store transaction with actor kind
+ * operator and channel cli.
  *
  * Hostile input: an import CSV may come from outside; the CSV parser
  * keeps every field within the file it read.  requeue renames only
@@ -446,7 +447,7 @@ out:
 	return rc;
 }
 
-/* ---- password-reset, backup ----------------------------------------------------- */
+/* ---- password-reset ----------------------------------------------------- */
 
 int
 ctl_password_reset(int argc, char **argv, const struct config *cf)
@@ -486,28 +487,6 @@ ctl_password_reset(int argc, char **argv, const struct config *cf)
 		rc = CTL_OK;
 	}
 	errlist_free(errs);
-	store_close(st);
-	return rc;
-}
-
-int
-ctl_backup(int argc, char **argv, const struct config *cf)
-{
-	struct store *st;
-	int rc = CTL_OK;
-
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: beianctl backup FILE\n");
-		return CTL_USAGE;
-	}
-	if ((st = ctl_store_open(cf)) == NULL)
-		return CTL_USAGE;
-	if (store_backup(st, argv[1]) == -1)
-		rc = ctl_store_error(st);
-	else {
-		ctl_put_escaped(stdout, argv[1]);
-		fputs(": backup written\n", stdout);
-	}
 	store_close(st);
 	return rc;
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/idscan.h"
 #include "daemon/beiand.h"
 #include "daemon/beiand_int.h"
 #include "daemon/intake.h"
@@ -45,6 +46,7 @@
 #include "parsers/package.h"
 #include "parsers/rules.h"
 #include "store/attachments.h"
+#include "store/highwater.h"
 #include "store/outbox.h"
 #include "store/repeats.h"
 #include "store/status.h"
@@ -135,6 +137,55 @@ recover_work(struct daemon *d)
 	d->receipt_retry_ms = 0;
 }
 
+/* ---- ids and numbers never issued twice --------------------------------- */
+
+/* What the store did to keep them so (a restored database: the high-water
+ * marks, the scan below), one line each. */
+static void
+notes_log(struct daemon *d)
+{
+	const char *n;
+
+	while ((n = store_note_next(d->st)) != NULL)
+		log_warn("%s", n);
+}
+
+/*
+ * At start: the tracking ids on receipts and in .eml names, for a
+ * database restored without its high-water file (a lost disk).  Reads
+ * only receipts changed since a day before the newest filing the
+ * database knows (older ones name ids it knows) and the names in mail/.
+ */
+static void
+ids_scan(struct daemon *d)
+{
+	struct idscan_hit *h = NULL;
+	struct idscan_stats s;
+	char maildir[4096];
+	time_t newest;
+	int64_t t0 = mono_ms();
+	size_t n = 0;
+
+	if (store_filings_newest(d->st, &newest) == -1)
+		fatal("store: %s", store_errmsg(d->st));
+	snprintf(maildir, sizeof(maildir), "%s/mail", d->cf->state_dir);
+	if (idscan_run(d->cf->spool_dir, maildir, newest > 86400 ?
+	    newest - 86400 : 0, &h, &n, &s) == -1) {
+		log_warn("highwater: scanning receipts and mails: %s",
+		    strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (store_tracking_floor(d->st, h[i].year, h[i].seq,
+		    h[i].where) == -1)
+			fatal("store: %s", store_errmsg(d->st));
+	free(h);
+	notes_log(d);
+	log_info("highwater: %zu receipts read (%zu older skipped), %zu mail"
+	    " names, in %lld ms", s.receipts_read, s.receipts_skipped, s.emls,
+	    (long long)(mono_ms() - t0));
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 /*
@@ -187,6 +238,7 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	snprintf(db, sizeof(db), "%s/beiand.db", d->cf->state_dir);
 	if ((d->st = store_open(db, d->cf, err, errsize)) == NULL)
 		return -1;
+	notes_log(d);
 	/* other processes' mails ring here; ours need no poke */
 	store_wake_set(d->st, 0);
 	if ((d->wakefd = store_wake_listen(d->cf->state_dir, err,
@@ -597,6 +649,7 @@ beiand_main(int argc, char **argv)
 		fatal("spool: %s", err);
 	if (open_parts(&d, err, sizeof(err)) == -1)
 		fatal("%s", err);
+	ids_scan(&d);
 	if (store_outbox_recover(d.st) > 0)
 		log_info("mailer: mails left sending by a stop are queued again");
 	recover_work(&d);

@@ -44,7 +44,9 @@ int ctl_retry(int argc, char **argv, const struct config *cf);
 int ctl_requeue(int argc, char **argv, const struct config *cf);
 int ctl_import(int argc, char **argv, const struct config *cf);
 int ctl_password_reset(int argc, char **argv, const struct config *cf);
+/* ctl_backup.c: backup and restore */
 int ctl_backup(int argc, char **argv, const struct config *cf);
+int ctl_restore(int argc, char **argv, const struct config *cf);
 
 /* ctl_owner.c: run as root, act as the owner of state_dir */
 /*
@@ -91,6 +93,9 @@ struct store *ctl_store_open(const struct config *cf);
  * "cli".
  */
 void ctl_operator(struct store_actor *who);
+/* What the store did to keep ids and numbers from being issued twice
+ * (store_note_next), one "beianctl: highwater: …" line each on stderr. */
+void ctl_put_notes(struct store *st);
 /* The operator's name alone (as ctl_operator sets it). */
 const char *ctl_operator_name(void);
 /* Print the errors of el as "ID: CODE: message" lines on stdout (warnings

@@ -72,10 +72,17 @@ number_take(struct store *st, const struct licence *l, const char *text,
 {
 	int rc;
 
+	/* The local sequence is gap-free: a serial at or below its last
+	 * that issued_numbers lacks was issued all the same and forgotten
+	 * (a restored database; store/highwater.c) — or lost to a stop
+	 * between the mark and its commit: in use either way. */
 	rc = one_int(st, NULL, "SELECT 1 FROM issued_numbers WHERE province = ?"
 	    " AND year = ? AND serial = ? AND old_form = ? UNION ALL"
-	    " SELECT 1 FROM subjects WHERE licence = ?", "siIis", l->province,
-	    l->year, (int64_t)l->serial, l->old_form, text);
+	    " SELECT 1 FROM subjects WHERE licence = ? UNION ALL"
+	    " SELECT 1 FROM number_seq WHERE province = ? AND year = ? AND"
+	    " last >= ? AND ? = 0", "siIissiIi", l->province, l->year,
+	    (int64_t)l->serial, l->old_form, text, l->province, l->year,
+	    (int64_t)l->serial, l->old_form);
 	if (rc == -1)
 		return -1;
 	if (rc == 1) {

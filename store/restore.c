@@ -127,7 +127,7 @@ int
 store_backup_dir(struct store *st, const char *dir,
     struct store_backup_stats *out)
 {
-	char db[4096], mark[4096], err[512];
+	char db[4096], err[512];
 
 	memset(out, 0, sizeof(*out));
 	if (st->state_dir == NULL)
@@ -144,9 +144,8 @@ store_backup_dir(struct store *st, const char *dir,
 	    err, sizeof(err)) == -1)
 		return seterr(st, "backup: %s", err);
 	/* the marks last: at least as high as the database copied */
-	snprintf(mark, sizeof(mark), "%s/%s", st->state_dir,
-	    STORE_HIGHWATER_FILE);
-	if (store_highwater_merge(dir, mark, err, sizeof(err)) == -1)
+	if (store_highwater_merge(dir, st->state_dir, 0, err, sizeof(err)) ==
+	    -1)
 		return seterr(st, "backup: %s", err);
 	if (dir_sync(dir) == -1)
 		return seterr(st, "%s: fsync: %s", dir, strerror(errno));
@@ -257,7 +256,7 @@ store_restore(const char *state_dir, const char *from,
     struct store_backup_stats *out, char *err, size_t errsize)
 {
 	char src[4096], live[4096], tmp[4200], keep[4200], a[4300], b[4300];
-	char stamp[32], mark[4200];
+	char stamp[32];
 	struct stat sb;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -315,12 +314,12 @@ store_restore(const char *state_dir, const char *from,
 		snprintf(err, errsize, "%s: %s", live, strerror(errno));
 		return -1;
 	}
-	if (!isdir)
-		return 0;
-	if (blobs_copy(from, state_dir, &out->blobs_copied, &out->blobs_bad,
-	    err, errsize) == -1)
+	if (isdir && blobs_copy(from, state_dir, &out->blobs_copied,
+	    &out->blobs_bad, err, errsize) == -1)
 		return -1;
-	/* the backup's marks can only raise the live ones */
-	snprintf(mark, sizeof(mark), "%s/%s", from, STORE_HIGHWATER_FILE);
-	return store_highwater_merge(state_dir, mark, err, errsize);
+	/* The backup's marks can only raise the live ones; and every mark
+	 * now counts as committed: the database that was just put in place
+	 * must go on past each (store/highwater.c). */
+	return store_highwater_merge(state_dir, isdir ? from : state_dir, 1,
+	    err, errsize);
 }

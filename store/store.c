@@ -334,9 +334,11 @@ op_end(struct store *st, int commit)
 			return -1;
 		}
 		if (run(st, "COMMIT", "") != -1) {
+			highwater_after_commit(st);
 			wake_after_commit(st);
 			return 0;
 		}
+		highwater_forget(st);
 		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
@@ -346,6 +348,7 @@ op_end(struct store *st, int commit)
 	}
 	st->outbox_touched = 0;
 	st->hw_dirty = 0;
+	highwater_forget(st);
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, "ROLLBACK", "");
 	return 0;
@@ -419,6 +422,7 @@ store_commit(struct store *st)
 	if (run(st, "COMMIT", "") == -1) {
 		char saved[sizeof(st->errmsg)];
 
+		highwater_forget(st);
 		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
@@ -426,6 +430,7 @@ store_commit(struct store *st)
 		memcpy(st->errmsg, saved, sizeof(saved));
 		return -1;
 	}
+	highwater_after_commit(st);
 	wake_after_commit(st);
 	return 0;
 }
@@ -439,6 +444,7 @@ store_rollback(struct store *st)
 	st->blobs_unsynced = 0; /* unreferenced blobs are harmless */
 	st->outbox_touched = 0;
 	st->hw_dirty = 0;
+	highwater_forget(st);
 	if (!sqlite3_get_autocommit(st->db) && run(st, "ROLLBACK", "") == -1)
 		return -1;
 	return 0;
@@ -596,6 +602,7 @@ store_close(struct store *st)
 		sqlite3_close(st->db);
 	}
 	highwater_notes_free(st);
+	highwater_forget(st);
 	free(st->domain);
 	free(st->state_dir);
 	free(st);

@@ -3,9 +3,9 @@
  * issued again (store/highwater.h).  A database restored from a backup
  * goes on past what was issued after the backup — tracking ids, local
  * subject numbers, a number the bureau gave, site numbers — each with a
- * note; a mark above the database (a stop between the mark and its
- * commit) is a gap, not a reuse; a damaged mark file stops the store
- * from opening; receipts' and mails' ids found by a scan move the
+ * note; a mark above a database that stands at its confirmed value (a
+ * stop between the mark and its commit) goes back, without a gap; a
+ * damaged mark file stops the store from opening; receipts' and mails' ids found by a scan move the
  * sequence too.
  */
 #include <sys/stat.h>
@@ -179,45 +179,77 @@ UNIT_TEST(store_highwater_restore_issues_nothing_twice)
 	errlist_free(e);
 }
 
-/* The mark above the database (a stop between writing it and the
- * commit): the next id leaves a gap.  A damaged mark: no open. */
-UNIT_TEST(store_highwater_gap_and_damage)
+/* The mark above the database.  Standing at the confirmed value, the
+ * database was not restored: the transaction that raised the mark died
+ * before its COMMIT (nothing of it was told), and the mark goes back —
+ * no gap.  Below the confirmed value, it forgot a commit: it goes on past
+ * the mark, with a note.  A damaged mark file: no open. */
+static void
+mark_write(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	CHECK(fp != NULL);
+	if (fp != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+UNIT_TEST(store_highwater_crash_restore_damage)
 {
 	struct tctx t;
 	struct filing *f = tf_first("CERTHWG", "hwg", 1);
 	char id[STORE_ID_SIZE], mark[160], err[256];
 	struct store *st;
-	FILE *fp;
+	unsigned char *b;
+	size_t len;
 
 	tctx_open(&t);
 	snprintf(mark, sizeof(mark), "%s/%s", t.dir, STORE_HIGHWATER_FILE);
 	file_new(t.st, f, NULL, T0, id, NULL);
 	CHECK_STR(id, "BA-2026-000001");
+	b = unit_read_file(mark, &len);
+	CHECK(b != NULL && strstr((char *)b, "\ntracking 2026 1 1\n") != NULL);
+	free(b);
 	store_close(t.st);
-	fp = fopen(mark, "w");
-	CHECK(fp != NULL);
-	if (fp != NULL) {
-		fputs("# test\ntracking 2026 9\nnumber 11 2026 7\n"
-		    "added_sites 0\n", fp);
-		fclose(fp);
-	}
+
+	/* a stop between the mark and the COMMIT: back, no gap */
+	mark_write(mark, "tracking 2026 9 1\nnumber 11 2026 7 0\n"
+	    "given 11 2026 30 0\nadded_sites 4 0\n");
+	t.st = store_open(t.db, &t.cfg, err, sizeof(err));
+	CHECKM(t.st != NULL, "%s", err);
+	CHECK(store_note_next(t.st) == NULL);
+	b = unit_read_file(mark, &len);
+	CHECK(b != NULL && strstr((char *)b, "\ntracking 2026 1 1\n") != NULL &&
+	    strstr((char *)b, "\nnumber 11 2026 0 0\n") != NULL &&
+	    strstr((char *)b, "given") == NULL &&
+	    strstr((char *)b, "\nadded_sites 0 0\n") != NULL);
+	free(b);
+	file_new(t.st, f, NULL, T0, id, NULL);
+	CHECK_STR(id, "BA-2026-000002");
+	store_close(t.st);
+
+	/* the database below what was confirmed: it goes on past the mark */
+	mark_write(mark, "tracking 2026 9 5\nadded_sites 0 0\n");
 	t.st = store_open(t.db, &t.cfg, err, sizeof(err));
 	CHECK(t.st != NULL);
-	CHECK(notes_match(t.st, "BA-2026-000009"));
+	CHECK(notes_match(t.st, "tracking ids of 2026 go on after"
+	    " BA-2026-000009 (the database knew up to BA-2026-000002)"));
 	file_new(t.st, f, NULL, T0, id, NULL);
 	CHECK_STR(id, "BA-2026-000010");
 	store_close(t.st);
 
 	/* damaged: refused, naming the file and the line */
-	fp = fopen(mark, "a");
-	if (fp != NULL) {
-		fputs("tracking 2026 x\n", fp);
-		fclose(fp);
-	}
+	mark_write(mark, "# x\ntracking 2026 10 10\ntracking 2026 x 1\n");
 	st = store_open(t.db, &t.cfg, err, sizeof(err));
 	CHECK(st == NULL);
-	CHECKM(strstr(err, "highwater:6: not a line of a high-water mark") !=
+	CHECKM(strstr(err, "highwater:3: not a line of a high-water mark") !=
 	    NULL, "%s", err);
+	store_close(st);
+	mark_write(mark, "tracking 2026 10 11\n"); /* confirmed above last */
+	st = store_open(t.db, &t.cfg, err, sizeof(err));
+	CHECK(st == NULL);
 	store_close(st);
 	unlink(mark);
 	t.st = store_open(t.db, &t.cfg, err, sizeof(err));
@@ -242,7 +274,7 @@ UNIT_TEST(store_highwater_tracking_floor)
 	CHECK(notes_match(t.st, "BA-2026-000041 was issued (a.receipt.xml)"));
 	/* the floor is in the mark too */
 	b = unit_read_file(mark, &len);
-	CHECK(b != NULL && strstr((char *)b, "tracking 2026 41\n") != NULL);
+	CHECK(b != NULL && strstr((char *)b, "tracking 2026 41 41\n") != NULL);
 	free(b);
 	file_new(t.st, f, NULL, T0, id, NULL);
 	CHECK_STR(id, "BA-2026-000042");

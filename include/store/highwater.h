@@ -53,11 +53,13 @@ int store_tracking_floor(struct store *st, int year, int64_t seq,
 /* The time the newest filing was made; 0 when there is none. */
 int store_filings_newest(struct store *st, time_t *t);
 /*
- * Merge the mark file at from (a backup's) into state_dir's: each value
- * the higher of the two; written durably.  A missing from is nothing to
- * merge.  0, or -1 with err set.
+ * Merge the mark file of the folder from_dir (a backup's, or state_dir
+ * itself) into state_dir's: each value the higher of the two; with
+ * confirm, every mark then counts as committed, so that the next open
+ * makes a database below it go on past it (a restore).  Written durably.
+ * A missing file is nothing to merge.  0, or -1 with err set.
  */
-int store_highwater_merge(const char *state_dir, const char *from, char *err,
-    size_t errsize);
+int store_highwater_merge(const char *state_dir, const char *from_dir,
+    int confirm, char *err, size_t errsize);
 
 #endif

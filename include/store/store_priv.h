@@ -46,6 +46,7 @@ struct store {
 	int wake_off;       /* its commit pokes no listener */
 	int hw_dirty;       /* this transaction issued ids or numbers: the
 	                     * high-water file is raised before its COMMIT */
+	struct hw *hw_pending; /* its values, confirmed after the COMMIT */
 	char **notes;       /* what the high-water checks did (highwater.c) */
 	size_t nnotes, capnotes, note_next;
 	unsigned long long opslimit;
@@ -88,9 +89,14 @@ int pragma(struct store *st, const char *sql);
 
 /* ---- highwater.c --------------------------------------------------------- */
 
+struct hw;
 /* Before a COMMIT: raise state_dir/highwater to what the transaction
  * issued (when it issued anything).  -1: the commit must not happen. */
 int highwater_before_commit(struct store *st);
+/* After the COMMIT went through: those values confirmed. */
+void highwater_after_commit(struct store *st);
+/* The transaction was rolled back: nothing to confirm. */
+void highwater_forget(struct store *st);
 /* At open: move every sequence the database has below the file's marks
  * past them (notes say so). */
 int highwater_open(struct store *st);

@@ -384,7 +384,7 @@ hw_load(const char *dir, struct hw *h, char *err, size_t errsize)
 	} else if (rc == -1)
 		snprintf(err, errsize, "%s:%d: not a line of a high-water mark"
 		    " file; no id or number is issued until it is repaired"
-		    " (beiand(8), FILES)", path, lineno);
+		    " (beiand(8), STATE)", path, lineno);
 	fclose(fp);
 	free(path);
 	if (rc != 0) {
@@ -421,7 +421,7 @@ hw_write(const char *dir, const struct hw *h, int sync, int dir_sync,
 	}
 	fprintf(fp, "# beiand: the last tracking ids and filing numbers issued"
 	    " (and confirmed);\n# never issued again, also by a database"
-	    " restored from a backup (beiand(8), FILES).  Do not edit.\n");
+	    " restored from a backup (beiand(8), STATE).  Do not edit.\n");
 	for (size_t i = 0; i < h->nt; i++)
 		fprintf(fp, "tracking %d %" PRId64 " %" PRId64 "\n", h->t[i].year,
 		    h->t[i].last, h->t[i].conf);

@@ -3,20 +3,23 @@
  * database (include/store/highwater.h says why).
  *
  * Each mark has two values.  LAST is raised, durably, inside the writing
- * transaction before its COMMIT: nothing is ever told above it.  CONF is
- * raised right after the COMMIT (no fsync of its own): what is known to
- * have been committed.  At open, under the database's write lock (so no
- * other process is between its mark and its commit), a database below
- * LAST is told apart:
- *   - it stands exactly at CONF: the transaction that raised LAST died
- *     before its COMMIT (a crash; nothing of it was told): LAST goes back
- *     to the database's value — no gap;
- *   - anything else (below CONF: it forgot what was committed — a
- *     restore; between: a commit whose CONF was lost with a power cut):
- *     the database goes on past LAST, with a note — a gap at worst,
- *     never a reuse.
+ * transaction before its COMMIT, whenever the transaction goes above it:
+ * nothing is ever told above LAST (tracking ids are marked
+ * HW_TRACKING_AHEAD ahead, so most commits need no durable write).  CONF
+ * is raised right after every COMMIT (a rename, no fsync of its own):
+ * what is known to have been committed.  At open a database below LAST
+ * is told apart:
+ *   - at or above CONF: nothing was forgotten — LAST is only ahead (the
+ *     marking, or a transaction that died before its COMMIT and told
+ *     nothing): the sequences go on from the database, no gap;
+ *   - below CONF: it forgot what was committed — a restore: it goes on
+ *     past LAST (under the write lock), with a note; a gap, never a
+ *     reuse.
  * `beianctl restore` marks everything confirmed (store_highwater_merge),
- * so that a restored database always goes on past LAST.
+ * so that a restored database always goes on past LAST.  A restore the
+ * file cannot see is one whose backup is newer than every confirmation
+ * since — only if the commits after the backup all died between their
+ * COMMIT and their confirmation.
  *
  * What is hostile here: nothing a stranger sends; but the file is read
  * back, and anything in it that is not a line this file writes is an
@@ -55,6 +58,11 @@
 
 #define HW_MAX_LINES 100000     /* a file longer than this is not ours */
 #define HW_MAX_GIVEN 1000       /* bureau serials kept per province/year */
+/* Tracking ids are marked this far ahead (as PostgreSQL logs sequence
+ * values ahead): one durable write per this many ids, not per commit.
+ * A restore then goes on past what was marked: a gap of at most this
+ * many ids, which nobody relies on.  Numbers are marked one by one. */
+#define HW_TRACKING_AHEAD 128
 
 struct hw_seq {
 	char province[4];       /* "" for tracking ids */
@@ -589,10 +597,17 @@ highwater_before_commit(struct store *st)
 	else {
 		struct hw raise;
 
-		/* LAST only: CONF waits for the COMMIT */
+		/* LAST only: CONF waits for the COMMIT; tracking ids marked
+		 * ahead when they pass the mark */
 		hw_copy(&raise, v);
-		for (size_t i = 0; i < raise.nt; i++)
+		for (size_t i = 0; i < raise.nt; i++) {
+			struct hw_seq *m = seq_find(file.t, file.nt, "",
+			    raise.t[i].year);
+
+			if (m == NULL || raise.t[i].last > m->last)
+				raise.t[i].last += HW_TRACKING_AHEAD;
 			raise.t[i].conf = 0;
+		}
 		for (size_t i = 0; i < raise.nn; i++)
 			raise.n[i].conf = 0;
 		for (size_t i = 0; i < raise.ng; i++)
@@ -694,15 +709,12 @@ static const char behind[] = "the database is behind what was issued"
 
 /* ---- at open: the database and the file agree again ----------------------- */
 
-/* A value the database has below the file's LAST: 0 nothing to do, 1 the
- * transaction that raised LAST died (LAST goes back), 2 the database
- * forgot what was issued (it goes on past LAST). */
+/* 1 when the database forgot what was committed (below CONF, and so
+ * below LAST): it must go on past LAST; else 0. */
 static int
-judge(int64_t db, int64_t last, int64_t conf)
+forgot(int64_t db, int64_t last, int64_t conf)
 {
-	if (db >= last)
-		return 0;
-	return db == conf ? 1 : 2;
+	return db < last && db < conf;
 }
 
 static int
@@ -711,23 +723,25 @@ needs_work(struct store *st, const struct hw *f, const struct hw *db)
 	for (size_t i = 0; i < f->nt; i++) {
 		struct hw_seq *d = seq_find(db->t, db->nt, "", f->t[i].year);
 
-		if (judge(d != NULL ? d->last : 0, f->t[i].last, f->t[i].conf))
+		if (forgot(d != NULL ? d->last : 0, f->t[i].last, f->t[i].conf))
 			return 1;
 	}
 	for (size_t i = 0; i < f->nn; i++) {
 		struct hw_seq *d = seq_find(db->n, db->nn, f->n[i].province,
 		    f->n[i].year);
 
-		if (judge(d != NULL ? d->last : 0, f->n[i].last, f->n[i].conf))
+		if (forgot(d != NULL ? d->last : 0, f->n[i].last, f->n[i].conf))
 			return 1;
 	}
 	for (size_t i = 0; i < f->ng; i++) {
-		int rc = given_in_db(st, &f->g[i]);
+		int rc;
 
-		if (rc != 0)
-			return rc; /* -1: an error */
+		if (!f->g[i].conf)
+			continue; /* its transaction may have died */
+		if ((rc = given_in_db(st, &f->g[i])) != 1)
+			return rc == -1 ? -1 : 1;
 	}
-	return judge(db->sites, f->sites, f->sites_conf) != 0;
+	return forgot(db->sites, f->sites, f->sites_conf);
 }
 
 /* The addSite site numbers issued that the database does not know: each
@@ -765,11 +779,7 @@ reconcile(struct store *st, struct hw *f, const struct hw *db)
 		struct hw_seq *d = seq_find(db->t, db->nt, "", f->t[i].year);
 		int64_t had = d != NULL ? d->last : 0;
 
-		switch (judge(had, f->t[i].last, f->t[i].conf)) {
-		case 1:
-			f->t[i].last = had;
-			break;
-		case 2:
+		if (forgot(had, f->t[i].last, f->t[i].conf)) {
 			if (run(st, "INSERT INTO tracking_seq(year, last)"
 			    " VALUES(?, ?) ON CONFLICT(year) DO UPDATE SET last ="
 			    " max(last, excluded.last)", "iI", f->t[i].year,
@@ -781,7 +791,6 @@ reconcile(struct store *st, struct hw *f, const struct hw *db)
 			    " BA-%d-%06" PRId64 "); none of those is issued again",
 			    behind, f->t[i].year, f->t[i].year, f->t[i].last,
 			    f->t[i].year, had);
-			break;
 		}
 	}
 	for (size_t i = 0; i < f->nn; i++) {
@@ -789,11 +798,7 @@ reconcile(struct store *st, struct hw *f, const struct hw *db)
 		    f->n[i].year);
 		int64_t had = d != NULL ? d->last : 0;
 
-		switch (judge(had, f->n[i].last, f->n[i].conf)) {
-		case 1:
-			f->n[i].last = had;
-			break;
-		case 2:
+		if (forgot(had, f->n[i].last, f->n[i].conf)) {
 			if (run(st, "INSERT INTO number_seq(province, year, last)"
 			    " VALUES(?, ?, ?) ON CONFLICT(province, year) DO"
 			    " UPDATE SET last = max(last, excluded.last)", "siI",
@@ -805,16 +810,15 @@ reconcile(struct store *st, struct hw *f, const struct hw *db)
 			    " up to %06" PRId64 "); none of those is issued again",
 			    behind, f->n[i].province, f->n[i].year, f->n[i].last,
 			    had);
-			break;
 		}
 	}
 	for (size_t i = k = 0; i < f->ng; i++) {
 		if ((rc = given_in_db(st, &f->g[i])) == -1)
 			return -1;
 		if (rc == 1 || !f->g[i].conf) {
-			/* known; or given by a transaction that died */
-			if (rc == 1)
-				f->g[k++] = f->g[i];
+			/* known; or given by a transaction that died (or not
+			 * confirmed yet: it stays until it is) */
+			f->g[k++] = f->g[i];
 			continue;
 		}
 		memset(&l, 0, sizeof(l));
@@ -839,15 +843,10 @@ reconcile(struct store *st, struct hw *f, const struct hw *db)
 		    text);
 	}
 	f->ng = k;
-	switch (judge(db->sites, f->sites, f->sites_conf)) {
-	case 1:
-		f->sites = db->sites;
-		break;
-	case 2:
+	if (forgot(db->sites, f->sites, f->sites_conf)) {
 		if (sites_catch_up(st, db->sites, f->sites) == -1)
 			return -1;
 		f->sites_conf = f->sites;
-		break;
 	}
 	return 0;
 }
@@ -875,9 +874,8 @@ highwater_open(struct store *st)
 	hw_free(&f);
 	if (rc <= 0)
 		return rc;
-	/* Again under the write lock: no other process is then between its
-	 * mark and its COMMIT, so "the database stands at CONF" means a
-	 * transaction died. */
+	/* Again under the write lock, the database's and the file's: another
+	 * process may have caught up meanwhile. */
 	if (op_begin(st) == -1)
 		return -1;
 	if ((lk = hw_lock(st->state_dir, err, sizeof(err))) == -1)

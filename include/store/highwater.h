@@ -10,16 +10,18 @@
  * state_dir/highwater, keeps the high-water marks: per year the last
  * tracking id; per province and year the last local subject serial and
  * the serials a bureau decision carried above it; the number of site
- * numbers addSite approvals issued.  It is written (temporary file, fdatasync,
- * rename, and the folder's fsync or the daemon's syncfs) inside the
- * writing transaction, before its COMMIT, by every commit that issued an
- * id or a number, so it is never below what a durable commit told.  A
- * crash between the two leaves it above the database: a gap, never a
- * reuse.  Restoring beiand.db does not touch it.
+ * numbers addSite approvals issued.  A transaction that issues above a
+ * mark raises it durably (temporary file, fdatasync, rename, and the
+ * folder's fsync or the daemon's syncfs before anything is told) before
+ * its COMMIT, so it is never below what was told; after every COMMIT the
+ * mark records what is known committed (store/highwater.c says how that
+ * tells a crash, which leaves no gap, from a restore).  Restoring
+ * beiand.db does not touch the file.
  *
  * store_open() compares the file with the database and moves every
- * sequence that is behind past the mark, in one transaction, with a note
- * for each (store_note_next: the daemon logs them, beianctl prints them).
+ * sequence of a database that forgot what was committed past the mark,
+ * in one transaction, with a note for each (store_note_next: the daemon
+ * logs them, beianctl prints them).
  * Site numbers are per subject and the file keeps only their count: when
  * the database knows fewer than were issued, each subject's next site
  * number skips that many.

@@ -149,7 +149,7 @@ ctl_restore(int argc, char **argv, const struct config *cf)
 		fputs("beianctl: ", stderr);
 		ctl_put_escaped(stderr, err);
 		fputc('\n', stderr);
-		close(lfd);
+		pidlock_release(lfd);
 		return CTL_USAGE;
 	}
 	ctl_put_escaped(stdout, argv[1]);
@@ -165,12 +165,12 @@ ctl_restore(int argc, char **argv, const struct config *cf)
 		    " their names and were left out\n", bs.blobs_bad);
 	/* opening moves the sequences past the marks (notes on stderr) */
 	if ((st = ctl_store_open(cf)) == NULL) {
-		close(lfd);
+		pidlock_release(lfd);
 		return CTL_USAGE;
 	}
 	rc = restore_scan(cf, st);
 	ctl_put_notes(st);
 	store_close(st);
-	close(lfd);
+	pidlock_release(lfd);
 	return rc;
 }

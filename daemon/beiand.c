@@ -337,8 +337,7 @@ reload(struct daemon *d)
 	if ((nsp = spool_open(ncf, err, sizeof(err))) == NULL) {
 		log_err("config: %s; keeping the running configuration", err);
 		config_free(ncf);
-		if (nlock != -1)
-			close(nlock);
+		pidlock_release(nlock);
 		notify_ready();
 		return;
 	}
@@ -360,15 +359,14 @@ reload(struct daemon *d)
 		spool_free(nsp);
 		config_free(ncf);
 		d->cf = ocf;
-		if (nlock != -1)
-			close(nlock);
+		pidlock_release(nlock);
 		if (open_parts(d, err, sizeof(err)) == -1)
 			fatal("reload: %s", err);
 		notify_ready();
 		return;
 	}
 	if (nlock != -1) {
-		close(d->lockfd);
+		pidlock_release(d->lockfd);
 		d->lockfd = nlock;
 	}
 	spool_free(d->sp);
@@ -679,6 +677,7 @@ beiand_main(int argc, char **argv)
 	spool_free(d.sp);
 	config_free(d.cf);
 	close(d.sfd);
-	close(d.lockfd); /* the last: nothing of this run writes after it */
+	pidlock_release(d.lockfd); /* the last: nothing of this run writes
+	                            * after it */
 	return 0;
 }

@@ -6,12 +6,34 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/pidlock.h"
+
+#define HELD_MAX 4      /* a reload holds the old and the new one */
+
+/* The descriptors holding a lock, closed in every forked child.  Taken
+ * and released on one thread; the child handler only reads. */
+static int held[HELD_MAX] = { -1, -1, -1, -1 };
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+held_close_in_child(void)
+{
+	for (int i = 0; i < HELD_MAX; i++)
+		if (held[i] != -1)
+			close(held[i]);
+}
+
+static void
+atfork_setup(void)
+{
+	pthread_atfork(NULL, NULL, held_close_in_child);
+}
 
 /* The pid written in the file open on fd, 0 when there is none. */
 static pid_t
@@ -60,5 +82,22 @@ pidlock_take(const char *path, pid_t *holder)
 		errno = saved;
 		return -1;
 	}
+	pthread_once(&atfork_once, atfork_setup);
+	for (int i = 0; i < HELD_MAX; i++)
+		if (held[i] == -1) {
+			held[i] = fd;
+			break;
+		}
 	return fd;
+}
+
+void
+pidlock_release(int fd)
+{
+	if (fd == -1)
+		return;
+	for (int i = 0; i < HELD_MAX; i++)
+		if (held[i] == fd)
+			held[i] = -1;
+	close(fd);
 }

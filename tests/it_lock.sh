@@ -2,14 +2,18 @@
 # it_lock: one beiand per state_dir (DESIGN.md, Command line).  A second
 # beiand -f on the same configuration refuses to start, exit 1, naming the
 # running one's pid, and the first one goes on undisturbed; beiand -n and
-# beianctl work while it runs; no child of the daemon (parser workers)
-# holds the lock file open; a reload keeps the lock; after a SIGKILL the
+# beianctl work while it runs; no child of the daemon (parser workers, the
+# IMAP fetcher) holds the lock file open; a reload keeps the lock; after a SIGKILL the
 # stale lock file locks nothing and the next start goes through.
 . "$(dirname "$0")/daemon_lib.sh"
 
 TOP=$(mktemp -d /tmp/beiand-lock.XXXXXX)
 trap 'bd_kill; rm -rf "$TOP"' EXIT
 bd_config "$TOP/b"
+# an IMAP fetcher too (a forked child, not exec'd): nobody listens on port
+# 1, it only waits and tries again
+printf '[imap]\nurl = imap://u:p@127.0.0.1:1/INBOX\naddress = intake@example.test\nprovider = P001\n' \
+    >>"$BEIAND_DIR/beiand.conf"
 bd_start || fail "beiand did not start"
 LOCK=$BEIAND_DIR/var/beiand.lock
 
@@ -34,9 +38,11 @@ kill -0 "$BEIAND_PID" || fail "the first beiand is gone"
 	fail "beiand -n refused while beiand runs: $(cat "$TOP/n.out")"
 bd_ctl status >"$TOP/status.out" 2>&1 || fail "beianctl status: $(cat "$TOP/status.out")"
 
-# Nothing but the daemon holds the lock: not its parser workers.
+# Nothing but the daemon holds the lock: not its parser workers (exec'd),
+# not its IMAP fetcher (forked).
 kids=$(ps -o pid= --ppid "$BEIAND_PID")
-[ -n "$kids" ] || fail "beiand has no children (workers = 2)"
+[ "$(echo $kids | wc -w)" -ge 3 ] ||
+	fail "beiand has not its 2 workers and its IMAP fetcher: $kids"
 for k in $kids; do
 	ls -l "/proc/$k/fd" 2>/dev/null | grep -q 'beiand\.lock' &&
 		fail "child $k of beiand holds beiand.lock open"

@@ -4,10 +4,12 @@
  * state_dir").
  *
  * The lock belongs to the open file description: it lives as long as
- * the descriptor (opened O_CLOEXEC, so no exec'd child inherits it) and
- * goes with the process, whatever way it ends; a stale file left by a
- * crash locks nothing.  The pid in the file is only there to be named
- * in a refusal.
+ * the descriptor and goes with the process, whatever way it ends; a stale
+ * file left by a crash locks nothing.  No child keeps it: the descriptor
+ * is O_CLOEXEC for an exec'd one, and closed by a pthread_atfork() child
+ * handler in one that only forks (the IMAP fetcher), so that a lock never
+ * outlives its daemon in a straggling child.  The pid in the file is
+ * only there to be named in a refusal.
  */
 #ifndef BEIAND_PIDLOCK_H
 #define BEIAND_PIDLOCK_H
@@ -23,5 +25,7 @@
  * file cannot be opened or locked.
  */
 int pidlock_take(const char *path, pid_t *holder);
+/* Release a lock taken by pidlock_take() (closes fd; -1 is nothing). */
+void pidlock_release(int fd);
 
 #endif

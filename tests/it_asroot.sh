@@ -6,7 +6,8 @@
 # beianctl before it switches).  As root: submit, verify --pass (the
 # review request, which attaches the stored package and photos), review
 # --reject and handback of it; a second filing verified and approved; a
-# third withdrawn; import, password-reset, retry, backup, status.  Then every file under
+# third withdrawn; import, password-reset, retry, backup, status; later
+# backup DIR and, beiand stopped, restore.  Then every file under
 # state_dir belongs to nobody, and the daemon writes every mail those
 # verbs queued (no SMTP URL: .eml files in state_dir/mail/), the review
 # request with its attachments among them, none deferred.  An input the
@@ -45,7 +46,7 @@ bd_start_as || fail "beiand (as $U) did not start"
 
 IN=$TOP/in
 mkdir "$IN"
-/usr/bin/python3 bench/gen_packages.py "$IN" 3 --first 420000 >/dev/null ||
+/usr/bin/python3 bench/gen_packages.py "$IN" 4 --first 420000 >/dev/null ||
 	fail "gen_packages"
 /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests"); import fxlib
 open(sys.argv[1], "wb").write(fxlib.jpeg())
@@ -120,6 +121,29 @@ done
 bad=$(find "$BEIAND_DIR/var" ! -user "$U" -o ! -group "$G")
 [ -z "$bad" ] || fail "not owned by $U:$G under state_dir: $(ls -ld $bad)"
 find "$BEIAND_DIR/var/store" -type f | grep -q . || fail "no blobs stored"
+
+# backup DIR and restore, as root too: everything they write is nobody's,
+# and beiand (as nobody) starts on the restored state.
+ctl 0 backup "$TOP/backups/full/"
+bad=$(find "$TOP/backups/full" ! -user "$U")
+[ -z "$bad" ] || fail "not owned by $U in the backup folder: $bad"
+bd_stop
+rm -rf "$BEIAND_DIR/var/store"
+ctl 0 restore "$TOP/backups/full"
+bad=$(find "$BEIAND_DIR/var" ! -user "$U" -o ! -group "$G")
+[ -z "$bad" ] || fail "not owned by $U:$G after restore: $(ls -ld $bad)"
+: >"$BEIAND_DIR/beiand.log"
+bd_start_as || fail "beiand (as $U) did not start on the restored state"
+ctl 0 submit --provider P001 "$IN/p420003.zip"
+D=$(idof)
+ctl 0 verify "$D" --pass --photo "$IN/photo.jpg" --scan "$IN/scan.jpg"
+bd_wait 30 unsent || fail "mails not sent after the restore"
+ls "$BEIAND_DIR/var/mail" | grep -q "^$D\..*\.review_request\." ||
+	fail "no review request for $D after the restore"
+grep -q "Permission denied" "$BEIAND_DIR/beiand.log" &&
+	fail "beiand met a Permission denied after the restore"
+bad=$(find "$BEIAND_DIR/var" ! -user "$U" -o ! -group "$G")
+[ -z "$bad" ] || fail "not owned by $U:$G: $(ls -ld $bad)"
 
 # A state_dir not made yet: made by the owner of the folder above it.
 mkdir "$TOP/fresh"

@@ -17,6 +17,7 @@
 #include "lib/compat.h"
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
+#include "store/highwater.h"
 #include "store/store.h"
 
 static const struct {
@@ -39,6 +40,7 @@ static const struct {
 	{ "import", ctl_import },
 	{ "password-reset", ctl_password_reset },
 	{ "backup", ctl_backup },
+	{ "restore", ctl_restore },
 	{ "provider", ctl_provider },
 };
 
@@ -65,7 +67,8 @@ usage(void)
 	    "  requeue ITEM\n"
 	    "  import FILE\n"
 	    "  password-reset SUBJECT_LICENCE\n"
-	    "  backup FILE\n"
+	    "  backup FILE|DIR\n"
+	    "  restore DIR|FILE\n"
 	    "  provider add|remove [--root DIR] CODE   (as root)\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
@@ -104,6 +107,12 @@ ctl_main(int argc, char **argv)
 			return ctl_provider(argc - i, argv + i, NULL);
 		if ((cf = config_load(cfpath, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "beianctl: %s\n", err);
+			return CTL_USAGE;
+		}
+		/* the configuration read (as root, if so): now the owner of
+		 * state_dir, before anything under it is touched */
+		if (ctl_become_owner(cf, verbs[v].name) == -1) {
+			config_free(cf);
 			return CTL_USAGE;
 		}
 		rc = verbs[v].fn(argc - i, argv + i, cf);
@@ -185,11 +194,8 @@ ctl_read_or_complain(const char *path, size_t max, size_t *len)
 {
 	unsigned char *b;
 
-	if ((b = ctl_read_file(path, max, len)) == NULL) {
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, path);
-		fprintf(stderr, ": %s\n", strerror(errno));
-	}
+	if ((b = ctl_read_file(path, max, len)) == NULL)
+		ctl_put_file_error(path, errno);
 	return b;
 }
 
@@ -225,7 +231,20 @@ ctl_store_open(const struct config *cf)
 		fputc('\n', stderr);
 	}
 	free(path);
+	ctl_put_notes(st);
 	return st;
+}
+
+void
+ctl_put_notes(struct store *st)
+{
+	const char *n;
+
+	while ((n = store_note_next(st)) != NULL) {
+		fputs("beianctl: ", stderr);
+		ctl_put_escaped(stderr, n);
+		fputc('\n', stderr);
+	}
 }
 
 const char *

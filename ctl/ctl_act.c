@@ -370,9 +370,7 @@ verify_record(const struct config *cf, const char *id, const char *path)
 			    err_code_message(ERR_XML_TOO_LARGE));
 			return CTL_REFUSED;
 		}
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, path);
-		fprintf(stderr, ": %s\n", strerror(errno));
+		ctl_put_file_error(path, errno);
 		return CTL_USAGE;
 	}
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -407,9 +405,7 @@ verify_record(const struct config *cf, const char *id, const char *path)
 		    &len)) != NULL)
 			vfiles_add(&vf, names[i], b, len);
 		else if (errno != ENOENT) {
-			fputs("beianctl: ", stderr);
-			ctl_put_escaped(stderr, p);
-			fprintf(stderr, ": %s\n", strerror(errno));
+			ctl_put_file_error(p, errno);
 			rc = CTL_USAGE;
 		}
 		free(p);

@@ -1,7 +1,8 @@
 /*
  * ctl_maint: the maintenance verbs of beianctl — retry, requeue, import,
- * password-reset, backup (DESIGN.md, Command line).  Each change is one
- * store transaction with actor kind operator and channel cli.
+ * password-reset (DESIGN.md, Command line); backup and restore are in
+ * ctl_backup.c.  Each change is one store transaction with actor kind
+ * operator and channel cli.
  *
  * Hostile input: an import CSV may come from outside; the CSV parser
  * keeps every field within the file it read.  requeue renames only
@@ -448,7 +449,7 @@ out:
 	return rc;
 }
 
-/* ---- password-reset, backup ----------------------------------------------------- */
+/* ---- password-reset ----------------------------------------------------- */
 
 int
 ctl_password_reset(int argc, char **argv, const struct config *cf)
@@ -488,59 +489,6 @@ ctl_password_reset(int argc, char **argv, const struct config *cf)
 		rc = CTL_OK;
 	}
 	errlist_free(errs);
-	store_close(st);
-	return rc;
-}
-
-/* The folder a backup goes to must be there and writable: say so
- * plainly, not as a failure to create a temporary file in it. */
-static int
-backup_dir_check(const char *file)
-{
-	const char *slash = strrchr(file, '/');
-	char dir[4096];
-	struct stat sb;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == file)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
-	if (stat(dir, &sb) == -1 && errno == ENOENT) {
-		fprintf(stderr, "beianctl: backup: the folder %s does not "
-		    "exist; make it first (install -d -m 0700 %s, owned by "
-		    "the user that runs beianctl)\n", dir, dir);
-		return -1;
-	}
-	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == -1) {
-		fprintf(stderr, "beianctl: backup: the folder %s: %s\n", dir,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-ctl_backup(int argc, char **argv, const struct config *cf)
-{
-	struct store *st;
-	int rc = CTL_OK;
-
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: beianctl backup FILE\n");
-		return CTL_USAGE;
-	}
-	if (backup_dir_check(argv[1]) == -1)
-		return CTL_USAGE;
-	if ((st = ctl_store_open(cf)) == NULL)
-		return CTL_USAGE;
-	if (store_backup(st, argv[1]) == -1)
-		rc = ctl_store_error(st);
-	else {
-		ctl_put_escaped(stdout, argv[1]);
-		fputs(": backup written\n", stdout);
-	}
 	store_close(st);
 	return rc;
 }

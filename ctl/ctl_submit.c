@@ -60,9 +60,7 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	}
 	if ((buf = ctl_read_file(path, cf->limits.archive_max_bytes, &len)) ==
 	    NULL && errno != EFBIG) {
-		fprintf(stderr, "beianctl: ");
-		ctl_put_escaped(stderr, path);
-		fprintf(stderr, ": %s\n", strerror(errno));
+		ctl_put_file_error(path, errno);
 		goto out;
 	}
 	if (buf == NULL) {

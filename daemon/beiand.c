@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/idscan.h"
 #include "daemon/beiand.h"
 #include "daemon/beiand_int.h"
 #include "daemon/intake.h"
@@ -39,16 +40,19 @@
 #include "daemon/startcheck.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/pidlock.h"
 #include "lib/syncer.h"
 #include "mail/smtp.h"
 #include "parsers/filing.h"
 #include "parsers/package.h"
 #include "parsers/rules.h"
 #include "store/attachments.h"
+#include "store/highwater.h"
 #include "store/outbox.h"
 #include "store/repeats.h"
 #include "store/status.h"
 #include "store/store.h"
+#include "store/wake.h"
 #include "worker/worker.h"
 
 #define COMMIT_MAX 64          /* uploads per group commit */
@@ -56,7 +60,8 @@
 #define CLAIM_AHEAD 256        /* claimed uploads waiting for a worker */
 #define MAIL_BATCH 64          /* mails per mailer pass */
 #define MAIL_BUSY_MS 2000      /* mailer turns while uploads wait */
-#define MAIL_IDLE_MS 3000      /* outbox checks when nothing is due */
+#define MAIL_IDLE_MS 3000      /* the mailer's own look at the outbox: the
+                                * backstop of the pokes of outbox.fifo */
 #define MAX_FDS 512
 #define METRICS_EVERY_MS 5000 /* metrics file and STATUS= refresh */
 
@@ -145,7 +150,92 @@ recover_work(struct daemon *d)
 	d->receipt_retry_ms = 0;
 }
 
+/* ---- ids and numbers never issued twice --------------------------------- */
+
+/* What the store did to keep them so (a restored database: the high-water
+ * marks, the scan below), one line each. */
+static void
+notes_log(struct daemon *d)
+{
+	const char *n;
+
+	while ((n = store_note_next(d->st)) != NULL)
+		log_warn("%s", n);
+}
+
+/*
+ * At start: the tracking ids on receipts and in .eml names, for a
+ * database restored without its high-water file (a lost disk).  Reads
+ * only receipts changed since a day before the newest filing the
+ * database knows (older ones name ids it knows) and the names in mail/.
+ */
+static void
+ids_scan(struct daemon *d)
+{
+	struct idscan_hit *h = NULL;
+	struct idscan_stats s;
+	char maildir[4096];
+	time_t newest;
+	int64_t t0 = mono_ms();
+	size_t n = 0;
+
+	if (store_filings_newest(d->st, &newest) == -1)
+		fatal("store: %s", store_errmsg(d->st));
+	snprintf(maildir, sizeof(maildir), "%s/mail", d->cf->state_dir);
+	if (idscan_run(d->cf->spool_dir, maildir, newest > 86400 ?
+	    newest - 86400 : 0, &h, &n, &s) == -1) {
+		log_warn("highwater: scanning receipts and mails: %s",
+		    strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (store_tracking_floor(d->st, h[i].year, h[i].seq,
+		    h[i].where) == -1)
+			fatal("store: %s", store_errmsg(d->st));
+	free(h);
+	notes_log(d);
+	log_info("highwater: %zu receipts read (%zu older skipped), %zu mail"
+	    " names, in %lld ms", s.receipts_read, s.receipts_skipped, s.emls,
+	    (long long)(mono_ms() - t0));
+}
+
 /* ---- configuration ---------------------------------------------------- */
+
+/*
+ * One beiand per state_dir: an flock on state_dir/beiand.lock, held for
+ * the daemon's life (DESIGN.md, Command line).  Two daemons on one state
+ * would both poll the mailbox, run mailers and claim uploads.  Makes
+ * state_dir when missing.  The descriptor, or -1 with the refusal in err.
+ */
+static int
+state_lock(const char *state_dir, char *err, size_t errsize)
+{
+	char path[4096];
+	pid_t holder;
+	int fd;
+
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsize, "%s: %s", state_dir, strerror(errno));
+		return -1;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/beiand.lock", state_dir) >=
+	    sizeof(path)) {
+		snprintf(err, errsize, "%s: path too long", state_dir);
+		return -1;
+	}
+	if ((fd = pidlock_take(path, &holder)) != -1)
+		return fd;
+	if (errno != EWOULDBLOCK)
+		snprintf(err, errsize, "%s/beiand.lock: %s", state_dir,
+		    strerror(errno));
+	else if (holder > 0)
+		snprintf(err, errsize, "another beiand (pid %ld) runs on state_dir"
+		    " %s; not starting", (long)holder, state_dir);
+	else
+		snprintf(err, errsize, "another beiand runs on state_dir %s"
+		    " (beiand.lock is locked); not starting", state_dir);
+	return -1;
+}
 
 static int
 open_parts(struct daemon *d, char *err, size_t errsize)
@@ -160,6 +250,12 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	}
 	snprintf(db, sizeof(db), "%s/beiand.db", d->cf->state_dir);
 	if ((d->st = store_open(db, d->cf, err, errsize)) == NULL)
+		return -1;
+	notes_log(d);
+	/* other processes' mails ring here; ours need no poke */
+	store_wake_set(d->st, 0);
+	if ((d->wakefd = store_wake_listen(d->cf->state_dir, err,
+	    errsize)) == -1)
 		return -1;
 	/* the spool and the state directory, synced off the loop */
 	dirs[0] = d->cf->spool_dir;
@@ -195,6 +291,9 @@ close_parts(struct daemon *d)
 	d->mailer = NULL;
 	store_close(d->st);
 	d->st = NULL;
+	if (d->wakefd != -1)
+		close(d->wakefd);
+	d->wakefd = -1;
 	prep_free(d->prep); /* its jobs finished: they name state_dir */
 	d->prep = NULL;
 	syncer_free(d->sy);
@@ -230,10 +329,19 @@ reload(struct daemon *d)
 	struct spool *nsp;
 	char err[1024];
 	struct upl *p;
+	int nlock = -1;
 
 	notify_reloading();
 	if ((ncf = config_load(d->cfpath, err, sizeof(err))) == NULL) {
 		log_err("config: %s; keeping the running configuration", err);
+		notify_ready();
+		return;
+	}
+	/* A new state_dir is taken like the first: locked, or refused. */
+	if (strcmp(ncf->state_dir, d->cf->state_dir) != 0 &&
+	    (nlock = state_lock(ncf->state_dir, err, sizeof(err))) == -1) {
+		log_err("config: %s; keeping the running configuration", err);
+		config_free(ncf);
 		notify_ready();
 		return;
 	}
@@ -242,6 +350,7 @@ reload(struct daemon *d)
 	if ((nsp = spool_open(ncf, err, sizeof(err))) == NULL) {
 		log_err("config: %s; keeping the running configuration", err);
 		config_free(ncf);
+		pidlock_release(nlock);
 		notify_ready();
 		return;
 	}
@@ -263,10 +372,15 @@ reload(struct daemon *d)
 		spool_free(nsp);
 		config_free(ncf);
 		d->cf = ocf;
+		pidlock_release(nlock);
 		if (open_parts(d, err, sizeof(err)) == -1)
 			fatal("reload: %s", err);
 		notify_ready();
 		return;
+	}
+	if (nlock != -1) {
+		pidlock_release(d->lockfd);
+		d->lockfd = nlock;
 	}
 	spool_free(d->sp);
 	d->sp = nsp;
@@ -277,6 +391,7 @@ reload(struct daemon *d)
 	origins_resolve(d, &d->unreceipted);
 	log_info("config: reloaded %s", d->cf->path ? d->cf->path : "(defaults)");
 	d->metrics_due_ms = 0;
+	d->mail_due_ms = 0; /* pokes made meanwhile found no listener */
 	notify_ready();
 }
 
@@ -339,12 +454,15 @@ run_mailer(struct daemon *d, int64_t now_ms)
 		d->mail_due_ms = INT64_MAX; /* its descriptor wakes the loop */
 	else if (n == MAIL_BATCH)
 		d->mail_due_ms = 0; /* more are due */
-	else if (next != 0)
-		d->mail_due_ms = now_ms + 1000 * (int64_t)(next > time(NULL) ?
-		    next - time(NULL) : 0);
-	else
-		/* beianctl queues mails too: look again soon */
+	else {
+		/* Other processes queue mails too (beianctl, the console):
+		 * they poke outbox.fifo, and the mailer looks by itself every
+		 * MAIL_IDLE_MS besides, also while mails wait deferred. */
 		d->mail_due_ms = now_ms + MAIL_IDLE_MS;
+		if (next != 0 && next - time(NULL) < MAIL_IDLE_MS / 1000)
+			d->mail_due_ms = now_ms + 1000 * (int64_t)(next >
+			    time(NULL) ? next - time(NULL) : 0);
+	}
 }
 
 static void
@@ -431,6 +549,8 @@ loop(struct daemon *d)
 			pfd[n].fd = mfd;
 			pfd[n++].events = POLLIN;
 		}
+		pfd[n].fd = d->wakefd;
+		pfd[n++].events = POLLIN;
 		nw = worker_pool_fds(d->pool, wfds, MAX_FDS - n);
 		for (size_t i = 0; i < nw; i++) {
 			pfd[n].fd = wfds[i];
@@ -450,6 +570,11 @@ loop(struct daemon *d)
 				intake_on_readable(d->intake);
 			else if (pfd[i].fd == mfd)
 				d->mail_due_ms = 0; /* a mail's outcome */
+			else if (pfd[i].fd == d->wakefd) {
+				/* another process queued mail: now */
+				store_wake_drain(d->wakefd);
+				d->mail_due_ms = 0;
+			}
 		}
 		/* The workers' sockets and reaping: when one spoke or a child
 		 * exited, and once a second besides (a failed restart). */
@@ -487,6 +612,7 @@ beiand_main(int argc, char **argv)
 	int ch, fg = 0, check = 0, verbose = 0;
 
 	d.sfd = -1;
+	d.lockfd = d.wakefd = -1;
 	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -536,6 +662,8 @@ beiand_main(int argc, char **argv)
 	    (d.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd: %s", strerror(errno));
 	umask(027);
+	if ((d.lockfd = state_lock(d.cf->state_dir, err, sizeof(err))) == -1)
+		fatal("beiand: %s", err);
 	smtp_global_init();
 	xmldoc_init();
 	if (rules_init() != 0)
@@ -544,6 +672,7 @@ beiand_main(int argc, char **argv)
 		fatal("spool: %s", err);
 	if (open_parts(&d, err, sizeof(err)) == -1)
 		fatal("%s", err);
+	ids_scan(&d);
 	if (store_outbox_recover(d.st) > 0)
 		log_info("mailer: mails left sending by a stop are queued again");
 	recover_work(&d);
@@ -573,5 +702,7 @@ beiand_main(int argc, char **argv)
 	spool_free(d.sp);
 	config_free(d.cf);
 	close(d.sfd);
+	pidlock_release(d.lockfd); /* the last: nothing of this run writes
+	                            * after it */
 	return 0;
 }

@@ -222,6 +222,7 @@ tracking_id_new(struct store *st, time_t now, char id[STORE_ID_SIZE],
 	if (seq < 1 || seq > 999999 || year < 1000 || year > 9999)
 		return seterr(st, "tracking ids for %d are exhausted", year);
 	snprintf(id, STORE_ID_SIZE, "BA-%04d-%06d", year, (int)seq);
+	st->hw_dirty = 1; /* the mark follows before the commit */
 	*yearp = year;
 	*seqp = seq;
 	return 0;

@@ -61,6 +61,7 @@ number_next(struct store *st, const char *province, int year, const char *id,
 	    " licence, origin, at) VALUES(?, ?, ?, 0, ?, ?, ?)", "siIssI",
 	    province, year, n, buf, id, (int64_t)now) == -1)
 		return -1;
+	st->hw_dirty = 1; /* the mark follows before the commit */
 	return 0;
 }
 
@@ -71,10 +72,17 @@ number_take(struct store *st, const struct licence *l, const char *text,
 {
 	int rc;
 
+	/* The local sequence is gap-free: a serial at or below its last
+	 * that issued_numbers lacks was issued all the same and forgotten
+	 * (a restored database; store/highwater.c) — or lost to a stop
+	 * between the mark and its commit: in use either way. */
 	rc = one_int(st, NULL, "SELECT 1 FROM issued_numbers WHERE province = ?"
 	    " AND year = ? AND serial = ? AND old_form = ? UNION ALL"
-	    " SELECT 1 FROM subjects WHERE licence = ?", "siIis", l->province,
-	    l->year, (int64_t)l->serial, l->old_form, text);
+	    " SELECT 1 FROM subjects WHERE licence = ? UNION ALL"
+	    " SELECT 1 FROM number_seq WHERE province = ? AND year = ? AND"
+	    " last >= ? AND ? = 0", "siIissiIi", l->province, l->year,
+	    (int64_t)l->serial, l->old_form, text, l->province, l->year,
+	    (int64_t)l->serial, l->old_form);
 	if (rc == -1)
 		return -1;
 	if (rc == 1) {
@@ -86,6 +94,12 @@ number_take(struct store *st, const struct licence *l, const char *text,
 	    l->province, l->year, (int64_t)l->serial, l->old_form, text, id,
 	    (int64_t)now) == -1)
 		return -1;
+	/* a serial given above the local sequence is kept in the mark file:
+	 * its (province, year) needs a sequence row to be found there */
+	if (!l->old_form && run(st, "INSERT OR IGNORE INTO number_seq(province,"
+	    " year, last) VALUES(?, ?, 0)", "si", l->province, l->year) == -1)
+		return -1;
+	st->hw_dirty = 1;
 	return 0;
 }
 
@@ -316,6 +330,13 @@ approve_add_site(struct store *st, struct frow *f, const char *given,
 	websites_free(w, nw);
 	if (rc != 0)
 		return rc;
+	/* counted for the high-water mark: a restore that forgets them
+	 * makes every subject's next site number skip as many */
+	rc = run(st, "UPDATE highwater SET value = value + ? WHERE name ="
+	    " 'added_sites'", "I", (int64_t)nw);
+	if (rc != 1)
+		return rc == -1 ? -1 : seterr(st, "highwater: no added_sites row");
+	st->hw_dirty = 1;
 	return run(st, "UPDATE subjects SET site_count = ? WHERE licence = ?",
 	    "Is", count, f->subject_licence) == -1 ? -1 : 0;
 }

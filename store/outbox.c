@@ -97,7 +97,10 @@ outbox_add(struct store *st, const char *filing, const char *ref,
 	    none ? "no address configured for this recipient" : NULL,
 	    (int64_t)now, (int64_t)now, secret);
 	free(msgid);
-	return rc == -1 ? -1 : 0;
+	if (rc == -1)
+		return -1;
+	st->outbox_touched |= !none;
+	return 0;
 }
 
 int
@@ -298,9 +301,18 @@ store_outbox_mark_failed(struct store *st, int64_t id, const char *reply)
 int
 store_outbox_retry(struct store *st, int64_t id)
 {
-	return mail_update(st, run(st, "UPDATE outbox SET state = 'queued',"
+	int rc;
+
+	/* an autocommit statement: its own commit, and a poke after it */
+	rc = mail_update(st, run(st, "UPDATE outbox SET state = 'queued',"
 	    " next_try = ? WHERE id = ? AND state IN ('failed','deferred')"
 	    " AND rcpt <> ''", "II", (int64_t)time(NULL), id));
+	if (rc == 0) {
+		st->outbox_touched = 1;
+		if (sqlite3_get_autocommit(st->db))
+			wake_after_commit(st);
+	}
+	return rc;
 }
 
 int

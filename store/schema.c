@@ -177,6 +177,14 @@ static const char *const migrations[] = {
 	" OR state = ''deferred'' OR state = ''failed'')')"
 	" WHERE type = 'table' AND name = 'outbox';"
 	"PRAGMA writable_schema = OFF;",
+	/* 5: counters the high-water mark file is compared with
+	 * (store/highwater.c): site numbers addSite approvals issued so far
+	 * (with those a restore made the database forget) */
+	"CREATE TABLE IF NOT EXISTS highwater("
+	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO highwater(name, value) SELECT 'added_sites',"
+	" count(*) FROM sites s JOIN filings f ON f.id = s.filing"
+	" WHERE f.type = 'addSite';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

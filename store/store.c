@@ -325,14 +325,30 @@ op_end(struct store *st, int commit)
 		return run(st, "RELEASE op", "") == -1 ? -1 : 0;
 	}
 	if (commit) {
-		if (run(st, "COMMIT", "") != -1)
+		if (highwater_before_commit(st) == -1) {
+			memcpy(saved, st->errmsg, sizeof(saved));
+			st->outbox_touched = 0;
+			if (!sqlite3_get_autocommit(st->db))
+				run(st, "ROLLBACK", "");
+			memcpy(st->errmsg, saved, sizeof(saved));
+			return -1;
+		}
+		if (run(st, "COMMIT", "") != -1) {
+			highwater_after_commit(st);
+			wake_after_commit(st);
 			return 0;
+		}
+		highwater_forget(st);
+		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
 		return -1;
 	}
+	st->outbox_touched = 0;
+	st->hw_dirty = 0;
+	highwater_forget(st);
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, "ROLLBACK", "");
 	return 0;
@@ -393,15 +409,29 @@ store_commit(struct store *st)
 		close(fd);
 		st->blobs_unsynced = 0;
 	}
+	/* the mark first: never below what a durable commit told */
+	if (highwater_before_commit(st) == -1) {
+		char saved[sizeof(st->errmsg)];
+
+		st->outbox_touched = 0;
+		memcpy(saved, st->errmsg, sizeof(saved));
+		run(st, "ROLLBACK", "");
+		memcpy(st->errmsg, saved, sizeof(saved));
+		return -1;
+	}
 	if (run(st, "COMMIT", "") == -1) {
 		char saved[sizeof(st->errmsg)];
 
+		highwater_forget(st);
+		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
 		return -1;
 	}
+	highwater_after_commit(st);
+	wake_after_commit(st);
 	return 0;
 }
 
@@ -412,6 +442,9 @@ store_rollback(struct store *st)
 		return seterr(st, "store_rollback: no group open");
 	st->in_group = 0;
 	st->blobs_unsynced = 0; /* unreferenced blobs are harmless */
+	st->outbox_touched = 0;
+	st->hw_dirty = 0;
+	highwater_forget(st);
 	if (!sqlite3_get_autocommit(st->db) && run(st, "ROLLBACK", "") == -1)
 		return -1;
 	return 0;
@@ -546,7 +579,7 @@ store_open(const char *path, const struct config *cfg, char *err,
 	    /* a group's pages stay in the cache until its commit */
 	    pragma(st, "PRAGMA cache_size = -8192") == -1 ||
 	    pragma(st, "PRAGMA wal_autocheckpoint = 8000") == -1 ||
-	    migrate(st) == -1) {
+	    migrate(st) == -1 || highwater_open(st) == -1) {
 		snprintf(err, errsize, "%s: %s", path, st->errmsg[0] ?
 		    st->errmsg : "journal_mode WAL refused");
 		store_close(st);
@@ -568,6 +601,8 @@ store_close(struct store *st)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		sqlite3_close(st->db);
 	}
+	highwater_notes_free(st);
+	highwater_forget(st);
 	free(st->domain);
 	free(st->state_dir);
 	free(st);

@@ -44,7 +44,24 @@ int ctl_retry(int argc, char **argv, const struct config *cf);
 int ctl_requeue(int argc, char **argv, const struct config *cf);
 int ctl_import(int argc, char **argv, const struct config *cf);
 int ctl_password_reset(int argc, char **argv, const struct config *cf);
+/* ctl_backup.c: backup and restore */
 int ctl_backup(int argc, char **argv, const struct config *cf);
+int ctl_restore(int argc, char **argv, const struct config *cf);
+
+/* ctl_owner.c: run as root, act as the owner of state_dir */
+/*
+ * When beianctl runs as root and verb touches state (every verb but
+ * check, probe and provider): take the uid, primary group and
+ * supplementary groups of the owner of cf->state_dir (of the folder
+ * above it when it does not exist yet), for good.  Nothing when not root
+ * or when root owns it.  0, or -1 after printing why (exit CTL_USAGE).
+ */
+int ctl_become_owner(const struct config *cf, const char *verb);
+/* The user acted as ("beiand", or "uid N"), NULL when none was taken. */
+const char *ctl_owner_name(void);
+/* "beianctl: PATH: reason" on stderr; for EACCES after the switch, which
+ * user could not reach the file. */
+void ctl_put_file_error(const char *path, int err);
 /* ctl_provider.c: a provider's account and folders (as root) */
 int ctl_provider(int argc, char **argv, const struct config *cf);
 
@@ -78,6 +95,9 @@ struct store *ctl_store_open(const struct config *cf);
  * "cli".
  */
 void ctl_operator(struct store_actor *who);
+/* What the store did to keep ids and numbers from being issued twice
+ * (store_note_next), one "beianctl: highwater: …" line each on stderr. */
+void ctl_put_notes(struct store *st);
 /* The operator's name alone (as ctl_operator sets it). */
 const char *ctl_operator_name(void);
 /* Print the errors of el as "ID: CODE: message" lines on stdout (warnings

@@ -92,6 +92,10 @@ struct daemon {
 	int metrics_errno;      /* the metrics file's last failure, as logged */
 	int64_t wd_ms;          /* watchdog ping interval, -1 without one */
 	int64_t wd_next_ms;     /* the next ping */
+	int lockfd;             /* holds state_dir/beiand.lock (one beiand
+	                         * per state_dir) */
+	int wakefd;             /* state_dir/outbox.fifo: pokes of other
+	                         * processes that queued mail */
 };
 
 static inline int64_t

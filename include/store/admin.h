@@ -45,6 +45,39 @@ int store_subject_import(struct store *st, const struct store_import_row *row,
  */
 int store_backup(struct store *st, const char *path);
 
+/* What a full backup or a restore did. */
+struct store_backup_stats {
+	size_t blobs_copied;    /* blobs the target lacked, copied */
+	size_t blobs_bad;       /* blobs whose bytes do not match their name:
+	                         * left out */
+	char kept[4400];        /* restore: where the replaced database went
+	                         * ("" when there was none) */
+};
+
+/*
+ * beianctl backup DIR: all a restore needs, into the folder dir (made
+ * 0700 if missing): dir/beiand.db (store_backup), dir/store/ (the blobs
+ * it lacks, so a second backup into the same folder copies only the new
+ * ones) and dir/highwater (raised to the live marks, read after the
+ * database was copied, so never below it).  0, or -1 (store_errmsg).
+ */
+int store_backup_dir(struct store *st, const char *dir,
+    struct store_backup_stats *out);
+/*
+ * beianctl restore: from (a folder made by store_backup_dir, or a
+ * database file made by store_backup) into state_dir, while no beiand
+ * runs on it (the caller holds state_dir/beiand.lock) and no store is
+ * open on it.  The database must pass integrity_check and be beiand's,
+ * no newer than this program.  The one it replaces is kept as
+ * beiand.db.replaced-YYYYmmddTHHMMSS (with its -wal); the -shm goes.
+ * From a folder, its blobs that state_dir lacks are copied (checked
+ * against their names) and its high-water marks merged into the live
+ * ones: the marks only ever rise.  Opening the store afterwards moves the
+ * restored database's sequences past them.  0, or -1 with err set.
+ */
+int store_restore(const char *state_dir, const char *from,
+    struct store_backup_stats *out, char *err, size_t errsize);
+
 /*
  * Issue a new filing password for the subject numbered subject_licence
  * (any accepted spelling of the number): the hash replaces the old one

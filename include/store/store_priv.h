@@ -42,6 +42,13 @@ struct store {
 	int blobs_unsynced; /* blobs written in this group, not yet synced */
 	struct syncer *sy;  /* commits made durable by the daemon's syncer */
 	int64_t horizon;    /* outbox rows above it are not yet durable */
+	int outbox_touched; /* this transaction queued mail (store/wake.h) */
+	int wake_off;       /* its commit pokes no listener */
+	int hw_dirty;       /* this transaction issued ids or numbers: the
+	                     * high-water file is raised before its COMMIT */
+	struct hw *hw_pending; /* its values, confirmed after the COMMIT */
+	char **notes;       /* what the high-water checks did (highwater.c) */
+	size_t nnotes, capnotes, note_next;
 	unsigned long long opslimit;
 	size_t memlimit;
 	struct stmt_slot *cache;
@@ -79,6 +86,26 @@ int op_end(struct store *st, int commit);
 int op_finish(struct store *st, int rc);
 
 int pragma(struct store *st, const char *sql);
+
+/* ---- highwater.c --------------------------------------------------------- */
+
+struct hw;
+/* Before a COMMIT: raise state_dir/highwater to what the transaction
+ * issued (when it issued anything).  -1: the commit must not happen. */
+int highwater_before_commit(struct store *st);
+/* After the COMMIT went through: those values confirmed. */
+void highwater_after_commit(struct store *st);
+/* The transaction was rolled back: nothing to confirm. */
+void highwater_forget(struct store *st);
+/* At open: move every sequence the database has below the file's marks
+ * past them (notes say so). */
+int highwater_open(struct store *st);
+void highwater_notes_free(struct store *st);
+
+/* ---- wake.c -------------------------------------------------------------- */
+
+/* After a commit: poke the daemon's mailer if the commit queued mail. */
+void wake_after_commit(struct store *st);
 
 /* ---- schema.c ------------------------------------------------------------ */
 

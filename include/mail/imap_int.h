@@ -1,7 +1,8 @@
 /*
  * imap: what the fetcher's files share (private to mail/imap.c,
  * mail/imap_session.c, mail/imap_fetch.c and mail/imap_limits.c; no other
- * file includes it).
+ * part includes it, tests/test_imap_limits.c tests the child's limits
+ * through it).
  * struct imap_child is the fetcher child's state: it lives in the child
  * process only, one per process, no threads.
  */

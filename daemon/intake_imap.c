@@ -452,7 +452,7 @@ intake_pollfd(const struct intake *in)
 	return in != NULL && in->f != NULL ? imap_fetcher_fd(in->f) : -1;
 }
 
-/* ---- last_uid --------------------------------------------------------------- */
+/* ---- last_uid ------------------------------------------------------------ */
 
 void
 intake_advance(struct intake *in)

@@ -554,8 +554,8 @@ imap_child_scan(struct imap_child *c)
 	}
 	free(uids);
 	if (full)
-		log_warn("imap: %zu messages wait on the server; the ones after "
-		    "uid=%" PRIu32 " are looked at once some are taken",
+		log_warn("imap: %zu messages wait on the server; the ones "
+		    "after uid=%" PRIu32 " are looked at once some are taken",
 		    c->npending, c->cursor);
 	else if (r == MAILIMAP_NO_ERROR && !c->stopping)
 		imap_child_sendf(c, "synced %" PRIu32 " %" PRIu32,

@@ -476,8 +476,8 @@ imap_env_sender(const struct mailimap_envelope *e, char *out, size_t size)
 
 		if (a != NULL && a->ad_mailbox_name != NULL &&
 		    a->ad_host_name != NULL) {
-			imap_sender_key(a->ad_mailbox_name, a->ad_host_name, out,
-			    size);
+			imap_sender_key(a->ad_mailbox_name, a->ad_host_name,
+			    out, size);
 			return;
 		}
 	}
@@ -507,11 +507,13 @@ imap_child_envelopes(struct imap_child *c, const uint32_t *uids, size_t n,
 		return MAILIMAP_NO_ERROR;
 	if ((set = mailimap_set_new_empty()) == NULL)
 		return MAILIMAP_ERROR_MEMORY;
-	for (size_t i = 0; i < n; i++)
-		if (mailimap_set_add_single(set, uids[i]) != MAILIMAP_NO_ERROR) {
+	for (size_t i = 0; i < n; i++) {
+		if (mailimap_set_add_single(set, uids[i]) !=
+		    MAILIMAP_NO_ERROR) {
 			mailimap_set_free(set);
 			return MAILIMAP_ERROR_MEMORY;
 		}
+	}
 	ft = imap_fetch_type(mailimap_fetch_att_new_rfc822_size());
 	if (mailimap_fetch_type_new_fetch_att_list_add(ft,
 	    mailimap_fetch_att_new_envelope()) != MAILIMAP_NO_ERROR)

@@ -97,8 +97,9 @@ outbox_insert(struct store *st, const char *filing, const char *ref,
 	    " params, message_id, state, last_reply, next_try, created, secret)"
 	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIsssssssIIs",
 	    filing, event, workflow_template_name(tpl), workflow_role_name(role),
-	    none ? "" : rcpt, params, msgid, failed != NULL ? "failed" : "queued",
-	    failed, (int64_t)now, (int64_t)now, secret);
+	    none ? "" : rcpt, params, msgid,
+	    failed != NULL ? "failed" : "queued", failed, (int64_t)now,
+	    (int64_t)now, secret);
 	free(msgid);
 	return rc == -1 ? -1 : 0;
 }
@@ -231,10 +232,11 @@ mails_queue(struct store *st, const struct frow *f, enum wf_state from,
 		rc = recipient_capped(st, who, mails[i].tpl, mails[i].role,
 		    rcpt, now);
 		if (rc != -1)
-			rc = outbox_insert(st, f->id, f->id, event, mails[i].tpl,
-			    mails[i].role, rcpt, j.s,
+			rc = outbox_insert(st, f->id, f->id, event,
+			    mails[i].tpl, mails[i].role, rcpt, j.s,
 			    mails[i].tpl == WF_TPL_APPROVED_OWNER && x != NULL ?
-			    x->secret : NULL, rc == 1 ? STORE_CAPPED_REPLY : NULL, now);
+			    x->secret : NULL,
+			    rc == 1 ? STORE_CAPPED_REPLY : NULL, now);
 		free(j.s);
 		if (rc == -1)
 			return -1;

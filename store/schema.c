@@ -187,7 +187,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE counters("
 	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE TABLE limits("
-	" name TEXT PRIMARY KEY, since INTEGER NOT NULL, detail TEXT NOT NULL);",
+	" name TEXT PRIMARY KEY, since INTEGER NOT NULL,"
+	" detail TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

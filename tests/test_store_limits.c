@@ -75,7 +75,8 @@ received_capped(struct store *st, const char *id, int64_t *mail)
 	mails_load(st, &v);
 	i = mail_find(&v, id, "received", "owner");
 	if (i >= 0 && store_outbox_get(st, v.m[i].id, &m) == 0) {
-		capped = strcmp(m->state, "failed") == 0 && m->last_reply != NULL &&
+		capped = strcmp(m->state, "failed") == 0 &&
+		    m->last_reply != NULL &&
 		    strcmp(m->last_reply, STORE_CAPPED_REPLY) == 0;
 		CHECKM(capped || strcmp(m->state, "queued") == 0, "%s: %s",
 		    id, m->state);

@@ -52,7 +52,7 @@ struct config {
 	uint64_t settle_ms;
 	uint64_t upload_timeout; /* seconds */
 	char *metrics_file; /* absolute, or NULL */
-	uint64_t min_free;  /* bytes: below this free on state_dir, intake pauses */
+	uint64_t min_free;  /* bytes free on state_dir below which intake pauses */
 	/* [limits] */
 	struct input_limits limits;
 	/* [imap] */
@@ -68,7 +68,8 @@ struct config {
 	enum starttls_mode smtp_starttls;
 	char *smtp_ca_file; /* absolute, or NULL */
 	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
-	uint64_t smtp_recipient_max; /* mail-caused mails per outside address a day */
+	uint64_t smtp_recipient_max; /* mail-caused mails an outside address
+	                              * gets a day */
 	/* [bureau.NN] and [provider.CODE], in file order */
 	struct config_bureau *bureaus;
 	size_t nbureaus;

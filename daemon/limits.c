@@ -117,7 +117,10 @@ limits_paused(struct limits *l, int64_t now_ms)
 	if (statvfs(l->cf->state_dir, &sv) == -1)
 		return l->paused; /* not known: a write will tell */
 	l->free_bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
-	paused = l->free_bytes < l->cf->min_free;
+	/* Resumed a sixteenth above the mark: a disk that hovers at it
+	 * (another program writing) does not make intake flap. */
+	paused = l->free_bytes < l->cf->min_free + (l->paused ?
+	    l->cf->min_free / 16 : 0);
 	if (paused == l->paused)
 		return paused;
 	l->paused = paused;

@@ -681,6 +681,7 @@ imap_child_session(struct imap_child *c)
 			break;
 		if ((r = imap_child_scan(c)) != MAILIMAP_NO_ERROR)
 			break;
+		imap_limits_settle(c);
 		if (c->stopping)
 			break;
 		if ((r = imap_child_wait(c)) != MAILIMAP_NO_ERROR)

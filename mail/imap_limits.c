@@ -187,6 +187,16 @@ imap_disk_free(const struct imap_child *c)
 	return (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 }
 
+/* The parent hears the number of senders over the limit as it changes. */
+static void
+imap_throttled_tell(struct imap_child *c)
+{
+	if (c->told_throttled != c->nthrottled) {
+		c->told_throttled = (uint32_t)c->nthrottled;
+		imap_child_sendf(c, "throttled %" PRIu32, c->told_throttled);
+	}
+}
+
 static void
 imap_throttle(struct imap_child *c, struct imap_sender *s, int64_t now)
 {
@@ -199,6 +209,7 @@ imap_throttle(struct imap_child *c, struct imap_sender *s, int64_t now)
 	log_warn("imap: sender=%s over sender_max (%" PRIu64 " in %" PRId64
 	    " s): its mail waits on the server for %" PRId64 " s", s->addr,
 	    c->sender_max, c->sender_window_ms / 1000, left > 0 ? left : 0);
+	imap_throttled_tell(c);
 }
 
 enum imap_wait_reason
@@ -227,10 +238,6 @@ imap_limits_check(struct imap_child *c, const char *sender, uint64_t size,
 		c->inbox_full = 1;
 		return IMAP_WAIT_INBOX;
 	}
-	if (c->inbox_full)
-		log_info("imap: the inbox is below inbox_max again: fetching "
-		    "resumes");
-	c->inbox_full = 0;
 	avail = imap_disk_free(c);
 	if (avail < c->min_free || avail - c->min_free < size) {
 		if (!c->disk_low)
@@ -240,11 +247,26 @@ imap_limits_check(struct imap_child *c, const char *sender, uint64_t size,
 		c->disk_low = 1;
 		return IMAP_WAIT_DISK;
 	}
-	if (c->disk_low)
-		log_info("imap: state_dir has %" PRIu64 " bytes free again: "
-		    "fetching resumes", avail);
-	c->disk_low = 0;
 	return IMAP_WAIT_NONE;
+}
+
+void
+imap_limits_settle(struct imap_child *c)
+{
+	int inbox = 0, disk = 0;
+
+	for (size_t i = 0; i < c->npending; i++) {
+		inbox |= c->pending[i].reason == IMAP_WAIT_INBOX;
+		disk |= c->pending[i].reason == IMAP_WAIT_DISK;
+	}
+	if (c->inbox_full && !inbox)
+		log_info("imap: no mail waits for room in the inbox any more "
+		    "(inbox_max %" PRIu64 ")", c->inbox_max);
+	if (c->disk_low && !disk)
+		log_info("imap: no mail waits for free space any more: "
+		    "state_dir has %" PRIu64 " bytes free", imap_disk_free(c));
+	c->inbox_full &= inbox;
+	c->disk_low &= disk;
 }
 
 void
@@ -279,10 +301,7 @@ imap_limits_tick(struct imap_child *c)
 		log_info("imap: sender=%s: its sender_window is over, %zu "
 		    "waiting mails may be taken", s->addr, s->npending);
 	}
-	if (c->told_throttled != c->nthrottled) {
-		c->told_throttled = (uint32_t)c->nthrottled;
-		imap_child_sendf(c, "throttled %" PRIu32, c->told_throttled);
-	}
+	imap_throttled_tell(c);
 	if (now - c->senders_swept_ms >= IMAP_SWEEP_MS)
 		imap_senders_sweep(c, now);
 }

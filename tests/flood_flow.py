@@ -17,7 +17,8 @@ into the intake mailbox of the private Dovecot.
   flood_flow.py STATE window N           wait until N flood mails are
                                          processed (a moving sender_window)
   flood_flow.py STATE drained            every mail processed, exactly once
-  flood_flow.py STATE caps               what the forged address received
+  flood_flow.py STATE caps [final]       what the forged address received
+  flood_flow.py STATE retry              beianctl retry sends a capped mail
 
 STATE is a JSON file carried between the steps.  Environment:
 SRV_DIR, SRV_SMTP_PORT, SRV_IMAP_PORT, BEIAND_DIR, BEIANCTL, and
@@ -392,6 +393,39 @@ def caps(path, final):
         "%d capped" % (sent, RECIPIENT_MAX, REPLY_CAP, capped))
 
 
+def ctl(*args):
+    p = subprocess.run([os.environ["BEIANCTL"], "-c",
+                        os.path.join(BEIAND_DIR, "beiand.conf")] +
+                       list(args), capture_output=True, text=True)
+    expect(p.returncode == 0, "beianctl %s: %s%s" % (" ".join(args),
+                                                    p.stdout, p.stderr))
+    return p.stdout
+
+
+def retry(path):
+    """The operator sends one capped mail anyway: retry bypasses the cap."""
+    failed = [json.loads(l) for l in
+              ctl("outbox", "--failed", "--json").splitlines()]
+    capped = [m for m in failed if (m["last_reply"] or "").startswith(
+        "capped:")]
+    expect(capped, "no capped mail in outbox --failed")
+    m = capped[0]
+    expect(m["to"] == VICTIM and m["template"] == "received",
+           "capped: %r" % m)
+    before = maildir_count("victim")
+    ctl("retry", str(m["id"]))
+    wait_for("the retried mail sent", lambda: [
+        x for x in json.loads("[%s]" % ",".join(
+            ctl("outbox", "--json").splitlines()))
+        if x["id"] == m["id"]] == [] and maildir_count("victim") > before,
+        timeout=90)
+    expect(maildir_count("victim") == before + 1, "the forged address got "
+           "%d mails after the retry, %d before" %
+           (maildir_count("victim"), before))
+    say("beianctl retry %d sent a capped mail: the cap is not applied to a "
+        "retry" % m["id"])
+
+
 def main():
     if len(sys.argv) < 3:
         fail(__doc__)
@@ -410,6 +444,8 @@ def main():
         drained(path)
     elif cmd == "caps":
         caps(path, args[:1] == ["final"])
+    elif cmd == "retry":
+        retry(path)
     else:
         fail("unknown step " + cmd)
 

@@ -21,7 +21,8 @@
 #      by window, without a restart, oldest first.
 #   4. restarted with a sender_max above the flood: everything drained,
 #      each mail processed exactly once; the forged address got, all in
-#      all, recipient_max received mails and reply_cap help replies.
+#      all, recipient_max received mails and reply_cap help replies;
+#      beianctl retry of a capped mail sends it.
 # Throughout, inotify follows state_dir/inbox: never more than inbox_max
 # mails wait in it (the most seen is printed).
 . "$(dirname "$0")/lib/servers.sh"
@@ -169,6 +170,7 @@ bd_wait 60 sh -c "[ \"\$(sqlite3 '$BEIAND_DIR/var/beiand.db' \
     \"SELECT count(*) FROM outbox WHERE state IN ('queued','sending','deferred')\")\" = 0 ]" ||
 	fail "mails still queued"
 flow caps final || fail "caps at the end"
+flow retry || fail "retry of a capped mail"
 bd_stop
 kill "$WATCH"
 wait "$WATCH"
@@ -179,5 +181,14 @@ echo "it_flood: at most $most mails waited in state_dir/inbox (inbox_max $INBOX_
 [ "$most" -gt 0 ] || fail "the inbox watcher saw nothing"
 grep -E "intake: .*(given up|not committed)|AddressSanitizer|runtime error" \
     "$BEIAND_DIR/beiand.log" && fail "errors in the log"
+# the limits are logged when they start and stop holding mail back, not
+# at every mail at their edge
+for l in "imap: sender=victim@victim-corp.cn over sender_max" \
+    "imap: [0-9]* messages wait in the inbox" \
+    "imap: no mail waits for room in the inbox" "outbox: to=.* reached recipient_max"; do
+	echo "it_flood: $(grep -c "$l" "$BEIAND_DIR/beiand.log") log lines \"$l\""
+done
+[ "$(grep -c "outbox: to=victim@victim-corp.cn reached recipient_max" \
+    "$BEIAND_DIR/beiand.log")" = 1 ] || fail "the cap logged more than once a day"
 echo "it_flood: 2,500 mails in $(( $(date +%s) - T0 )) s"
 echo "it_flood: ok"

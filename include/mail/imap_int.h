@@ -74,7 +74,8 @@ struct imap_child {
 	int64_t sender_window_ms;
 	size_t inbox_count;     /* V-U.eml files in inbox_dir, as counted */
 	int inbox_stale;        /* a "done" came since: count again */
-	int inbox_full, disk_low; /* logged as holding mail back */
+	int inbox_full, disk_low; /* logged as holding mail back (when one
+	                          * waits for it: imap_limits_settle) */
 	struct imap_sender **senders; /* hash buckets */
 	size_t nsenders;
 	int64_t senders_swept_ms;
@@ -123,6 +124,12 @@ void imap_limits_reset(struct imap_child *c);
  */
 enum imap_wait_reason imap_limits_check(struct imap_child *c,
     const char *sender, uint64_t size, int stored);
+/*
+ * After a pass over the waiting messages: a limit that holds none back
+ * any more is logged as over (a limit is logged when it starts holding
+ * mail back and when it stops, not at every message at its edge).
+ */
+void imap_limits_settle(struct imap_child *c);
 /* A message of sender was taken; one more file in inbox_dir if stored. */
 void imap_limits_took(struct imap_child *c, const char *sender, int stored);
 /* Windows that ended release their senders; tell the parent the count. */

@@ -737,12 +737,16 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 	    xstrdup(cf->imap_ca_file) : NULL;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
+	c.inbox_max = cf->imap_inbox_max;
+	c.sender_max = cf->imap_sender_max;
+	c.sender_window_ms = (int64_t)cf->imap_sender_window * 1000;
+	c.min_free = cf->min_free;
 	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.dirfd == -1) {
 		log_err("imap: inbox %s: %s", inbox_dir, strerror(errno));
 		_exit(1);
 	}
-	imap_limits_init(&c, cf);
+	imap_limits_init(&c);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
 	    ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/config.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mail/imap.h"
@@ -156,13 +155,14 @@ imap_inbox_count(struct imap_child *c)
 }
 
 void
-imap_limits_init(struct imap_child *c, const struct config *cf)
+imap_limits_init(struct imap_child *c)
 {
-	c->inbox_max = cf->imap_inbox_max > 0 ? cf->imap_inbox_max : 1;
-	c->sender_max = cf->imap_sender_max > 0 ? cf->imap_sender_max : 1;
-	c->sender_window_ms = (int64_t)(cf->imap_sender_window > 0 ?
-	    cf->imap_sender_window : 1) * 1000;
-	c->min_free = cf->min_free;
+	if (c->inbox_max == 0)
+		c->inbox_max = 1;
+	if (c->sender_max == 0)
+		c->sender_max = 1;
+	if (c->sender_window_ms <= 0)
+		c->sender_window_ms = 1000;
 	c->senders = xcalloc(IMAP_SENDER_BUCKETS, sizeof(*c->senders));
 	c->senders_swept_ms = imap_now_ms();
 	imap_inbox_count(c);

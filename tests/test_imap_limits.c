@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/config.h"
 #include "mail/imap.h"
 #include "mail/imap_int.h"
 #include "unit.h"
@@ -24,7 +23,6 @@ struct lctx {
 	char dir[64];
 	int peer;            /* the parent's end */
 	struct imap_child c;
-	struct config cf;
 };
 
 static void
@@ -42,10 +40,10 @@ lctx_open(struct lctx *t, uint64_t inbox_max, uint64_t sender_max,
 	t->c.sock = sv[1];
 	t->c.dirfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	t->c.uidvalidity = 7;
-	t->cf.imap_inbox_max = inbox_max;
-	t->cf.imap_sender_max = sender_max;
-	t->cf.imap_sender_window = window;
-	imap_limits_init(&t->c, &t->cf);
+	t->c.inbox_max = inbox_max;
+	t->c.sender_max = sender_max;
+	t->c.sender_window_ms = (int64_t)window * 1000;
+	imap_limits_init(&t->c);
 }
 
 static void

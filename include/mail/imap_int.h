@@ -113,8 +113,9 @@ int imap_child_envelopes(struct imap_child *c, const uint32_t *uids, size_t n,
  * trust: anyone can forge it). */
 void imap_sender_key(const char *mailbox, const char *host, char *out,
     size_t size);
-/* Take cf's limits; count inbox_dir. */
-void imap_limits_init(struct imap_child *c, const struct config *cf);
+/* With inbox_max, sender_max, sender_window_ms and min_free set (from
+ * the configuration, by imap_child_main): count inbox_dir. */
+void imap_limits_init(struct imap_child *c);
 /* Forget the waiting messages (a new UIDVALIDITY). */
 void imap_limits_reset(struct imap_child *c);
 /*

@@ -331,7 +331,11 @@ on_new(struct intake *in, const struct imap_event *ev, int large)
 	rc = store_mail_seen_uid(in->st, in->mailbox, ev->uidvalidity,
 	    ev->uid, &stays);
 	if (rc == -1) {
-		log_err("intake: store: %s", store_errmsg(in->st));
+		/* Not known to be committed, not in hand: last_uid must not
+		 * pass it.  A new fetcher reports it again. */
+		log_err("intake: uid=%" PRIu32 ": store: %s", ev->uid,
+		    store_errmsg(in->st));
+		fetcher_lost(in);
 		return;
 	}
 	if (rc == 0) {

@@ -176,6 +176,30 @@ imap_limits_reset(struct imap_child *c)
 	imap_pending_compact(c);
 }
 
+void
+imap_limits_free(struct imap_child *c)
+{
+	imap_limits_reset(c);
+	for (size_t h = 0; c->senders != NULL && h < IMAP_SENDER_BUCKETS;
+	    h++) {
+		struct imap_sender *s, *next;
+
+		for (s = c->senders[h]; s != NULL; s = next) {
+			next = s->next;
+			free(s->addr);
+			free(s);
+		}
+	}
+	free(c->senders);
+	free(c->throttled);
+	free(c->pending);
+	c->senders = NULL;
+	c->throttled = NULL;
+	c->pending = NULL;
+	c->nsenders = c->nthrottled = c->capthrottled = 0;
+	c->cappending = 0;
+}
+
 /* Free bytes on inbox_dir's filesystem for an unprivileged writer. */
 static uint64_t
 imap_disk_free(const struct imap_child *c)

@@ -49,13 +49,11 @@ lctx_open(struct lctx *t, uint64_t inbox_max, uint64_t sender_max,
 static void
 lctx_close(struct lctx *t)
 {
-	imap_limits_reset(&t->c);
+	imap_limits_free(&t->c);
 	close(t->peer);
 	close(t->c.sock);
 	close(t->c.dirfd);
 	unit_rmtree(t->dir);
-	/* the sender table stays with the child for its life: leaked here
-	 * as it is there at _exit */
 }
 
 /* The next frame the child sent, "" when none. */

@@ -118,6 +118,9 @@ void imap_sender_key(const char *mailbox, const char *host, char *out,
 void imap_limits_init(struct imap_child *c);
 /* Forget the waiting messages (a new UIDVALIDITY). */
 void imap_limits_reset(struct imap_child *c);
+/* Everything the limits hold (the child keeps it for its life; this is
+ * for a caller that does not end there). */
+void imap_limits_free(struct imap_child *c);
 /*
  * What holds message (sender, size) back now, IMAP_WAIT_NONE when it may
  * be taken.  stored: it would be written to inbox_dir (inbox_max and

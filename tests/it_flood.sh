@@ -107,11 +107,11 @@ metric() # NAME: its value in the metrics file (the daemon rewrites it)
 {
 	awk -v n="$1" '$1 == n { print $2 }' "$BEIAND_DIR/metrics.prom"
 }
-metrics_fresh() # wait until the daemon rewrote its metrics file
-{
-	: >"$BEIAND_DIR/metrics.prom"
-	bd_wait 20 test -s "$BEIAND_DIR/metrics.prom"
-}
+# metric_is NAME VALUE: wait until the daemon's metrics file says so
+metric_is() { bd_wait 20 sh -c "[ \"\$(awk -v n='$1' '\$1 == n { print \$2 }' \
+    '$BEIAND_DIR/metrics.prom' 2>/dev/null)\" = '$2' ]"; }
+# status_has PATTERN: wait until beianctl status shows it
+status_has() { bd_wait 20 sh -c "'$BEIANCTL' -c '$BEIAND_DIR/beiand.conf' status | grep -q '$1'"; }
 
 T0=$(date +%s)
 flow compose || fail "composing the mails"
@@ -140,17 +140,17 @@ bd_wait 60 sh -c "[ \"\$(sqlite3 '$BEIAND_DIR/var/beiand.db' \
 flow caps || fail "caps after the first hour"
 capped=$(bd_ctl outbox --failed --json | grep -c '"last_reply": *"capped:')
 [ "$capped" = 20 ] || fail "outbox --failed shows $capped capped mails"
-metrics_fresh || fail "no metrics"
-[ "$(metric beiand_mails_capped_total)" = 20 ] ||
+metric_is beiand_mails_capped_total 20 ||
 	fail "beiand_mails_capped_total $(metric beiand_mails_capped_total)"
-[ "$(metric 'beiand_imap_waiting{reason="sender"}')" = $((2000 - SENDER_MAX)) ] ||
+metric_is 'beiand_imap_waiting{reason="sender"}' $((2000 - SENDER_MAX)) ||
 	fail "waiting{sender} $(metric 'beiand_imap_waiting{reason="sender"}')"
-[ "$(metric beiand_imap_throttled_senders)" = 1 ] ||
+metric_is beiand_imap_throttled_senders 1 ||
 	fail "throttled senders $(metric beiand_imap_throttled_senders)"
-bd_ctl status --json | grep -q '"name": *"sender_max".*1970 of their mails wait on the server' ||
-	fail "status: $(bd_ctl status --json)"
-bd_ctl status | grep -q '^  sender_max since ' || fail "status: $(bd_ctl status)"
-bd_ctl status | grep -q '^  recipient_max since .*20 mails caused by mail intake failed as capped' ||
+status_has '^  sender_max since .*: 1 From addresses over sender_max (30 a sender_window of 3600 s); 1970 of their mails wait on the server' ||
+	fail "status: $(bd_ctl status)"
+bd_ctl status --json | grep -q '"limits":\[.*{"name":"sender_max","since":"[^"]*","detail":"1 From addresses' ||
+	fail "status --json: $(bd_ctl status --json)"
+status_has '^  recipient_max since .*: 20 mails caused by mail intake failed as capped' ||
 	fail "status: $(bd_ctl status)"
 
 # ---- 3: the window moves: taken later, without a restart --------------------

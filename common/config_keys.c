@@ -32,6 +32,7 @@ static const char config_builtin[] =
     "settle_ms      = 2000\n"
     "upload_timeout = 1h\n"
     "metrics_file   =\n"
+    "min_free       = 1G\n"
     "[limits]\n"
     "archive_max_bytes    = 64M\n"
     "archive_max_entries  = 1000\n"
@@ -50,6 +51,9 @@ static const char config_builtin[] =
     "poll_interval = 5m\n"
     "ca_file       =\n"
     "reply_cap     = 20\n"
+    "inbox_max     = 1000\n"
+    "sender_max    = 30\n"
+    "sender_window = 1h\n"
     "[smtp]\n"
     "url       =\n"
     "from      = beian@provider.example\n"
@@ -59,6 +63,7 @@ static const char config_builtin[] =
     "retry_min = 5m\n"
     "retry_max = 1h\n"
     "max_age   = 5d\n"
+    "recipient_max = 20\n"
     "[bureau.11]\n"
     "addresses = review@bureau.example\n"
     "record_to =\n"
@@ -103,6 +108,7 @@ static const struct config_key {
 	{ SECT_DAEMON, "settle_ms", KIND_MSEC, C(settle_ms), 0 },
 	{ SECT_DAEMON, "upload_timeout", KIND_DURATION, C(upload_timeout), 1 },
 	{ SECT_DAEMON, "metrics_file", KIND_PATH_OPT, C(metrics_file), 0 },
+	{ SECT_DAEMON, "min_free", KIND_SIZE, C(min_free), 0 },
 	{ SECT_LIMITS, "archive_max_bytes", KIND_SIZE,
 	    C(limits.archive_max_bytes), 1 },
 	{ SECT_LIMITS, "archive_max_entries", KIND_COUNT,
@@ -126,6 +132,9 @@ static const struct config_key {
 	{ SECT_IMAP, "poll_interval", KIND_DURATION, C(imap_poll_interval), 1 },
 	{ SECT_IMAP, "ca_file", KIND_PATH_OPT, C(imap_ca_file), 0 },
 	{ SECT_IMAP, "reply_cap", KIND_COUNT, C(imap_reply_cap), 0 },
+	{ SECT_IMAP, "inbox_max", KIND_COUNT, C(imap_inbox_max), 1 },
+	{ SECT_IMAP, "sender_max", KIND_COUNT, C(imap_sender_max), 1 },
+	{ SECT_IMAP, "sender_window", KIND_DURATION, C(imap_sender_window), 1 },
 	{ SECT_SMTP, "url", KIND_SMTP_URL, C(smtp_url), 0 },
 	{ SECT_SMTP, "from", KIND_ADDRESS, C(smtp_from), 0 },
 	{ SECT_SMTP, "starttls", KIND_STARTTLS, C(smtp_starttls), 0 },
@@ -134,6 +143,7 @@ static const struct config_key {
 	{ SECT_SMTP, "retry_min", KIND_DURATION, C(smtp_retry_min), 1 },
 	{ SECT_SMTP, "retry_max", KIND_DURATION, C(smtp_retry_max), 1 },
 	{ SECT_SMTP, "max_age", KIND_DURATION, C(smtp_max_age), 1 },
+	{ SECT_SMTP, "recipient_max", KIND_COUNT, C(smtp_recipient_max), 0 },
 #undef C
 	{ SECT_BUREAU, "addresses", KIND_ADDRESSES, 0, 0 },
 	{ SECT_BUREAU, "record_to", KIND_ADDRESS_OPT,

@@ -95,6 +95,7 @@ static const char *const template_names[WF_NTEMPLATES] = {
 	[WF_TPL_WITHDRAWN] = "withdrawn",
 	[WF_TPL_HELP] = "help",
 	[WF_TPL_PASSWORD_RESET] = "password_reset",
+	[WF_TPL_PASSWORD_FAILED] = "password_failed",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -139,6 +139,35 @@ errors_cb(time_t at, const char *source, const char *code,
 	return 0;
 }
 
+/* The limits holding intake back (DESIGN.md, Hostile senders). */
+static int
+limits_cb(const char *name, time_t since, const char *detail, void *arg)
+{
+	struct errs_out *o = arg;
+
+	if (o->json) {
+		fputs(o->n++ > 0 ? "," : "", stdout);
+		fputs("{\"name\":", stdout);
+		ctl_put_json(stdout, name);
+		fputs(",\"since\":", stdout);
+		ctl_put_json_time(stdout, since);
+		fputs(",\"detail\":", stdout);
+		ctl_put_json(stdout, detail);
+		fputs("}", stdout);
+		return 0;
+	}
+	if (o->n++ == 0)
+		fputs("limits:\n", stdout);
+	fputs("  ", stdout);
+	put_plain(stdout, name);
+	fputs(" since ", stdout);
+	put_time(stdout, since);
+	fputs(": ", stdout);
+	put_plain(stdout, detail);
+	fputc('\n', stdout);
+	return 0;
+}
+
 int
 ctl_status(int argc, char **argv, const struct config *cf)
 {
@@ -147,7 +176,7 @@ ctl_status(int argc, char **argv, const struct config *cf)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct counts c;
-	struct errs_out eo = { 0 };
+	struct errs_out eo = { 0 }, lo = { 0 };
 	struct store *st;
 	const char *unused = NULL;
 	int json = 0, flag = 0, i, rc = CTL_OK;
@@ -165,6 +194,7 @@ ctl_status(int argc, char **argv, const struct config *cf)
 		goto out;
 	}
 	eo.json = json;
+	lo.json = json;
 	if (json) {
 		fputs("{\"filings\":{", stdout);
 		for (int s = WF_RECEIVED; s < WF_NSTATES; s++) {
@@ -187,6 +217,12 @@ ctl_status(int argc, char **argv, const struct config *cf)
 			rc = ctl_store_error(st);
 			goto out;
 		}
+		fputs("],\"limits\":[", stdout);
+		if (store_limits_list(st, limits_cb, &lo) == -1) {
+			fflush(stdout);
+			rc = ctl_store_error(st);
+			goto out;
+		}
 		fputs("]}\n", stdout);
 		goto out;
 	}
@@ -202,6 +238,10 @@ ctl_status(int argc, char **argv, const struct config *cf)
 		rc = ctl_store_error(st);
 	else if (eo.n == 0)
 		fputs("recent errors: none\n", stdout);
+	if (rc == CTL_OK && store_limits_list(st, limits_cb, &lo) == -1)
+		rc = ctl_store_error(st);
+	else if (rc == CTL_OK && lo.n == 0)
+		fputs("limits: none holding intake back\n", stdout);
 out:
 	store_close(st);
 	return rc;

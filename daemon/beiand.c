@@ -32,6 +32,7 @@
 #include "daemon/beiand.h"
 #include "daemon/beiand_int.h"
 #include "daemon/intake.h"
+#include "daemon/limits.h"
 #include "daemon/mailer.h"
 #include "daemon/metrics.h"
 #include "daemon/prep.h"
@@ -83,6 +84,13 @@ metrics_update(struct daemon *d, int64_t now_ms)
 	if (d->pool != NULL)
 		metrics_worker_restarts_set(d->metrics,
 		    worker_pool_restarts(d->pool));
+	if (d->limits != NULL) {
+		struct intake_limits il;
+
+		intake_limits_get(d->intake, &il);
+		limits_publish(d->limits, d->intake != NULL ? &il : NULL,
+		    d->metrics);
+	}
 	if (metrics_refresh(d->metrics, d->st, time(NULL)) == -1) {
 		log_err("metrics: %s", store_errmsg(d->st));
 		return;
@@ -257,6 +265,8 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	if ((d->wakefd = store_wake_listen(d->cf->state_dir, err,
 	    errsize)) == -1)
 		return -1;
+	d->limits = limits_new(d->cf, d->st);
+	(void)limits_paused(d->limits, mono_ms());
 	/* the spool and the state directory, synced off the loop */
 	dirs[0] = d->cf->spool_dir;
 	dirs[1] = d->cf->state_dir;
@@ -289,6 +299,8 @@ close_parts(struct daemon *d)
 	d->pool = NULL;
 	mailer_free(d->mailer);
 	d->mailer = NULL;
+	limits_free(d->limits);
+	d->limits = NULL;
 	store_close(d->st);
 	d->st = NULL;
 	if (d->wakefd != -1)
@@ -485,8 +497,10 @@ loop(struct daemon *d)
 			receipts_retry(d, now);
 			/* Claim no further ahead than the workers can take:
 			 * the rest waits in incoming/, so memory does not grow
-			 * with the number of waiting uploads. */
-			if (d->queue.n < CLAIM_AHEAD)
+			 * with the number of waiting uploads; and nothing
+			 * while state_dir is below min_free. */
+			if (d->queue.n < CLAIM_AHEAD &&
+			    !limits_paused(d->limits, now))
 				spool_due(d->sp, now, worker_pool_idle(d->pool),
 				    on_due, d);
 			spool_timed_out(d->sp, now, on_timeout, d);

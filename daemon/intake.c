@@ -1,5 +1,7 @@
 /*
- * intake: the parent's side of owner and bureau mail.
+ * intake: the parent's side of owner and bureau mail — the stored mails
+ * to the workers, applied in the group commit, and after it.  The
+ * fetcher, its events and last_uid are daemon/intake_imap.c.
  *
  * Hostile input: the mails, and the fetcher's and the workers' answers
  * about them.  The parent never parses a mail: the fetcher stores it,
@@ -37,6 +39,7 @@
 #include "common/config.h"
 #include "common/json.h"
 #include "daemon/intake.h"
+#include "daemon/intake_int.h"
 #include "daemon/metrics.h"
 #include "lib/compat.h"
 #include "lib/log.h"
@@ -53,349 +56,6 @@
 #include "store/store.h"
 #include "store/transition.h"
 #include "worker/worker.h"
-
-#define INTAKE_RESTART_MIN_MS 1000
-#define INTAKE_RESTART_MAX_MS 60000
-#define INTAKE_ATTEMPTS 2 /* worker crashes before a mail is given up */
-
-enum msg_state {
-	MSG_QUEUED,   /* waiting for room in a worker's queue */
-	MSG_RUNNING,  /* a worker parses it */
-	MSG_PARSED,   /* waiting for the group commit */
-	MSG_APPLIED,  /* applied in the open group */
-	MSG_COMMITTED /* committed: done sent (or to resend), file removed */
-};
-
-struct msg {
-	struct msg *next;
-	uint32_t v, uid;
-	enum msg_state state;
-	int large;            /* over mail_max_bytes: refused unread, stays */
-	uint64_t size;
-	char *hdr;            /* large: the header block, until submitted */
-	size_t hdrlen;
-	uint64_t job;
-	int attempts;
-	char *crash;          /* the workers' reason after the last attempt */
-	struct upload *u;     /* parsed */
-	int need_done;        /* committed, "done" not sent yet */
-};
-
-struct intake {
-	const struct config *cf;
-	struct store *st;
-	struct worker_pool *pool;
-	struct imap_fetcher *f;
-	char inbox[4096];
-	char *mailbox;        /* the store's key: the URL's mailbox */
-	uint32_t v;           /* UIDVALIDITY answered with resume, 0: none */
-	uint32_t last_uid;
-	int64_t restart_ms;   /* start a fetcher at this time (0: now) */
-	int64_t backoff_ms;
-	struct msg *msgs;     /* by arrival */
-	struct metrics *metrics; /* NULL: none kept */
-};
-
-/* ---- small helpers ------------------------------------------------------ */
-
-static int64_t
-intake_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-msg_free(struct msg *m)
-{
-	if (m == NULL)
-		return;
-	free(m->hdr);
-	free(m->crash);
-	upload_free(m->u);
-	free(m);
-}
-
-static struct msg *
-msg_find(struct intake *in, uint32_t v, uint32_t uid)
-{
-	for (struct msg *m = in->msgs; m != NULL; m = m->next)
-		if (m->v == v && m->uid == uid)
-			return m;
-	return NULL;
-}
-
-static void
-msg_add(struct intake *in, struct msg *m)
-{
-	struct msg **pp = &in->msgs;
-
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	m->next = NULL;
-	*pp = m;
-}
-
-static void
-inbox_path(const struct intake *in, uint32_t v, uint32_t uid, char *buf,
-    size_t size)
-{
-	snprintf(buf, size, "%s/%" PRIu32 "-%" PRIu32 ".eml", in->inbox, v,
-	    uid);
-}
-
-static void
-inbox_remove(const struct intake *in, uint32_t v, uint32_t uid)
-{
-	char path[4200];
-
-	inbox_path(in, v, uid, path, sizeof(path));
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_err("intake: %s: %s", path, strerror(errno));
-}
-
-/* ---- the fetcher -------------------------------------------------------- */
-
-static void
-fetcher_lost(struct intake *in)
-{
-	imap_fetcher_stop(in->f);
-	in->f = NULL;
-	in->v = 0;
-	in->backoff_ms = in->backoff_ms == 0 ? INTAKE_RESTART_MIN_MS :
-	    in->backoff_ms * 2;
-	if (in->backoff_ms > INTAKE_RESTART_MAX_MS)
-		in->backoff_ms = INTAKE_RESTART_MAX_MS;
-	in->restart_ms = intake_mono_ms() + in->backoff_ms;
-	/* Every mail in hand goes on: its file is on disk, and the next
-	 * fetcher's report of it is a no-op.  Dropping a queued one could
-	 * let last_uid pass it while it is not yet reported again. */
-	for (struct msg *m = in->msgs; m != NULL; m = m->next)
-		m->need_done = 0; /* lost with the session: "old" */
-	log_warn("intake: fetcher stopped; a new one in %" PRId64 " ms",
-	    in->backoff_ms);
-}
-
-static void
-fetcher_start(struct intake *in)
-{
-	char err[512];
-
-	if ((in->f = imap_fetcher_start(in->cf, in->inbox, err,
-	    sizeof(err))) == NULL) {
-		log_err("intake: %s", err);
-		in->backoff_ms = INTAKE_RESTART_MAX_MS;
-		in->restart_ms = intake_mono_ms() + in->backoff_ms;
-		return;
-	}
-	log_info("intake: fetcher started (pid %ld)",
-	    (long)imap_fetcher_pid(in->f));
-}
-
-/*
- * Files of the inbox whose result is committed, or which the next
- * session does not report (U <= last_uid of this UIDVALIDITY, or another
- * UIDVALIDITY: the message is fetched again under its new UID).
- */
-static void
-inbox_sweep(struct intake *in)
-{
-	DIR *d = opendir(in->inbox);
-	struct dirent *de;
-
-	if (d == NULL) {
-		log_err("intake: %s: %s", in->inbox, strerror(errno));
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		unsigned long v, uid;
-		char tail[8];
-		int stays;
-
-		if (sscanf(de->d_name, "%lu-%lu%7s", &v, &uid, tail) != 3 ||
-		    strcmp(tail, ".eml") != 0 || v > UINT32_MAX ||
-		    uid > UINT32_MAX)
-			continue;
-		if (msg_find(in, (uint32_t)v, (uint32_t)uid) != NULL)
-			continue;
-		if ((uint32_t)v != in->v || uid <= in->last_uid ||
-		    store_mail_seen_uid(in->st, in->mailbox, (uint32_t)v,
-		    (uint32_t)uid, &stays) == 0)
-			inbox_remove(in, (uint32_t)v, (uint32_t)uid);
-	}
-	closedir(d);
-}
-
-static void
-on_uidvalidity(struct intake *in, const struct imap_event *ev)
-{
-	uint32_t sv = 0, slast = 0;
-	int rc;
-
-	rc = store_imap_get(in->st, in->mailbox, &sv, &slast);
-	if (rc == -1) {
-		log_err("intake: store: %s", store_errmsg(in->st));
-		fetcher_lost(in);
-		return;
-	}
-	if (rc == 0 && sv == ev->uidvalidity) {
-		in->last_uid = slast;
-	} else {
-		/* New, or changed: everything left in the mailbox is
-		 * reported; committed content is recognised by Message-ID
-		 * and hash when it comes back. */
-		if (rc == 0)
-			log_warn("intake: mailbox %s: UIDVALIDITY %" PRIu32
-			    " -> %" PRIu32 "; reconciling by Message-ID",
-			    in->mailbox, sv, ev->uidvalidity);
-		if (store_imap_set(in->st, in->mailbox, ev->uidvalidity, 0) ==
-		    -1) {
-			log_err("intake: store: %s", store_errmsg(in->st));
-			fetcher_lost(in);
-			return;
-		}
-		in->last_uid = 0;
-		/* Queued mails of the old UIDVALIDITY come back under new
-		 * UIDs. */
-		for (struct msg **pp = &in->msgs; *pp != NULL;) {
-			struct msg *m = *pp;
-
-			if (m->v != ev->uidvalidity && m->state == MSG_QUEUED) {
-				*pp = m->next;
-				msg_free(m);
-			} else
-				pp = &m->next;
-		}
-	}
-	in->v = ev->uidvalidity;
-	inbox_sweep(in);
-	if (imap_fetcher_resume(in->f, in->v, in->last_uid) == -1) {
-		log_warn("intake: resume not sent");
-		fetcher_lost(in);
-		return;
-	}
-	in->backoff_ms = 0;
-	log_info("intake: mailbox %s uidvalidity %" PRIu32 " resumed after "
-	    "uid %" PRIu32, in->mailbox, in->v, in->last_uid);
-}
-
-static void
-send_done(struct intake *in, struct msg *m)
-{
-	if (in->f != NULL && m->v == in->v &&
-	    imap_fetcher_done(in->f, m->v, m->uid) == 0)
-		m->need_done = 0;
-}
-
-static void
-on_new(struct intake *in, const struct imap_event *ev, int large)
-{
-	struct msg *m;
-	int stays = 0, rc;
-
-	if (ev->uidvalidity != in->v || in->v == 0)
-		return; /* a stale session's */
-	if ((m = msg_find(in, ev->uidvalidity, ev->uid)) != NULL) {
-		if (m->state == MSG_COMMITTED && !m->large)
-			send_done(in, m);
-		return;
-	}
-	rc = store_mail_seen_uid(in->st, in->mailbox, ev->uidvalidity,
-	    ev->uid, &stays);
-	if (rc == -1) {
-		log_err("intake: store: %s", store_errmsg(in->st));
-		return;
-	}
-	if (rc == 0) {
-		/* Committed before a crash or a lost connection. */
-		if (!stays && imap_fetcher_done(in->f, ev->uidvalidity,
-		    ev->uid) == -1)
-			log_warn("intake: uid=%" PRIu32 ": done not sent",
-			    ev->uid);
-		if (!large)
-			inbox_remove(in, ev->uidvalidity, ev->uid);
-		return;
-	}
-	m = xcalloc(1, sizeof(*m));
-	m->v = ev->uidvalidity;
-	m->uid = ev->uid;
-	m->state = MSG_QUEUED;
-	if (large) {
-		m->large = 1;
-		m->size = ev->size;
-		m->hdrlen = ev->header_len;
-		m->hdr = xmalloc(ev->header_len + 1);
-		if (ev->header_len > 0)
-			memcpy(m->hdr, ev->header, ev->header_len);
-		log_info("intake: uid=%" PRIu32 " size=%" PRIu64 " over "
-		    "mail_max_bytes: refused, left on the server", ev->uid,
-		    ev->size);
-	} else
-		log_info("intake: uid=%" PRIu32 " fetched as %s", ev->uid,
-		    ev->file);
-	msg_add(in, m);
-}
-
-static void
-on_old(struct intake *in, const struct imap_event *ev)
-{
-	int stays = 0;
-
-	if (ev->uidvalidity != in->v)
-		return;
-	/* Committed and not a large one: a "done" that was lost. */
-	if (store_mail_seen_uid(in->st, in->mailbox, ev->uidvalidity, ev->uid,
-	    &stays) == 0 && !stays &&
-	    imap_fetcher_done(in->f, ev->uidvalidity, ev->uid) == -1)
-		log_warn("intake: uid=%" PRIu32 ": done not sent", ev->uid);
-}
-
-void
-intake_on_readable(struct intake *in)
-{
-	struct imap_event ev;
-	int r;
-
-	if (in == NULL || in->f == NULL)
-		return;
-	while (in->f != NULL && (r = imap_fetcher_read(in->f, &ev)) != 0) {
-		if (r == -1) {
-			fetcher_lost(in);
-			return;
-		}
-		switch (ev.kind) {
-		case IMAP_EV_UIDVALIDITY:
-			on_uidvalidity(in, &ev);
-			break;
-		case IMAP_EV_NEW:
-			on_new(in, &ev, 0);
-			break;
-		case IMAP_EV_LARGE:
-			on_new(in, &ev, 1);
-			break;
-		case IMAP_EV_OLD:
-			on_old(in, &ev);
-			break;
-		case IMAP_EV_MOVED:
-			log_debug("intake: uid=%" PRIu32 " moved to %s",
-			    ev.uid, in->cf->imap_done_folder);
-			break;
-		case IMAP_EV_SYNCED:
-			log_debug("intake: synced up to uid %" PRIu32, ev.uid);
-			if (in->metrics != NULL)
-				metrics_imap_synced(in->metrics, time(NULL));
-			break;
-		}
-	}
-}
-
-int
-intake_pollfd(const struct intake *in)
-{
-	return in != NULL && in->f != NULL ? imap_fetcher_fd(in->f) : -1;
-}
 
 /* ---- jobs --------------------------------------------------------------- */
 
@@ -438,7 +98,7 @@ dispatch(struct intake *in)
 		if (m->large)
 			fd = header_fd(m);
 		else {
-			inbox_path(in, m->v, m->uid, path, sizeof(path));
+			intake_inbox_path(in, m->v, m->uid, path, sizeof(path));
 			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd == -1) {
@@ -466,11 +126,11 @@ intake_tick(struct intake *in, int64_t now_ms)
 	if (in == NULL)
 		return 1000;
 	if (in->f == NULL && now_ms >= in->restart_ms)
-		fetcher_start(in);
+		intake_fetcher_start(in);
 	dispatch(in);
 	for (struct msg *m = in->msgs; m != NULL; m = m->next)
 		if (m->need_done)
-			send_done(in, m);
+			intake_send_done(in, m);
 	if (in->f == NULL && in->restart_ms > now_ms &&
 	    in->restart_ms - now_ms < 1000)
 		return in->restart_ms - now_ms;
@@ -925,42 +585,6 @@ intake_apply(struct intake *in, time_t now)
 	return 0;
 }
 
-/* last_uid: the highest committed U below every U still in hand. */
-static void
-advance(struct intake *in)
-{
-	uint32_t low = UINT32_MAX, best = in->last_uid;
-
-	if (in->v == 0)
-		return;
-	for (struct msg *m = in->msgs; m != NULL; m = m->next)
-		if (m->v == in->v && m->state != MSG_COMMITTED && m->uid < low)
-			low = m->uid;
-	for (struct msg *m = in->msgs; m != NULL; m = m->next)
-		if (m->v == in->v && m->state == MSG_COMMITTED &&
-		    m->uid < low && m->uid > best)
-			best = m->uid;
-	if (best != in->last_uid) {
-		if (store_imap_set(in->st, in->mailbox, in->v, best) == -1) {
-			log_err("intake: store: %s", store_errmsg(in->st));
-			return;
-		}
-		in->last_uid = best;
-	}
-	/* Committed mails at or below last_uid are finished with, once
-	 * their "done" went out (else "old" brings it back). */
-	for (struct msg **pp = &in->msgs; *pp != NULL;) {
-		struct msg *m = *pp;
-
-		if (m->state == MSG_COMMITTED && (m->v != in->v ||
-		    m->uid <= in->last_uid) && !m->need_done) {
-			*pp = m->next;
-			msg_free(m);
-		} else
-			pp = &m->next;
-	}
-}
-
 void
 intake_after_commit(struct intake *in, int committed)
 {
@@ -983,13 +607,15 @@ intake_after_commit(struct intake *in, int committed)
 		free(m->hdr);
 		m->hdr = NULL;
 		if (!m->large) {
+			/* the file first: a fetcher waiting for room in the
+			 * inbox counts again when the "done" wakes it */
+			intake_inbox_remove(in, m->v, m->uid);
 			m->need_done = 1;
-			send_done(in, m);
-			inbox_remove(in, m->v, m->uid);
+			intake_send_done(in, m);
 		}
 	}
 	if (committed)
-		advance(in);
+		intake_advance(in);
 }
 
 /* ---- life --------------------------------------------------------------- */
@@ -1018,7 +644,7 @@ intake_new(const struct config *cf, struct store *st, struct worker_pool *pool,
 		free(in);
 		return NULL;
 	}
-	fetcher_start(in);
+	intake_fetcher_start(in);
 	return in;
 }
 
@@ -1032,8 +658,10 @@ intake_free(struct intake *in)
 	imap_fetcher_stop(in->f);
 	while ((m = in->msgs) != NULL) {
 		in->msgs = m->next;
-		msg_free(m);
+		intake_msg_free(m);
 	}
+	free(in->waiting);
+	free(in->wreason);
 	free(in->mailbox);
 	free(in);
 }

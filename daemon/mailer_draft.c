@@ -366,6 +366,10 @@ draft_build(struct mailer *m, const struct store_mail *row, struct draft *d,
 		if (strcmp(kind, "provider") == 0)
 			param_set(d, "verifier", actor);
 		break;
+	case WF_TPL_PASSWORD_FAILED:
+		param_set(d, "at", json_get_str(d->params, "at"));
+		param_set(d, "site_licences", json_get_str(d->params, "site"));
+		break;
 	case WF_TPL_RETURNED_TO_PROVIDER:
 	case WF_TPL_APPROVED_OWNER:
 	case WF_TPL_APPROVED_PROVIDER:

@@ -29,6 +29,9 @@ static const char *const channel_names[METRICS_NCHANNELS] = {
 static const char *const result_names[METRICS_NRESULTS] = {
 	"accepted", "invalid", "refused", "repeated", "quarantined"
 };
+static const char *const wait_names[METRICS_NWAITS] = {
+	"sender", "inbox", "disk"
+};
 
 struct metrics {
 	long filings[WF_NSTATES];          /* by enum wf_state; WF_NONE unused */
@@ -38,6 +41,9 @@ struct metrics {
 	uint64_t ingested[METRICS_NCHANNELS][METRICS_NRESULTS];
 	uint64_t restarts_base, restarts_last;
 	time_t imap_sync;
+	uint64_t deferred[METRICS_NWAITS];
+	struct metrics_intake intake;
+	int64_t capped, pwfail;            /* the store's counters */
 };
 
 struct metrics *
@@ -73,6 +79,19 @@ void
 metrics_imap_synced(struct metrics *m, time_t when)
 {
 	m->imap_sync = when;
+}
+
+void
+metrics_imap_deferred(struct metrics *m, enum metrics_wait why)
+{
+	if ((unsigned)why < METRICS_NWAITS)
+		m->deferred[why]++;
+}
+
+void
+metrics_intake_set(struct metrics *m, const struct metrics_intake *x)
+{
+	m->intake = *x;
 }
 
 struct refresh {
@@ -115,7 +134,9 @@ metrics_refresh(struct metrics *m, struct store *st, time_t now)
 	memset(&r, 0, sizeof(r));
 	if (store_counts(st, refresh_cb, &r) == -1)
 		return -1;
-	if ((rc = store_outbox_oldest_deferred(st, &created)) == -1)
+	if ((rc = store_outbox_oldest_deferred(st, &created)) == -1 ||
+	    store_counter_get(st, "mails_capped", &m->capped) == -1 ||
+	    store_counter_get(st, "password_failures", &m->pwfail) == -1)
 		return -1;
 	memcpy(m->filings, r.filings, sizeof(m->filings));
 	memcpy(m->mails, r.mails, sizeof(m->mails));
@@ -182,6 +203,47 @@ metrics_format(const struct metrics *m, FILE *fp)
 	    "Parser worker processes replaced since start.");
 	fprintf(fp, "beiand_worker_restarts_total %llu\n",
 	    (unsigned long long)(m->restarts_base + m->restarts_last));
+
+	head(fp, "beiand_imap_deferred_total", "counter",
+	    "Messages the IMAP fetcher left on the server since start, by the "
+	    "limit that held them (sender_max, inbox_max, min_free).");
+	for (int w = 0; w < METRICS_NWAITS; w++)
+		fprintf(fp, "beiand_imap_deferred_total{reason=\"%s\"} %llu\n",
+		    wait_names[w], (unsigned long long)m->deferred[w]);
+
+	head(fp, "beiand_imap_waiting", "gauge",
+	    "Messages waiting on the IMAP server now, by limit.");
+	for (int w = 0; w < METRICS_NWAITS; w++)
+		fprintf(fp, "beiand_imap_waiting{reason=\"%s\"} %llu\n",
+		    wait_names[w], (unsigned long long)m->intake.waiting[w]);
+
+	head(fp, "beiand_imap_throttled_senders", "gauge",
+	    "From addresses over sender_max now.");
+	fprintf(fp, "beiand_imap_throttled_senders %llu\n",
+	    (unsigned long long)m->intake.throttled);
+
+	head(fp, "beiand_inbox_messages", "gauge",
+	    "Mails fetched into state_dir/inbox, not yet committed.");
+	fprintf(fp, "beiand_inbox_messages %llu\n",
+	    (unsigned long long)m->intake.inbox);
+
+	head(fp, "beiand_intake_paused", "gauge",
+	    "1 while state_dir has less free space than min_free.");
+	fprintf(fp, "beiand_intake_paused %d\n", m->intake.paused ? 1 : 0);
+
+	head(fp, "beiand_state_free_bytes", "gauge",
+	    "Free bytes on the filesystem of state_dir.");
+	fprintf(fp, "beiand_state_free_bytes %llu\n",
+	    (unsigned long long)m->intake.free_bytes);
+
+	head(fp, "beiand_mails_capped_total", "counter",
+	    "Mails caused by mail intake queued as failed by recipient_max.");
+	fprintf(fp, "beiand_mails_capped_total %lld\n", (long long)m->capped);
+
+	head(fp, "beiand_password_failures_total", "counter",
+	    "Wrong filing passwords given (refused, told to the owner).");
+	fprintf(fp, "beiand_password_failures_total %lld\n",
+	    (long long)m->pwfail);
 	return ferror(fp) ? -1 : 0;
 }
 
@@ -261,4 +323,19 @@ metrics_status(const struct metrics *m, char *buf, size_t size)
 	len = strlen(buf);
 	snprintf(buf + len, size - len, "; outbox %ld; quarantine %ld", depth,
 	    m->quarantine);
+	if (m->intake.paused) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, "; intake paused (min_free)");
+	}
+	{
+		uint64_t w = 0;
+
+		for (int i = 0; i < METRICS_NWAITS; i++)
+			w += m->intake.waiting[i];
+		if (w > 0) {
+			len = strlen(buf);
+			snprintf(buf + len, size - len, "; %llu mails wait on "
+			    "the server", (unsigned long long)w);
+		}
+	}
 }

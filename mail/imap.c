@@ -101,6 +101,19 @@ imap_frame_split(const char *buf, size_t len, char line[IMAP_LINE_MAX],
 	return n;
 }
 
+static const char *const imap_wait_names[IMAP_NWAIT] = {
+	[IMAP_WAIT_NONE] = "",
+	[IMAP_WAIT_SENDER] = "sender",
+	[IMAP_WAIT_INBOX] = "inbox",
+	[IMAP_WAIT_DISK] = "disk",
+};
+
+const char *
+imap_wait_name(enum imap_wait_reason r)
+{
+	return (unsigned)r < IMAP_NWAIT ? imap_wait_names[r] : "";
+}
+
 int
 imap_event_decode(const char *buf, size_t len, struct imap_event *ev)
 {
@@ -153,6 +166,20 @@ imap_event_decode(const char *buf, size_t len, struct imap_event *ev)
 		e.kind = IMAP_EV_SYNCED;
 		if (imap_u32_parse(t[1], 0, &e.uidvalidity) == -1 ||
 		    imap_u32_parse(t[2], 1, &e.uid) == -1)
+			return -1;
+	} else if (strcmp(t[0], "wait") == 0 && n == 4) {
+		e.kind = IMAP_EV_WAIT;
+		if (imap_u32_parse(t[1], 0, &e.uidvalidity) == -1 ||
+		    imap_u32_parse(t[2], 0, &e.uid) == -1)
+			return -1;
+		for (int r = IMAP_WAIT_SENDER; r < IMAP_NWAIT; r++)
+			if (strcmp(t[3], imap_wait_names[r]) == 0)
+				e.reason = (enum imap_wait_reason)r;
+		if (e.reason == IMAP_WAIT_NONE)
+			return -1;
+	} else if (strcmp(t[0], "throttled") == 0 && n == 2) {
+		e.kind = IMAP_EV_THROTTLED;
+		if (imap_u32_parse(t[1], 1, &e.count) == -1)
 			return -1;
 	} else
 		return -1;

@@ -2,9 +2,11 @@
  * imap: the fetcher child process — its loop of sessions with jittered
  * backoff, the frames it exchanges with the parent, and what it does
  * with each message: report it, store it as inbox_dir/"V-U.eml", report
- * it too large, move it to done_folder once the parent says "done", wait
- * with IDLE.  Started by imap_fetcher_start() (imap.c); the IMAP session
- * itself is imap_session.c.
+ * it too large, leave it on the server while a limit holds it back
+ * (imap_limits.c, judged on the ENVELOPE before any body is fetched),
+ * move it to done_folder once the parent says "done", wait with IDLE.
+ * Started by imap_fetcher_start() (imap.c); the IMAP session itself is
+ * imap_session.c.
  *
  * Hostile here: what the IMAP server sends (sizes, UIDs, header and
  * message bytes) and the parent's frames.  This file never logs a
@@ -44,6 +46,7 @@
 #define IMAP_BACKOFF_MAX   300
 #define IMAP_GOOD_SESSION  30          /* seconds: then backoff restarts */
 #define IMAP_DONE_MAX      65536       /* queued "done" (a lost one is asked again) */
+#define IMAP_ENV_CHUNK     64          /* ENVELOPEs fetched in one command */
 
 /* ---- the child --------------------------------------------------------- */
 
@@ -56,7 +59,7 @@ imap_child_rand(struct imap_child *c)
 	return c->rng;
 }
 
-static int64_t
+int64_t
 imap_now_ms(void)
 {
 	struct timespec ts;
@@ -78,11 +81,7 @@ imap_child_send(struct imap_child *c, const char *buf, size_t len)
 	}
 }
 
-static void
-imap_child_sendf(struct imap_child *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 imap_child_sendf(struct imap_child *c, const char *fmt, ...)
 {
 	char buf[IMAP_LINE_MAX];
@@ -132,6 +131,8 @@ imap_child_frame(struct imap_child *c, const char *buf, size_t len)
 		c->done[c->ndone].uidvalidity = a;
 		c->done[c->ndone].uid = b;
 		c->ndone++;
+		/* a commit: the parent removed its file from the inbox */
+		c->inbox_stale = 1;
 		return;
 	}
 bad:
@@ -293,54 +294,56 @@ fail:
 }
 
 /*
- * Take one new message: report it again if it is already stored, report
- * it as too large, or fetch, store and report it.  Returns a MAILIMAP
- * code; a local write error is MAILIMAP_ERROR_FATAL (retried later).
+ * A message stored before (by a child killed before the parent heard of
+ * it) is reported again, never fetched again, whatever the limits say:
+ * its bytes are on disk already.  1 reported, 0 not stored, -1 error.
  */
 static int
-imap_child_take(struct imap_child *c, uint32_t uid)
+imap_child_stored(struct imap_child *c, uint32_t uid)
+{
+	struct stat st;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%" PRIu32 "-%" PRIu32 ".eml",
+	    c->uidvalidity, uid);
+	if (fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		log_err("imap: %s exists and is not a regular file", name);
+		return -1;
+	}
+	log_info("imap: uid=%" PRIu32 " size=%lld already stored as %s",
+	    uid, (long long)st.st_size, name);
+	imap_child_sendf(c, "new %" PRIu32 " %" PRIu32 " %s", c->uidvalidity,
+	    uid, name);
+	return 1;
+}
+
+/*
+ * Take one message the limits let through (RFC822.SIZE and From from the
+ * ENVELOPE pre-fetch): report it as too large, or fetch, store and
+ * report it.  Returns a MAILIMAP code; a local write error is
+ * MAILIMAP_ERROR_FATAL (retried later).  *gone: it left the mailbox
+ * before its body came.
+ */
+static int
+imap_child_take(struct imap_child *c, uint32_t uid, uint64_t size,
+    const char *sender, int *gone)
 {
 	struct mailimap_fetch_type *ft;
-	struct stat st;
 	clist *res = NULL;
 	char name[32];
 	const char *body;
 	size_t blen;
-	uint32_t size;
 	int r, found;
 
+	*gone = 0;
+	if (size > c->max_bytes) {
+		imap_limits_took(c, sender, 0);
+		return imap_child_large(c, uid, size);
+	}
 	snprintf(name, sizeof(name), "%" PRIu32 "-%" PRIu32 ".eml",
 	    c->uidvalidity, uid);
-	if (fstatat(c->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode)) {
-			log_err("imap: %s exists and is not a regular file",
-			    name);
-			return MAILIMAP_ERROR_FATAL;
-		}
-		log_info("imap: uid=%" PRIu32 " size=%lld already stored as %s",
-		    uid, (long long)st.st_size, name);
-		imap_child_sendf(c, "new %" PRIu32 " %" PRIu32 " %s",
-		    c->uidvalidity, uid, name);
-		return MAILIMAP_NO_ERROR;
-	}
-
-	ft = imap_fetch_type(mailimap_fetch_att_new_rfc822_size());
-	r = imap_child_fetch(c, uid, ft, &res, &found, &size, NULL, NULL);
-	mailimap_fetch_type_free(ft);
-	if (res != NULL)
-		mailimap_fetch_list_free(res);
-	if (r != MAILIMAP_NO_ERROR) {
-		log_warn("imap: uid=%" PRIu32 " size fetch: %s", uid,
-		    imap_strerror(r));
-		return r;
-	}
-	if (!found) {
-		log_info("imap: uid=%" PRIu32 " gone before it was fetched", uid);
-		return MAILIMAP_NO_ERROR;
-	}
-	if (size > c->max_bytes)
-		return imap_child_large(c, uid, size);
-
 	ft = imap_fetch_type(mailimap_fetch_att_new_body_peek_section(
 	    mailimap_section_new(NULL)));
 	r = imap_child_fetch(c, uid, ft, &res, &found, NULL, &body, &blen);
@@ -352,12 +355,14 @@ imap_child_take(struct imap_child *c, uint32_t uid)
 	}
 	if (!found) {
 		log_info("imap: uid=%" PRIu32 " gone before it was fetched", uid);
+		*gone = 1;
 		goto out;
 	}
 	if (blen > c->max_bytes) {
 		/* The server understated RFC822.SIZE. */
 		mailimap_fetch_list_free(res);
 		res = NULL;
+		imap_limits_took(c, sender, 0);
 		r = imap_child_large(c, uid, blen);
 		goto out;
 	}
@@ -365,6 +370,7 @@ imap_child_take(struct imap_child *c, uint32_t uid)
 		r = MAILIMAP_ERROR_FATAL;
 		goto out;
 	}
+	imap_limits_took(c, sender, 1);
 	log_info("imap: uid=%" PRIu32 " size=%zu stored as %s", uid, blen, name);
 	imap_child_sendf(c, "new %" PRIu32 " %" PRIu32 " %s", c->uidvalidity,
 	    uid, name);
@@ -440,13 +446,82 @@ imap_child_moves(struct imap_child *c)
 	return MAILIMAP_NO_ERROR;
 }
 
-/* Report every UID above the cursor. */
+/*
+ * A message the scan reaches: reported again if stored, taken if the
+ * limits let it through, else followed as waiting.  *full: no more can
+ * be followed (the scan stops before it).
+ */
+static int
+imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
+{
+	enum imap_wait_reason why;
+	int gone;
+
+	*full = 0;
+	switch (imap_child_stored(c, e->uid)) {
+	case 1:
+		return MAILIMAP_NO_ERROR;
+	case -1:
+		return MAILIMAP_ERROR_FATAL;
+	}
+	if (!e->found) {
+		log_info("imap: uid=%" PRIu32 " gone before it was fetched",
+		    e->uid);
+		return MAILIMAP_NO_ERROR;
+	}
+	why = imap_limits_check(c, e->sender, e->size, e->size <= c->max_bytes);
+	if (why != IMAP_WAIT_NONE) {
+		if (imap_pending_add(c, e, why) == -1)
+			*full = 1;
+		return MAILIMAP_NO_ERROR;
+	}
+	return imap_child_take(c, e->uid, e->size, e->sender, &gone);
+}
+
+/* The waiting messages the limits now let through, oldest first. */
+static int
+imap_child_retry(struct imap_child *c)
+{
+	enum imap_wait_reason why;
+	int r = MAILIMAP_NO_ERROR, gone;
+
+	for (size_t i = 0; i < c->npending && !c->stopping; i++) {
+		struct imap_pending *p = &c->pending[i];
+		const char *sender = imap_pending_sender(p);
+
+		why = imap_limits_check(c, sender, p->size,
+		    p->size <= c->max_bytes);
+		if (why != IMAP_WAIT_NONE) {
+			imap_pending_update(c, i, why);
+			continue;
+		}
+		r = imap_child_take(c, p->uid, p->size, sender, &gone);
+		if (r != MAILIMAP_NO_ERROR)
+			break;
+		if (gone)
+			imap_child_sendf(c, "moved %" PRIu32 " %" PRIu32,
+			    c->uidvalidity, p->uid);
+		imap_pending_done(c, i);
+		imap_child_frames(c, 0);
+		if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
+			break;
+	}
+	imap_pending_compact(c);
+	return r;
+}
+
+/*
+ * Report every UID above the cursor, in UID order: each one taken,
+ * reported as stored before, or followed as waiting.  The ENVELOPEs come
+ * IMAP_ENV_CHUNK at a time, before any body.
+ */
 static int
 imap_child_scan(struct imap_child *c)
 {
+	struct imap_env env[IMAP_ENV_CHUNK];
 	uint32_t *uids = NULL;
-	size_t n = 0;
-	int r;
+	size_t n = 0, i = 0;
+	int r, full = 0;
 
 	if (c->cursor == UINT32_MAX)
 		return MAILIMAP_NO_ERROR;
@@ -455,18 +530,34 @@ imap_child_scan(struct imap_child *c)
 		log_warn("imap: UID SEARCH: %s", imap_strerror(r));
 		return r;
 	}
-	for (size_t i = 0; i < n && !c->stopping; i++) {
-		if ((r = imap_child_take(c, uids[i])) != MAILIMAP_NO_ERROR)
+	while (i < n && !c->stopping && !full && r == MAILIMAP_NO_ERROR) {
+		size_t k = n - i < IMAP_ENV_CHUNK ? n - i : IMAP_ENV_CHUNK;
+
+		r = imap_child_envelopes(c, uids + i, k, env);
+		if (r != MAILIMAP_NO_ERROR) {
+			log_warn("imap: UID FETCH ENVELOPE: %s",
+			    imap_strerror(r));
 			break;
-		c->cursor = uids[i];
-		/* Moves are cheap and free the parent's memory: do them
-		 * between messages. */
-		imap_child_frames(c, 0);
-		if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
-			break;
+		}
+		for (size_t j = 0; j < k && !c->stopping; j++) {
+			if ((r = imap_child_offer(c, &env[j], &full)) !=
+			    MAILIMAP_NO_ERROR || full)
+				break;
+			c->cursor = env[j].uid;
+			/* Moves are cheap and free the parent's memory: do
+			 * them between messages. */
+			imap_child_frames(c, 0);
+			if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
+				break;
+		}
+		i += k;
 	}
 	free(uids);
-	if (r == MAILIMAP_NO_ERROR && !c->stopping)
+	if (full)
+		log_warn("imap: %zu messages wait on the server; the ones "
+		    "after uid=%" PRIu32 " are looked at once some are taken",
+		    c->npending, c->cursor);
+	else if (r == MAILIMAP_NO_ERROR && !c->stopping)
 		imap_child_sendf(c, "synced %" PRIu32 " %" PRIu32,
 		    c->uidvalidity, c->cursor);
 	return r;
@@ -479,13 +570,18 @@ imap_child_scan(struct imap_child *c)
 static int
 imap_child_wait(struct imap_child *c)
 {
-	int64_t now = imap_now_ms(), end;
+	int64_t now = imap_now_ms(), end, next;
 	uint64_t pi = c->poll_interval;
 	int r;
 
 	if (pi > IMAP_IDLE_RENEW)
 		pi = IMAP_IDLE_RENEW;
 	end = now + (int64_t)pi * 1000;
+	/* a sender's window ends, or the inbox and the disk are looked at */
+	if ((next = imap_limits_next_ms(c)) != -1 && next < end)
+		end = next;
+	if (end <= now)
+		return MAILIMAP_NO_ERROR;
 	if (!c->has_idle) {
 		while (!c->stopping && c->ndone == 0 &&
 		    (now = imap_now_ms()) < end)
@@ -551,9 +647,13 @@ imap_child_session(struct imap_child *c)
 			log_warn("imap: no answer from the parent to uidvalidity");
 		goto out;
 	}
-	/* Within one child, what it reported stays with the parent. */
+	/* Within one child, what it reported stays with the parent; what
+	 * waits under another UIDVALIDITY comes again under new UIDs. */
+	if (c->uidvalidity != c->prev_uidvalidity)
+		imap_limits_reset(c);
 	if (c->uidvalidity != c->prev_uidvalidity || c->cursor < c->resume_last)
 		c->cursor = c->resume_last;
+	c->inbox_stale = 1; /* the parent sweeps the inbox at a resume */
 	c->prev_uidvalidity = c->uidvalidity;
 	log_info("imap: connected to %s, mailbox=%s uidvalidity=%" PRIu32
 	    " last_uid=%" PRIu32 " idle=%s move=%s", c->url.host,
@@ -575,8 +675,13 @@ imap_child_session(struct imap_child *c)
 	while (!c->stopping) {
 		if ((r = imap_child_moves(c)) != MAILIMAP_NO_ERROR)
 			break;
+		/* the oldest first: what waits goes before what is new */
+		imap_limits_tick(c);
+		if ((r = imap_child_retry(c)) != MAILIMAP_NO_ERROR)
+			break;
 		if ((r = imap_child_scan(c)) != MAILIMAP_NO_ERROR)
 			break;
+		imap_limits_settle(c);
 		if (c->stopping)
 			break;
 		if ((r = imap_child_wait(c)) != MAILIMAP_NO_ERROR)
@@ -632,11 +737,16 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 	    xstrdup(cf->imap_ca_file) : NULL;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
+	c.inbox_max = cf->imap_inbox_max;
+	c.sender_max = cf->imap_sender_max;
+	c.sender_window_ms = (int64_t)cf->imap_sender_window * 1000;
+	c.min_free = cf->min_free;
 	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.dirfd == -1) {
 		log_err("imap: inbox %s: %s", inbox_dir, strerror(errno));
 		_exit(1);
 	}
+	imap_limits_init(&c);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
 	    ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;

@@ -45,13 +45,13 @@ extern const unsigned char mail_tpl_received[], mail_tpl_invalid[],
     mail_tpl_review_request[], mail_tpl_returned_to_provider[],
     mail_tpl_approved_owner[], mail_tpl_approved_provider[],
     mail_tpl_approved_bureau[], mail_tpl_withdrawn[], mail_tpl_help[],
-    mail_tpl_password_reset[];
+    mail_tpl_password_reset[], mail_tpl_password_failed[];
 extern const size_t mail_tpl_received_len, mail_tpl_invalid_len,
     mail_tpl_awaiting_verification_len, mail_tpl_returned_to_owner_len,
     mail_tpl_review_request_len, mail_tpl_returned_to_provider_len,
     mail_tpl_approved_owner_len, mail_tpl_approved_provider_len,
     mail_tpl_approved_bureau_len, mail_tpl_withdrawn_len, mail_tpl_help_len,
-    mail_tpl_password_reset_len;
+    mail_tpl_password_reset_len, mail_tpl_password_failed_len;
 
 static const struct {
 	const char *name;
@@ -78,6 +78,8 @@ static const struct {
 	{ "help", mail_tpl_help, &mail_tpl_help_len },
 	{ "password_reset", mail_tpl_password_reset,
 	    &mail_tpl_password_reset_len },
+	{ "password_failed", mail_tpl_password_failed,
+	    &mail_tpl_password_failed_len },
 };
 
 /* ---- a growing buffer ------------------------------------------------ */

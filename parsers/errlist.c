@@ -44,7 +44,6 @@ static const struct {
 	M(LICENCE_FORMAT, "备案号格式错误 / malformed filing number"),
 	M(LICENCE_CONFLICT, "备案号已被使用 / the filing number is already in use"),
 	M(PASSWORD_WRONG, "备案密码错误 / wrong filing password"),
-	M(PASSWORD_LOCKED, "备案密码错误次数过多，今日已锁定 / too many wrong passwords today"),
 	M(NAME_MISMATCH, "名称不一致 / the names do not match"),
 	M(NAME_INVALID, "姓名无效 / invalid name"),
 	M(CERT_TYPE_MISMATCH, "证件类型与性质不符 / certificate type does not fit the nature"),

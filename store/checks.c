@@ -1,7 +1,8 @@
 /*
  * checks: the checks of a package that need the database (FORMAT.md §1,
  * §4) — conflicts of subject and domains, the numbers it names, the
- * filing password and its lock, the last access of a site.
+ * filing password (no lockout: a wrong one is told to the owner), the
+ * last access of a site.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,14 +12,14 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "common/workflow.h"
+#include "lib/sha256.h"
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "parsers/licence.h"
 #include "store/store.h"
 #include "store/store_priv.h"
-
-#define PASSWORD_MAX_FAILS 5
 
 /* The states in which a filing holds its subject and its domains. */
 #define OPEN_STATES \
@@ -71,18 +72,73 @@ licence_canon(const char *s, struct licence *l, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * The owner on record hears of a wrong password, at most once a CST day
+ * per subject: an event (no filing) and one password_failed row, with
+ * the subject and the site named and never the password tried.
+ */
 static int
-password_check(struct store *st, const char *subject, const char *password,
-    time_t now, struct errlist *errs)
+password_notice(struct store *st, const char *subject, const char *site,
+    const char *owner, const char *name, const struct store_actor *who,
+    time_t now)
+{
+	char ref[20], at[32], dh[65], reason[128];
+	unsigned char d[SHA256_LEN];
+	struct jbuf j = { 0 };
+	int64_t ev;
+	int rc;
+
+	snprintf(reason, sizeof(reason), "password_failed %s", subject);
+	if (event_add(st, NULL, who, who->kind, WF_NONE, WF_NONE, reason, now,
+	    &ev) == -1)
+		return -1;
+	sha256(subject, strlen(subject), d);
+	hex(d, sizeof(d), dh);
+	snprintf(ref, sizeof(ref), "pf%.16s", dh);
+	time_rfc3339_cst(now, at);
+	/* "2026-03-03T14:05:00+08:00" as people read it */
+	at[10] = ' ';
+	memmove(at + 20, at + 19, strlen(at + 19) + 1);
+	at[19] = ' ';
+	jb_open(&j, '{');
+	jb_kv(&j, "template", workflow_template_name(WF_TPL_PASSWORD_FAILED));
+	jb_kv(&j, "role", workflow_role_name(WF_ROLE_OWNER));
+	jb_kv(&j, "subject_licence", subject);
+	jb_kv(&j, "site", site);
+	jb_kv(&j, "sponsor_name", name);
+	jb_kv(&j, "at", at);
+	jb_kv(&j, "actor_kind", workflow_actor_name(who->kind));
+	jb_kv(&j, "channel", workflow_channel_name(who->channel));
+	jb_close(&j, '}');
+	rc = outbox_add(st, NULL, ref, ev, WF_TPL_PASSWORD_FAILED,
+	    WF_ROLE_OWNER, owner, j.s, NULL, now);
+	free(j.s);
+	return rc;
+}
+
+/*
+ * The filing password of a cancelSite in mode self.  There is no lockout
+ * and no delay: subject licences are public and a From can be forged,
+ * so a count of failures that refused the right password would let any
+ * stranger lock the owner out (the 12 random characters resist guessing
+ * without one).  A wrong one is refused (PASSWORD_WRONG), counted
+ * (password_failures) and, the first of the subject's day, told to the
+ * owner on record.  Committed with the invalid filing or the recorded
+ * attempt, like the rest of the item.
+ */
+static int
+password_check(struct store *st, const char *subject, const char *site,
+    const char *password, const struct store_actor *who, time_t now,
+    struct errlist *errs)
 {
 	char today[11];
 	sqlite3_stmt *s;
-	char *hash = NULL, *day = NULL;
-	int count = 0, ok, rc;
+	char *hash = NULL, *day = NULL, *owner = NULL, *name = NULL;
+	int count = 0, ok, rc, first;
 
 	cst_day(now, today);
-	s = query(st, "SELECT password_hash, pw_fail_day, pw_fail_count"
-	    " FROM subjects WHERE licence = ?", "s", subject);
+	s = query(st, "SELECT password_hash, pw_fail_day, pw_fail_count,"
+	    " owner_email, name FROM subjects WHERE licence = ?", "s", subject);
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
@@ -90,30 +146,38 @@ password_check(struct store *st, const char *subject, const char *password,
 		hash = col_dup(s, 0);
 		day = col_dup(s, 1);
 		count = sqlite3_column_int(s, 2);
+		owner = col_dup(s, 3);
+		name = col_dup(s, 4);
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return dberr(st, "password");
-	if (!streq(day, today))
-		count = 0;
-	free(day);
-	if (count >= PASSWORD_MAX_FAILS) {
-		free(hash);
-		add(errs, ERR_PASSWORD_LOCKED, "/filing/password");
-		return 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = dberr(st, "password");
+		goto out;
 	}
 	ok = hash != NULL && password != NULL &&
 	    crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
-	free(hash);
+	rc = 0;
 	if (ok)
-		return 0;
-	/* the failure counts even though the package is refused: it is
-	 * committed with the invalid filing or the recorded attempt */
-	if (run(st, "UPDATE subjects SET pw_fail_day = ?, pw_fail_count = ?"
-	    " WHERE licence = ?", "sis", today, count + 1, subject) == -1)
-		return -1;
+		goto out;
 	add(errs, ERR_PASSWORD_WRONG, "/filing/password");
-	return 0;
+	/* pw_fail_day / pw_fail_count: the day of the last failure and the
+	 * failures of that day (informative: nothing is refused by them) */
+	first = !streq(day, today);
+	if (run(st, "UPDATE subjects SET pw_fail_day = ?, pw_fail_count = ?"
+	    " WHERE licence = ?", "sis", today, first ? 1 : count + 1,
+	    subject) == -1 ||
+	    store_counter_add(st, "password_failures", 1) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (first && owner != NULL && owner[0] != '\0')
+		rc = password_notice(st, subject, site, owner, name, who, now);
+out:
+	free(hash);
+	free(day);
+	free(owner);
+	free(name);
+	return rc;
 }
 
 static int
@@ -218,7 +282,8 @@ package_check(struct store *st, const char *self, const struct filing *f,
 	}
 	if (x->subject_licence != NULL && f->type == FILING_CANCEL_SITE &&
 	    f->mode == FILING_MODE_SELF &&
-	    password_check(st, x->subject_licence, f->password, now, errs) == -1)
+	    password_check(st, x->subject_licence, x->site_licence, f->password,
+	    who, now, errs) == -1)
 		return -1;
 	if (x->site_licence != NULL && f->type == FILING_CANCEL_ACCESS) {
 		int64_t n = 0;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -14,6 +15,7 @@
 
 #include "common/config.h"
 #include "common/workflow.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "store/metrics.h"
 #include "store/outbox.h"
@@ -75,32 +77,119 @@ rcpt_resolve(const struct store *st, enum wf_role role, enum wf_template tpl,
 }
 
 /*
- * One outbox row.  ref is the Message-ID's ID part; params is the full
- * JSON object.  A row nobody can receive is kept as failed so that
- * `beianctl outbox --failed` shows it.
+ * One outbox row; failed with the reason failed when that is not NULL.
+ * A row nobody can receive is kept as failed so that `beianctl outbox
+ * --failed` shows it.
  */
-int
-outbox_add(struct store *st, const char *filing, const char *ref,
+static int
+outbox_insert(struct store *st, const char *filing, const char *ref,
     int64_t event, enum wf_template tpl, enum wf_role role, const char *rcpt,
-    const char *params, const char *secret, time_t now)
+    const char *params, const char *secret, const char *failed, time_t now)
 {
 	char *msgid;
 	int rc, none = rcpt == NULL || rcpt[0] == '\0';
 
+	if (none)
+		failed = "no address configured for this recipient";
 	msgid = xasprintf("<%s.%lld.%s.%s@%s>", ref, (long long)event,
 	    workflow_template_name(tpl), workflow_role_name(role), st->domain);
 	rc = run(st, "INSERT INTO outbox(filing, event, template, role, rcpt,"
 	    " params, message_id, state, last_reply, next_try, created, secret)"
 	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIsssssssIIs",
 	    filing, event, workflow_template_name(tpl), workflow_role_name(role),
-	    none ? "" : rcpt, params, msgid, none ? "failed" : "queued",
-	    none ? "no address configured for this recipient" : NULL,
-	    (int64_t)now, (int64_t)now, secret);
+	    none ? "" : rcpt, params, msgid,
+	    failed != NULL ? "failed" : "queued", failed, (int64_t)now,
+	    (int64_t)now, secret);
 	free(msgid);
 	if (rc == -1)
 		return -1;
 	st->outbox_touched |= !none;
 	return 0;
+}
+
+/* One outbox row.  ref is the Message-ID's ID part; params is the full
+ * JSON object. */
+int
+outbox_add(struct store *st, const char *filing, const char *ref,
+    int64_t event, enum wf_template tpl, enum wf_role role, const char *rcpt,
+    const char *params, const char *secret, time_t now)
+{
+	return outbox_insert(st, filing, ref, event, tpl, role, rcpt, params,
+	    secret, NULL, now);
+}
+
+/* ---- recipient_max (DESIGN.md, Hostile senders) -------------------------- */
+
+/* A configured provider's or bureau's address: never capped. */
+static int
+rcpt_configured(const struct store *st, const char *rcpt)
+{
+	const struct config *c = st->cfg;
+
+	for (size_t i = 0; i < c->nproviders; i++)
+		if (c->providers[i].email != NULL &&
+		    strcasecmp(c->providers[i].email, rcpt) == 0)
+			return 1;
+	for (size_t i = 0; i < c->nbureaus; i++) {
+		const struct config_bureau *b = &c->bureaus[i];
+
+		if (b->record_to != NULL && strcasecmp(b->record_to, rcpt) == 0)
+			return 1;
+		for (size_t k = 0; k < b->naddresses; k++)
+			if (strcasecmp(b->addresses[k], rcpt) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a mail is capped: mail intake caused it (its sender anyone can
+ * forge), it goes to an outside address, and that address has had
+ * recipient_max such mails this CST day.  The approval (it carries the
+ * password of a first filing, and only the bureau's token causes it),
+ * password resets (the CLI) and the password_failed notice (at most one
+ * a day per subject, to the owner on file) are never capped; refusals and
+ * help replies to the envelope sender are reply_cap's (daemon/intake.c).
+ * Every mail counts, capped or not, so the first capped one of the day
+ * is the one that logs.  0 send, 1 capped, -1 error.
+ */
+static int
+recipient_capped(struct store *st, const struct store_actor *who,
+    enum wf_template tpl, enum wf_role role, const char *rcpt, time_t now)
+{
+	uint64_t cap;
+	int64_t n = 0;
+	char day[11], *a;
+	int rc;
+
+	if (st->cfg == NULL || who->channel != WF_CHANNEL_MAIL ||
+	    rcpt == NULL || rcpt[0] == '\0' || role == WF_ROLE_SENDER ||
+	    tpl == WF_TPL_APPROVED_OWNER || tpl == WF_TPL_PASSWORD_RESET ||
+	    tpl == WF_TPL_PASSWORD_FAILED || rcpt_configured(st, rcpt))
+		return 0;
+	cap = st->cfg->smtp_recipient_max;
+	a = domain_norm(rcpt); /* lower-cased: one count per address */
+	cst_day(now, day);
+	rc = one_int(st, &n, "SELECT count FROM recipient_counts"
+	    " WHERE address = ? AND day = ?", "ss", a, day);
+	if (rc != -1)
+		rc = run(st, "INSERT INTO recipient_counts(address, day, count)"
+		    " VALUES(?, ?, 1) ON CONFLICT(address, day) DO UPDATE SET"
+		    " count = count + 1", "ss", a, day);
+	if (rc != -1)
+		rc = run(st, "DELETE FROM recipient_counts WHERE day < ?", "s",
+		    day);
+	if (rc != -1 && (uint64_t)n >= cap) {
+		if ((uint64_t)n == cap)
+			log_warn("outbox: to=%s reached recipient_max (%llu a "
+			    "day): further mails caused by mail intake fail "
+			    "as capped until the next day", a,
+			    (unsigned long long)cap);
+		rc = store_counter_add(st, "mails_capped", 1) == -1 ? -1 : 1;
+	} else if (rc != -1)
+		rc = 0;
+	free(a);
+	return rc;
 }
 
 int
@@ -143,10 +232,14 @@ mails_queue(struct store *st, const struct frow *f, enum wf_state from,
 			jb_puts(&j, x->extra);
 		}
 		jb_close(&j, '}');
-		rc = outbox_add(st, f->id, f->id, event, mails[i].tpl,
-		    mails[i].role, rcpt, j.s,
-		    mails[i].tpl == WF_TPL_APPROVED_OWNER && x != NULL ?
-		    x->secret : NULL, now);
+		rc = recipient_capped(st, who, mails[i].tpl, mails[i].role,
+		    rcpt, now);
+		if (rc != -1)
+			rc = outbox_insert(st, f->id, f->id, event,
+			    mails[i].tpl, mails[i].role, rcpt, j.s,
+			    mails[i].tpl == WF_TPL_APPROVED_OWNER && x != NULL ?
+			    x->secret : NULL,
+			    rc == 1 ? STORE_CAPPED_REPLY : NULL, now);
 		free(j.s);
 		if (rc == -1)
 			return -1;

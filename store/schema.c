@@ -185,6 +185,18 @@ static const char *const migrations[] = {
 	"INSERT OR IGNORE INTO highwater(name, value) SELECT 'added_sites',"
 	" count(*) FROM sites s JOIN filings f ON f.id = s.filing"
 	" WHERE f.type = 'addSite';",
+	/* 6: hostile senders (DESIGN.md) — the mails mail intake caused to
+	 * an outside address per CST day (recipient_max), counters the
+	 * metrics keep across restarts, and the limits the daemon is
+	 * holding intake at (beianctl status) */
+	"CREATE TABLE recipient_counts("
+	" address TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,"
+	" PRIMARY KEY(address, day));"
+	"CREATE TABLE counters("
+	" name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE limits("
+	" name TEXT PRIMARY KEY, since INTEGER NOT NULL,"
+	" detail TEXT NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -3,9 +3,12 @@
  * quarantine, the recent processing errors — and what records them.
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include <sqlite3.h>
 
+#include "store/metrics.h"
+#include "store/outbox.h"
 #include "store/status.h"
 #include "store/store_priv.h"
 
@@ -139,4 +142,91 @@ store_errors_recent(struct store *st, size_t max,
 		}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : dberr(st, "recent errors");
+}
+
+/* ---- counters and limits (DESIGN.md, Hostile senders) ------------------- */
+
+int
+store_counter_add(struct store *st, const char *name, int64_t n)
+{
+	return single(st, run(st, "INSERT INTO counters(name, value)"
+	    " VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET"
+	    " value = value + excluded.value", "sI", name, n));
+}
+
+int
+store_counter_get(struct store *st, const char *name, int64_t *value)
+{
+	int64_t v = 0;
+	int rc;
+
+	rc = one_int(st, &v, "SELECT value FROM counters WHERE name = ?", "s",
+	    name);
+	if (rc == -1)
+		return -1;
+	*value = rc == 1 ? v : 0;
+	return 0;
+}
+
+int
+store_limit_set(struct store *st, const char *name, const char *detail,
+    time_t since)
+{
+	return single(st, run(st, "INSERT INTO limits(name, since, detail)"
+	    " VALUES(?, ?, ?) ON CONFLICT(name) DO UPDATE SET"
+	    " detail = excluded.detail", "sIs", name, (int64_t)now_or(since),
+	    detail));
+}
+
+int
+store_limit_clear(struct store *st, const char *name)
+{
+	if (name == NULL)
+		return single(st, run(st, "DELETE FROM limits", ""));
+	return single(st, run(st, "DELETE FROM limits WHERE name = ?", "s",
+	    name));
+}
+
+int
+store_limits_list(struct store *st,
+    int (*cb)(const char *, time_t, const char *, void *), void *arg)
+{
+	char detail[160];
+	sqlite3_stmt *s;
+	int64_t n = 0, since = 0;
+	int rc;
+
+	s = query(st, "SELECT name, since, detail FROM limits ORDER BY name",
+	    "");
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(col_str(s, 0), (time_t)sqlite3_column_int64(s, 1),
+		    col_str(s, 2), arg)) {
+			sqlite3_reset(s);
+			return 0;
+		}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return dberr(st, "limits");
+	s = query(st, "SELECT count(*), ifnull(min(created), 0) FROM outbox"
+	    " WHERE state = 'failed' AND last_reply = ?", "s",
+	    STORE_CAPPED_REPLY);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		since = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return dberr(st, "limits");
+	if (n > 0) {
+		snprintf(detail, sizeof(detail), "%lld mails caused by mail "
+		    "intake failed as capped (beianctl outbox --failed; "
+		    "beianctl retry MAILID sends one)", (long long)n);
+		cb("recipient_max", (time_t)since, detail, arg);
+	}
+	return 0;
 }

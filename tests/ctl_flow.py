@@ -469,11 +469,18 @@ def flow(env):
            "quarantine row: %r" % ql[0])
 
     # ---- status ------------------------------------------------------------------
+    # a limit the daemon holds intake at (it writes the row; here by hand)
+    env.sql("INSERT INTO limits(name, since, detail) VALUES"
+            " ('sender_max', 1795000000, '1 From addresses over sender_max')")
     st = env.json_lines("status", "--json")
     expect(len(st) == 1, "status --json prints one object")
     st = st[0]
-    keys_exact(st, ["filings", "outbox", "quarantine", "recent_errors"],
-               "status")
+    keys_exact(st, ["filings", "outbox", "quarantine", "recent_errors",
+                    "limits"], "status")
+    expect(st["limits"] == [{"name": "sender_max",
+                             "since": "2026-11-18T19:06:40+08:00",
+                             "detail": "1 From addresses over sender_max"}],
+           "status limits: %r" % st["limits"])
     expect(sorted(st["filings"]) == sorted(STATES), "status filings keys")
     all_list = env.json_lines("list", "--json")
     for k in STATES:
@@ -486,7 +493,9 @@ def flow(env):
     expect(len(st["recent_errors"]) == 1, "recent errors")
     keys_exact(st["recent_errors"][0], ["at", "source", "code", "message"],
                "status recent_errors[]")
-    env.run("status", rc=0)
+    _, out, _ = env.run("status", rc=0)
+    expect("sender_max since 2026-11-18T19:06:40+08:00: 1 From addresses"
+           in out, "status limits: %s" % out)
 
     # ---- list ---------------------------------------------------------------------
     expect([f["id"] for f in all_list] == [A, bad, Bid, B2],

@@ -31,8 +31,9 @@ bd_config()
 	{
 		echo "[daemon]"
 		# defaults, unless EXTRA sets the key
+		# (min_free: the machine's free space is no test's business)
 		for kv in "spool_dir = spool" "state_dir = var" "settle_ms = 300" \
-		    "upload_timeout = 3s" "workers = 2"; do
+		    "upload_timeout = 3s" "workers = 2" "min_free = 16M"; do
 			_k=${kv%% *}
 			_set=0
 			for l in "$@"; do

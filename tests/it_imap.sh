@@ -45,7 +45,7 @@ build()
 	else
 		# shellcheck disable=SC2086
 		$CC $FLAGS "$@" tests/tool_imap.c mail/imap.c mail/imap_session.c \
-		    mail/imap_fetch.c lib/log.c \
+		    mail/imap_fetch.c mail/imap_limits.c lib/log.c \
 		    lib/xmalloc.c lib/compat.c $LIBS -o "$T/tool_imap"
 	fi
 }

@@ -53,14 +53,15 @@ config_diff(const struct config *a, const struct config *b)
 #define S(f) if (!str_eq(a->f, b->f)) return #f
 #define N(f) if (a->f != b->f) return #f
 	S(spool_dir); S(state_dir); N(workers); N(settle_ms);
-	N(upload_timeout); S(metrics_file);
+	N(upload_timeout); S(metrics_file); N(min_free);
 	if (memcmp(&a->limits, &b->limits, sizeof(a->limits)) != 0)
 		return "limits";
 	S(imap_url); S(imap_address); S(imap_provider); S(imap_done_folder);
 	N(imap_poll_interval); S(imap_ca_file); N(imap_reply_cap);
+	N(imap_inbox_max); N(imap_sender_max); N(imap_sender_window);
 	S(smtp_url); S(smtp_from); N(smtp_starttls); S(smtp_ca_file);
 	N(smtp_timeout); N(smtp_retry_min); N(smtp_retry_max);
-	N(smtp_max_age);
+	N(smtp_max_age); N(smtp_recipient_max);
 	N(nbureaus); N(nproviders);
 	for (i = 0; i < a->nbureaus; i++) {
 		S(bureaus[i].province); S(bureaus[i].record_to);
@@ -96,6 +97,7 @@ check_defaults(const struct config *c)
 	CHECK_INT(c->settle_ms, 2000);
 	CHECK_INT(c->upload_timeout, 3600);
 	CHECK(c->metrics_file == NULL);
+	CHECK_INT(c->min_free, 1 << 30);
 	input_limits_defaults(&lim);
 	CHECK(memcmp(&c->limits, &lim, sizeof(lim)) == 0);
 	CHECK_INT(c->limits.archive_max_bytes, 64 << 20);
@@ -114,6 +116,9 @@ check_defaults(const struct config *c)
 	CHECK_INT(c->imap_poll_interval, 300);
 	CHECK(c->imap_ca_file == NULL);
 	CHECK_INT(c->imap_reply_cap, 20);
+	CHECK_INT(c->imap_inbox_max, 1000);
+	CHECK_INT(c->imap_sender_max, 30);
+	CHECK_INT(c->imap_sender_window, 3600);
 	CHECK_STR(c->smtp_url, "");
 	CHECK_STR(c->smtp_from, "beian@provider.example");
 	CHECK_INT(c->smtp_starttls, STARTTLS_TRY);
@@ -122,6 +127,7 @@ check_defaults(const struct config *c)
 	CHECK_INT(c->smtp_retry_min, 300);
 	CHECK_INT(c->smtp_retry_max, 3600);
 	CHECK_INT(c->smtp_max_age, 5 * 86400);
+	CHECK_INT(c->smtp_recipient_max, 20);
 
 	CHECK_INT(c->nbureaus, 1);
 	b = config_bureau_find(c, "11");
@@ -197,6 +203,7 @@ static const char full_text[] =
     "settle_ms      = 250\n"
     "upload_timeout = 90m\n"
     "metrics_file   = m/beiand.prom\n"
+    "min_free       = 0\n"
     "\n"
     "[limits]\n"
     "archive_max_bytes    = 32M\n"
@@ -216,6 +223,9 @@ static const char full_text[] =
     "poll_interval = 30s\n"
     "ca_file       = ./tls/ca.pem\n"
     "reply_cap     = 0\n"
+    "inbox_max     = 50\n"
+    "sender_max    = 3\n"
+    "sender_window = 10m\n"
     "[smtp]\n"
     "url       = smtp://127.0.0.1:2525\n"
     "from      = beian@isp.example\n"
@@ -225,6 +235,7 @@ static const char full_text[] =
     "retry_min = 1m\n"
     "retry_max = 2h\n"
     "max_age   = 3d\n"
+    "recipient_max = 0\n"
     "[bureau.44]   ; Guangdong\n"
     "addresses = a@gd.example, b@gd.example\n"
     "[bureau.51]\n"
@@ -254,6 +265,7 @@ UNIT_TEST(config_full_file)
 	CHECK_INT(c->settle_ms, 250);
 	CHECK_INT(c->upload_timeout, 90 * 60);
 	CHECK_STR(c->metrics_file, "/base/m/beiand.prom");
+	CHECK_INT(c->min_free, 0);
 	CHECK_INT(c->limits.archive_max_bytes, 32 << 20);
 	CHECK_INT(c->limits.archive_max_entries, 50);
 	CHECK_INT(c->limits.archive_max_unpacked, 1ULL << 30);
@@ -271,6 +283,9 @@ UNIT_TEST(config_full_file)
 	CHECK_INT(c->imap_poll_interval, 30);
 	CHECK_STR(c->imap_ca_file, "/base/tls/ca.pem");
 	CHECK_INT(c->imap_reply_cap, 0);
+	CHECK_INT(c->imap_inbox_max, 50);
+	CHECK_INT(c->imap_sender_max, 3);
+	CHECK_INT(c->imap_sender_window, 600);
 	CHECK_STR(c->smtp_url, "smtp://127.0.0.1:2525");
 	CHECK_STR(c->smtp_from, "beian@isp.example");
 	CHECK_INT(c->smtp_starttls, STARTTLS_REQUIRE);
@@ -279,6 +294,7 @@ UNIT_TEST(config_full_file)
 	CHECK_INT(c->smtp_retry_min, 60);
 	CHECK_INT(c->smtp_retry_max, 7200);
 	CHECK_INT(c->smtp_max_age, 3 * 86400);
+	CHECK_INT(c->smtp_recipient_max, 0);
 
 	CHECK_INT(c->nbureaus, 2);
 	CHECK(config_bureau_find(c, "11") == NULL);
@@ -383,6 +399,13 @@ UNIT_TEST(config_errors)
 		    "optional s, m, h or d suffix, at most 36500d)" },
 		{ "[daemon]\nupload_timeout = 0\n", "t.conf:2: bad value for "
 		    "upload_timeout: \"0\" (must be at least 1)" },
+		{ "[imap]\ninbox_max = 0\n", "t.conf:2: bad value for "
+		    "inbox_max: \"0\" (must be at least 1)" },
+		{ "[imap]\nsender_max = 0\n", "t.conf:2: bad value for "
+		    "sender_max: \"0\" (must be at least 1)" },
+		{ "[daemon]\nmin_free = 1T\n", "t.conf:2: bad value for "
+		    "min_free: \"1T\" (expected a number with an optional K, "
+		    "M or G suffix)" },
 		{ "[daemon]\nspool_dir =\n", "t.conf:2: bad value for "
 		    "spool_dir: \"\" (a path is needed)" },
 		{ "[limits]\nxml_max_bytes = 1T\n", "t.conf:2: bad value for "

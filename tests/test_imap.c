@@ -3,6 +3,7 @@
  * child's frames as the parent decodes them.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mail/imap.h"
@@ -104,6 +105,21 @@ static const struct {
 	{ "old 17 2", 1, IMAP_EV_OLD, 0, 17, 2, 0, NULL },
 	{ "moved 17 2", 1, IMAP_EV_MOVED, 0, 17, 2, 0, NULL },
 	{ "synced 17 0", 1, IMAP_EV_SYNCED, 0, 17, 0, 0, NULL },
+	{ "wait 17 5 sender", 1, IMAP_EV_WAIT, 0, 17, 5, 0, "sender" },
+	{ "wait 17 5 inbox", 1, IMAP_EV_WAIT, 0, 17, 5, 0, "inbox" },
+	{ "wait 17 5 disk", 1, IMAP_EV_WAIT, 0, 17, 5, 0, "disk" },
+	{ "throttled 0", 1, IMAP_EV_THROTTLED, 0, 0, 0, 0, "0" },
+	{ "throttled 4294967295", 1, IMAP_EV_THROTTLED, 0, 0, 0, 0,
+	    "4294967295" },
+	{ "wait 17 5", 0, 0, 0, 0, 0, 0, NULL },
+	{ "wait 17 5 ", 0, 0, 0, 0, 0, 0, NULL },
+	{ "wait 17 5 Sender", 0, 0, 0, 0, 0, 0, NULL },
+	{ "wait 17 5 none", 0, 0, 0, 0, 0, 0, NULL },
+	{ "wait 17 0 sender", 0, 0, 0, 0, 0, 0, NULL },     /* UID 0 */
+	{ "wait 17 5 sender\nx", 0, 0, 0, 0, 0, 0, NULL },
+	{ "throttled -1", 0, 0, 0, 0, 0, 0, NULL },
+	{ "throttled 4294967296", 0, 0, 0, 0, 0, 0, NULL },
+	{ "throttled", 0, 0, 0, 0, 0, 0, NULL },
 	{ "new 17 3 ../etc/passwd", 0, 0, 0, 0, 0, 0, NULL },
 	{ "new 17 3 17-4.eml", 0, 0, 0, 0, 0, 0, NULL },
 	{ "new 17 0 17-0.eml", 0, 0, 0, 0, 0, 0, NULL },   /* UID 0 */
@@ -140,6 +156,12 @@ UNIT_TEST(imap_event_decode)
 		CHECK_INT(ev.size, ev_cases[i].size);
 		if (ev.kind == IMAP_EV_NEW)
 			CHECK_STR(ev.file, ev_cases[i].file_or_header);
+		if (ev.kind == IMAP_EV_WAIT)
+			CHECK_STR(imap_wait_name(ev.reason),
+			    ev_cases[i].file_or_header);
+		if (ev.kind == IMAP_EV_THROTTLED)
+			CHECK_INT(ev.count,
+			    strtoul(ev_cases[i].file_or_header, NULL, 10));
 		if (ev.kind == IMAP_EV_LARGE) {
 			CHECK_INT(ev.header_len,
 			    strlen(ev_cases[i].file_or_header));

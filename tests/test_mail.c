@@ -21,6 +21,7 @@ static const char *const all_templates[] = {
 	"received", "invalid", "awaiting_verification", "returned_to_owner",
 	"review_request", "returned_to_provider", "approved_owner",
 	"approved_provider", "approved_bureau", "withdrawn", "help", "password_reset",
+	"password_failed",
 };
 #define NTEMPLATES (sizeof(all_templates) / sizeof(all_templates[0]))
 
@@ -44,6 +45,7 @@ static const struct mail_param full_params[] = {
 	{ "reviewer", "王五" },
 	{ "upload", "batch-01.zip" },
 	{ "intake_address", "intake@provider.example" },
+	{ "at", "2026-03-03 14:05:00 +08:00" },
 };
 #define NPARAMS (sizeof(full_params) / sizeof(full_params[0]))
 

@@ -49,6 +49,7 @@ tctx_open(struct tctx *t)
 	t->bur.naddresses = 2;
 	t->bur.record_to = (char *)"records@bureau.example";
 	t->cfg.smtp_from = (char *)"beian@provider.example";
+	t->cfg.smtp_recipient_max = 20; /* the default */
 	t->cfg.state_dir = t->dir;
 	t->cfg.providers = t->prov;
 	t->cfg.nproviders = 2;
@@ -440,6 +441,9 @@ UNIT_TEST(store_checks_without_in_lists)
 	    " 'CHECK(state IN (''queued'',''sending'',''sent'',''deferred'',"
 	    "''failed''))') WHERE name = 'outbox';"
 	    "PRAGMA writable_schema = OFF;"
+	    /* and without the tables of later versions */
+	    "DROP TABLE recipient_counts; DROP TABLE counters;"
+	    "DROP TABLE limits;"
 	    "PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);

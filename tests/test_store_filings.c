@@ -125,40 +125,6 @@ UNIT_TEST(store_create_invalid)
 	tctx_close(&t);
 }
 
-UNIT_TEST(store_cancel_password_lock)
-{
-	struct tctx t;
-	char lic[64], site[80], pw[32], id[STORE_ID_SIZE];
-	struct errlist *e = errlist_new();
-	struct filing *c;
-
-	tctx_open(&t);
-	approved_subject(t.st, "CERTP1", "p", lic, sizeof(lic), pw, sizeof(pw));
-	snprintf(site, sizeof(site), "%s-1", lic);
-	c = tf_other(FILING_CANCEL_SITE, FILING_MODE_SELF, lic, site, "WRONGpass234");
-	for (int i = 0; i < 5; i++) {
-		errlist_clear(e);
-		CHECK_INT(file_new(t.st, c, NULL, T0 + i, id, e), WF_INVALID);
-		CHECKM(errlist_has(e, ERR_PASSWORD_WRONG), "try %d", i);
-	}
-	/* locked for the day, even with the right password */
-	free(c->password);
-	c->password = xstrdup(pw);
-	errlist_clear(e);
-	CHECK_INT(file_new(t.st, c, NULL, T0 + 10, id, e), WF_INVALID);
-	CHECK(errlist_has(e, ERR_PASSWORD_LOCKED));
-	CHECK(!errlist_has(e, ERR_PASSWORD_WRONG));
-	/* the next CST day it works */
-	errlist_clear(e);
-	CHECK_INT(file_new(t.st, c, NULL, T0 + DAY, id, e),
-	    WF_AWAITING_VERIFICATION);
-	CHECK_INT(errlist_count(e), 0);
-	/* delegated cancelSite needs no password */
-	errlist_free(e);
-	tf_free(c);
-	tctx_close(&t);
-}
-
 UNIT_TEST(store_cancel_access_last)
 {
 	struct tctx t;

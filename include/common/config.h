@@ -52,6 +52,7 @@ struct config {
 	uint64_t settle_ms;
 	uint64_t upload_timeout; /* seconds */
 	char *metrics_file; /* absolute, or NULL */
+	uint64_t min_free;  /* bytes free on state_dir below which intake pauses */
 	/* [limits] */
 	struct input_limits limits;
 	/* [imap] */
@@ -59,11 +60,16 @@ struct config {
 	uint64_t imap_poll_interval; /* seconds */
 	char *imap_ca_file; /* absolute, or NULL: the system store */
 	uint64_t imap_reply_cap;
+	uint64_t imap_inbox_max;     /* messages fetched, not yet committed */
+	uint64_t imap_sender_max;    /* mails taken per From address ... */
+	uint64_t imap_sender_window; /* ... per this many seconds (1h) */
 	/* [smtp] */
 	char *smtp_url, *smtp_from;
 	enum starttls_mode smtp_starttls;
 	char *smtp_ca_file; /* absolute, or NULL */
 	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
+	uint64_t smtp_recipient_max; /* mail-caused mails an outside address
+	                              * gets a day */
 	/* [bureau.NN] and [provider.CODE], in file order */
 	struct config_bureau *bureaus;
 	size_t nbureaus;

@@ -62,9 +62,12 @@ enum wf_template {
 	WF_TPL_HELP,
 	/* beianctl password-reset: the new password to the owner on record
 	 * (a mail about a subject, no filing, not in the transition table) */
-	WF_TPL_PASSWORD_RESET
+	WF_TPL_PASSWORD_RESET,
+	/* a wrong filing password was given: told to the owner on record,
+	 * at most once a day per subject (no filing, not in the table) */
+	WF_TPL_PASSWORD_FAILED
 };
-#define WF_NTEMPLATES 12
+#define WF_NTEMPLATES 13
 
 enum wf_when {
 	WF_WHEN_ALWAYS,

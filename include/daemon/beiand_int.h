@@ -66,6 +66,7 @@ struct daemon {
 	struct worker_pool *pool;
 	struct mailer *mailer;
 	struct intake *intake;  /* NULL without an [imap] url */
+	struct limits *limits;  /* min_free, and what holds intake back */
 	int sfd;
 	struct syncer *sy;
 	struct prep *prep;

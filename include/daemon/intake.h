@@ -17,6 +17,7 @@
 #ifndef BEIAND_INTAKE_H
 #define BEIAND_INTAKE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -63,7 +64,19 @@ int intake_apply(struct intake *in, time_t now);
 void intake_after_commit(struct intake *in, int committed);
 
 struct metrics;
-/* Count each applied mail and each finished sync in m (may be NULL). */
+/* Count each applied mail, each finished sync and each message left on
+ * the server in m (may be NULL). */
 void intake_set_metrics(struct intake *in, struct metrics *m);
+
+/* What the fetcher's limits hold back now (DESIGN.md, Hostile senders),
+ * for the metrics and `beianctl status`.  All zero for a NULL intake. */
+struct intake_limits {
+	size_t inbox;          /* messages fetched, not yet committed */
+	size_t waiting_sender; /* left on the server: sender_max */
+	size_t waiting_inbox;  /* ... inbox_max */
+	size_t waiting_disk;   /* ... min_free */
+	uint32_t throttled;    /* From addresses over sender_max */
+};
+void intake_limits_get(const struct intake *in, struct intake_limits *out);
 
 #endif

@@ -14,6 +14,24 @@
  *   beiand_imap_last_sync_timestamp_seconds       gauge, 0 before the first sync
  *   beiand_quarantine_items                       gauge
  *   beiand_worker_restarts_total                  counter
+ * and those of DESIGN.md's Hostile senders:
+ *   beiand_imap_deferred_total{reason}            counter since start:
+ *                                                 messages the fetcher
+ *                                                 left on the server
+ *                                                 (sender, inbox, disk)
+ *   beiand_imap_waiting{reason}                   gauge: waiting now
+ *   beiand_imap_throttled_senders                 gauge: From addresses
+ *                                                 over sender_max
+ *   beiand_inbox_messages                         gauge: fetched, not
+ *                                                 yet committed
+ *   beiand_intake_paused                          gauge: 1 while state_dir
+ *                                                 has less than min_free
+ *   beiand_state_free_bytes                       gauge
+ *   beiand_mails_capped_total                     counter (kept in the
+ *                                                 store): recipient_max
+ *   beiand_password_failures_total                counter (kept in the
+ *                                                 store): wrong filing
+ *                                                 passwords
  *
  * Every label value is a fixed word of this file or DESIGN.md: nothing
  * from an upload or a mail reaches the file.
@@ -46,6 +64,23 @@ enum metrics_result {
 	METRICS_NRESULTS
 };
 
+/* Why the fetcher left a message on the server ("reason" label). */
+enum metrics_wait {
+	METRICS_WAIT_SENDER,    /* [imap] sender_max */
+	METRICS_WAIT_INBOX,     /* [imap] inbox_max */
+	METRICS_WAIT_DISK,      /* [daemon] min_free */
+	METRICS_NWAITS
+};
+
+/* The intake gauges, as the loop last saw them. */
+struct metrics_intake {
+	uint64_t inbox;                   /* beiand_inbox_messages */
+	uint64_t waiting[METRICS_NWAITS]; /* beiand_imap_waiting{reason} */
+	uint64_t throttled;               /* beiand_imap_throttled_senders */
+	int paused;                       /* beiand_intake_paused */
+	uint64_t free_bytes;              /* beiand_state_free_bytes */
+};
+
 /* A zeroed set; never NULL (aborts on OOM). */
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m); /* accepts NULL */
@@ -59,11 +94,17 @@ void metrics_ingested(struct metrics *m, enum metrics_channel ch,
 void metrics_worker_restarts_set(struct metrics *m, uint64_t restarts);
 /* The IMAP fetcher finished a sync (wall-clock time). */
 void metrics_imap_synced(struct metrics *m, time_t when);
+/* The fetcher left one more message on the server. */
+void metrics_imap_deferred(struct metrics *m, enum metrics_wait why);
+/* The intake gauges. */
+void metrics_intake_set(struct metrics *m, const struct metrics_intake *x);
 
 /*
  * Refresh the gauges from the store: filings and outbox per state
  * (store_counts), quarantine items, the oldest deferred mail's age at
- * now.  Returns 0, or -1 on a store error (the old gauges are kept).
+ * now, and the counters the store keeps (capped mails, wrong
+ * passwords).  Returns 0, or -1 on a store error (the old gauges are
+ * kept).
  */
 int metrics_refresh(struct metrics *m, struct store *st, time_t now);
 
@@ -82,7 +123,9 @@ int metrics_write(const struct metrics *m, const char *path);
 /*
  * One line for notify_status(): "filings: 3 awaiting_verification,
  * 1 under_review; outbox 2; quarantine 0" (states with a zero count
- * left out).  Always NUL-terminated; cut short if size is too small.
+ * left out), then "; intake paused (min_free)" and "; N mails wait on
+ * the server" when so.  Always NUL-terminated; cut short if size is too
+ * small.
  */
 void metrics_status(const struct metrics *m, char *buf, size_t size);
 

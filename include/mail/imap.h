@@ -36,7 +36,21 @@
  *                         bytes (hostile bytes: parse, never trust).
  *     old V U             U <= last_uid of "resume" is still in the
  *                         mailbox: asked once per session.
- *     moved V U           U has left the mailbox (moved to done_folder).
+ *     wait V U REASON     message U stays on the server for now, not
+ *                         fetched (DESIGN.md, Hostile senders).  REASON:
+ *                         "sender" (its From took [imap] sender_max
+ *                         mails this sender_window), "inbox" (inbox_max
+ *                         messages wait between fetch and commit),
+ *                         "disk" (state_dir would keep less than
+ *                         [daemon] min_free).  Sent in UID order with the
+ *                         others; again when the reason changes; then
+ *                         "new"/"large" when it is taken, or "moved" if
+ *                         it left the mailbox meanwhile.  The limits are
+ *                         judged on the IMAP ENVELOPE and RFC822.SIZE,
+ *                         fetched before any body.
+ *     throttled N         N From addresses are over sender_max now.
+ *     moved V U           U has left the mailbox (moved to done_folder,
+ *                         or gone while it waited).
  *     synced V U          a scan of the mailbox ended; every UID <= U
  *                         has been reported.
  *
@@ -59,10 +73,14 @@
  *     an identity it is already handling or has committed is a no-op
  *     (a restarted child reports everything above the committed last_uid
  *     again).
+ *   - Hold a waiting U like one in hand: last_uid never passes it, so a
+ *     new child (whose counts start afresh) reports it again.  Every
+ *     UID up to the highest reported ("synced", or any new/large/wait:
+ *     UID order) that is not in hand is committed.
  *   - Advance last_uid only after the result is committed, and only over
  *     a contiguous run: last_uid = the highest U such that every
  *     reported U' <= U is committed (a refused "large" counts once its
- *     refusal is committed).
+ *     refusal is committed) and none waits.
  *   - Send "done V U" after the commit; answer "old V U" with "done V U"
  *     when U's result is committed and U should leave the mailbox, and
  *     with nothing when it should stay (a "large" one).  A "done" lost
@@ -90,8 +108,22 @@ enum imap_event_kind {
 	IMAP_EV_LARGE,       /* uidvalidity, uid, size, header/header_len */
 	IMAP_EV_OLD,         /* uidvalidity, uid */
 	IMAP_EV_MOVED,       /* uidvalidity, uid */
-	IMAP_EV_SYNCED       /* uidvalidity, uid (the highest reported) */
+	IMAP_EV_SYNCED,      /* uidvalidity, uid (the highest reported) */
+	IMAP_EV_WAIT,        /* uidvalidity, uid, reason */
+	IMAP_EV_THROTTLED    /* count */
 };
+
+/* Why a message waits on the server ("wait" frames, the metrics' and
+ * status's words). */
+enum imap_wait_reason {
+	IMAP_WAIT_NONE,
+	IMAP_WAIT_SENDER,    /* [imap] sender_max */
+	IMAP_WAIT_INBOX,     /* [imap] inbox_max */
+	IMAP_WAIT_DISK,      /* [daemon] min_free */
+	IMAP_NWAIT
+};
+/* "sender", "inbox", "disk" ("" for IMAP_WAIT_NONE). */
+const char *imap_wait_name(enum imap_wait_reason r);
 
 struct imap_event {
 	enum imap_event_kind kind;
@@ -99,6 +131,8 @@ struct imap_event {
 	uint32_t uidvalidity;
 	uint32_t uid;
 	uint64_t size;            /* IMAP_EV_LARGE */
+	enum imap_wait_reason reason; /* IMAP_EV_WAIT */
+	uint32_t count;           /* IMAP_EV_THROTTLED */
 	char file[32];            /* IMAP_EV_NEW: "V-U.eml", rebuilt, not copied */
 	const char *header;       /* IMAP_EV_LARGE: points into the frame */
 	size_t header_len;
@@ -106,7 +140,8 @@ struct imap_event {
 
 /*
  * Fork the fetcher for cf's [imap] url (which must be set), done_folder,
- * poll_interval, ca_file and [limits] mail_max_bytes; messages go to
+ * poll_interval, ca_file, inbox_max, sender_max, sender_window, [limits]
+ * mail_max_bytes and [daemon] min_free; messages go to
  * inbox_dir (an existing folder on the filesystem of the parent's
  * processing).  cf and inbox_dir are copied: they need not outlive the
  * call.  NULL with a message in err when the URL does not parse or the

@@ -1,6 +1,8 @@
 /*
  * imap: what the fetcher's files share (private to mail/imap.c,
- * mail/imap_session.c and mail/imap_fetch.c; no other file includes it).
+ * mail/imap_session.c, mail/imap_fetch.c and mail/imap_limits.c; no other
+ * part includes it, tests/test_imap_limits.c tests the child's limits
+ * through it).
  * struct imap_child is the fetcher child's state: it lives in the child
  * process only, one per process, no threads.
  */
@@ -15,6 +17,10 @@
 
 #define IMAP_NET_TIMEOUT   60          /* seconds per network read */
 #define IMAP_LINE_MAX      128
+#define IMAP_SENDER_MAX    256         /* a From key, with its NUL */
+#define IMAP_PENDING_MAX   65536       /* messages waiting on the server that
+                                        * one child follows; the scan stops
+                                        * there (no gap: UID order holds) */
 
 struct config;
 struct mailimap;
@@ -24,6 +30,24 @@ struct clist_s;
 
 struct imap_done {
 	uint32_t uidvalidity, uid;
+};
+
+/* What the ENVELOPE pre-fetch tells of one message. */
+struct imap_env {
+	uint32_t uid;
+	int found;              /* 0: gone from the mailbox */
+	uint32_t size;          /* RFC822.SIZE (the server's word) */
+	char sender[IMAP_SENDER_MAX]; /* imap_sender_key() of From; "" none */
+};
+
+struct imap_sender;             /* imap_limits.c's own */
+
+/* A message left on the server for now, in UID order. */
+struct imap_pending {
+	uint32_t uid;
+	uint32_t size;
+	enum imap_wait_reason reason; /* as last told to the parent */
+	struct imap_sender *sender;   /* NULL: done, compacted away */
 };
 
 struct imap_child {
@@ -45,6 +69,21 @@ struct imap_child {
 	struct imap_done *done;
 	size_t ndone, capdone;
 	uint64_t rng;
+	/* the limits (DESIGN.md, Hostile senders; imap_limits.c) */
+	uint64_t inbox_max, sender_max, min_free;
+	int64_t sender_window_ms;
+	size_t inbox_count;     /* V-U.eml files in inbox_dir, as counted */
+	int inbox_stale;        /* a "done" came since: count again */
+	int inbox_full, disk_low; /* logged as holding mail back (when one
+	                          * waits for it: imap_limits_settle) */
+	struct imap_sender **senders; /* hash buckets */
+	size_t nsenders;
+	int64_t senders_swept_ms;
+	struct imap_sender **throttled; /* over sender_max, window not over */
+	size_t nthrottled, capthrottled;
+	uint32_t told_throttled; /* as last told to the parent */
+	struct imap_pending *pending;
+	size_t npending, cappending;
 };
 
 /* ---- imap.c: frames ---------------------------------------------------- */
@@ -65,6 +104,61 @@ int imap_child_fetch(struct imap_child *c, uint32_t uid,
     struct mailimap_fetch_type *ft, struct clist_s **res, int *found,
     uint32_t *size, const char **body, size_t *blen);
 struct mailimap_fetch_type *imap_fetch_type(struct mailimap_fetch_att *att);
+int imap_child_envelopes(struct imap_child *c, const uint32_t *uids, size_t n,
+    struct imap_env *env);
+
+/* ---- imap_limits.c: inbox_max, sender_max, min_free --------------------- */
+
+/* From's mailbox@host, ASCII lower-cased, cut to size (fairness, not
+ * trust: anyone can forge it). */
+void imap_sender_key(const char *mailbox, const char *host, char *out,
+    size_t size);
+/* With inbox_max, sender_max, sender_window_ms and min_free set (from
+ * the configuration, by imap_child_main): count inbox_dir. */
+void imap_limits_init(struct imap_child *c);
+/* Forget the waiting messages (a new UIDVALIDITY). */
+void imap_limits_reset(struct imap_child *c);
+/* Everything the limits hold (the child keeps it for its life; this is
+ * for a caller that does not end there). */
+void imap_limits_free(struct imap_child *c);
+/*
+ * What holds message (sender, size) back now, IMAP_WAIT_NONE when it may
+ * be taken.  stored: it would be written to inbox_dir (inbox_max and
+ * min_free apply; a large one is not).  Logs a limit's start and end.
+ */
+enum imap_wait_reason imap_limits_check(struct imap_child *c,
+    const char *sender, uint64_t size, int stored);
+/*
+ * After a pass over the waiting messages: a limit that holds none back
+ * any more is logged as over (a limit is logged when it starts holding
+ * mail back and when it stops, not at every message at its edge).
+ */
+void imap_limits_settle(struct imap_child *c);
+/* A message of sender was taken; one more file in inbox_dir if stored. */
+void imap_limits_took(struct imap_child *c, const char *sender, int stored);
+/* Windows that ended release their senders; tell the parent the count. */
+void imap_limits_tick(struct imap_child *c);
+/* When a waiting message may next be taken (monotonic ms, -1: none
+ * waits on the clock); the wait never sleeps past it. */
+int64_t imap_limits_next_ms(const struct imap_child *c);
+/*
+ * Follow message env as waiting for reason (told to the parent; again
+ * when the reason of one followed changes).  -1 when IMAP_PENDING_MAX
+ * are followed (the scan stops there).
+ */
+int imap_pending_add(struct imap_child *c, const struct imap_env *env,
+    enum imap_wait_reason reason);
+void imap_pending_update(struct imap_child *c, size_t i,
+    enum imap_wait_reason reason);
+const char *imap_pending_sender(const struct imap_pending *p);
+/* Message i was taken or has gone: no longer followed once compacted
+ * (one pass, whatever the number done). */
+void imap_pending_done(struct imap_child *c, size_t i);
+void imap_pending_compact(struct imap_child *c);
+/* The frame helpers of imap_fetch.c. */
+void imap_child_sendf(struct imap_child *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int64_t imap_now_ms(void);
 
 /* ---- imap_fetch.c: the child process ----------------------------------- */
 

@@ -27,6 +27,8 @@
  *   reviewer         bureau staff who decided
  *   upload           the name of the upload or mail a refusal is about
  *   intake_address   the [imap] address (help, received)
+ *   at               when something happened, "2026-03-03 14:05:00 +08:00"
+ *                    (password_failed: the wrong password's arrival)
  * Built in, from the spec: tag, review_token.
  */
 #ifndef BEIAND_MAIL_H

@@ -40,7 +40,6 @@
 	X(LICENCE_FORMAT)                                                      \
 	X(LICENCE_CONFLICT)                                                    \
 	X(PASSWORD_WRONG)                                                      \
-	X(PASSWORD_LOCKED)                                                     \
 	X(NAME_MISMATCH)                                                       \
 	X(NAME_INVALID)                                                        \
 	X(CERT_TYPE_MISMATCH)                                                  \

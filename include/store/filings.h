@@ -32,7 +32,7 @@ struct store_package {
  * A new filing: allocate the tracking id (year of now in CST), create the
  * record in received, run the store checks (SUBJECT_CONFLICT,
  * SUBJECT_ALREADY_FILED, DOMAIN_CONFLICT, LICENCE_UNKNOWN, LICENCE_FORMAT,
- * PASSWORD_WRONG, PASSWORD_LOCKED, LAST_ACCESS, SENDER_MISMATCH; added to
+ * PASSWORD_WRONG, LAST_ACCESS, SENDER_MISMATCH; added to
  * out->errs), then move it to invalid (when pkg->errs or the store found
  * an error) or awaiting_verification, with events and outbox rows.
  * Returns 0 (the filing exists, in out->state) or -1.  All findings are

@@ -5,6 +5,7 @@
 #ifndef BEIAND_STORE_METRICS_H
 #define BEIAND_STORE_METRICS_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include "store/store.h"
@@ -15,5 +16,13 @@
  * mail is deferred, -1 on error.
  */
 int store_outbox_oldest_deferred(struct store *st, time_t *created);
+
+/*
+ * A counter kept in the store, so that it survives restarts and counts
+ * what beianctl does too: "password_failures" (wrong filing passwords,
+ * every channel), "mails_capped" (mails queued as failed by
+ * recipient_max).  0 and *value (0 for one never counted), -1 on error.
+ */
+int store_counter_get(struct store *st, const char *name, int64_t *value);
 
 #endif

@@ -34,6 +34,16 @@ struct store_mail {
 	                     * filing) until sent; else NULL */
 };
 void store_mail_free(struct store_mail *m);         /* accepts NULL */
+
+/*
+ * last_reply of a mail that mail intake caused to an outside address
+ * beyond [smtp] recipient_max a day (DESIGN.md, Hostile senders): queued
+ * as failed, never tried; store_outbox_retry() sends it anyway.  The
+ * word before the colon is the reason `beianctl outbox --failed` and the
+ * metrics name.
+ */
+#define STORE_CAPPED_REPLY "capped: recipient_max reached for this " \
+	"address today; beianctl retry sends it"
 void store_mails_free(struct store_mail *m, size_t n);
 
 /*
@@ -57,7 +67,9 @@ int store_outbox_mark_sent(struct store *st, int64_t id, const char *reply);
 int store_outbox_mark_deferred(struct store *st, int64_t id, time_t next_try,
     const char *reply);
 int store_outbox_mark_failed(struct store *st, int64_t id, const char *reply);
-/* beianctl retry: a failed (or deferred) mail back to queued, due now. */
+/* beianctl retry: a failed (or deferred) mail back to queued, due now;
+ * a capped one too (the cap is applied when a mail is queued, never
+ * when it is sent). */
 int store_outbox_retry(struct store *st, int64_t id);
 /* At start-up: mails left in sending by a crash go back to queued.
  * Returns their number, or -1. */

@@ -41,4 +41,24 @@ int store_errors_recent(struct store *st, size_t max,
     int (*cb)(time_t at, const char *source, const char *code,
         const char *message, void *), void *arg);
 
+/*
+ * The limits intake is held at (DESIGN.md, Hostile senders), for
+ * `beianctl status`.  name is the configuration key that holds it
+ * (min_free, inbox_max, sender_max), detail one line for people.  The
+ * daemon sets a row while its limit holds (since is kept when the row is
+ * there already: only detail changes) and clears it after; at its start
+ * and stop it clears them all (name NULL).
+ */
+int store_limit_set(struct store *st, const char *name, const char *detail,
+    time_t since);
+int store_limit_clear(struct store *st, const char *name);
+/*
+ * The rows set, by name, then "recipient_max" when mails failed as
+ * capped (STORE_CAPPED_REPLY) wait in the outbox: since the oldest of
+ * them, detail their number.
+ */
+int store_limits_list(struct store *st,
+    int (*cb)(const char *name, time_t since, const char *detail, void *),
+    void *arg);
+
 #endif

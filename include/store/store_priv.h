@@ -175,6 +175,9 @@ int mails_queue(struct store *st, const struct frow *f, enum wf_state from,
 int mail_update(struct store *st, int rc);
 /* A statement's changed rows as 0, or -1. */
 int single(struct store *st, int rc);
+/* Add n to the store's counter name (store/metrics.h), in the caller's
+ * transaction: 0 or -1. */
+int store_counter_add(struct store *st, const char *name, int64_t n);
 
 /* ---- store checks of a package (checks.c) -------------------------------- */
 

@@ -81,6 +81,8 @@ static const struct {
 	M(SENDER_MISMATCH, "发件人不是备案所有人 / the sender is not the filing's owner"),
 	M(NO_PACKAGE, "邮件中没有备案材料 / the mail carries no package"),
 	M(MAIL_TOO_LARGE, "邮件过大 / the mail is too large"),
+	M(NOT_PROCESSED, "未能处理，已隔离待运维人员处理 / could not be "
+	    "processed; quarantined for the operator"),
 #undef M
 };
 

@@ -76,7 +76,8 @@
 	X(TOKEN_INVALID)                                                       \
 	X(SENDER_MISMATCH)                                                     \
 	X(NO_PACKAGE)                                                          \
-	X(MAIL_TOO_LARGE)
+	X(MAIL_TOO_LARGE)                                                      \
+	X(NOT_PROCESSED)
 
 enum err_code {
 #define ERR_ENUM(c) ERR_##c,

@@ -625,6 +625,9 @@ commit_done(struct daemon *d)
 			return;
 		} else if (commit_group(d, now, G_ALL, NULL, &aside) == -1)
 			break;
+		else if (aside > 0)
+			log_info("store: group committed; %zu of its items set "
+			    "aside, each tried alone now", aside);
 	}
 	commit_later(d);
 }

@@ -18,7 +18,8 @@
 #     would be too long): quarantined under a short name, the
 #     uploaded name kept in the .reason; nothing left in work/.
 #  6. A file with a second hard link is refused, in incoming/ and (a link
-#     made after its claim) in work/.
+#     made after its claim) in work/; an upload quarantined before
+#     quarantine names were short, left in work/, goes at the next start.
 . "$(dirname "$0")/daemon_lib.sh"
 
 TOP=$(mktemp -d /tmp/beiand-poison.XXXXXX)
@@ -211,7 +212,20 @@ rm "$BEIAND_DIR/keep.zip"
 bd_stop
 cp "$TOP/gp/p810011.zip" "$W/1700000000.000001.1~p~P001~raced.zip"
 ln "$W/1700000000.000001.1~p~P001~raced.zip" "$BEIAND_DIR/outside.zip"
+# and one quarantined before quarantine names were short, left in work/
+# for want of room for its .reason: it goes, and its row follows it
+L=1700000000.000002.2~p~P001~legacy.zip
+echo "not an archive" >"$W/$L"
+sql "INSERT INTO uploads(key, source, sha256, received, receipt, quarantined)
+     VALUES('$L', 'spool:P001', '00', 0, '<receipt upload=\"legacy.zip\"/>', 1);
+     INSERT INTO quarantine(item, source, at, reason)
+     VALUES('$L', 'providers/P001/incoming/legacy.zip', 0, 'ARCHIVE_FORMAT')" ||
+	fail "sqlite3"
 bd_start || fail "beiand did not start again"
+wait_receipt legacy.zip
+[ "$(quarantined legacy.zip)" = "${L%~legacy.zip}" ] ||
+	fail "legacy row: $(bd_ctl quarantine --json)"
+bd_wait_file "$Q/${L%~legacy.zip}" 10 || fail "legacy file: $(ls "$Q")"
 wait_receipt raced.zip
 [ "$(top_code raced.zip)" = ARCHIVE_CORRUPT ] || fail "raced.zip: $(cat "$(receipt raced.zip)")"
 grep -q 'another (hard) link' "$(receipt raced.zip)" || fail "raced.zip: $(cat "$(receipt raced.zip)")"

@@ -1,17 +1,20 @@
 /*
  * beiand: the uploads' way through the daemon — claim (spool/incoming/ →
- * work/), a parser worker, the decisions and one group commit with the
- * receipts' text, then the group's syncs, its receipt files and the
- * removal of its claimed files (struct group).  Run by the loop in
- * beiand.c, on its thread.
+ * work/), a parser worker, the decisions and the group commits with the
+ * receipts' text; the committed groups' syncs, receipt files and the
+ * removal of their claimed files are pipeline_groups.c's.  Run by the
+ * loop in beiand.c, on its thread.
  *
  * The uploads are hostile, and this file never reads their contents:
  * bytes are only hashed (and kept as they came) by the prep thread,
  * workers parse them, and their answers arrive decoded as untrusted
- * (worker/wire.c).  Claimed files are opened O_NOFOLLOW and checked to be
- * plain files; one that is not, or that changed while it was read, is
- * quarantined, never followed or read again.  Nothing of a commit leaves
- * the daemon (receipt, mail, IMAP expunge) before the commit is on disk.
+ * (worker/wire.c).  Claimed files are opened O_NOFOLLOW and checked again
+ * to be plain files with one link, the very files checked before their
+ * claim; one that is not, or that changed while it was read, is
+ * quarantined, never followed or read again.  One upload the store
+ * cannot take is quarantined rather than hold back the others.  Nothing
+ * of a commit leaves the daemon (receipt, mail, IMAP expunge) before the
+ * commit is on disk.
  */
 #include <errno.h>
 #include <fcntl.h>

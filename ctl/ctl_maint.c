@@ -152,7 +152,14 @@ ctl_requeue(int argc, char **argv, const struct config *cf)
 		rc = CTL_UNKNOWN_ID;
 		goto out;
 	}
-	if (q.source == NULL || !relpath_safe(q.source)) {
+	if (q.source != NULL && strncmp(q.source, "mail:", 5) == 0) {
+		/* a mail kept in state_dir/quarantine/: back into the inbox,
+		 * where the daemon takes it up within seconds and applies it
+		 * afresh (its message was moved to done_folder long ago) */
+		from = xasprintf("%s/quarantine/%s", cf->state_dir, q.item);
+		reason = xasprintf("%s.reason", from);
+		to = xasprintf("%s/inbox/%s", cf->state_dir, q.item);
+	} else if (q.source == NULL || !relpath_safe(q.source)) {
 		fputs("beianctl: ", stderr);
 		ctl_put_escaped(stderr, q.item);
 		fputs(": its source is not known", stderr);
@@ -164,10 +171,11 @@ ctl_requeue(int argc, char **argv, const struct config *cf)
 		fputc('\n', stderr);
 		rc = CTL_USAGE;
 		goto out;
+	} else {
+		from = xasprintf("%s/quarantine/%s", cf->spool_dir, q.item);
+		reason = xasprintf("%s.reason", from);
+		to = xasprintf("%s/%s", cf->spool_dir, q.source);
 	}
-	from = xasprintf("%s/quarantine/%s", cf->spool_dir, q.item);
-	reason = xasprintf("%s.reason", from);
-	to = xasprintf("%s/%s", cf->spool_dir, q.source);
 	/* never over a file that came since: the new one would be lost */
 	if (access(to, F_OK) == 0) {
 		fputs("beianctl: ", stderr);

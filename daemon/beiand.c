@@ -149,6 +149,16 @@ recover_work(struct daemon *d)
 		}
 		log_info("spool: upload=%s was committed; receipt written "
 		    "again", p->upload);
+		if (q) {
+			/* quarantined before its name was made short: the
+			 * row follows the file's name in quarantine/ */
+			char qn[SPOOL_QNAME_MAX + 1];
+
+			if (spool_quarantine_name(de->d_name, qn,
+			    sizeof(qn)) == 0 && store_quarantine_rename(d->st,
+			    de->d_name, qn) == -1)
+				log_err("store: %s", store_errmsg(d->st));
+		}
 		p->receipt = receipt;
 		p->quarantine = q;
 		receipt_defer(d, p);

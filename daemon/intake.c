@@ -41,6 +41,7 @@
 #include "daemon/intake.h"
 #include "daemon/intake_int.h"
 #include "daemon/metrics.h"
+#include "daemon/receipt.h"
 #include "lib/compat.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
@@ -58,6 +59,31 @@
 #include "worker/worker.h"
 
 /* ---- jobs --------------------------------------------------------------- */
+
+/* ---- paths of a mail's file ------------------------------------------- */
+
+/* A quarantined mail's name, in state_dir/quarantine/ and, put back by
+ * `beianctl requeue`, in the inbox. */
+static void
+quarantine_name(uint32_t v, uint32_t uid, char *buf, size_t size)
+{
+	snprintf(buf, size, "mail-%" PRIu32 "-%" PRIu32 ".eml", v, uid);
+}
+
+/* Where m's stored message is. */
+static void
+msg_path(const struct intake *in, const struct msg *m, char *buf,
+    size_t size)
+{
+	char name[64];
+
+	if (!m->requeued) {
+		intake_inbox_path(in, m->v, m->uid, buf, size);
+		return;
+	}
+	quarantine_name(m->v, m->uid, name, sizeof(name));
+	snprintf(buf, size, "%s/%s", in->inbox, name);
+}
 
 /* The header block of a large mail as a file a worker can read. */
 static int
@@ -98,7 +124,7 @@ dispatch(struct intake *in)
 		if (m->large)
 			fd = header_fd(m);
 		else {
-			intake_inbox_path(in, m->v, m->uid, path, sizeof(path));
+			msg_path(in, m, path, sizeof(path));
 			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd == -1) {
@@ -120,11 +146,52 @@ dispatch(struct intake *in)
 	}
 }
 
+/*
+ * Mails put back by `beianctl requeue` (inbox/mail-V-U.eml): each is
+ * parsed and applied afresh; its message is in done_folder already.
+ */
+static void
+requeue_scan(struct intake *in)
+{
+	DIR *d = opendir(in->inbox);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long v, uid;
+		char tail[8], name[64];
+		struct msg *m;
+
+		if (sscanf(de->d_name, "mail-%lu-%lu%7s", &v, &uid, tail) !=
+		    3 || strcmp(tail, ".eml") != 0 || v > UINT32_MAX ||
+		    uid > UINT32_MAX)
+			continue;
+		/* only the name we make (no "+1", no leading zeros) */
+		quarantine_name((uint32_t)v, (uint32_t)uid, name, sizeof(name));
+		if (strcmp(name, de->d_name) != 0 ||
+		    intake_msg_find(in, (uint32_t)v, (uint32_t)uid) != NULL)
+			continue;
+		m = xcalloc(1, sizeof(*m));
+		m->v = (uint32_t)v;
+		m->uid = (uint32_t)uid;
+		m->requeued = 1;
+		m->state = MSG_QUEUED;
+		log_info("intake: uid=%" PRIu32 " requeued from quarantine as "
+		    "%s", m->uid, name);
+		intake_msg_add(in, m);
+	}
+	closedir(d);
+}
 int64_t
 intake_tick(struct intake *in, int64_t now_ms)
 {
 	if (in == NULL)
 		return 1000;
+	if (now_ms >= in->requeue_scan_ms) {
+		in->requeue_scan_ms = now_ms + INTAKE_REQUEUE_SCAN_MS;
+		requeue_scan(in);
+	}
 	if (in->f == NULL && now_ms >= in->restart_ms)
 		intake_fetcher_start(in);
 	dispatch(in);
@@ -185,269 +252,19 @@ intake_has_done(const struct intake *in)
 	return 0;
 }
 
-/* ---- applying a mail ---------------------------------------------------- */
-
-/* What one mail is applied with. */
-struct mctx {
-	struct intake *in;
-	struct msg *m;
-	const struct mail_meta *mm;
-	char hex[SHA256_HEX];   /* content key: sha256, or "large:SIZE" */
-	char ref[17];           /* Message-ID part of replies: hex digits */
-	const char *reply_to;   /* envelope sender, else From */
-	struct store_actor who;
-	time_t now;
-};
-
-/*
- * A refusal or help reply to the envelope sender: never to automated
- * mail, at most reply_cap a day per address.  filing, when not NULL, is
- * the filing the mail made or changed: the reply is about it.  -1 on a
- * store error.
- */
-static int
-reply(struct mctx *c, enum wf_template tpl, const char *params,
-    const char *filing)
+size_t
+intake_waiting(const struct intake *in, int suspect)
 {
-	struct store_actor who = c->who;
-	int64_t id;
-	int rc;
+	size_t n = 0;
 
-	if (c->mm->automated || c->reply_to[0] == '\0') {
-		log_info("intake: uid=%" PRIu32 ": automated mail, no %s reply",
-		    c->m->uid, workflow_template_name(tpl));
+	if (in == NULL)
 		return 0;
-	}
-	rc = store_reply_take(c->in->st, c->reply_to, c->now,
-	    (unsigned long)c->in->cf->imap_reply_cap);
-	if (rc == -1)
-		return -1;
-	if (rc == 1) {
-		log_warn("intake: uid=%" PRIu32 ": reply_cap reached for the "
-		    "sender, no %s reply", c->m->uid,
-		    workflow_template_name(tpl));
-		return 0;
-	}
-	who.sender = c->reply_to;
-	who.no_sender_mail = 0;
-	if (filing != NULL && filing[0] != '\0')
-		return store_mail_reply(c->in->st, tpl, filing, params, &who,
-		    &id);
-	return store_mail_loose(c->in->st, tpl, c->ref, params, &who, &id);
+	for (const struct msg *m = in->msgs; m != NULL; m = m->next)
+		n += m->state == MSG_PARSED && !m->suspect == !suspect;
+	return n;
 }
 
-/* A refusal; made, when not NULL, is the filing this mail's package made
- * or resubmitted (the refusal is about it), else it is about the mail. */
-static int
-refuse_about(struct mctx *c, const char *id, enum wf_state state,
-    const struct errlist *el, const char *made)
-{
-	char *params = json_refusal_params(id, state == WF_NONE ? NULL :
-	    workflow_state_name(state), NULL, el);
-	int rc;
-
-	log_info("intake: uid=%" PRIu32 " filing=%s refused: %s", c->m->uid,
-	    id && *id ? id : "-", errlist_count(el) ?
-	    err_code_name(errlist_get(el, 0)->code) : "-");
-	rc = reply(c, WF_TPL_INVALID, params, made);
-	free(params);
-	return rc;
-}
-
-static int
-refuse(struct mctx *c, const char *id, enum wf_state state,
-    const struct errlist *el)
-{
-	return refuse_about(c, id, state, el, NULL);
-}
-
-static int
-refuse_code(struct mctx *c, const char *id, enum err_code code,
-    const char *path)
-{
-	struct errlist *el = errlist_new();
-	int rc;
-
-	errlist_add(el, code, path, NULL);
-	rc = refuse(c, id, WF_NONE, el);
-	errlist_free(el);
-	return rc;
-}
-
-static int
-is_bureau_address(const struct config *cf, const char *addr,
-    const char *province)
-{
-	for (size_t i = 0; i < cf->nbureaus; i++) {
-		const struct config_bureau *b = &cf->bureaus[i];
-
-		if (province != NULL && strcmp(b->province, province) != 0)
-			continue;
-		for (size_t k = 0; k < b->naddresses; k++)
-			if (mime_addr_equal(addr, b->addresses[k]))
-				return 1;
-	}
-	return 0;
-}
-
-/* The bureau's answer to a review request. */
-static int
-apply_bureau(struct mctx *c)
-{
-	const struct mail_meta *mm = c->mm;
-	struct upload *u = c->m->u;
-	struct store_filing_detail *fd = NULL;
-	struct ingest_outcome o = { 0 };
-	const char *id = mm->tag_id;
-	int rc = 0;
-
-	c->who.kind = WF_ACTOR_BUREAU;
-	c->who.provider = NULL;
-	if (u->nitems == 1 && u->items[0].kind == ITEM_DECISION &&
-	    u->items[0].decision != NULL && u->items[0].decision->filing)
-		id = u->items[0].decision->filing;
-	/* The sender must be an address of the filing's province. */
-	if (id[0] != '\0' && (rc = store_filing_show(c->in->st, id, &fd)) == -1)
-		return -1;
-	if (id[0] == '\0' || rc == 1) {
-		rc = refuse_code(c, NULL, ERR_TRACKING_ID_UNKNOWN, "/");
-		goto out;
-	}
-	if (!is_bureau_address(c->in->cf, mm->from_addr, fd->info.province)) {
-		rc = refuse_code(c, id, ERR_SENDER_MISMATCH, "/");
-		goto out;
-	}
-	o.errs = errlist_new();
-	if (u->nitems == 1 && u->items[0].kind == ITEM_DECISION) {
-		struct item *it = &u->items[0];
-
-		/* The subject's token stands in for one the file lacks. */
-		if (it->decision != NULL && it->decision->token == NULL &&
-		    mm->review_token[0] != '\0')
-			it->decision->token = xstrdup(mm->review_token);
-		if (ingest_mail_item(c->in->st, c->in->cf, it, &c->who, NULL,
-		    NULL, &o) == -1) {
-			rc = -1;
-			goto out;
-		}
-	} else if (mm->command == MIME_CMD_APPROVE ||
-	    mm->command == MIME_CMD_REJECT) {
-		struct store_transition_req req = { 0 };
-		struct store_result res = { .errs = o.errs };
-		struct store_issue issue = { "/", "", mm->reason };
-
-		if (mm->command == MIME_CMD_REJECT && mm->reason[0] == '\0') {
-			errlist_add(o.errs, ERR_SCHEMA_VIOLATION, "/",
-			    "驳回须写明理由（REJECT: 理由）/ a rejection needs "
-			    "a reason (REJECT: reason)");
-			goto refused;
-		}
-		req.id = id;
-		req.review_token = mm->review_token;
-		req.reason = mm->command == MIME_CMD_REJECT ? mm->reason :
-		    mm->from_addr;
-		if (mm->command == MIME_CMD_APPROVE)
-			req.to = WF_APPROVED;
-		else {
-			req.to = WF_RETURNED_TO_PROVIDER;
-			req.issues = &issue;
-			req.nissues = 1;
-		}
-		if ((rc = store_transition(c->in->st, &req, &c->who, &res)) ==
-		    -1)
-			goto out;
-		strlcpy(o.id, id, sizeof(o.id));
-		o.state = res.state;
-		rc = 0;
-	} else {
-		log_info("intake: uid=%" PRIu32 " bureau mail with no "
-		    "decision: nothing to do", c->m->uid);
-		goto out;
-	}
-refused:
-	if (errlist_nerrors(o.errs) > 0)
-		rc = refuse(c, id, o.state, o.errs);
-	else
-		log_info("intake: uid=%" PRIu32 " filing=%s bureau decision: "
-		    "%s", c->m->uid, id, workflow_state_name(o.state));
-out:
-	errlist_free(o.errs);
-	store_filing_detail_free(fd);
-	return rc;
-}
-
-/* The owner withdraws by a follow-up whose first line is "withdraw". */
-static int
-apply_withdraw(struct mctx *c)
-{
-	const struct mail_meta *mm = c->mm;
-	struct store_transition_req req = { 0 };
-	struct store_result res = { 0 };
-	char token[STORE_TOKEN_LEN + 1];
-	char *owner = NULL;
-	int rc;
-
-	if (mm->tag_id[0] == '\0')
-		return refuse_code(c, NULL, ERR_TRACKING_ID_UNKNOWN, "/");
-	if ((rc = store_filing_owner(c->in->st, mm->tag_id, &owner, token)) ==
-	    -1)
-		return -1;
-	if (rc == 1)
-		return refuse_code(c, NULL, ERR_TRACKING_ID_UNKNOWN, "/");
-	res.errs = errlist_new();
-	/* From, not only the envelope sender, must be the owner. */
-	if (!mime_addr_equal(mm->from_addr, owner)) {
-		errlist_add(res.errs, ERR_SENDER_MISMATCH, "/", NULL);
-		rc = 1;
-	} else {
-		req.id = mm->tag_id;
-		req.to = WF_WITHDRAWN;
-		req.reason = "withdraw";
-		req.owner_token = mm->tag_token;
-		if ((rc = store_transition(c->in->st, &req, &c->who, &res)) ==
-		    -1)
-			goto out;
-	}
-	if (errlist_nerrors(res.errs) > 0)
-		rc = refuse(c, mm->tag_id, res.state, res.errs);
-	else
-		log_info("intake: uid=%" PRIu32 " filing=%s withdrawn by mail",
-		    c->m->uid, mm->tag_id);
-out:
-	free(owner);
-	errlist_free(res.errs);
-	return rc;
-}
-
-/* A package from an owner: a new filing, or a follow-up under its tag. */
-static int
-apply_package(struct mctx *c)
-{
-	const struct mail_meta *mm = c->mm;
-	struct item *it = &c->m->u->items[0];
-	struct ingest_outcome o = { 0 };
-	int rc;
-
-	/* Filings by mail are the owner's own (DESIGN.md). */
-	if (it->filing != NULL)
-		it->filing->mode = FILING_MODE_SELF;
-	o.errs = errlist_new();
-	rc = ingest_mail_item(c->in->st, c->in->cf, it, &c->who, mm->tag_id,
-	    mm->tag_token, &o);
-	if (rc == 0) {
-		log_info("intake: uid=%" PRIu32 " filing=%s state=%s "
-		    "errors=%zu", c->m->uid, o.id[0] ? o.id : "-",
-		    o.state != WF_NONE ? workflow_state_name(o.state) : "-",
-		    errlist_nerrors(o.errs));
-		if (errlist_nerrors(o.errs) > 0)
-			/* a package without a tag made a filing (invalid):
-			 * the refusal is about it */
-			rc = refuse_about(c, o.id, o.state, o.errs,
-			    mm->tag_id[0] == '\0' ? o.id : NULL);
-	}
-	errlist_free(o.errs);
-	return rc;
-}
+/* ---- applying a mail (what one means: daemon/intake_apply.c) -------- */
 
 static int
 apply_one(struct intake *in, struct msg *m, time_t now)
@@ -456,8 +273,10 @@ apply_one(struct intake *in, struct msg *m, time_t now)
 	const struct mail_meta *mm;
 	struct upload *u = m->u;
 
-	c.in = in;
-	c.m = m;
+	c.st = in->st;
+	c.cf = in->cf;
+	c.uid = m->uid;
+	c.u = m->u;
 	c.now = now;
 	if (m->crash != NULL) {
 		/* Parsed by no worker: kept as seen (it is in done_folder
@@ -502,53 +321,79 @@ apply_one(struct intake *in, struct msg *m, time_t now)
 	c.who.name = mm->from_addr;
 	c.who.provider = in->cf->imap_provider;
 	c.who.sender = c.reply_to;
-	/* The store's own refusal rows are replaced by reply(), which
+	/* The store's own refusal rows are replaced by mail_reply(), which
 	 * applies the automated-mail rules and reply_cap. */
 	c.who.no_sender_mail = 1;
 	c.who.source = mm->message_id[0] != '\0' ? mm->message_id : c.hex;
 	c.who.now = now;
 
 	if (m->large) {
-		if (refuse_code(&c, NULL, ERR_MAIL_TOO_LARGE, "/") == -1)
+		if (mail_refuse_code(&c, NULL, ERR_MAIL_TOO_LARGE, "/") == -1)
 			return -1;
-	} else if (is_bureau_address(in->cf, mm->from_addr, NULL) &&
+	} else if (mail_bureau_address(in->cf, mm->from_addr, NULL) &&
 	    (mm->review_token[0] != '\0' || (u->nitems == 1 &&
 	    u->items[0].kind == ITEM_DECISION))) {
-		if (apply_bureau(&c) == -1)
+		if (mail_apply_bureau(&c) == -1)
 			return -1;
 	} else if (errlist_nerrors(u->errs) > 0) {
-		if (refuse(&c, NULL, WF_NONE, u->errs) == -1)
+		if (mail_refuse(&c, NULL, WF_NONE, u->errs) == -1)
 			return -1;
 	} else if (u->nitems == 1 && u->items[0].kind == ITEM_FILING) {
-		if (apply_package(&c) == -1)
+		if (mail_apply_package(&c) == -1)
 			return -1;
 	} else if (mm->command == MIME_CMD_WITHDRAW) {
-		if (apply_withdraw(&c) == -1)
+		if (mail_apply_withdraw(&c) == -1)
 			return -1;
 	} else if (u->nitems == 0 && mm->tag_id[0] == '\0' &&
 	    mm->review_token[0] == '\0') {
 		log_info("intake: uid=%" PRIu32 " no package: help reply",
 		    m->uid);
-		if (reply(&c, WF_TPL_HELP, NULL, NULL) == -1)
+		if (mail_reply(&c, WF_TPL_HELP, NULL, NULL) == -1)
 			return -1;
 	} else if (u->nitems == 0) {
 		/* A reply under a tag saying nothing we know. */
-		if (refuse_code(&c, mm->tag_id, ERR_NO_PACKAGE, "/") == -1)
+		if (mail_refuse_code(&c, mm->tag_id, ERR_NO_PACKAGE, "/") == -1)
 			return -1;
 	} else {
 		/* A decision file from someone not of the bureau. */
-		if (refuse_code(&c, NULL, ERR_SENDER_MISMATCH, "/") == -1)
+		if (mail_refuse_code(&c, NULL, ERR_SENDER_MISMATCH, "/") == -1)
 			return -1;
 	}
 	return store_mail_seen_add(in->st, in->mailbox, m->v, m->uid,
 	    mm->message_id, c.hex, m->large, now);
 }
 
+/*
+ * A mail that failed alone (m->poison): kept for the operator, not
+ * answered (whoever sent it, a reply would only repeat the trouble).
+ * Its identity is recorded as done, so that the mailbox goes on past
+ * it, with a content key of its own: a copy sent again is processed
+ * afresh.  After the commit its file goes to state_dir/quarantine/.
+ */
+static int
+apply_poison(struct intake *in, struct msg *m, time_t now)
+{
+	const char *mid = m->u != NULL && m->u->mail != NULL ?
+	    m->u->mail->message_id : "";
+	char item[64], src[64], key[64];
+
+	quarantine_name(m->v, m->uid, item, sizeof(item));
+	snprintf(src, sizeof(src), "mail:%" PRIu32 "-%" PRIu32, m->v, m->uid);
+	snprintf(key, sizeof(key), "quarantined:%" PRIu32 "-%" PRIu32, m->v,
+	    m->uid);
+	if (store_quarantine_add(in->st, item, m->large ? NULL : src,
+	    m->poison, now) == -1 ||
+	    store_error_add(in->st, "mail", "NOT_PROCESSED", m->poison, now) ==
+	    -1)
+		return -1;
+	return store_mail_seen_add(in->st, in->mailbox, m->v, m->uid, mid, key,
+	    m->large, now);
+}
 /* How a mail counts in beiand_ingested_total{channel="mail"}. */
 static enum metrics_result
 msg_result(const struct msg *m)
 {
-	if (m->crash != NULL)
+	if (m->crash != NULL || m->poison != NULL)
 		return METRICS_RES_QUARANTINED;
 	if (m->large)
 		return METRICS_RES_REFUSED;
@@ -567,24 +412,117 @@ intake_set_metrics(struct intake *in, struct metrics *m)
 		in->metrics = m;
 }
 
+/* One mail in its own savepoint: 0 applied, -1 failed (the savepoint
+ * still open: the caller ends it). */
+static int
+apply_item(struct intake *in, struct msg *m, time_t now)
+{
+	if (store_item_begin(in->st) == -1)
+		return -1;
+	/* requeued: applied afresh, not taken for the one seen before */
+	if (m->requeued && m->poison == NULL &&
+	    store_mail_seen_forget(in->st, in->mailbox, m->v, m->uid) == -1)
+		return -1;
+	if ((m->poison != NULL ? apply_poison(in, m, now) :
+	    apply_one(in, m, now)) == -1)
+		return -1;
+	return store_item_end(in->st, 1);
+}
 int
-intake_apply(struct intake *in, time_t now)
+intake_apply(struct intake *in, time_t now, enum intake_pick pick,
+    size_t *aside, size_t *applied)
 {
 	if (in == NULL)
 		return 0;
 	for (struct msg *m = in->msgs; m != NULL; m = m->next) {
-		if (m->state != MSG_PARSED)
+		const char *why;
+
+		if (m->state != MSG_PARSED ||
+		    !m->suspect != (pick == INTAKE_PLAIN))
 			continue;
-		if (apply_one(in, m, now) == -1) {
-			log_err("intake: uid=%" PRIu32 ": store: %s", m->uid,
-			    store_errmsg(in->st));
-			return -1;
+		if (apply_item(in, m, now) == 0) {
+			m->state = MSG_APPLIED;
+			(*applied)++;
+			if (pick == INTAKE_SUSPECT)
+				break;
+			continue;
 		}
-		m->state = MSG_APPLIED;
+		why = store_errmsg(in->st);
+		log_err("intake: uid=%" PRIu32 ": store: %s", m->uid, why);
+		if (store_errfault(in->st) == STORE_FAULT_ENV)
+			return -1;
+		if (m->poison != NULL) {
+			/* Not even its quarantine could be recorded: it
+			 * stays as it is (its file, its message) until the
+			 * next start rather than hold back the rest. */
+			log_err("intake: uid=%" PRIu32 ": its quarantine not "
+			    "recorded either; left until the next start",
+			    m->uid);
+			m->state = MSG_HELD;
+		} else if (pick == INTAKE_SUSPECT) {
+			log_err("intake: uid=%" PRIu32 " fails alone: %s; "
+			    "quarantined (NOT_PROCESSED)", m->uid, why);
+			m->poison = xstrdup(why);
+		} else {
+			log_warn("intake: uid=%" PRIu32 " set aside from its "
+			    "group: %s; tried alone", m->uid, why);
+			m->suspect = 1;
+			(*aside)++;
+		}
+		if (!store_in_group(in->st))
+			return -2;
+		if (store_item_end(in->st, 0) == -1)
+			return -1;
+		if (pick == INTAKE_PLAIN || m->state == MSG_HELD)
+			continue;
+		/* failed alone: its quarantine, in this group */
+		if (apply_item(in, m, now) == 0) {
+			m->state = MSG_APPLIED;
+			(*applied)++;
+			break;
+		}
+		if (store_errfault(in->st) == STORE_FAULT_ENV)
+			return -1;
+		log_err("intake: uid=%" PRIu32 ": its quarantine not recorded "
+		    "either: %s; left until the next start", m->uid,
+		    store_errmsg(in->st));
+		m->state = MSG_HELD;
+		if (!store_in_group(in->st))
+			return -2;
+		if (store_item_end(in->st, 0) == -1)
+			return -1;
+		break;
 	}
 	return 0;
 }
 
+/* After its commit: a quarantined mail's file to state_dir/quarantine/,
+ * with its reason beside it. */
+static void
+quarantine_file(struct intake *in, const struct msg *m)
+{
+	char from[4200], to[4200], name[64], rname[80], *text;
+
+	if (m->large)
+		return; /* never fetched: it stays on the server */
+	msg_path(in, m, from, sizeof(from));
+	quarantine_name(m->v, m->uid, name, sizeof(name));
+	snprintf(to, sizeof(to), "%s/%s", in->quarantine, name);
+	snprintf(rname, sizeof(rname), "%s.reason", name);
+	text = xasprintf("mailbox: %s\nuidvalidity: %" PRIu32 "\nuid: %" PRIu32
+	    "\nreason: %s\nsee `beianctl quarantine`; `beianctl requeue %s` "
+	    "processes it again\n", in->mailbox, m->v, m->uid, m->poison,
+	    name);
+	if ((mkdir(in->quarantine, 0700) == -1 && errno != EEXIST) ||
+	    file_write_atomic(in->quarantine, rname, text, strlen(text),
+	    0600) == -1 || rename(from, to) == -1)
+		log_err("intake: uid=%" PRIu32 ": %s: %s", m->uid, to,
+		    strerror(errno));
+	else
+		log_warn("intake: uid=%" PRIu32 " quarantined as %s", m->uid,
+		    to);
+	free(text);
+}
 void
 intake_after_commit(struct intake *in, int committed)
 {
@@ -606,10 +544,21 @@ intake_after_commit(struct intake *in, int committed)
 		m->u = NULL;
 		free(m->hdr);
 		m->hdr = NULL;
-		if (!m->large) {
+		if (m->poison != NULL)
+			quarantine_file(in, m);
+		if (m->requeued) {
+			char path[4200];
+
+			/* its message was moved when it was quarantined */
+			msg_path(in, m, path, sizeof(path));
+			if (m->poison == NULL && unlink(path) == -1 &&
+			    errno != ENOENT)
+				log_err("intake: %s: %s", path, strerror(errno));
+		} else if (!m->large) {
 			/* the file first: a fetcher waiting for room in the
 			 * inbox counts again when the "done" wakes it */
-			intake_inbox_remove(in, m->v, m->uid);
+			if (m->poison == NULL)
+				intake_inbox_remove(in, m->v, m->uid);
 			m->need_done = 1;
 			intake_send_done(in, m);
 		}
@@ -635,6 +584,8 @@ intake_new(const struct config *cf, struct store *st, struct worker_pool *pool,
 	in->pool = pool;
 	in->mailbox = xstrdup(u.mailbox);
 	imap_url_free(&u);
+	snprintf(in->quarantine, sizeof(in->quarantine), "%s/quarantine",
+	    cf->state_dir);
 	if ((size_t)snprintf(in->inbox, sizeof(in->inbox), "%s/inbox",
 	    cf->state_dir) >= sizeof(in->inbox) ||
 	    (mkdir(in->inbox, 0700) == -1 && errno != EEXIST)) {

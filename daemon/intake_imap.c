@@ -56,11 +56,12 @@ intake_msg_free(struct msg *m)
 		return;
 	free(m->hdr);
 	free(m->crash);
+	free(m->poison);
 	upload_free(m->u);
 	free(m);
 }
 
-static struct msg *
+struct msg *
 intake_msg_find(struct intake *in, uint32_t v, uint32_t uid)
 {
 	for (struct msg *m = in->msgs; m != NULL; m = m->next)
@@ -69,7 +70,7 @@ intake_msg_find(struct intake *in, uint32_t v, uint32_t uid)
 	return NULL;
 }
 
-static void
+void
 intake_msg_add(struct intake *in, struct msg *m)
 {
 	struct msg **pp = &in->msgs;
@@ -286,7 +287,8 @@ on_uidvalidity(struct intake *in, const struct imap_event *ev)
 		for (struct msg **pp = &in->msgs; *pp != NULL;) {
 			struct msg *m = *pp;
 
-			if (m->v != ev->uidvalidity && m->state == MSG_QUEUED) {
+			if (m->v != ev->uidvalidity && m->state == MSG_QUEUED &&
+			    !m->requeued) {
 				*pp = m->next;
 				intake_msg_free(m);
 			} else
@@ -465,9 +467,10 @@ intake_advance(struct intake *in)
 
 	if (in->v == 0)
 		return;
+	/* (a requeued mail's UID was passed long ago) */
 	for (struct msg *m = in->msgs; m != NULL; m = m->next)
 		if (m->v == in->v && m->state != MSG_COMMITTED &&
-		    m->uid <= best)
+		    !m->requeued && m->uid <= best)
 			best = m->uid - 1;
 	if (in->nwaiting > 0 && in->waiting[0] <= best)
 		best = in->waiting[0] - 1;

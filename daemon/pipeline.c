@@ -1,17 +1,20 @@
 /*
  * beiand: the uploads' way through the daemon — claim (spool/incoming/ →
- * work/), a parser worker, the decisions and one group commit with the
- * receipts' text, then the group's syncs, its receipt files and the
- * removal of its claimed files (struct group).  Run by the loop in
- * beiand.c, on its thread.
+ * work/), a parser worker, the decisions and the group commits with the
+ * receipts' text; the committed groups' syncs, receipt files and the
+ * removal of their claimed files are pipeline_groups.c's.  Run by the
+ * loop in beiand.c, on its thread.
  *
  * The uploads are hostile, and this file never reads their contents:
  * bytes are only hashed (and kept as they came) by the prep thread,
  * workers parse them, and their answers arrive decoded as untrusted
- * (worker/wire.c).  Claimed files are opened O_NOFOLLOW and checked to be
- * plain files; one that is not, or that changed while it was read, is
- * quarantined, never followed or read again.  Nothing of a commit leaves
- * the daemon (receipt, mail, IMAP expunge) before the commit is on disk.
+ * (worker/wire.c).  Claimed files are opened O_NOFOLLOW and checked again
+ * to be plain files with one link, the very files checked before their
+ * claim; one that is not, or that changed while it was read, is
+ * quarantined, never followed or read again.  One upload the store
+ * cannot take is quarantined rather than hold back the others.  Nothing
+ * of a commit leaves the daemon (receipt, mail, IMAP expunge) before the
+ * commit is on disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,33 +50,6 @@
 
 #define COMMIT_RETRY_MIN_MS 1000    /* a group not committed: tried again */
 #define COMMIT_RETRY_MAX_MS 60000   /* ... at doubling intervals up to this */
-#define RECEIPT_RETRY_MIN_MS 5000   /* a receipt not written: tried again */
-#define RECEIPT_RETRY_MAX_MS 300000 /* ... at doubling intervals up to this */
-
-/*
- * A committed group on its way to durability: its commit is synced, then
- * its receipts are written (on the prep thread) and synced, then its
- * claimed files go (on the prep thread too).  No effect of a commit
- * leaves the daemon (receipt, mail, IMAP expunge) before the commit is on
- * disk, and no claimed file goes before its receipt is.  While a call is
- * on the prep thread, the loop leaves the group's uploads alone.
- */
-enum group_stage {
-	GS_COMMITTED,           /* waiting for the commit's sync */
-	GS_WRITING,             /* its receipts being written */
-	GS_RECEIPTED,           /* receipts written, waiting for their sync */
-	GS_REMOVING,            /* its claimed files being removed */
-};
-
-struct group {
-	struct group *next;
-	struct ulist ups;
-	enum group_stage stage;
-	uint64_t tag;           /* the sync this stage waits for */
-	int64_t outbox_last;    /* the outbox's last id at the commit */
-	const char *work_dir;   /* spool/work/ (a reload drains the groups) */
-	struct prep_job job;    /* the call on the prep thread */
-};
 
 struct whole_job {
 	uint64_t job, cand;
@@ -124,6 +100,7 @@ upl_free(struct upl *u)
 	free(u->crash);
 	free(u->receipt);
 	free(u->prep);
+	free(u->poison);
 	free(u);
 }
 
@@ -271,7 +248,11 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 	who.now = now;
 
 	uerrs = errlist_new();
-	if (p->crash != NULL)
+	if (p->poison != NULL)
+		errlist_add(uerrs, ERR_NOT_PROCESSED, "/",
+		    "未能处理，已隔离待运维人员处理 / could not be processed; "
+		    "quarantined for the operator: %s", p->poison);
+	else if (p->crash != NULL)
 		errlist_add(uerrs, ERR_ARCHIVE_CORRUPT, "/",
 		    "无法安全读取，已隔离 / could not be read safely, "
 		    "quarantined: %s", p->crash);
@@ -286,7 +267,7 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		char *params = json_refusal_params(NULL, NULL, p->upload,
 		    uerrs);
 		const struct err_item *e = errlist_get(uerrs, 0);
-		char ref[17], qsrc[1024];
+		char ref[17], qsrc[1024], qname[SPOOL_QNAME_MAX + 1];
 		int64_t mail_id;
 
 		memcpy(ref, hex, 16);
@@ -295,9 +276,11 @@ upload_apply(struct daemon *d, struct upl *p, time_t now)
 		p->counted[METRICS_RES_QUARANTINED]++;
 		snprintf(qsrc, sizeof(qsrc), "%s/incoming/%s", src->rel,
 		    p->upload);
+		if (spool_quarantine_name(p->work, qname, sizeof(qname)) == -1)
+			strlcpy(qname, p->work, sizeof(qname)); /* cannot be */
 		if (store_mail_loose(d->st, WF_TPL_INVALID, ref, params, &who,
 		    &mail_id) == -1 ||
-		    store_quarantine_add(d->st, p->work, qsrc, e->message, now) ==
+		    store_quarantine_add(d->st, qname, qsrc, e->message, now) ==
 		    -1 ||
 		    store_error_add(d->st, src->source, err_code_name(e->code),
 		    e->message, now) == -1) {
@@ -359,258 +342,6 @@ out:
 	return rc;
 }
 
-/* The receipt of a committed upload (durable after the next sync).  -1
- * when it could not be written: the claimed file then stays in work/
- * (receipts_retry(), or the next start, writes the receipt). */
-static int
-upload_receipt(struct daemon *d, size_t srci, const char *upload,
-    const char *receipt)
-{
-	const struct spool_src *src = spool_src(d->sp, srci);
-
-	if (receipt_write_flags(src->outgoing, upload, receipt, FW_NOSYNC) == 0)
-		return 0;
-	log_err("spool: upload=%s: receipt: %s", upload, strerror(errno));
-	return -1;
-}
-
-/* Everything written so far made durable, waiting for it here (start-up
- * recovery, a group that answered IMAP mail, the end).  -1 when the sync
- * failed. */
-int
-sync_now(struct daemon *d)
-{
-	if (syncer_wait(d->sy, syncer_request(d->sy)) == 0)
-		return 0;
-	log_err("spool: syncfs: %s", strerror(errno));
-	return -1;
-}
-
-/* After its receipt is durable, the claimed file goes away. */
-static void
-upload_finish(struct daemon *d, const char *work, const char *upload,
-    int quarantine)
-{
-	char path[4096];
-
-	if (quarantine) {
-		if (spool_quarantine(d->sp, work, "see the receipt and "
-		    "`beianctl quarantine`\n") == -1)
-			log_err("spool: upload=%s: quarantine: %s", upload,
-			    strerror(errno));
-		else
-			log_warn("spool: upload=%s quarantined as %s", upload,
-			    work);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp), work);
-	if (unlink(path) == -1)
-		log_err("spool: %s: %s", path, strerror(errno));
-}
-
-/* A committed upload whose receipt could not be written (outgoing/ full
- * or read-only, say) waits here for receipts_retry(). */
-void
-receipt_defer(struct daemon *d, struct upl *p)
-{
-	if (d->unreceipted.head == NULL) {
-		d->receipt_backoff_ms = RECEIPT_RETRY_MIN_MS;
-		d->receipt_retry_ms = mono_ms() + d->receipt_backoff_ms;
-	}
-	ulist_push(&d->unreceipted, p);
-}
-
-/*
- * The receipts owed (not written in their group, or found owed at the
- * start), written together and made durable with one sync; their claimed
- * files then go (or move to quarantine/).  Those that still fail are
- * tried again RECEIPT_RETRY_MIN_MS after the first failure, then at
- * doubling intervals up to RECEIPT_RETRY_MAX_MS; their commits stand
- * meanwhile.
- */
-void
-receipts_retry(struct daemon *d, int64_t now)
-{
-	struct ulist left = { 0 };
-	struct upl *p;
-	size_t done = 0;
-	int written = 0;
-
-	if (d->unreceipted.head == NULL || now < d->receipt_retry_ms)
-		return;
-	for (p = d->unreceipted.head; p != NULL; p = p->next)
-		written |= p->receipt_ok = upload_receipt(d, p->src, p->upload,
-		    p->receipt) == 0;
-	if (written && sync_now(d) == -1)
-		for (p = d->unreceipted.head; p != NULL; p = p->next)
-			p->receipt_ok = 0;
-	while ((p = ulist_take(&d->unreceipted, 0)) != NULL) {
-		if (p->receipt_ok) {
-			upload_finish(d, p->work, p->upload, p->quarantine);
-			done++;
-			upl_free(p);
-		} else
-			ulist_push(&left, p);
-	}
-	d->unreceipted = left;
-	if (done > 0)
-		log_info("spool: %zu receipts written after all", done);
-	if (left.head == NULL)
-		return;
-	d->receipt_backoff_ms *= 2;
-	if (d->receipt_backoff_ms > RECEIPT_RETRY_MAX_MS)
-		d->receipt_backoff_ms = RECEIPT_RETRY_MAX_MS;
-	d->receipt_retry_ms = now + d->receipt_backoff_ms;
-	log_warn("spool: %zu receipts not written yet; next try in %lld s",
-	    left.n, (long long)(d->receipt_backoff_ms / 1000));
-}
-
-/* On the prep thread: a committed group's receipts, not synced. */
-static void
-group_write_receipts(void *arg)
-{
-	struct group *g = arg;
-
-	for (struct upl *p = g->ups.head; p != NULL; p = p->next) {
-		p->receipt_ok = receipt_write_flags(p->outgoing, p->upload,
-		    p->receipt, FW_NOSYNC) == 0;
-		p->file_errno = p->receipt_ok ? 0 : errno;
-	}
-}
-
-/* On the prep thread: the claimed files whose receipts are durable
- * (those without a receipt stay until the next start writes it from the
- * store; those refused as a whole were moved to quarantine/). */
-static void
-group_remove(void *arg)
-{
-	struct group *g = arg;
-	char path[4096];
-
-	for (struct upl *p = g->ups.head; p != NULL; p = p->next) {
-		p->file_errno = 0;
-		if (!p->receipt_ok || p->quarantine)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", g->work_dir, p->work);
-		if (unlink(path) == -1)
-			p->file_errno = errno;
-	}
-}
-
-static void
-group_call(struct daemon *d, struct group *g, void (*call)(void *),
-    enum group_stage stage)
-{
-	memset(&g->job, 0, sizeof(g->job));
-	g->job.call = call;
-	g->job.arg = g;
-	g->stage = stage;
-	prep_submit(d->prep, &g->job);
-}
-
-/*
- * Move committed groups on as their syncs and calls complete (see struct
- * group), and keep the mailer below the outbox rows of commits not yet
- * durable.
- */
-void
-groups_advance(struct daemon *d)
-{
-	struct group **gp, *g;
-	struct upl *p;
-	uint64_t durable;
-	int pending = 0, e;
-
-	durable = syncer_durable(d->sy); /* and their wake-ups read */
-	prep_woken(d->prep);
-	if (d->groups == NULL)
-		return;
-	if ((e = syncer_error(d->sy)) != d->sync_errno) {
-		d->sync_errno = e;
-		if (e != 0)
-			log_err("spool: syncfs: %s; retrying every second",
-			    strerror(e));
-		else
-			log_info("spool: syncfs works again");
-	}
-	for (gp = &d->groups; (g = *gp) != NULL;) {
-		switch (g->stage) {
-		case GS_COMMITTED:
-			if (g->tag > durable) {
-				pending = 1;
-				break;
-			}
-			/* the commit is on disk: its mails may go, its
-			 * receipts be written */
-			if (g->outbox_last > d->outbox_durable)
-				d->outbox_durable = g->outbox_last;
-			d->mail_due_ms = 0;
-			for (p = g->ups.head; p != NULL; p = p->next)
-				p->outgoing =
-				    spool_src(d->sp, p->src)->outgoing;
-			group_call(d, g, group_write_receipts, GS_WRITING);
-			break;
-		case GS_WRITING:
-			if (!prep_done(d->prep, &g->job))
-				break;
-			for (p = g->ups.head; p != NULL; p = p->next)
-				if (!p->receipt_ok)
-					log_err("spool: upload=%s: receipt: %s",
-					    p->upload, strerror(p->file_errno));
-			g->stage = GS_RECEIPTED;
-			g->tag = syncer_request(d->sy);
-			break;
-		case GS_RECEIPTED:
-			if (g->tag > durable)
-				break;
-			for (p = g->ups.head; p != NULL; p = p->next)
-				if (p->receipt_ok && p->quarantine)
-					upload_finish(d, p->work, p->upload, 1);
-			group_call(d, g, group_remove, GS_REMOVING);
-			break;
-		case GS_REMOVING:
-			if (!prep_done(d->prep, &g->job))
-				break;
-			while ((p = ulist_take(&g->ups, 0)) != NULL) {
-				for (int r = 0; r < METRICS_NRESULTS; r++)
-					for (unsigned k = 0; k < p->counted[r];
-					    k++)
-						metrics_ingested(d->metrics,
-						    METRICS_CH_SPOOL,
-						    (enum metrics_result)r);
-				if (p->file_errno != 0)
-					log_err("spool: %s/%s: %s", g->work_dir,
-					    p->work, strerror(p->file_errno));
-				if (!p->receipt_ok)
-					receipt_defer(d, p);
-				else
-					upl_free(p);
-			}
-			*gp = g->next;
-			free(g);
-			d->ngroups--;
-			continue;
-		}
-		gp = &g->next;
-	}
-	store_outbox_horizon(d->st, pending ? d->outbox_durable : 0);
-}
-
-/* Every committed group through to its end (a reload, the stop). */
-void
-groups_drain(struct daemon *d)
-{
-	while (d->groups != NULL) {
-		struct group *g = d->groups;
-
-		if (g->stage == GS_WRITING || g->stage == GS_REMOVING)
-			prep_wait(d->prep, &g->job);
-		else if (syncer_wait(d->sy, g->tag) == -1)
-			log_err("spool: syncfs: %s; retrying", strerror(errno));
-		groups_advance(d);
-	}
-}
-
 /* A group that could not be prepared or committed (a full disk, say)
  * waits: tried again COMMIT_RETRY_MIN_MS later, then at doubling
  * intervals up to COMMIT_RETRY_MAX_MS, so that a lasting trouble neither
@@ -640,16 +371,228 @@ commit_later(struct daemon *d)
 	d->commit_retry_ms = mono_ms() + d->commit_backoff_ms;
 }
 
+/*
+ * DESIGN.md, Hostile senders: one item that cannot be committed never
+ * holds back the others.  Each upload and mail of a group is applied
+ * in a savepoint of its own.  One whose store calls fail for the
+ * environment's sake (a full disk, an I/O error, a busy database) fails
+ * the group, which waits and comes again (commit_later()).  One that
+ * fails for its own sake is undone alone and set aside while the rest
+ * commit; it is then tried alone, in a group of its own, and when it
+ * fails alone too, the failure follows it: it is quarantined (an upload
+ * with a NOT_PROCESSED receipt, a mail kept in state_dir/quarantine/).
+ */
+enum gkind {
+	G_ALL,          /* every upload and mail not set aside */
+	G_UPLOAD_ALONE, /* one upload set aside */
+	G_MAIL_ALONE,   /* one mail set aside */
+};
+
+static int
+group_has(const struct upl *p, enum gkind k, const struct upl *only)
+{
+	return k == G_ALL ? !p->suspect : k == G_UPLOAD_ALONE && p == only;
+}
+
+/* A group not committed: what its members built goes; they come again. */
+static void
+group_undo(struct daemon *d)
+{
+	store_rollback(d->st);
+	intake_after_commit(d->intake, 0);
+	for (struct upl *p = d->done.head; p != NULL; p = p->next) {
+		free(p->receipt);
+		p->receipt = NULL;
+		p->quarantine = 0;
+	}
+}
+
+/* Take p out of the uploads waiting for a group. */
+static void
+done_remove(struct daemon *d, struct upl *p)
+{
+	struct ulist keep = { 0 };
+	struct upl *q;
+
+	while ((q = ulist_take(&d->done, 0)) != NULL)
+		if (q != p)
+			ulist_push(&keep, q);
+	d->done = keep;
+}
+
+/*
+ * Upload p failed inside the open group (its item savepoint open).
+ * Returns 0 to go on with the group, 1 when the group's transaction was
+ * lost (undo it and apply it again: p is no longer what it was), -1 when
+ * the group fails.
+ */
+static int
+upload_failed(struct daemon *d, struct upl *p, enum gkind k, time_t now,
+    size_t *aside)
+{
+	const char *why = store_errmsg(d->st);
+
+	if (store_errfault(d->st) == STORE_FAULT_ENV)
+		return -1;
+	if (k == G_UPLOAD_ALONE) {
+		log_err("spool: upload=%s fails alone: %s; quarantined "
+		    "(NOT_PROCESSED)", p->upload, why);
+		free(p->poison);
+		p->poison = xstrdup(why);
+	} else {
+		log_warn("spool: upload=%s set aside from its group: %s; "
+		    "tried alone", p->upload, why);
+		p->suspect = 1;
+		(*aside)++;
+	}
+	if (!store_in_group(d->st))
+		return 1;
+	if (store_item_end(d->st, 0) == -1)
+		return -1;
+	if (k != G_UPLOAD_ALONE)
+		return 0;
+	/* its receipt says NOT_PROCESSED, and it goes to quarantine/ */
+	if (store_item_begin(d->st) == -1)
+		return -1;
+	if (upload_apply(d, p, now) == 0)
+		return store_item_end(d->st, 1);
+	if (store_errfault(d->st) == STORE_FAULT_ENV)
+		return -1;
+	/* Not even its quarantine can be recorded: it stays in work/ (the
+	 * next start tries it again) rather than hold back the rest. */
+	log_err("spool: upload=%s: its quarantine not recorded either: %s; "
+	    "left in work/", p->upload, store_errmsg(d->st));
+	if (!store_in_group(d->st))
+		return 1;
+	if (store_item_end(d->st, 0) == -1)
+		return -1;
+	done_remove(d, p);
+	if (p->prep != NULL)
+		prep_take(d->prep, p->prep);
+	upl_free(p);
+	return 0;
+}
+
+/*
+ * One group commit of kind k: 0 committed (*aside counts the members set
+ * aside, to be tried alone), -1 not committed (logged; it waits).
+ */
+static int
+commit_group(struct daemon *d, time_t now, enum gkind k, struct upl *only,
+    size_t *aside)
+{
+	struct group *g, **gp;
+	struct upl *p, *next;
+	struct ulist members = { 0 }, rest = { 0 };
+	uint64_t need;
+	size_t n, imail = 0;
+	int ahead, rc;
+
+again:
+	need = 0;
+	ahead = 0;
+	n = 0;
+	for (p = d->done.head; p != NULL; p = p->next)
+		if (group_has(p, k, only)) {
+			if (p->tag > need)
+				need = p->tag;
+			ahead |= p->blob_written;
+			n++;
+		}
+	/* the blobs written ahead, synced while the group is applied */
+	if (ahead)
+		need = syncer_request(d->sy);
+	if (store_begin(d->st) == -1) {
+		log_err("store: begin: %s", store_errmsg(d->st));
+		return -1;
+	}
+	for (p = d->done.head; p != NULL; p = next) {
+		next = p->next; /* upload_failed() may drop p */
+		if (!group_has(p, k, only))
+			continue;
+		if (store_item_begin(d->st) == -1)
+			goto fail;
+		if (upload_apply(d, p, now) == 0) {
+			if (store_item_end(d->st, 1) == -1)
+				goto fail;
+			continue;
+		}
+		if ((rc = upload_failed(d, p, k, now, aside)) == 1) {
+			group_undo(d);
+			goto again;
+		}
+		if (rc == -1)
+			goto fail;
+	}
+	if (k != G_UPLOAD_ALONE) {
+		rc = intake_apply(d->intake, now, k == G_MAIL_ALONE ?
+		    INTAKE_SUSPECT : INTAKE_PLAIN, aside, &imail);
+		if (rc == -2) {
+			group_undo(d);
+			goto again;
+		}
+		if (rc == -1)
+			goto fail;
+	}
+	/* The claims (renames into work/) are durable before the commit
+	 * that answers them: a power loss cannot bring an upload back into
+	 * incoming/ once its result is recorded; and a row never names a
+	 * blob that is not on disk.  Their sync was asked for before the
+	 * group was applied and is mostly done by now. */
+	if (syncer_wait(d->sy, need) == -1) {
+		log_err("spool: syncfs: %s", strerror(errno));
+		goto fail;
+	}
+	/* (A refused commit is the environment's: every constraint is
+	 * checked by its statement, inside the item that made it.) */
+	if (store_commit(d->st) == -1)
+		goto fail;
+
+	while ((p = ulist_take(&d->done, 0)) != NULL)
+		ulist_push(group_has(p, k, only) ? &members : &rest, p);
+	d->done = rest;
+	/* a blob written ahead for an item refused after all goes */
+	for (p = members.head; p != NULL; p = p->next)
+		if (p->blob_new && !p->kept) {
+			if (store_blob_drop(d->st, p->sha) == -1)
+				log_err("store: %s", store_errmsg(d->st));
+			p->blob_new = 0;
+		}
+	g = xcalloc(1, sizeof(*g));
+	g->ups = members;
+	g->stage = GS_COMMITTED;
+	g->work_dir = spool_work_dir(d->sp);
+	if (store_outbox_last(d->st, &g->outbox_last) == -1)
+		log_err("store: %s", store_errmsg(d->st));
+	g->tag = syncer_request(d->sy);
+	d->changes_seen = store_changes(d->st);
+	for (gp = &d->groups; *gp != NULL; gp = &(*gp)->next)
+		;
+	*gp = g;
+	d->ngroups++;
+	/* The mails it queued wait above the horizon until it is durable. */
+	store_outbox_horizon(d->st, d->outbox_durable);
+	/* IMAP mail is expunged once its commit is on disk: wait for it. */
+	if (imail > 0)
+		while (syncer_wait(d->sy, g->tag) == -1)
+			log_err("store: syncfs: %s; retrying", strerror(errno));
+	intake_after_commit(d->intake, 1);
+	groups_advance(d);
+	return 0;
+fail:
+	log_err("store: group of %zu uploads not committed: %s", n,
+	    store_errmsg(d->st));
+	group_undo(d);
+	return -1;
+}
+
 void
 commit_done(struct daemon *d)
 {
 	time_t now = time(NULL);
-	struct group *g, **gp;
 	struct upl *p;
 	struct upl **back;
-	uint64_t need = 0;
-	size_t n;
-	int ifail = 0, imail, ahead = 0;
+	size_t n, aside;
 
 	if (d->done.head == NULL && !intake_has_done(d->intake))
 		return;
@@ -665,76 +608,31 @@ commit_done(struct daemon *d)
 			commit_later(d);
 			return;
 		}
-		if (p->tag > need)
-			need = p->tag;
-		ahead |= p->blob_written;
 	}
 	free(back);
-	/* the blobs written ahead, synced while the group is applied */
-	if (ahead)
-		need = syncer_request(d->sy);
-	if (store_begin(d->st) == -1) {
-		log_err("store: begin: %s", store_errmsg(d->st));
-		commit_later(d);
-		return;
-	}
-	for (p = d->done.head; p != NULL; p = p->next)
-		if (upload_apply(d, p, now) == -1)
+	for (;;) {
+		/* those set aside from a group, each alone, then the rest */
+		for (p = d->done.head; p != NULL && !p->suspect; p = p->next)
+			;
+		aside = 0;
+		if (p != NULL) {
+			if (commit_group(d, now, G_UPLOAD_ALONE, p, &aside) == -1)
+				break;
+		} else if (intake_waiting(d->intake, 1) > 0) {
+			if (commit_group(d, now, G_MAIL_ALONE, NULL, &aside) ==
+			    -1)
+				break;
+		} else if (d->done.head == NULL &&
+		    intake_waiting(d->intake, 0) == 0) {
+			d->commit_backoff_ms = 0;
+			return;
+		} else if (commit_group(d, now, G_ALL, NULL, &aside) == -1)
 			break;
-	imail = intake_has_done(d->intake);
-	if (p == NULL && intake_apply(d->intake, now) == -1)
-		ifail = 1;
-	/* The claims (renames into work/) are durable before the commit
-	 * that answers them: a power loss cannot bring an upload back into
-	 * incoming/ once its result is recorded; and a row never names a
-	 * blob that is not on disk.  Their sync was asked for before the
-	 * group was applied and is mostly done by now. */
-	if (p == NULL && !ifail && syncer_wait(d->sy, need) == -1) {
-		log_err("spool: syncfs: %s", strerror(errno));
-		ifail = 1;
+		else if (aside > 0)
+			log_info("store: group committed; %zu of its items set "
+			    "aside, each tried alone now", aside);
 	}
-	if (p != NULL || ifail || store_commit(d->st) == -1) {
-		log_err("store: group of %zu uploads not committed: %s",
-		    d->done.n, store_errmsg(d->st));
-		store_rollback(d->st);
-		intake_after_commit(d->intake, 0);
-		for (p = d->done.head; p != NULL; p = p->next) {
-			free(p->receipt);
-			p->receipt = NULL;
-			p->quarantine = 0;
-		}
-		commit_later(d);
-		return;
-	}
-	d->commit_backoff_ms = 0;
-	/* a blob written ahead for an item refused after all goes */
-	for (p = d->done.head; p != NULL; p = p->next)
-		if (p->blob_new && !p->kept) {
-			if (store_blob_drop(d->st, p->sha) == -1)
-				log_err("store: %s", store_errmsg(d->st));
-			p->blob_new = 0;
-		}
-	g = xcalloc(1, sizeof(*g));
-	g->ups = d->done;
-	memset(&d->done, 0, sizeof(d->done));
-	g->stage = GS_COMMITTED;
-	g->work_dir = spool_work_dir(d->sp);
-	if (store_outbox_last(d->st, &g->outbox_last) == -1)
-		log_err("store: %s", store_errmsg(d->st));
-	g->tag = syncer_request(d->sy);
-	d->changes_seen = store_changes(d->st);
-	for (gp = &d->groups; *gp != NULL; gp = &(*gp)->next)
-		;
-	*gp = g;
-	d->ngroups++;
-	/* The mails it queued wait above the horizon until it is durable. */
-	store_outbox_horizon(d->st, d->outbox_durable);
-	/* IMAP mail is expunged once its commit is on disk: wait for it. */
-	if (imail)
-		while (syncer_wait(d->sy, g->tag) == -1)
-			log_err("store: syncfs: %s; retrying", strerror(errno));
-	intake_after_commit(d->intake, 1);
-	groups_advance(d);
+	commit_later(d);
 }
 
 /* ---- workers ---------------------------------------------------------- */
@@ -744,33 +642,34 @@ dispatch(struct daemon *d)
 {
 	while (d->queue.head != NULL && worker_pool_idle(d->pool) > 0) {
 		struct upl *p = d->queue.head;
-		char path[4096];
+		struct spool_ident ck = { p->checked_dev, p->checked_ino };
 		struct stat sb;
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", spool_work_dir(d->sp),
-		    p->work);
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NONBLOCK)) == -1) {
+		if ((fd = spool_work_open(d->sp, p->work, p->has_checked ? &ck :
+		    NULL, &sb)) == -1) {
 			int e = errno;
 
-			log_err("spool: %s: %s", path, strerror(e));
+			log_err("spool: %s/%s: %s", spool_work_dir(d->sp), p->work,
+			    e == EMLINK ? "has another link" : e == ESTALE ?
+			    "not the file checked before its claim" :
+			    strerror(e));
 			if (e == EMFILE || e == ENFILE || e == ENOMEM ||
 			    e == EINTR)
 				return; /* passing trouble: try again later */
 			/* never readable: refused and kept aside */
 			ulist_take(&d->queue, 0);
-			p->crash = xstrdup(strerror(e));
+			p->crash = xstrdup(e == EMLINK ? "它另有硬链接 / it has "
+			    "another (hard) link" : e == ESTALE ? "认领后已被替换 "
+			    "/ replaced after it was checked" : strerror(e));
 			done_push(d, p);
 			continue;
 		}
 		/* Before any reading: a change from now on shows in the change
 		 * time (which a writer cannot set) or the size. */
-		if (fstat(fd, &sb) == 0) {
-			p->stamped = 1;
-			p->ctime = sb.st_ctim;
-			p->size = (long long)sb.st_size;
-		}
+		p->stamped = 1;
+		p->ctime = sb.st_ctim;
+		p->size = (long long)sb.st_size;
 		if (worker_submit(d->pool, WJ_PARSE, fd, p->upload,
 		    spool_src(d->sp, p->src)->is_bureau ? NULL :
 		    spool_src(d->sp, p->src)->code, &p->job) == -1) {
@@ -813,6 +712,8 @@ cand_unclaimable(struct daemon *d, struct spool_cand *c)
 static void
 claim_to_queue(struct daemon *d, struct spool_cand *c)
 {
+	struct spool_ident ck = c->checked;
+	int has_checked = c->has_checked;
 	struct upl *p;
 	char work[768];
 
@@ -822,6 +723,9 @@ claim_to_queue(struct daemon *d, struct spool_cand *c)
 	}
 	if ((p = upl_new(d, work)) == NULL)
 		return; /* cannot be: the name was just made */
+	p->checked_dev = ck.dev;
+	p->checked_ino = ck.ino;
+	p->has_checked = has_checked;
 	p->tag = syncer_request(d->sy);
 	log_debug("spool: claimed upload=%s as %s", p->upload, work);
 	ulist_push(&d->queue, p);

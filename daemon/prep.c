@@ -25,7 +25,6 @@ void
 prep_run(struct prep_job *job)
 {
 	unsigned char *bytes = NULL;
-	char hex[SHA256_HEX];
 	struct stat after;
 
 	job->err = 0;
@@ -40,14 +39,16 @@ prep_run(struct prep_job *job)
 	    after.st_ctim.tv_sec != job->ctime.tv_sec ||
 	    after.st_ctim.tv_nsec != job->ctime.tv_nsec))
 		job->changed = 1;
-	sha256(bytes != NULL ? bytes : (const unsigned char *)"", job->len,
-	    job->sha256);
+	/* One pass over the bytes: blob_put() names the blob by the hash it
+	 * takes itself, and that is the upload's hash too. */
 	if (bytes != NULL && job->state_dir != NULL && !job->changed) {
-		sha256_to_hex(job->sha256, hex);
-		if (blob_put(job->state_dir, hex, bytes, job->len, BLOB_NOSYNC,
-		    &job->blob_new, job->blob_err, sizeof(job->blob_err)) == 0)
+		if (blob_put(job->state_dir, bytes, job->len, BLOB_NOSYNC,
+		    job->sha256, &job->blob_new, job->blob_err,
+		    sizeof(job->blob_err)) == 0)
 			job->blob_written = 1;
-	}
+	} else
+		sha256(bytes != NULL ? bytes : (const unsigned char *)"",
+		    job->len, job->sha256);
 	free(bytes);
 }
 

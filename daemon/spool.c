@@ -734,7 +734,7 @@ spool_next_due(const struct spool *sp, int64_t now_ms)
 }
 
 int
-spool_cand_open(struct spool *sp, const struct spool_cand *c)
+spool_cand_open(struct spool *sp, struct spool_cand *c)
 {
 	int dfd, fd;
 	struct stat st;
@@ -752,6 +752,49 @@ spool_cand_open(struct spool *sp, const struct spool_cand *c)
 		errno = EINVAL;
 		return -1;
 	}
+	/* What is checked from here on (wholeness, the claim) is this
+	 * inode: the claimed file must be it. */
+	c->checked.dev = st.st_dev;
+	c->checked.ino = st.st_ino;
+	c->has_checked = 1;
+	return fd;
+}
+
+int
+spool_work_open(const struct spool *sp, const char *work,
+    const struct spool_ident *checked, struct stat *sb)
+{
+	char path[4096];
+	struct stat st;
+	int fd, e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sp->work, work) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* The check made in incoming/ again, on the file now open: a link
+	 * made, or another file renamed in, after it would otherwise be
+	 * read (and kept) as the one checked. */
+	e = !S_ISREG(st.st_mode) ? EINVAL : st.st_nlink != 1 ? EMLINK :
+	    checked != NULL && (st.st_dev != checked->dev ||
+	    st.st_ino != checked->ino) ? ESTALE : 0;
+	if (e != 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (sb != NULL)
+		*sb = st;
 	return fd;
 }
 
@@ -821,15 +864,64 @@ spool_work_origin(const struct spool *sp, const char *work, size_t *src,
 }
 
 int
+spool_quarantine_name(const char *work, char *buf, size_t size)
+{
+	const char *a = strchr(work, '~'), *b, *c;
+
+	/* "<stamp>~<p|b>~<code>~<name>": all but "~<name>" */
+	if (a == NULL || (b = strchr(a + 1, '~')) == NULL ||
+	    (c = strchr(b + 1, '~')) == NULL || (size_t)(c - work) >= size ||
+	    (size_t)(c - work) > SPOOL_QNAME_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(buf, work, (size_t)(c - work));
+	buf[c - work] = '\0';
+	return 0;
+}
+
+/* name with bytes below 0x20 and 0x7f as \xHH (the .reason is read by
+ * people, the name came from outside). */
+static void
+name_escape(const char *name, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name;
+	    *p != '\0' && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
+		else
+			buf[o++] = (char)*p;
+	}
+	buf[o] = '\0';
+}
+
+int
 spool_quarantine(struct spool *sp, const char *work, const char *reason)
 {
-	char from[4096], to[4096], rname[1024];
+	char from[4096], to[4096], qname[SPOOL_QNAME_MAX + 1], rname[512];
+	char *text, upload[1200];
+	const char *up;
+	size_t src;
+	int rc;
 
+	if (spool_quarantine_name(work, qname, sizeof(qname)) == -1 ||
+	    spool_work_origin(sp, work, &src, &up) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
 	snprintf(from, sizeof(from), "%s/%s", sp->work, work);
-	snprintf(to, sizeof(to), "%s/%s", sp->quarantine, work);
-	snprintf(rname, sizeof(rname), "%s.reason", work);
-	if (file_write_atomic(sp->quarantine, rname, reason, strlen(reason),
-	    0640) == -1)
+	snprintf(to, sizeof(to), "%s/%s", sp->quarantine, qname);
+	snprintf(rname, sizeof(rname), "%s.reason", qname);
+	/* the name it was uploaded as is kept here, not in the file's own
+	 * name: an upload name near NAME_MAX leaves no room for a suffix */
+	name_escape(up, upload, sizeof(upload));
+	text = xasprintf("upload: %s\nfrom: %s/incoming/\n%s", upload,
+	    sp->srcs[src].rel, reason);
+	rc = file_write_atomic(sp->quarantine, rname, text, strlen(text), 0640);
+	free(text);
+	if (rc == -1)
 		return -1;
 	return rename(from, to);
 }

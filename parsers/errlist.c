@@ -82,6 +82,8 @@ static const struct {
 	M(MAIL_TOO_LARGE, "邮件过大 / the mail is too large"),
 	M(UPLOAD_UNREADABLE, "beiand 无法读取上传的文件 / beiand cannot read "
 	    "the uploaded file"),
+	M(NOT_PROCESSED, "未能处理，已隔离待运维人员处理 / could not be "
+	    "processed; quarantined for the operator"),
 #undef M
 };
 

@@ -24,6 +24,7 @@
 #include "parsers/archive_reader.h"
 #include "parsers/mime.h"
 #include "parsers/mime_int.h"
+#include "parsers/tracking_id.h"
 
 /* ---- subject tags */
 
@@ -40,15 +41,6 @@ token_run(const char *s)
 	return i;
 }
 
-static int
-is_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 static void
 subject_tags(struct mime_mail *m)
 {
@@ -56,19 +48,18 @@ subject_tags(struct mime_mail *m)
 
 	for (p = s ? strchr(s, '[') : NULL; p != NULL; p = strchr(p + 1, '[')) {
 		const char *q = p + 1, *e;
-		size_t k;
+		size_t k, n;
 
-		/* is_digits stops at the NUL: no read past the end. */
-		if (m->tag_id[0] == '\0' && strncmp(q, "BA-", 3) == 0 &&
-		    is_digits(q + 3, 4) && q[7] == '-' &&
-		    is_digits(q + 8, 6) && (q[14] == ']' || is_wsp(q[14]))) {
-			e = q + 14;
+		/* the scanner stops at the NUL: no read past the end */
+		if (m->tag_id[0] == '\0' && (n = tracking_id_scan(q)) > 0 &&
+		    n < sizeof(m->tag_id) && (q[n] == ']' || is_wsp(q[n]))) {
+			e = q + n;
 			while (is_wsp(*e))
 				e++;
 			k = token_run(e);
 			if (e[strcspn(e, "[]")] == ']') {
-				memcpy(m->tag_id, q, 14);
-				m->tag_id[14] = '\0';
+				memcpy(m->tag_id, q, n);
+				m->tag_id[n] = '\0';
 				if (k == 8 && e[k] == ']') {
 					memcpy(m->tag_token, e, 8);
 					m->tag_token[8] = '\0';

@@ -39,18 +39,20 @@ store_attachment_path(const struct store *st, const char *sha256_hex,
 }
 
 /*
- * Write the blob unless it is there already.  In a group, one sync
- * before the commit makes every blob of the group durable at once
- * (store_commit); alone, each is synced.
+ * Write the blob unless it is there already, named by the hash of its
+ * bytes taken here (into d).  In a group, one sync before the commit
+ * makes every blob of the group durable at once (store_commit); alone,
+ * each is synced.
  */
 static int
-blob_write(struct store *st, const char *sha, const void *bytes, size_t len)
+blob_write(struct store *st, const void *bytes, size_t len,
+    unsigned char d[SHA256_LEN])
 {
 	char err[512];
 
-	if (blob_put(st->state_dir, sha, bytes, len, st->in_group ?
-	    BLOB_NOSYNC : 0, NULL, err, sizeof(err)) == -1)
-		return seterr(st, "%s", err);
+	if (blob_put(st->state_dir, bytes, len, st->in_group ? BLOB_NOSYNC : 0,
+	    d, NULL, err, sizeof(err)) == -1)
+		return seterr_errno(st, errno, "%s", err);
 	/* there already or new, maybe not yet durable (a rolled-back group,
 	 * a crash before its sync): synced with this group */
 	if (st->in_group)
@@ -70,10 +72,17 @@ attachment_body(struct store *st, const char *id, const char *kind,
 	    " VALUES(?, ?, ?)", "sII", sha, (int64_t)len, (int64_t)now) == -1)
 		return -1;
 	for (size_t i = 0; i < nentries; i++) {
-		if (entries[i].sha256 != NULL)
+		/* the bytes at hand are hashed here; only the members of an
+		 * upload kept whole, which the parent never has apart, are
+		 * described by the worker's word (they name no blob) */
+		if (entries[i].data != NULL || entries[i].size == 0)
+			sha256(entries[i].size > 0 ? entries[i].data :
+			    (const unsigned char *)"", entries[i].size, d);
+		else if (entries[i].sha256 != NULL)
 			memcpy(d, entries[i].sha256, sizeof(d));
 		else
-			sha256(entries[i].data, entries[i].size, d);
+			return seterr(st, "attachments: entry %s: neither "
+			    "bytes nor hash", entries[i].name);
 		hex(d, sizeof(d), eh);
 		if (run(st, "INSERT OR IGNORE INTO attachment_entries(sha256, idx,"
 		    " name, entry_sha256, size) VALUES(?, ?, ?, ?, ?)", "sissI",
@@ -96,14 +105,15 @@ store_attachment_put(struct store *st, const char *id, const char *kind,
 	char sha[65];
 	int rc;
 
-	if (blob->sha256 != NULL)
-		memcpy(d, blob->sha256, sizeof(d));
-	else
-		sha256(blob->bytes, blob->len, d);
-	hex(d, sizeof(d), sha);
 	/* the file first: a row never names a blob that is not on disk */
-	if (!blob->written && blob_write(st, sha, blob->bytes, blob->len) == -1)
+	if (blob->written) {
+		if (blob->sha256 == NULL)
+			return seterr(st, "attachments: a blob written ahead "
+			    "without its hash");
+		memcpy(d, blob->sha256, sizeof(d));
+	} else if (blob_write(st, blob->bytes, blob->len, d) == -1)
 		return -1;
+	hex(d, sizeof(d), sha);
 	if ((rc = op_begin(st)) == 0)
 		rc = op_finish(st, attachment_body(st, id, kind, sha, blob->len,
 		    entries, nentries, time(NULL)));
@@ -127,7 +137,7 @@ store_blob_drop(struct store *st, const unsigned char sha256[SHA256_LEN])
 	if (store_attachment_path(st, sha, path, sizeof(path)) == -1)
 		return seterr(st, "attachments: no state_dir, or path too long");
 	if (unlink(path) == -1 && errno != ENOENT)
-		return seterr(st, "%s: %s", path, strerror(errno));
+		return seterr_errno(st, errno, "%s: %s", path, strerror(errno));
 	return 0;
 }
 

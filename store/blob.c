@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/sha256.h"
 #include "lib/xmalloc.h"
 #include "store/blob.h"
 
@@ -49,16 +50,26 @@ fail(char *err, size_t errsize, const char *what)
 }
 
 int
-blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
-    size_t len, int flags, int *created, char *err, size_t errsize)
+blob_put(const char *state_dir, const void *bytes, size_t len, int flags,
+    unsigned char sha256_out[SHA256_LEN], int *created, char *err,
+    size_t errsize)
 {
-	char path[4096], dir[4096], tmp[4200];
+	char path[4096], dir[4096], tmp[4200], sha256_hex[SHA256_HEX];
 	const unsigned char *p = bytes;
+	unsigned char d[SHA256_LEN];
 	struct stat sb;
 	int fd, n;
 
 	if (created != NULL)
 		*created = 0;
+	/* The name is the hash of these very bytes, taken here: never a
+	 * name someone else computed (a worker's answer is hostile).  So
+	 * every blob is stored under its own hash, and one that is there
+	 * with the same size need not be written again. */
+	sha256(len > 0 ? bytes : "", len, d);
+	if (sha256_out != NULL)
+		memcpy(sha256_out, d, SHA256_LEN);
+	sha256_to_hex(d, sha256_hex);
 	if (blob_path(state_dir, sha256_hex, path, sizeof(path)) == -1) {
 		errno = ENAMETOOLONG;
 		return fail(err, errsize, "attachments: no state_dir, or a bad "

@@ -16,6 +16,7 @@
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
+#include "parsers/tracking_id.h"
 #include "store/filings.h"
 #include "store/store.h"
 #include "store/store_priv.h"
@@ -219,9 +220,9 @@ tracking_id_new(struct store *st, time_t now, char id[STORE_ID_SIZE],
 	    " ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
 	    "i", year) != 1)
 		return -1;
-	if (seq < 1 || seq > 999999 || year < 1000 || year > 9999)
+	/* a seventh digit after the first million (DESIGN.md, States) */
+	if (tracking_id_format(id, STORE_ID_SIZE, year, (long)seq) == -1)
 		return seterr(st, "tracking ids for %d are exhausted", year);
-	snprintf(id, STORE_ID_SIZE, "BA-%04d-%06d", year, (int)seq);
 	st->hw_dirty = 1; /* the mark follows before the commit */
 	*yearp = year;
 	*seqp = seq;

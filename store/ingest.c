@@ -115,7 +115,8 @@ keep_package(struct store *st, const char *id, const struct item *it,
 		ents[i].name = files[i].name;
 		ents[i].data = files[i].data;
 		ents[i].size = files[i].size;
-		/* the worker's hash, unless the bytes were replaced above */
+		/* the worker's hash is used only for a member whose bytes
+		 * were left out (an upload kept whole, hashed by the daemon) */
 		ents[i].sha256 = files[i].data == it->files[i].data ?
 		    it->files[i].sha256 : NULL;
 	}
@@ -182,8 +183,9 @@ static int
 keep_file(struct store *st, const char *id, const char *kind,
     const struct pkg_file *f)
 {
-	struct store_entry e = { f->name, f->data, f->size, f->sha256 };
-	struct store_blob b = { f->data, f->size, f->sha256, 0 };
+	/* hashed by the store, whatever the worker said (f->sha256) */
+	struct store_entry e = { f->name, f->data, f->size, NULL };
+	struct store_blob b = { f->data, f->size, NULL, 0 };
 	char hex[SHA256_HEX];
 
 	return store_attachment_put(st, id, kind, &b, &e, 1, hex) == -1 ? -1 :
@@ -256,6 +258,14 @@ ingest_verification(struct store *st, const struct item *it,
 	req.id = v->filing;
 	if ((rc = start_state(st, v->filing, WF_AWAITING_VERIFICATION, out)) != 0)
 		return rc == 1 ? 0 : -1;
+	/* Another provider's record keeps nothing with the filing: who may
+	 * act is asked before its files are stored. */
+	if ((rc = store_actor_may(st, v->filing, who, NULL, out->errs,
+	    &out->state)) != 0) {
+		if (rc == 1)
+			strlcpy(out->id, v->filing, sizeof(out->id));
+		return rc == 1 ? 0 : -1;
+	}
 	if (v->result != NULL && strcmp(v->result, "pass") == 0) {
 		const struct pkg_file *rec, *photo, *scan;
 

@@ -102,6 +102,15 @@ store_mail_seen_add(struct store *st, const char *mailbox,
 }
 
 int
+store_mail_seen_forget(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid)
+{
+	return single(st, run(st, "DELETE FROM mail_seen WHERE mailbox = ?"
+	    " AND uidvalidity = ? AND uid = ?", "sII", mailbox,
+	    (int64_t)uidvalidity, (int64_t)uid));
+}
+
+int
 store_mail_seen_uid(struct store *st, const char *mailbox,
     uint32_t uidvalidity, uint32_t uid, int *stays)
 {

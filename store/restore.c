@@ -110,7 +110,7 @@ blobs_copy(const char *from, const char *to, size_t *copied, size_t *bad,
 			sha256_hex(bytes, len, hex);
 			if (strcmp(hex, b->d_name) != 0)
 				(*bad)++;
-			else if (blob_put(to, b->d_name, bytes, len, 0, NULL, err,
+			else if (blob_put(to, bytes, len, 0, NULL, NULL, err,
 			    errsize) == -1)
 				rc = -1;
 			else

@@ -68,6 +68,13 @@ store_quarantine_add(struct store *st, const char *item, const char *source,
 }
 
 int
+store_quarantine_rename(struct store *st, const char *item, const char *to)
+{
+	return mail_update(st, run(st, "UPDATE OR REPLACE quarantine SET item = ?"
+	    " WHERE item = ?", "ss", to, item));
+}
+
+int
 store_quarantine_remove(struct store *st, const char *item)
 {
 	return mail_update(st, run(st, "DELETE FROM quarantine WHERE item = ?",

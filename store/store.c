@@ -41,11 +41,70 @@ static const char alphabet[] =
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/*
+ * Whose fault an SQLite result is (store_errfault()): a full disk, an
+ * I/O error, a busy or locked database, memory, a database that cannot
+ * be opened or written or is damaged are the environment's and pass (or
+ * need the operator), whatever item was being applied; anything else (a
+ * constraint or trigger refusing a row, a value too big, a misuse) came
+ * with the data of the item being applied.
+ */
+static enum store_fault
+sqlite_fault(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_PROTOCOL:
+	case SQLITE_INTERRUPT:
+	case SQLITE_NOLFS:
+	case SQLITE_PERM:
+		return STORE_FAULT_ENV;
+	default:
+		return STORE_FAULT_ITEM;
+	}
+}
+
+enum store_fault
+store_errno_fault(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EIO:
+	case EROFS:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case EAGAIN:
+	case EINTR:
+	case EACCES:
+	case EPERM:
+	case ENOENT:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+	case ESTALE:
+	case EBUSY:
+	case ENXIO:
+		return STORE_FAULT_ENV;
+	default:
+		return STORE_FAULT_ITEM;
+	}
+}
+
 int
 dberr(struct store *st, const char *what)
 {
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", what,
 	    sqlite3_errmsg(st->db));
+	st->errfault = sqlite_fault(sqlite3_extended_errcode(st->db));
 	return -1;
 }
 
@@ -57,6 +116,19 @@ seterr(struct store *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
 	va_end(ap);
+	st->errfault = STORE_FAULT_ITEM;
+	return -1;
+}
+
+int
+seterr_errno(struct store *st, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+	st->errfault = store_errno_fault(e);
 	return -1;
 }
 
@@ -64,6 +136,18 @@ const char *
 store_errmsg(const struct store *st)
 {
 	return st->errmsg;
+}
+
+enum store_fault
+store_errfault(const struct store *st)
+{
+	return st->errfault;
+}
+
+int
+store_in_group(const struct store *st)
+{
+	return st->in_group && !sqlite3_get_autocommit(st->db);
 }
 
 time_t
@@ -318,6 +402,7 @@ int
 op_end(struct store *st, int commit)
 {
 	char saved[sizeof(st->errmsg)];
+	enum store_fault fault;
 
 	if (st->in_group) {
 		if (!commit && run(st, "ROLLBACK TO op", "") == -1)
@@ -341,9 +426,11 @@ op_end(struct store *st, int commit)
 		highwater_forget(st);
 		st->outbox_touched = 0;
 		memcpy(saved, st->errmsg, sizeof(saved));
+		fault = st->errfault;
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
+		st->errfault = fault;
 		return -1;
 	}
 	st->outbox_touched = 0;
@@ -359,12 +446,14 @@ int
 op_finish(struct store *st, int rc)
 {
 	char saved[sizeof(st->errmsg)];
+	enum store_fault fault = st->errfault;
 
 	if (rc == 0)
 		return op_end(st, 1);
 	memcpy(saved, st->errmsg, sizeof(saved));
 	op_end(st, 0);
 	memcpy(st->errmsg, saved, sizeof(saved));
+	st->errfault = fault;
 	return rc;
 }
 
@@ -388,7 +477,7 @@ store_commit(struct store *st)
 	if (st->blobs_unsynced && st->sy != NULL) {
 		/* a row never names a blob that is not on disk */
 		if (syncer_wait(st->sy, syncer_request(st->sy)) == -1) {
-			seterr(st, "%s: syncfs: %s", st->state_dir,
+			seterr_errno(st, errno, "%s: syncfs: %s", st->state_dir,
 			    strerror(errno));
 			run(st, "ROLLBACK", "");
 			return -1;
@@ -399,10 +488,12 @@ store_commit(struct store *st)
 
 		/* a row never names a blob that is not on disk */
 		if (fd == -1 || syncfs(fd) == -1) {
+			int e = errno;
+
 			if (fd != -1)
 				close(fd);
-			seterr(st, "%s: syncfs: %s", st->state_dir,
-			    strerror(errno));
+			seterr_errno(st, e, "%s: syncfs: %s", st->state_dir,
+			    strerror(e));
 			run(st, "ROLLBACK", "");
 			return -1;
 		}
@@ -421,6 +512,7 @@ store_commit(struct store *st)
 	}
 	if (run(st, "COMMIT", "") == -1) {
 		char saved[sizeof(st->errmsg)];
+		enum store_fault fault = st->errfault;
 
 		highwater_forget(st);
 		st->outbox_touched = 0;
@@ -428,11 +520,30 @@ store_commit(struct store *st)
 		if (!sqlite3_get_autocommit(st->db))
 			run(st, "ROLLBACK", "");
 		memcpy(st->errmsg, saved, sizeof(saved));
+		st->errfault = fault;
 		return -1;
 	}
 	highwater_after_commit(st);
 	wake_after_commit(st);
 	return 0;
+}
+
+int
+store_item_begin(struct store *st)
+{
+	if (!st->in_group)
+		return seterr(st, "store_item_begin: no group open");
+	return run(st, "SAVEPOINT item", "") == -1 ? -1 : 0;
+}
+
+int
+store_item_end(struct store *st, int ok)
+{
+	if (!store_in_group(st))
+		return seterr(st, "store_item_end: the group is gone");
+	if (!ok && run(st, "ROLLBACK TO item", "") == -1)
+		return -1;
+	return run(st, "RELEASE item", "") == -1 ? -1 : 0;
 }
 
 int

@@ -201,3 +201,20 @@ store_transition(struct store *st, const struct store_transition_req *req,
 	errlist_free(mine);
 	return rc;
 }
+
+int
+store_actor_may(struct store *st, const char *id,
+    const struct store_actor *who, const char *owner_token,
+    struct errlist *errs, enum wf_state *state)
+{
+	struct frow f;
+	int rc;
+
+	if ((rc = frow_load(st, id, &f)) != 0)
+		return rc == -1 ? -1 : 0;
+	rc = actor_check(&f, who, owner_token, errs);
+	if (rc == 1 && state != NULL)
+		*state = f.state;
+	frow_clear(&f);
+	return rc;
+}

@@ -202,6 +202,17 @@ for n in sorted(os.listdir(sys.argv[1])):
     os.rename(os.path.join(sys.argv[1], n), os.path.join(sys.argv[2], n))' "$1" "$2"
 }
 
+# bd_quarantined NAME: the upload NAME is in spool/quarantine/ (its file is
+# named after its claim; the first line of its .reason names the upload)
+bd_quarantined()
+{
+	for _r in "$BEIAND_DIR"/spool/quarantine/*.reason; do
+		[ -f "$_r" ] && [ -e "${_r%.reason}" ] &&
+		    [ "$(head -n 1 "$_r")" = "upload: $1" ] && return 0
+	done
+	return 1
+}
+
 bd_ctl()
 {
 	"$BEIANCTL" -c "$BEIAND_DIR/beiand.conf" "$@"

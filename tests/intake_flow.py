@@ -50,7 +50,7 @@ OWNER = "owner@example.test"
 BUREAU = "bureau@example.test"
 MALLORY = "mallory@example.test"
 USCC_SET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-TAG_RE = re.compile(r"\[(BA-\d{4}-\d{6}) ([A-Za-z0-9]{8})\]")
+TAG_RE = re.compile(r"\[(BA-\d{4}-\d{6,7}) ([A-Za-z0-9]{8})\]")
 REVIEW_RE = re.compile(r"\[review:([A-Za-z0-9]{16})\]")
 
 

@@ -33,7 +33,7 @@ bd_wait_log 'upload=bomb.zip: receipt: Read-only file system' || fail "no receip
 bd_ctl list | grep -q awaiting_verification || fail "ok.zip not committed: $(bd_ctl list)"
 [ "$(ls "$W" | grep -c 'ok\.zip$')" = 1 ] || fail "ok.zip not kept in work/: $(ls "$W")"
 [ "$(ls "$W" | grep -c 'bomb\.zip$')" = 1 ] || fail "bomb.zip not kept in work/: $(ls "$W")"
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'bomb\.zip$' && fail "bomb.zip quarantined before its receipt"
+bd_quarantined bomb.zip && fail "bomb.zip quarantined before its receipt"
 
 umount "$OUT" || fail "umount"
 # the first retry comes 5 s after the failure

@@ -109,7 +109,7 @@ bd_wait_file "$P/outgoing/bomb.zip.receipt.xml" || fail "no receipt for the bomb
 grep -q 'code="ARCHIVE_BOMB"' "$P/outgoing/bomb.zip.receipt.xml" || fail "bomb receipt"
 # the receipt is written first, the file moved once the receipt is durable
 bd_wait_log 'upload=bomb.zip quarantined as' || fail "bomb: no quarantine logged"
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'bomb.zip.reason$' || fail "bomb not quarantined"
+bd_quarantined bomb.zip || fail "bomb not quarantined"
 bd_ctl quarantine | grep -q bomb.zip || fail "beianctl quarantine does not list the bomb"
 
 # 6b. a symlink and a FIFO are never read: quarantined, and the uploads
@@ -124,8 +124,8 @@ grep -q 'code="ARCHIVE_CORRUPT"' "$P/outgoing/link.zip.receipt.xml" || fail "lin
 for u in link.zip fifo.zip; do
 	bd_wait_log "upload=$u quarantined as" || fail "$u: no quarantine logged"
 done
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'link.zip$' || fail "link not quarantined"
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'fifo.zip$' || fail "fifo not quarantined"
+bd_quarantined link.zip || fail "link not quarantined"
+bd_quarantined fifo.zip || fail "fifo not quarantined"
 grep -q 'kind="filing"' "$P/outgoing/after.zip.receipt.xml" || fail "after.zip: $(cat "$P/outgoing/after.zip.receipt.xml")"
 
 # 6c. an upload still written after it was renamed into place (a client
@@ -153,7 +153,7 @@ grep -q 'changed while beiand read it' "$P/outgoing/held.zip.receipt.xml" ||
 grep -q 'upload=held.zip changed while it was read' "$BEIAND_DIR/beiand.log" ||
 	fail "held.zip: no log line"
 bd_wait_log 'upload=held.zip quarantined as' || fail "held.zip: no quarantine logged"
-ls "$BEIAND_DIR/spool/quarantine" | grep -q 'held.zip$' || fail "held.zip not quarantined"
+bd_quarantined held.zip || fail "held.zip not quarantined"
 
 # 6d. workers killed while one holds an upload are replaced; the upload
 # is tried again on a new worker and filed

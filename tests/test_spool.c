@@ -1,13 +1,17 @@
 /*
  * spool: a backlog larger than the files followed at once is taken in
- * turns, every file once, without following more than SPOOL_CANDS_MAX.
+ * turns, every file once, without following more than SPOOL_CANDS_MAX;
+ * a claimed file is checked again when it is opened in work/; quarantine
+ * names fit.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -99,6 +103,119 @@ UNIT_TEST(spool_backlog)
 	    t.followed_max);
 out:
 	free(t.seen);
+	spool_free(sp);
+	config_free(cf);
+	unit_rmtree(dir);
+}
+
+struct opened {
+	struct spool_cand *c;
+	int fd;
+};
+
+static void
+open_one(struct spool *sp, struct spool_cand *c, void *arg)
+{
+	struct opened *o = arg;
+
+	if (o->c == NULL) {
+		o->c = c;
+		o->fd = spool_cand_open(sp, c);
+	}
+}
+
+static void
+put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd != -1) {
+		if (write(fd, text, strlen(text)) < 0)
+			unit_fail(__FILE__, __LINE__, "write %s", path);
+		close(fd);
+	}
+}
+
+/* What was checked in incoming/ is checked again on the file opened in
+ * work/: a hard link made after the check, or another file renamed in
+ * between the check and the claim's rename, is refused there. */
+UNIT_TEST(spool_claim_checked_again)
+{
+	char dir[] = "/tmp/beiand-spool-XXXXXX", text[512], err[256];
+	char path[4096], other[4096], lnk[4096], work[768], qn[256];
+	struct config *cf = NULL;
+	struct spool *sp = NULL;
+	struct opened o = { NULL, -1 };
+	struct spool_ident ck;
+	const char *incoming = NULL;
+	struct stat sb;
+	int fd;
+
+	if (mkdtemp(dir) == NULL) {
+		unit_fail(__FILE__, __LINE__, "mkdtemp");
+		return;
+	}
+	snprintf(text, sizeof(text), "[daemon]\nspool_dir = %s/spool\n"
+	    "state_dir = %s/var\nsettle_ms = 0\n[provider.P001]\n"
+	    "name = x\nemail = a@p.example\nip_ranges = 203.0.113.0/24\n",
+	    dir, dir);
+	if ((cf = config_parse(text, strlen(text), "t.conf", dir, err,
+	    sizeof(err))) == NULL || (sp = spool_open(cf, err,
+	    sizeof(err))) == NULL) {
+		unit_fail(__FILE__, __LINE__, "%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < spool_nsrcs(sp); i++)
+		if (!spool_src(sp, i)->is_bureau)
+			incoming = spool_src(sp, i)->incoming;
+	snprintf(path, sizeof(path), "%s/u.zip", incoming);
+	snprintf(other, sizeof(other), "%s/.other.part", incoming);
+	put(path, "the checked upload");
+	put(other, "another file");
+
+	/* 1: the name replaced after the check, before the claim */
+	spool_scan(sp, 1000000, 1);
+	spool_due(sp, 1000000, 1, open_one, &o);
+	CHECK(o.c != NULL && o.fd != -1);
+	if (o.c == NULL)
+		goto out;
+	close(o.fd);
+	CHECK(o.c->has_checked);
+	ck = o.c->checked;
+	CHECK(rename(other, path) == 0);
+	CHECK(spool_claim(sp, o.c, work, sizeof(work)) == 0);
+	errno = 0;
+	CHECK(spool_work_open(sp, work, &ck, NULL) == -1 && errno == ESTALE);
+	/* unknown identity (a claim found at the start): a plain file passes */
+	fd = spool_work_open(sp, work, NULL, &sb);
+	CHECK(fd != -1 && sb.st_nlink == 1);
+	if (fd != -1)
+		close(fd);
+
+	/* 2: a hard link made after the claim, before the open */
+	snprintf(lnk, sizeof(lnk), "%s/outside", dir);
+	snprintf(path, sizeof(path), "%s/%s", spool_work_dir(sp), work);
+	CHECK(stat(path, &sb) == 0);
+	ck.dev = sb.st_dev;
+	ck.ino = sb.st_ino;
+	CHECK(link(path, lnk) == 0);
+	errno = 0;
+	CHECK(spool_work_open(sp, work, &ck, NULL) == -1 && errno == EMLINK);
+	errno = 0;
+	CHECK(spool_work_open(sp, work, NULL, NULL) == -1 && errno == EMLINK);
+	unlink(lnk);
+	CHECK(symlink(path, lnk) == 0);
+	CHECK(rename(lnk, path) == 0); /* work/<work> now a symbolic link */
+	errno = 0;
+	CHECK(spool_work_open(sp, work, NULL, NULL) == -1 && errno == ELOOP);
+
+	/* quarantine names fit whatever the upload name; the name is kept
+	 * in the .reason */
+	CHECK(spool_quarantine_name("1796663591.064247.13~p~P001~x.zip", qn,
+	    sizeof(qn)) == 0);
+	CHECK_STR(qn, "1796663591.064247.13~p~P001");
+	CHECK(spool_quarantine_name("no-tilde", qn, sizeof(qn)) == -1);
+out:
 	spool_free(sp);
 	config_free(cf);
 	unit_rmtree(dir);

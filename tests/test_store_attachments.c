@@ -57,7 +57,7 @@ UNIT_TEST(store_blob_ahead)
 	struct tctx t;
 	struct store_entry ent = { "filing.xml",
 	    (const unsigned char *)"<filing/>", 9, NULL };
-	unsigned char d1[32], d2[32];
+	unsigned char d1[32], d2[32], got[32];
 	struct store_blob b1 = { NULL, 9, d1, 1 };
 	char id[STORE_ID_SIZE], sha[65], hex[65], p1[512], p2[512], err[256];
 	struct stat sb;
@@ -70,14 +70,14 @@ UNIT_TEST(store_blob_ahead)
 	CHECK(store_attachment_path(t.st, hex, p1, sizeof(p1)) == 0);
 	sha256_to_hex(d2, hex);
 	CHECK(store_attachment_path(t.st, hex, p2, sizeof(p2)) == 0);
-	sha256_to_hex(d1, hex);
-	CHECK(blob_put(t.dir, hex, "ahead-one", 9, BLOB_NOSYNC, &created, err,
+	CHECK(blob_put(t.dir, "ahead-one", 9, BLOB_NOSYNC, got, &created, err,
 	    sizeof(err)) == 0 && created == 1);
-	CHECK(blob_put(t.dir, hex, "ahead-one", 9, BLOB_NOSYNC, &created, err,
+	CHECK(memcmp(got, d1, 32) == 0);
+	CHECK(blob_put(t.dir, "ahead-one", 9, BLOB_NOSYNC, NULL, &created, err,
 	    sizeof(err)) == 0 && created == 0);
-	sha256_to_hex(d2, hex);
-	CHECK(blob_put(t.dir, hex, "ahead-two", 9, BLOB_NOSYNC, &created, err,
+	CHECK(blob_put(t.dir, "ahead-two", 9, BLOB_NOSYNC, got, &created, err,
 	    sizeof(err)) == 0 && created == 1);
+	CHECK(memcmp(got, d2, 32) == 0);
 	CHECK(stat(p1, &sb) == 0 && sb.st_size == 9 &&
 	    (sb.st_mode & 0777) == 0600);
 	/* recorded without its bytes */

@@ -850,7 +850,7 @@ UNIT_TEST(xmldoc_text_values)
 	static const char doc[] =
 	    "\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>\n"
 	    "<f:filing xmlns:f='urn:beiand:filing:1' xmlns:o='urn:other' "
-	    "type=' cancelSite ' mode='self' id='BA-2026-000001'>\n"
+	    "type=' cancelSite ' mode='self' id='BA-2026-1000001'>\n"
 	    "<!-- comment --><?pi x?>"
 	    "<f:province>\n\t 11 \r\n</f:province>"
 	    "<f:subjectLicence><![CDATA[京ICP备]]>2026000001&#21495;</f:subjectLicence>"
@@ -868,14 +868,14 @@ UNIT_TEST(xmldoc_text_values)
 	CHECK(has_at(errs, ERR_SCHEMA_VIOLATION, "/filing/province"));
 	if (f != NULL) {
 		CHECK_INT(f->type, FILING_CANCEL_SITE);
-		CHECK_STR(f->id, "BA-2026-000001");
+		CHECK_STR(f->id, "BA-2026-1000001");
 		CHECK_STR(f->province, "11");
 		CHECK_STR(f->subject_licence, "京ICP备2026000001号");
 		CHECK_STR(f->password, "a&b<");
 		x = filing_to_xml(f, NULL);
 		CHECK(strstr(x, "password") == NULL);
 		CHECK(strstr(x, "a&amp;b") == NULL);
-		CHECK(strstr(x, "id=\"BA-2026-000001\"") != NULL);
+		CHECK(strstr(x, "id=\"BA-2026-1000001\"") != NULL);
 		free(x);
 	}
 	filing_free(f);

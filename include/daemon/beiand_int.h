@@ -4,7 +4,8 @@
  *   daemon/beiand.c    start-up, recovery, configuration and reload, the
  *                      event loop, the mailer's turns
  *   daemon/pipeline.c  the uploads' way: claim, worker, decide, group
- *                      commit, receipts
+ *                      commit
+ *   daemon/pipeline_groups.c  committed groups: syncs, receipts, removal
  * One struct daemon, owned by beiand_main() and handed to every call;
  * nothing here is thread-safe: the loop's thread only.
  */
@@ -13,9 +14,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "daemon/metrics.h"
+#include "daemon/prep.h"
 #include "lib/sha256.h"
 
 struct spool;
@@ -51,12 +54,48 @@ struct upl {
 	int kept;               /* the filing named that blob */
 	unsigned counted[METRICS_NRESULTS]; /* results, for the metrics */
 	int quarantine;
+	/* the inode checked in incoming/ before the claim (has_checked):
+	 * the claimed file must be it (spool_work_open()) */
+	dev_t checked_dev;
+	ino_t checked_ino;
+	int has_checked;
+	/* DESIGN.md, Hostile senders: set aside from a group that failed
+	 * for its sake (tried alone next), and quarantined as NOT_PROCESSED
+	 * with this reason when it failed alone */
+	int suspect;
+	char *poison;
 };
 
 struct ulist {
 	struct upl *head, *tail;
 	size_t n;
 };
+
+/*
+ * A committed group on its way to durability: its commit is synced, then
+ * its receipts are written (on the prep thread) and synced, then its
+ * claimed files go (on the prep thread too).  No effect of a commit
+ * leaves the daemon (receipt, mail, IMAP expunge) before the commit is on
+ * disk, and no claimed file goes before its receipt is.  While a call is
+ * on the prep thread, the loop leaves the group's uploads alone.
+ */
+enum group_stage {
+	GS_COMMITTED,           /* waiting for the commit's sync */
+	GS_WRITING,             /* its receipts being written */
+	GS_RECEIPTED,           /* receipts written, waiting for their sync */
+	GS_REMOVING,            /* its claimed files being removed */
+};
+
+struct group {
+	struct group *next;
+	struct ulist ups;
+	enum group_stage stage;
+	uint64_t tag;           /* the sync this stage waits for */
+	int64_t outbox_last;    /* the outbox's last id at the commit */
+	const char *work_dir;   /* spool/work/ (a reload drains the groups) */
+	struct prep_job job;    /* the call on the prep thread */
+};
+
 
 struct daemon {
 	struct config *cf;
@@ -120,6 +159,8 @@ struct upl *ulist_take(struct ulist *l, uint64_t job);
 struct upl *upl_new(struct daemon *d, const char *work);
 void upl_free(struct upl *u);
 
+/* ---- daemon/pipeline_groups.c ------------------------------------------ */
+
 /* Everything written so far made durable, waited for; -1 when the sync
  * failed (logged). */
 int sync_now(struct daemon *d);
@@ -129,12 +170,17 @@ int sync_now(struct daemon *d);
 void receipt_defer(struct daemon *d, struct upl *p);
 void receipts_retry(struct daemon *d, int64_t now);
 
-/* The parsed uploads (and the IMAP intake's) in one group commit; the
- * committed groups moved on as their syncs complete; drained (waited
- * for) on a reload and at the stop. */
-void commit_done(struct daemon *d);
+/* The committed groups moved on as their syncs complete; drained
+ * (waited for) on a reload and at the stop. */
 void groups_advance(struct daemon *d);
 void groups_drain(struct daemon *d);
+
+/* ---- daemon/pipeline.c, again ------------------------------------------- */
+
+/* The parsed uploads (and the IMAP intake's) in group commits; one that
+ * fails for its own sake is set aside, tried alone, and quarantined when
+ * it fails alone (DESIGN.md, Hostile senders). */
+void commit_done(struct daemon *d);
 
 /* Claimed uploads handed to idle workers; the spool's and the workers'
  * callbacks (spool_due(), spool_timed_out(), worker_pool_collect()). */

@@ -53,12 +53,30 @@ int64_t intake_tick(struct intake *in, int64_t now_ms);
 int intake_on_result(struct intake *in, const struct worker_result *res);
 /* 1 when parsed mails wait for the group commit. */
 int intake_has_done(const struct intake *in);
+/* Parsed mails waiting: those set aside from a group (suspect 1), or
+ * the others. */
+size_t intake_waiting(const struct intake *in, int suspect);
+
+enum intake_pick {
+	INTAKE_PLAIN,   /* every parsed mail not set aside */
+	INTAKE_SUSPECT, /* the first one set aside, alone */
+};
 /*
- * Inside the open group (store_begin): apply every parsed mail.  -1 on a
- * store error: the caller rolls the group back and calls
- * intake_after_commit(in, 0).
+ * Inside the open group (store_begin): apply the parsed mails pick
+ * says, each in its own savepoint (store_item_begin()), and count them
+ * in *applied.  A mail whose store calls fail for its own sake
+ * (store_errfault() STORE_FAULT_ITEM) is undone alone: with INTAKE_PLAIN
+ * it is set aside (counted in *aside) to be tried alone; with
+ * INTAKE_SUSPECT it failed alone and is quarantined in this group
+ * (DESIGN.md, Hostile senders: kept in state_dir/quarantine/ once
+ * committed, for `beianctl quarantine` and `requeue`).  Returns 0; -1
+ * when the group fails (the environment's fault: the caller rolls it
+ * back and calls intake_after_commit(in, 0)); -2 when the group's
+ * transaction was lost with the failing mail (the caller rolls back and
+ * applies the group again, the mail now set aside or quarantined).
  */
-int intake_apply(struct intake *in, time_t now);
+int intake_apply(struct intake *in, time_t now, enum intake_pick pick,
+    size_t *aside, size_t *applied);
 /* After the group: committed 1 (move, remove, advance) or 0 (rolled
  * back: the mails wait for the next group). */
 void intake_after_commit(struct intake *in, int committed);

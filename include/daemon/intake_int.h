@@ -1,8 +1,12 @@
 /*
- * intake's insides, shared by its two files (private; no other part
+ * intake's insides, shared by its three files (private; no other part
  * includes it):
  *   daemon/intake.c       mails to the workers, applying them in the
- *                         group commit, after the commit
+ *                         group commit (each in its own savepoint; a
+ *                         mail that fails alone is quarantined), after
+ *                         the commit
+ *   daemon/intake_apply.c what one parsed mail means: replies, a bureau
+ *                         decision, a withdrawal, a package
  *   daemon/intake_imap.c  the fetcher and the mailbox's bookkeeping:
  *                         its events, the UIDs in hand and waiting,
  *                         last_uid, the inbox folder
@@ -13,12 +17,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "common/workflow.h"
+#include "lib/sha256.h"
 #include "mail/imap.h"
+#include "parsers/errlist.h"
+#include "parsers/package.h"
+#include "store/store.h"
 
 #define INTAKE_RESTART_MIN_MS 1000
 #define INTAKE_RESTART_MAX_MS 60000
 #define INTAKE_ATTEMPTS 2 /* worker crashes before a mail is given up */
+#define INTAKE_REQUEUE_SCAN_MS 5000 /* how often inbox/ is read for mails
+                                     * put back by `beianctl requeue` */
 
 struct config;
 struct metrics;
@@ -31,7 +43,9 @@ enum msg_state {
 	MSG_RUNNING,  /* a worker parses it */
 	MSG_PARSED,   /* waiting for the group commit */
 	MSG_APPLIED,  /* applied in the open group */
-	MSG_COMMITTED /* committed: done sent (or to resend), file removed */
+	MSG_COMMITTED, /* committed: done sent (or to resend), file removed */
+	MSG_HELD      /* not even its quarantine could be recorded: left as
+	               * it is until the next start */
 };
 
 struct msg {
@@ -47,6 +61,13 @@ struct msg {
 	char *crash;          /* the workers' reason after the last attempt */
 	struct upload *u;     /* parsed */
 	int need_done;        /* committed, "done" not sent yet */
+	/* DESIGN.md, Hostile senders: set aside from a group that failed for
+	 * its sake (then tried alone), and quarantined with this reason when
+	 * it failed alone too */
+	int suspect;
+	char *poison;
+	int requeued;         /* put back by `beianctl requeue`: its file is
+	                       * inbox/mail-V-U.eml, its message long moved */
 };
 
 struct intake {
@@ -70,11 +91,59 @@ struct intake {
 	size_t nwait[IMAP_NWAIT];
 	uint32_t throttled;   /* From addresses over sender_max */
 	struct metrics *metrics; /* NULL: none kept */
+	char quarantine[4096]; /* state_dir/quarantine: mails kept for the
+	                        * operator */
+	int64_t requeue_scan_ms; /* the next look for requeued mails */
 };
+
+/* ---- daemon/intake_apply.c ---------------------------------------------- */
+
+/* What one mail is applied with. */
+struct mctx {
+	struct store *st;
+	const struct config *cf;
+	uint32_t uid;           /* its UID, for the log */
+	struct upload *u;       /* as the worker read it */
+	const struct mail_meta *mm;
+	char hex[SHA256_HEX];   /* content key: sha256, or "large:SIZE" */
+	char ref[17];           /* Message-ID part of replies: hex digits */
+	const char *reply_to;   /* envelope sender, else From */
+	struct store_actor who;
+	time_t now;
+};
+
+/*
+ * Each -1 on a store error (store_errmsg()), else 0.  A refusal or help
+ * reply goes to the envelope sender: never to automated mail, at most
+ * reply_cap a day per address; filing, when not NULL, is the filing the
+ * mail made or changed: the reply is about it.
+ */
+int mail_reply(struct mctx *c, enum wf_template tpl, const char *params,
+    const char *filing);
+/* A refusal about filing (NULL: none) of what the mail made or changed. */
+int mail_refuse_about(struct mctx *c, const char *id, enum wf_state state,
+    const struct errlist *el, const char *filing);
+int mail_refuse(struct mctx *c, const char *id, enum wf_state state,
+    const struct errlist *el);
+int mail_refuse_code(struct mctx *c, const char *id, enum err_code code,
+    const char *path);
+/* addr is an address of the bureau of province (NULL: of any). */
+int mail_bureau_address(const struct config *cf, const char *addr,
+    const char *province);
+/* The bureau's answer to a review request. */
+int mail_apply_bureau(struct mctx *c);
+/* The owner withdraws by a follow-up whose first line is "withdraw". */
+int mail_apply_withdraw(struct mctx *c);
+/* A package from an owner: a new filing, or a follow-up under its tag. */
+int mail_apply_package(struct mctx *c);
+
 
 /* ---- daemon/intake_imap.c ------------------------------------------------ */
 
 void intake_msg_free(struct msg *m);
+/* The mail (v, uid) in hand, or NULL; one more in hand (arrival order). */
+struct msg *intake_msg_find(struct intake *in, uint32_t v, uint32_t uid);
+void intake_msg_add(struct intake *in, struct msg *m);
 void intake_inbox_path(const struct intake *in, uint32_t v, uint32_t uid,
     char *buf, size_t size);
 void intake_inbox_remove(const struct intake *in, uint32_t v, uint32_t uid);

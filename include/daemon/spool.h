@@ -13,7 +13,9 @@
 #ifndef BEIAND_SPOOL_H
 #define BEIAND_SPOOL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct config;
@@ -41,6 +43,12 @@ struct spool_src {
 	int left_unseen;
 };
 
+/* A file's identity, as checked before its claim. */
+struct spool_ident {
+	dev_t dev;
+	ino_t ino;
+};
+
 /* A file waiting in an incoming folder. */
 struct spool_cand {
 	uint64_t id;
@@ -65,6 +73,8 @@ struct spool_cand {
 	int64_t retry_ms;    /* not offered by spool_due() before this */
 	int64_t backoff_ms;  /* the wait after the last failed open, 0: none */
 	int unreadable;      /* reported (log, receipt) since its last upload */
+	struct spool_ident checked; /* the inode spool_cand_open() checked */
+	int has_checked;
 	/* spool.c's own: position and hash chains (by name, by id) */
 	size_t slot;
 	struct spool_cand *hnext_name, *hnext_id;
@@ -114,10 +124,21 @@ int64_t spool_next_due(const struct spool *sp, int64_t now_ms);
 
 /*
  * Open a candidate for reading as hostile: O_NOFOLLOW, a regular file
- * with one link.  Returns the fd or -1 (errno; EINVAL for a file that is
- * not a plain regular file).
+ * with one link; the inode opened is noted in c->checked.  Returns the
+ * fd or -1 (errno; EINVAL for a file that is not a plain regular file).
  */
-int spool_cand_open(struct spool *sp, const struct spool_cand *c);
+int spool_cand_open(struct spool *sp, struct spool_cand *c);
+/*
+ * Open claimed work/<work> for reading as hostile, and check again on
+ * the open file what was checked before the claim (a hard link made, or
+ * another file renamed in, between that check and the claim's rename):
+ * a plain regular file (else EINVAL; a symbolic link ELOOP) with one link
+ * (else EMLINK) and, when checked is not NULL, that very inode (else
+ * ESTALE).  The fd (its status in *sb when not NULL), or -1 with errno
+ * (EMFILE, ENOMEM and the like pass).
+ */
+int spool_work_open(const struct spool *sp, const char *work,
+    const struct spool_ident *checked, struct stat *sb);
 /*
  * Claim: rename the candidate into work/ under a unique name that keeps
  * its origin ("<stamp>~<p|b>~<code>~<name>"), written to work (size
@@ -145,8 +166,17 @@ int spool_work_origin(const struct spool *sp, const char *work, size_t *src,
     const char **upload);
 
 /*
- * Move work/<work> (or, with from_incoming, the candidate's file) to
- * quarantine/ with a .reason file.
+ * The name in quarantine/ of claimed upload work: its claim stamp, kind
+ * and code ("<stamp>~<p|b>~<code>"), unique and short whatever the name
+ * it was uploaded as (which a name near NAME_MAX would leave no room for
+ * ".reason").  -1 when work is not a claim's name.
+ */
+#define SPOOL_QNAME_MAX 160
+int spool_quarantine_name(const char *work, char *buf, size_t size);
+/*
+ * Move work/<work> to quarantine/ under spool_quarantine_name(), with
+ * a .reason file beside it: the name it was uploaded as (bytes below
+ * 0x20 as \xHH), its folder, then reason.
  */
 int spool_quarantine(struct spool *sp, const char *work, const char *reason);
 

@@ -76,7 +76,8 @@
 	X(SENDER_MISMATCH)                                                     \
 	X(NO_PACKAGE)                                                          \
 	X(MAIL_TOO_LARGE)                                                      \
-	X(UPLOAD_UNREADABLE)
+	X(UPLOAD_UNREADABLE)                                                   \
+	X(NOT_PROCESSED)
 
 enum err_code {
 #define ERR_ENUM(c) ERR_##c,

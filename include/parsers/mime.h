@@ -20,6 +20,7 @@
 #include "parsers/errlist.h"
 #include "parsers/filing_check.h"
 #include "parsers/input_limits.h"
+#include "parsers/tracking_id.h"
 
 #define MIME_MAX_DEPTH 16 /* nested multiparts */
 
@@ -57,12 +58,13 @@ struct mime_mail {
 	struct mime_attachment *attachments;
 	size_t nattachments;
 
-	/* Subject tags; "" when absent.  tag_id is taken from "[BA-YYYY-
-	 * NNNNNN]" or "[BA-YYYY-NNNNNN TOKEN]"; tag_token only when TOKEN is
+	/* Subject tags; "" when absent.  tag_id is taken from "[ID]" or
+	 * "[ID TOKEN]", ID a tracking id (parsers/tracking_id.h: six digits,
+	 * or seven after a year's first million); tag_token only when TOKEN is
 	 * 8 characters of the password alphabet (a mangled token leaves it ""
 	 * so that the follow-up is refused with TOKEN_INVALID, not taken for
 	 * a new filing).  review_token from "[review:TOKEN]", 16 characters. */
-	char tag_id[16];
+	char tag_id[TRACKING_ID_SIZE];
 	char tag_token[16];
 	char review_token[32];
 };

@@ -16,6 +16,7 @@
 #include "parsers/errlist.h"
 #include "parsers/filing.h"
 #include "parsers/filing_check.h"
+#include "parsers/tracking_id.h"
 
 enum item_kind {
 	ITEM_FILING,
@@ -54,7 +55,7 @@ struct mail_meta {
 	char *message_id;     /* without angle brackets */
 	char *from_addr;      /* From addr-spec */
 	char *return_path;    /* envelope sender; "" for "<>" or none */
-	char tag_id[16];      /* [BA-YYYY-NNNNNN ...] */
+	char tag_id[TRACKING_ID_SIZE]; /* [BA-YYYY-NNNNNN(N) ...] */
 	char tag_token[16];   /* the owner token of the tag, "" if none or mangled */
 	char review_token[32];/* [review:TOKEN] */
 	int automated;        /* mime_is_automated() with the [imap] address */

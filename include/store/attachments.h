@@ -12,18 +12,24 @@
 
 #include "store/store.h"
 
+/* A member of a kept blob, recorded with its name, size and SHA-256.
+ * The hash is taken here from data; sha256 is used only for a member
+ * whose bytes are not at hand (data NULL: an upload kept whole, whose
+ * members the worker described; such a hash names no blob). */
 struct store_entry {
 	const char *name;
-	const unsigned char *data;   /* read only when sha256 is NULL */
+	const unsigned char *data;
 	size_t size;
-	const unsigned char *sha256; /* 32 bytes, when already known */
+	const unsigned char *sha256;
 };
 
-/* Bytes to keep, with their SHA-256 (32 bytes) when the caller has it. */
+/* Bytes to keep.  Their hash, the blob's name, is taken here from the
+ * bytes; only a blob written ahead comes with it (sha256: the daemon's
+ * own hash of what it wrote, blob_put()'s, never a worker's). */
 struct store_blob {
 	const void *bytes;
 	size_t len;
-	const unsigned char *sha256;
+	const unsigned char *sha256; /* with written: 32 bytes; else unused */
 	int written;        /* already in the store (bytes may then be NULL),
 	                     * written ahead with blob_put() and synced by
 	                     * the caller before the commit: only recorded */

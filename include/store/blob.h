@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "lib/sha256.h"
+
 #define BLOB_NOSYNC 0x1  /* no fsync: the caller syncs the filesystem */
 
 /* The path of blob sha256_hex (64 lower-case hex digits) under state_dir
@@ -19,13 +21,17 @@
 int blob_path(const char *state_dir, const char *sha256_hex, char *buf,
     size_t size);
 /*
- * Store len bytes as blob sha256_hex unless a file of that size is there
- * already (*created, which may be NULL, says which).  Without
- * BLOB_NOSYNC the file and its folder are fsynced.  0, or -1 with errno
- * set and a message in err.
+ * Store len bytes as the blob named by their SHA-256, which this call
+ * takes from the bytes themselves (into sha256_out, which may be NULL):
+ * no caller's word (a worker's least of all) names a blob.  Unless a
+ * file of that name and size is there already (*created, which may be
+ * NULL, says which): every blob was stored under its own hash, so it is
+ * these bytes.  Without BLOB_NOSYNC the file and its folder are fsynced.
+ * 0, or -1 with errno set and a message in err.
  */
-int blob_put(const char *state_dir, const char *sha256_hex, const void *bytes,
-    size_t len, int flags, int *created, char *err, size_t errsize);
+int blob_put(const char *state_dir, const void *bytes, size_t len, int flags,
+    unsigned char sha256_out[SHA256_LEN], int *created, char *err,
+    size_t errsize);
 /*
  * Read a plain regular file whole (a stored blob, a claimed upload) into
  * malloc'd *out (one byte more, not counted in *len).  Links, devices and

@@ -34,6 +34,10 @@ int store_reply_take(struct store *st, const char *address, time_t now,
 int store_mail_seen_add(struct store *st, const char *mailbox,
     uint32_t uidvalidity, uint32_t uid, const char *message_id,
     const char *sha256_hex, int stays, time_t at);
+/* Forget that (mailbox, uidvalidity, uid) was committed: a quarantined
+ * mail put back by `beianctl requeue` is applied afresh. */
+int store_mail_seen_forget(struct store *st, const char *mailbox,
+    uint32_t uidvalidity, uint32_t uid);
 /* Is (mailbox, uidvalidity, uid) committed?  0 and *stays (may be NULL),
  * 1 not, -1 error. */
 int store_mail_seen_uid(struct store *st, const char *mailbox,

@@ -30,6 +30,10 @@ int store_counts(struct store *st,
 int store_quarantine_add(struct store *st, const char *item,
     const char *source, const char *reason, time_t at);
 int store_quarantine_remove(struct store *st, const char *item); /* 1: none */
+/* The row of item now names the file to (an upload quarantined under its
+ * claim's whole name before quarantine names were made short).  1: none. */
+int store_quarantine_rename(struct store *st, const char *item,
+    const char *to);
 int store_quarantine_list(struct store *st,
     int (*cb)(const char *item, const char *source, time_t at,
         const char *reason, void *), void *arg);

@@ -51,11 +51,12 @@
 
 #include "common/workflow.h"
 #include "parsers/errlist.h"
+#include "parsers/tracking_id.h"
 
 struct config;
 struct store;
 
-#define STORE_ID_SIZE 16       /* "BA-2026-000123" + NUL */
+#define STORE_ID_SIZE TRACKING_ID_SIZE /* "BA-2026-1000000" + NUL */
 #define STORE_TOKEN_LEN 8      /* owner token */
 #define STORE_REVIEW_TOKEN_LEN 16
 #define STORE_PASSWORD_LEN 12
@@ -75,6 +76,23 @@ struct store *store_open(const char *path, const struct config *cfg,
 void store_close(struct store *st); /* accepts NULL; rolls back an open group */
 /* The last error's text; valid until the next call. */
 const char *store_errmsg(const struct store *st);
+/*
+ * Whose fault the last error was (DESIGN.md, Hostile senders).
+ * STORE_FAULT_ENV: the environment's — a full disk, an I/O error, a busy
+ * or locked database, memory, a database that cannot be written — which
+ * holds every item alike: the caller keeps its items and tries again
+ * later.  STORE_FAULT_ITEM: anything else (a constraint or trigger
+ * refusing a row, a limit such as a year's tracking ids, an unexpected
+ * refusal), which may follow the item being applied: the caller tries
+ * it alone, and one that fails alone is quarantined.
+ */
+enum store_fault {
+	STORE_FAULT_ITEM,
+	STORE_FAULT_ENV,
+};
+enum store_fault store_errfault(const struct store *st);
+/* The class of an errno from file work done for the store. */
+enum store_fault store_errno_fault(int e);
 /* The schema version this code migrates to (PRAGMA user_version). */
 int store_schema_version(void);
 
@@ -82,6 +100,17 @@ int store_schema_version(void);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
+/*
+ * One item inside a group: store_item_begin() marks where it starts,
+ * store_item_end() keeps (ok 1) or undoes (ok 0) what it did; the group
+ * goes on either way.  -1 on error; after an error of the item's own
+ * calls, store_in_group() says whether the group's transaction is still
+ * open (SQLite may have rolled all of it back: then the caller rolls
+ * the group back and applies it again without the item).
+ */
+int store_item_begin(struct store *st);
+int store_item_end(struct store *st, int ok);
+int store_in_group(const struct store *st);
 /*
  * The daemon's durability: with a syncer, a commit is not synced by
  * SQLite (synchronous = NORMAL) but by the next syncer_request() made

@@ -54,13 +54,18 @@ struct store {
 	struct stmt_slot *cache;
 	size_t ncache, capcache;
 	char errmsg[512];
+	enum store_fault errfault; /* whose fault errmsg's error was */
 };
 
-/* st->errmsg from SQLite's last error (dberr) or a format (seterr);
- * both return -1. */
+/* st->errmsg from SQLite's last error (dberr, its fault from the result
+ * code) or a format (seterr, the item's fault); both return -1. */
 int dberr(struct store *st, const char *what);
 int seterr(struct store *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same for file work that failed with errno e (its class, not
+ * always the item's fault: store_errno_fault()). */
+int seterr_errno(struct store *st, int e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 time_t now_or(time_t t);
 int cst_year(time_t t);
 void cst_day(time_t t, char buf[11]);

@@ -52,4 +52,16 @@ struct store_transition_req {
 int store_transition(struct store *st, const struct store_transition_req *req,
     const struct store_actor *who, struct store_result *out);
 
+/*
+ * Whether who may act on filing id at all, as store_transition() judges
+ * it (NOT_YOUR_FILING for another provider's filing, TOKEN_INVALID for
+ * an owner without owner_token), before anything the actor sent is
+ * stored with the filing (DESIGN.md, Hostile senders).  0 may act (or
+ * the filing is unknown: the transition says so), 1 refused with the
+ * findings added to errs and *state the filing's state, -1 error.
+ */
+int store_actor_may(struct store *st, const char *id,
+    const struct store_actor *who, const char *owner_token,
+    struct errlist *errs, enum wf_state *state);
+
 #endif

@@ -39,6 +39,7 @@ static const struct {
 	{ "import", ctl_import },
 	{ "password-reset", ctl_password_reset },
 	{ "backup", ctl_backup },
+	{ "probe", ctl_probe },
 };
 
 static void
@@ -65,6 +66,7 @@ usage(void)
 	    "  import FILE\n"
 	    "  password-reset SUBJECT_LICENCE\n"
 	    "  backup FILE\n"
+	    "  probe imap|smtp\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
 }

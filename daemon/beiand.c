@@ -75,6 +75,8 @@ metrics_update(struct daemon *d, int64_t now_ms)
 	if (d->pool != NULL)
 		metrics_worker_restarts_set(d->metrics,
 		    worker_pool_restarts(d->pool));
+	metrics_channels_set(d->metrics, d->cf->imap_url[0] != '\0',
+	    d->cf->smtp_url[0] != '\0');
 	if (metrics_refresh(d->metrics, d->st, time(NULL)) == -1) {
 		log_err("metrics: %s", store_errmsg(d->st));
 		return;

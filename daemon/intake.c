@@ -36,6 +36,7 @@
 
 #include "common/config.h"
 #include "common/json.h"
+#include "daemon/chanstate.h"
 #include "daemon/intake.h"
 #include "daemon/metrics.h"
 #include "lib/compat.h"
@@ -94,6 +95,7 @@ struct intake {
 	int64_t backoff_ms;
 	struct msg *msgs;     /* by arrival */
 	struct metrics *metrics; /* NULL: none kept */
+	struct chanstate chan;   /* the imap channel's state */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -270,6 +272,8 @@ on_uidvalidity(struct intake *in, const struct imap_event *ev)
 		}
 	}
 	in->v = ev->uidvalidity;
+	/* logged in and the mailbox selected: the channel works */
+	chanstate_note(&in->chan, in->st, 0, NULL);
 	inbox_sweep(in);
 	if (imap_fetcher_resume(in->f, in->v, in->last_uid) == -1) {
 		log_warn("intake: resume not sent");
@@ -387,6 +391,14 @@ intake_on_readable(struct intake *in)
 			if (in->metrics != NULL)
 				metrics_imap_synced(in->metrics, time(NULL));
 			break;
+		case IMAP_EV_FAILING: {
+			char reason[IMAP_REASON_MAX + 1];
+
+			memcpy(reason, ev.reason, ev.reason_len);
+			reason[ev.reason_len] = '\0';
+			chanstate_note(&in->chan, in->st, 1, reason);
+			break;
+		}
 		}
 	}
 }
@@ -991,6 +1003,7 @@ intake_new(const struct config *cf, struct store *st, struct worker_pool *pool,
 	in->pool = pool;
 	in->mailbox = xstrdup(u.mailbox);
 	imap_url_free(&u);
+	chanstate_load(&in->chan, st, "imap");
 	if ((size_t)snprintf(in->inbox, sizeof(in->inbox), "%s/inbox",
 	    cf->state_dir) >= sizeof(in->inbox) ||
 	    (mkdir(in->inbox, 0700) == -1 && errno != EEXIST)) {

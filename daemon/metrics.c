@@ -15,6 +15,7 @@
 #include "common/workflow.h"
 #include "daemon/metrics.h"
 #include "lib/xmalloc.h"
+#include "store/channels.h"
 #include "store/metrics.h"
 #include "store/status.h"
 
@@ -38,7 +39,11 @@ struct metrics {
 	uint64_t ingested[METRICS_NCHANNELS][METRICS_NRESULTS];
 	uint64_t restarts_base, restarts_last;
 	time_t imap_sync;
+	/* beiand_channel_up: imap, smtp */
+	int chan_used[2], chan_up[2];
 };
+
+static const char *const mail_channels[2] = { "imap", "smtp" };
 
 struct metrics *
 metrics_new(void)
@@ -73,6 +78,13 @@ void
 metrics_imap_synced(struct metrics *m, time_t when)
 {
 	m->imap_sync = when;
+}
+
+void
+metrics_channels_set(struct metrics *m, int imap, int smtp)
+{
+	m->chan_used[0] = imap;
+	m->chan_used[1] = smtp;
 }
 
 struct refresh {
@@ -117,6 +129,16 @@ metrics_refresh(struct metrics *m, struct store *st, time_t now)
 		return -1;
 	if ((rc = store_outbox_oldest_deferred(st, &created)) == -1)
 		return -1;
+	for (int i = 0; i < 2; i++) {
+		int failing = 0, got;
+
+		if (!m->chan_used[i])
+			continue;
+		if ((got = store_channel_get(st, mail_channels[i], &failing,
+		    NULL, 0, NULL)) == -1)
+			return -1;
+		m->chan_up[i] = got == 1 || !failing;
+	}
 	memcpy(m->filings, r.filings, sizeof(m->filings));
 	memcpy(m->mails, r.mails, sizeof(m->mails));
 	m->quarantine = r.quarantine;
@@ -177,6 +199,13 @@ metrics_format(const struct metrics *m, FILE *fp)
 	head(fp, "beiand_quarantine_items", "gauge",
 	    "Inputs kept in spool/quarantine.");
 	fprintf(fp, "beiand_quarantine_items %ld\n", m->quarantine);
+
+	head(fp, "beiand_channel_up", "gauge",
+	    "Mail channels in use: 1 working (or not tried yet), 0 failing.");
+	for (int i = 0; i < 2; i++)
+		if (m->chan_used[i])
+			fprintf(fp, "beiand_channel_up{channel=\"%s\"} %d\n",
+			    mail_channels[i], m->chan_up[i]);
 
 	head(fp, "beiand_worker_restarts_total", "counter",
 	    "Parser worker processes replaced since start.");

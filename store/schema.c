@@ -177,6 +177,12 @@ static const char *const migrations[] = {
 	" OR state = ''deferred'' OR state = ''failed'')')"
 	" WHERE type = 'table' AND name = 'outbox';"
 	"PRAGMA writable_schema = OFF;",
+	/* 5: the mail channels' state for `beianctl status` and
+	 * beiand_channel_up, written by the daemon on each change */
+	"CREATE TABLE IF NOT EXISTS channels("
+	" name TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL CHECK(state = 'ok' OR state = 'failing'),"
+	" reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -230,7 +230,7 @@ if command -v openssl >/dev/null; then
 		_ca=
 		[ "$2" != - ] && _ca=$C/$2.pem
 		RUN=$((RUN + 1))
-		TOOL_IMAP_CA=$_ca "$T/tool_imap" \
+		TOOL_IMAP_TLS=verify TOOL_IMAP_CA=$_ca "$T/tool_imap" \
 		    "imaps://intake:secret@127.0.0.1:$_p/INBOX" "$T/inbox" \
 		    "$T/state" "$MAXB" 300 >"$T/out.$RUN" 2>"$T/err.$RUN" &
 		DRIVER=$!
@@ -238,7 +238,7 @@ if command -v openssl >/dev/null; then
 		while [ "$_n" -gt 0 ]; do
 			grep -q CAPABILITY "$C/srv.$_p" && break
 			grep -q 'certificate of 127.0.0.1 refused' \
-			    "$T/err.$RUN" && break
+			    "$T/out.$RUN" && break
 			sleep 0.1
 			_n=$((_n - 1))
 		done
@@ -251,13 +251,13 @@ if command -v openssl >/dev/null; then
 			grep -q CAPABILITY "$C/srv.$_p" ||
 			    srv_fail "TLS $1/$2 refused: $(cat "$T/err.$RUN")" ;;
 		refuse)
-			grep -q 'certificate of 127.0.0.1 refused' \
-			    "$T/err.$RUN" ||
-			    srv_fail "TLS $1/$2 not refused: $(cat "$T/err.$RUN")"
+			grep -q '^failing certificate of 127.0.0.1 refused' \
+			    "$T/out.$RUN" ||
+			    srv_fail "TLS $1/$2 not refused: $(cat "$T/out.$RUN" "$T/err.$RUN")"
 			grep -q . "$C/srv.$_p" &&
 			    srv_fail "TLS $1/$2: the client spoke after a refused certificate: $(cat "$C/srv.$_p")" ;;
 		esac
-		grep 'certificate' "$T/err.$RUN" | head -n 1
+		grep 'certificate' "$T/out.$RUN" | head -n 1
 	}
 	tls_try good ca pass
 	tls_try good other refuse

@@ -6,7 +6,7 @@
 # a good, a 5xx (reject@) and a 4xx (tempfail@) recipient, then a good one
 # again.  Checks: the result classes and reply texts, that the good mails
 # arrive byte for byte (IMAP fetch), that the connection is reused, and
-# that starttls=require refuses a server without STARTTLS (deferred).
+# that tls = encrypt refuses a server without STARTTLS (deferred).
 . "$(dirname "$0")/lib/servers.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -26,7 +26,7 @@ srv_dovecot_start owner bureau || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"
 URL="smtp://127.0.0.1:$SRV_SMTP_PORT"
 
-"$T/smtpsend" "$URL" try "$T/out" bureau@example.test owner@example.test \
+"$T/smtpsend" "$URL" may "$T/out" bureau@example.test owner@example.test \
     reject@example.test tempfail@example.test owner@example.test \
     >"$T/result" 2>"$T/stderr" || srv_fail "smtpsend: $(cat "$T/stderr")"
 cat "$T/result"
@@ -84,16 +84,16 @@ grep -q "filename\*=UTF-8''%E5%A4%87%E6%A1%88" "$T/out/1.eml" ||
 grep -q 'postfix/smtpd.*disconnect from .* data=2 ' "$SRV_DIR/log/postfix.log" ||
     srv_fail "no connection reuse: $(grep 'disconnect from' "$SRV_DIR/log/postfix.log")"
 
-# starttls=require against a server without STARTTLS: deferred, nothing sent.
-"$T/smtpsend" "$URL" require "$T/out2" owner@example.test >"$T/result2" \
-    2>&1 || srv_fail "smtpsend require: $(cat "$T/result2")"
+# tls = encrypt against a server without STARTTLS: deferred, nothing sent.
+"$T/smtpsend" "$URL" encrypt "$T/out2" owner@example.test >"$T/result2" \
+    2>&1 || srv_fail "smtpsend encrypt: $(cat "$T/result2")"
 cat "$T/result2"
 grep -q '^1 owner@example.test deferred ' "$T/result2" ||
-    srv_fail "starttls=require without STARTTLS was not deferred"
+    srv_fail "tls = encrypt without STARTTLS was not deferred"
 
 # Server down: deferred with curl's reason.
 srv_postfix_stop
-"$T/smtpsend" "$URL" try "$T/out2" owner@example.test >"$T/result3" 2>&1 ||
+"$T/smtpsend" "$URL" may "$T/out2" owner@example.test >"$T/result3" 2>&1 ||
     srv_fail "smtpsend down: $(cat "$T/result3")"
 cat "$T/result3"
 grep -q '^1 owner@example.test deferred 0 curl: ' "$T/result3" ||

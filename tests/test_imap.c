@@ -27,7 +27,8 @@ static const struct {
 	{ "imap://u:p@w@h/X", 1, 0, "u", "p@w", "h", 143, "X" },
 	{ "pop3://u:p@h/", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://h/INBOX", 0, 0, 0, 0, 0, 0, 0 },          /* no user */
-	{ "imap://u@h/INBOX", 0, 0, 0, 0, 0, 0, 0 },        /* no password */
+	/* no password: [imap] password_file has it */
+	{ "imap://u@h/INBOX", 1, 0, "u", NULL, "h", 143, "INBOX" },
 	{ "imap://:p@h/INBOX", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://u:p@h:0/", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://u:p@h:65536/", 0, 0, 0, 0, 0, 0, 0 },
@@ -62,7 +63,10 @@ UNIT_TEST(imap_url_parse)
 		}
 		CHECKM(u.tls == url_cases[i].tls, "row %zu", i);
 		CHECK_STR(u.user, url_cases[i].user);
-		CHECK_STR(u.pass, url_cases[i].pass);
+		if (url_cases[i].pass == NULL)
+			CHECKM(u.pass == NULL, "row %zu", i);
+		else
+			CHECK_STR(u.pass, url_cases[i].pass);
 		CHECK_STR(u.host, url_cases[i].host);
 		CHECK_INT(u.port, url_cases[i].port);
 		CHECK_STR(u.mailbox, url_cases[i].mailbox);

@@ -14,6 +14,9 @@
  *   large V UID SIZE FROM
  *   old V UID done|keep
  *   moved V UID / synced V UID / uidvalidity OLD NEW / fetcher gone
+ *   failing REASON      a connection attempt failed
+ * TOOL_IMAP_TLS=LEVEL sets [imap] tls (default auto), TOOL_IMAP_CA its
+ * ca_file, TOOL_IMAP_PIN its tls_pin.
  * TOOL_IMAP_STALL=ID hangs after "got ID" (killed before the commit);
  * TOOL_IMAP_STALL_DONE=ID hangs after "commit ID" (before "done").
  * SIGTERM stops the fetcher and exits 0.
@@ -244,6 +247,9 @@ handle(struct imap_fetcher *f, const struct imap_event *ev, const char *dir)
 		printf("synced %" PRIu32 " %" PRIu32 "\n", ev->uidvalidity,
 		    ev->uid);
 		return 0;
+	case IMAP_EV_FAILING:
+		printf("failing %.*s\n", (int)ev->reason_len, ev->reason);
+		return 0;
 	}
 	return 0;
 }
@@ -273,6 +279,12 @@ main(int argc, char **argv)
 	cf.imap_ca_file = getenv("TOOL_IMAP_CA");
 	if (cf.imap_ca_file != NULL && *cf.imap_ca_file == '\0')
 		cf.imap_ca_file = NULL; /* the system store */
+	cf.imap_tls_pin = getenv("TOOL_IMAP_PIN");
+	if (getenv("TOOL_IMAP_TLS") != NULL &&
+	    tls_level_parse(getenv("TOOL_IMAP_TLS"), &cf.imap_tls) == -1) {
+		fprintf(stderr, "tool_imap: TOOL_IMAP_TLS: no such level\n");
+		return 2;
+	}
 	cf.imap_poll_interval = strtoull(argv[5], NULL, 10);
 	v = strtoull(argv[4], NULL, 10);
 	cf.limits.mail_max_bytes = v;

@@ -5,7 +5,9 @@
  * allows), writing each message to OUTDIR/N.eml and a line
  * "N RCPT RESULT CODE REPLY" per send on stdout.
  *
- *   tool_smtpsend URL try|require|no OUTDIR RCPT...
+ *   tool_smtpsend URL none|may|encrypt|verify|auto OUTDIR RCPT...
+ *
+ * (the [smtp] tls level, resolved for URL as the daemon resolves it)
  *
  * The first message is a review_request with a Chinese-named attachment,
  * the others are "received" mails threaded under it.
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/tls_policy.h"
 #include "mail/eml.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
@@ -30,7 +33,9 @@ main(int argc, char **argv)
 	};
 	struct mail_attachment att = { "备案材料-示例.zip", "application/zip",
 		blob, sizeof(blob) };
-	enum starttls_mode mode;
+	enum tls_level mode;
+	struct tls_policy tp;
+	struct tls_url tu;
 	enum smtp_result r;
 	struct mail_spec sp;
 	struct smtp *s;
@@ -39,20 +44,22 @@ main(int argc, char **argv)
 	int n;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: tool_smtpsend URL try|require|no "
-		    "OUTDIR RCPT...\n");
+		fprintf(stderr, "usage: tool_smtpsend URL "
+		    "none|may|encrypt|verify|auto OUTDIR RCPT...\n");
 		return 2;
 	}
-	if (strcmp(argv[2], "require") == 0)
-		mode = STARTTLS_REQUIRE;
-	else if (strcmp(argv[2], "no") == 0)
-		mode = STARTTLS_NO;
-	else
-		mode = STARTTLS_TRY;
+	if (tls_level_parse(argv[2], &mode) == -1 ||
+	    tls_url_split(argv[1], &tu) == -1 ||
+	    tls_policy_resolve(&tp, TLS_CHANNEL_SMTP, mode, tu.host,
+	    tu.implicit, tu.has_password, NULL, NULL, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "tool_smtpsend: bad level or URL\n");
+		return 2;
+	}
 	for (i = 0; i < sizeof(blob); i++)
 		blob[i] = (unsigned char)(i * 131 + 7);
 	if (smtp_global_init() == -1 ||
-	    (s = smtp_new(argv[1], mode, NULL, 20)) == NULL) {
+	    (s = smtp_new(argv[1], &tp, NULL, 20)) == NULL) {
 		fprintf(stderr, "tool_smtpsend: smtp_new failed\n");
 		return 2;
 	}

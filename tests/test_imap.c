@@ -3,6 +3,7 @@
  * child's frames as the parent decodes them.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mail/imap.h"
@@ -169,4 +170,31 @@ UNIT_TEST(imap_event_decode_limits)
 	/* A control byte in the line. */
 	CHECK_INT(imap_event_decode("old 1\0 2", 8, &ev), -1);
 	CHECK_INT(imap_event_decode(big, IMAP_FRAME_MAX + 1, &ev), -1);
+}
+
+/* "failing\nREASON": printable ASCII, bounded, never empty. */
+UNIT_TEST(imap_event_decode_failing)
+{
+	static char big[IMAP_REASON_MAX + 16];
+	struct imap_event ev;
+	const char *f = "failing\ncertificate of 127.0.0.1 refused (x)";
+	size_t n;
+
+	CHECK_INT(imap_event_decode(f, strlen(f), &ev), 0);
+	CHECK(ev.kind == IMAP_EV_FAILING);
+	CHECK_INT(ev.reason_len, strlen(f) - 8);
+	CHECK(memcmp(ev.reason, "certificate of", 14) == 0);
+	CHECK_INT(imap_event_decode("failing", 7, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\n", 8, &ev), -1);
+	CHECK_INT(imap_event_decode("failing x\nwhy", 13, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\nbad\nline", 16, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\nbad\x1b[31m", 15, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\n\xe8\xaf\x81", 11, &ev), -1);
+	/* other frames still carry nothing after their line */
+	CHECK_INT(imap_event_decode("synced 1 2\nx", 12, &ev), -1);
+	n = (size_t)snprintf(big, sizeof(big), "failing\n");
+	memset(big + n, 'r', IMAP_REASON_MAX);
+	CHECK_INT(imap_event_decode(big, n + IMAP_REASON_MAX, &ev), 0);
+	big[n + IMAP_REASON_MAX] = 'r';
+	CHECK_INT(imap_event_decode(big, n + IMAP_REASON_MAX + 1, &ev), -1);
 }

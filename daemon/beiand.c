@@ -38,6 +38,7 @@
 #include "daemon/spool.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/secret.h"
 #include "lib/syncer.h"
 #include "mail/smtp.h"
 #include "parsers/filing.h"
@@ -464,6 +465,36 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * -n: the password files of the channels in use are there and kept from
+ * others (read as the mailer and the fetcher will read them, then
+ * wiped).  0, or -1 with "[smtp] password_file PATH: why" in err.
+ */
+static int
+secrets_check(const struct config *cf, char *err, size_t errsize)
+{
+	const struct {
+		const char *sect, *url, *file;
+	} ch[] = {
+		{ "imap", cf->imap_url, cf->imap_password_file },
+		{ "smtp", cf->smtp_url, cf->smtp_password_file },
+	};
+	char pw[SECRET_MAX], why[512];
+
+	for (size_t i = 0; i < sizeof(ch) / sizeof(ch[0]); i++) {
+		if (ch[i].url[0] == '\0' || ch[i].file == NULL)
+			continue;
+		if (secret_file_read(ch[i].file, pw, sizeof(pw), why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsize, "[%s] password_file %s",
+			    ch[i].sect, why);
+			return -1;
+		}
+		explicit_bzero(pw, sizeof(pw));
+	}
+	return 0;
+}
+
 int
 beiand_main(int argc, char **argv)
 {
@@ -498,6 +529,11 @@ beiand_main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (secrets_check(d.cf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			config_free(d.cf);
+			return 1;
+		}
 		printf("configuration OK\n");
 		config_free(d.cf);
 		return 0;

@@ -258,6 +258,9 @@ imap_child_connect(struct imap_child *c, int probe)
 	if (!seen->encrypted) {
 		snprintf(seen->verify, sizeof(seen->verify), "no TLS");
 		snprintf(seen->pin_check, sizeof(seen->pin_check), "no TLS");
+		if (!probe && !authenticated && c->tls.level != TLS_NONE)
+			log_warn("imap: %s offers no STARTTLS: the session "
+			    "is not encrypted", c->url.host);
 	}
 	if (!authenticated) {
 		if (!seen->encrypted &&

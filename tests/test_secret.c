@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/xattr.h>
+
 #include "lib/secret.h"
 #include "unit.h"
 
@@ -84,6 +86,43 @@ UNIT_TEST(secret_file_read)
 	put(path, big, SECRET_MAX - 1, 0600);
 	CHECK(secret_file_read(path, buf, sizeof(buf), err, sizeof(err)) == 0);
 	CHECK_INT(strlen(buf), SECRET_MAX - 1);
+	/* systemd's credentials: root's file, 0400, and an ACL entry for the
+	 * service's user (the mask shows as group bits): taken; an ACL
+	 * entry for a group: refused */
+	put(path, "hunter2\n", 8, 0600);
+	{
+		static const unsigned char user_acl[] = {
+			2, 0, 0, 0,
+			0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* user:: r */
+			0x02, 0, 4, 0, 0xfe, 0xff, 0, 0,       /* user:65534 r */
+			0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group:: - */
+			0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* mask r */
+			0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other - */
+		};
+		static const unsigned char group_acl[] = {
+			2, 0, 0, 0,
+			0x01, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* user:: r */
+			0x04, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* group:: - */
+			0x08, 0, 4, 0, 0xfe, 0xff, 0, 0,       /* group:65534 r */
+			0x10, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* mask r */
+			0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, /* other - */
+		};
+		struct stat st;
+
+		if (setxattr(path, "system.posix_acl_access", user_acl,
+		    sizeof(user_acl), 0) == 0) {
+			CHECK(stat(path, &st) == 0 && (st.st_mode & 070) == 040);
+			CHECKM(secret_file_read(path, buf, sizeof(buf), err,
+			    sizeof(err)) == 0, "%s", err);
+			CHECK(setxattr(path, "system.posix_acl_access",
+			    group_acl, sizeof(group_acl), 0) == 0);
+			CHECK(secret_file_read(path, buf, sizeof(buf), err,
+			    sizeof(err)) == -1);
+			CHECKM(strstr(err, "mode 0440 lets its group") != NULL,
+			    "%s", err);
+		} else
+			printf("  (no ACLs on %s: skipped)\n", dir);
+	}
 	/* not a regular file; missing */
 	CHECK(secret_file_read(dir, buf, sizeof(buf), err, sizeof(err)) == -1);
 	unlink(path);

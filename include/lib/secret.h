@@ -17,8 +17,10 @@
  * Read the password in path into buf[0..size): the file's first line
  * without its line end (one trailing "\n" or "\r\n"; nothing may follow
  * it).  Refused, with "path: why" in err and buf wiped: a file that is
- * not a regular file, whose mode gives anything to its group or to
- * others (a password readable by more than its owner is a leak already),
+ * not a regular file, whose mode gives anything to others, or to its
+ * group (unless the group bits are the mask of an ACL that names users
+ * only, as systemd's LoadCredential= makes: a password readable by more
+ * than its owner and the users named is a leak already),
  * that is empty, longer than size - 1 bytes, or holds a NUL or another
  * control byte.  The message never holds a byte of the file.  0, or -1.
  * The caller wipes buf (explicit_bzero) once the password is handed on.

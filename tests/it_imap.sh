@@ -7,7 +7,8 @@
 # over mail_max_bytes is reported with its From and left in INBOX; a
 # Dovecot restart (with a delivery while it is down) is survived; killing
 # the driver between "new" and its commit, and between the commit and
-# "done", loses and duplicates nothing; no password in the logs; imaps://
+# "done", loses and duplicates nothing; no password in the logs; tls =
+# encrypt against a server without STARTTLS fails before LOGIN; imaps://
 # certificates are verified (a good chain passes, a foreign CA, the
 # system store and a wrong name are refused before LOGIN).
 . "$(dirname "$0")/lib/servers.sh"
@@ -190,6 +191,15 @@ grep -q 'X-Test-Id: big' "$MD"/new/* "$MD"/cur/* 2>/dev/null ||
     srv_fail "big is not in INBOX"
 [ -z "$(ls "$T/inbox")" ] || srv_fail "inbox folder not emptied: $(ls -a "$T/inbox")"
 grep -l secret "$T"/err.* && srv_fail "a password in the logs"
+
+# 5b. This Dovecot offers no STARTTLS: with tls = encrypt the fetcher
+#    says why and never logs in (the password is not sent).
+LOGINS=$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")
+TOOL_IMAP_TLS=encrypt start_driver
+wait_line '^failing 127.0.0.1 offers no STARTTLS, which \[imap\] tls = encrypt requires \(the password was not sent\)$'
+stop_driver
+[ "$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")" = "$LOGINS" ] ||
+    srv_fail "tls = encrypt logged in without TLS"
 
 # 6. imaps:// certificate verification, against openssl s_server (a
 #    TLS endpoint that says an IMAP greeting; what comes after the

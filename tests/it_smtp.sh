@@ -6,7 +6,9 @@
 # a good, a 5xx (reject@) and a 4xx (tempfail@) recipient, then a good one
 # again.  Checks: the result classes and reply texts, that the good mails
 # arrive byte for byte (IMAP fetch), that the connection is reused, and
-# that tls = encrypt refuses a server without STARTTLS (deferred).
+# that tls = encrypt refuses a server without STARTTLS (deferred, the
+# channel refused with the reason), and what each send says about the
+# channel.
 . "$(dirname "$0")/lib/servers.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -90,6 +92,10 @@ grep -q 'postfix/smtpd.*disconnect from .* data=2 ' "$SRV_DIR/log/postfix.log" |
 cat "$T/result2"
 grep -q '^1 owner@example.test deferred ' "$T/result2" ||
     srv_fail "tls = encrypt without STARTTLS was not deferred"
+grep -q '^channel 1 refused 127.0.0.1 offers no STARTTLS, which \[smtp\] tls = encrypt requires (no credential was sent)$' \
+    "$T/result2" || srv_fail "the channel is not refused with the reason"
+# a refused recipient is the mail's matter, not the channel's
+grep -q '^channel 3 ok $' "$T/result" || srv_fail "a 550 made the channel fail"
 
 # Server down: deferred with curl's reason.
 srv_postfix_stop
@@ -98,4 +104,6 @@ srv_postfix_stop
 cat "$T/result3"
 grep -q '^1 owner@example.test deferred 0 curl: ' "$T/result3" ||
     srv_fail "a stopped server did not defer"
+grep -q '^channel 1 down curl: ' "$T/result3" ||
+    srv_fail "a stopped server did not make the channel down"
 echo "it_smtp: ok"

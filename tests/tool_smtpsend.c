@@ -2,8 +2,9 @@
  * tool_smtpsend: test driver for tests/it_smtp.sh.  Composes one beiand
  * mail per recipient with mail_compose and sends them all through one
  * struct smtp (one libcurl handle, so one connection where the server
- * allows), writing each message to OUTDIR/N.eml and a line
- * "N RCPT RESULT CODE REPLY" per send on stdout.
+ * allows), writing each message to OUTDIR/N.eml and the lines
+ * "N RCPT RESULT CODE REPLY" and "channel N ok|down|refused|unknown
+ * REASON" per send on stdout.
  *
  *   tool_smtpsend URL none|may|encrypt|verify|auto OUTDIR RCPT...
  *
@@ -105,6 +106,15 @@ main(int argc, char **argv)
 		    sizeof(reply));
 		printf("%d %s %s %ld %s\n", n - 3, argv[n],
 		    smtp_result_name(r), smtp_last_code(s), reply);
+		{
+			static const char *const chan[] = { "ok", "down",
+			    "refused", "unknown" };
+			char why[SMTP_REASON_MAX];
+			enum smtp_channel c = smtp_channel_state(s, why,
+			    sizeof(why));
+
+			printf("channel %d %s %s\n", n - 3, chan[c], why);
+		}
 		fflush(stdout);
 		free(msg);
 	}

@@ -160,7 +160,7 @@ channels_put(struct store *st, const struct config *cf, int json)
 		if (url[0] == '\0')
 			continue;
 		reason[0] = '\0';
-		if ((r = store_channel_get(st, names[i], &failing, reason,
+		if ((r = store_channel_get(st, names[i], &failing, NULL, reason,
 		    sizeof(reason), &since)) == -1)
 			return -1;
 		if (json) {

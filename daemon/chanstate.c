@@ -14,37 +14,41 @@ void
 chanstate_load(struct chanstate *c, struct store *st, const char *name)
 {
 	time_t since;
-	int failing = 0;
+	int failing = 0, refused = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->name = name;
-	if (store_channel_get(st, name, &failing, c->reason, sizeof(c->reason),
-	    &since) == 0) {
+	if (store_channel_get(st, name, &failing, &refused, c->reason,
+	    sizeof(c->reason), &since) == 0) {
 		c->known = 1;
 		c->failing = failing;
+		c->refused = failing && refused;
 	} else
 		c->reason[0] = '\0';
 }
 
 void
 chanstate_note(struct chanstate *c, struct store *st, int failing,
-    const char *reason)
+    int refused, const char *reason)
 {
 	int was;
 
 	if (!failing || reason == NULL)
 		reason = "";
-	if (c->known && failing == c->failing &&
+	refused = failing && refused;
+	if (c->known && failing == c->failing && refused == c->refused &&
 	    strcmp(reason, c->reason) == 0)
 		return;
 	was = c->known && c->failing;
-	if (store_channel_set(st, c->name, failing, reason, 0) == -1) {
+	if (store_channel_set(st, c->name, failing, refused, reason, 0) ==
+	    -1) {
 		log_err("%s: recording the channel's state: %s", c->name,
 		    store_errmsg(st));
 		return;
 	}
 	c->known = 1;
 	c->failing = failing;
+	c->refused = refused;
 	strlcpy(c->reason, reason, sizeof(c->reason));
 	if (failing)
 		log_err("%s: %s", c->name, reason);

@@ -273,7 +273,7 @@ on_uidvalidity(struct intake *in, const struct imap_event *ev)
 	}
 	in->v = ev->uidvalidity;
 	/* logged in and the mailbox selected: the channel works */
-	chanstate_note(&in->chan, in->st, 0, NULL);
+	chanstate_note(&in->chan, in->st, 0, 0, NULL);
 	inbox_sweep(in);
 	if (imap_fetcher_resume(in->f, in->v, in->last_uid) == -1) {
 		log_warn("intake: resume not sent");
@@ -396,7 +396,7 @@ intake_on_readable(struct intake *in)
 
 			memcpy(reason, ev.reason, ev.reason_len);
 			reason[ev.reason_len] = '\0';
-			chanstate_note(&in->chan, in->st, 1, reason);
+			chanstate_note(&in->chan, in->st, 1, ev.refused, reason);
 			break;
 		}
 		}

@@ -39,6 +39,7 @@
 #include "mail/smtp.h"
 #include "store/attachments.h"
 #include "store/blob.h"
+#include "store/channels.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -153,6 +154,14 @@ mailer_new(const struct config *cf, struct store *st, char *err,
 		}
 		m->threaded = 1;
 		chanstate_load(&m->chan, st, "smtp");
+		/* a start or reload while the channel is refused for its
+		 * configuration may be the fix: what the refusal deferred is
+		 * tried again now (a server that was unreachable is not
+		 * mended by a restart: its mails keep their backoff) */
+		if (m->chan.known && m->chan.failing && m->chan.refused &&
+		    (rc = store_channel_deferred_due(st, 0)) > 0)
+			log_info("mailer: the smtp channel was refused; "
+			    "deferred mails due now: %d", rc);
 	} else if ((size_t)snprintf(m->maildir, sizeof(m->maildir), "%s/mail",
 	    cf->state_dir) >= sizeof(m->maildir)) {
 		snprintf(err, errsize, "mailer: state_dir too long");
@@ -558,7 +567,8 @@ run_collect(struct mailer *m, int final)
 
 		if (j->chan != SMTP_CHANNEL_UNKNOWN)
 			chanstate_note(&m->chan, m->st,
-			    j->chan != SMTP_CHANNEL_OK, j->chan_reason);
+			    j->chan != SMTP_CHANNEL_OK,
+			    j->chan == SMTP_CHANNEL_REFUSED, j->chan_reason);
 		outcome_decide(m, row, j->r, j->reply, m->run_now,
 		    &out[pending]);
 		outcome_log(row, &out[pending], m->run_now);

@@ -135,7 +135,7 @@ metrics_refresh(struct metrics *m, struct store *st, time_t now)
 		if (!m->chan_used[i])
 			continue;
 		if ((got = store_channel_get(st, mail_channels[i], &failing,
-		    NULL, 0, NULL)) == -1)
+		    NULL, NULL, 0, NULL)) == -1)
 			return -1;
 		m->chan_up[i] = got == 1 || !failing;
 	}

@@ -114,8 +114,11 @@ imap_event_decode(const char *buf, size_t len, struct imap_event *ev)
 	if ((n = imap_frame_split(buf, len, line, t, 5, &rest)) == -1)
 		return -1;
 	memset(&e, 0, sizeof(e));
-	if (strcmp(t[0], "failing") == 0 && n == 1) {
+	if (strcmp(t[0], "failing") == 0 && n == 2) {
 		e.kind = IMAP_EV_FAILING;
+		if (strcmp(t[1], "0") != 0 && strcmp(t[1], "1") != 0)
+			return -1;
+		e.refused = t[1][0] == '1';
 		e.reason = rest;
 		e.reason_len = (size_t)(buf + len - rest);
 		if (rest == buf + len || e.reason_len > IMAP_REASON_MAX)

@@ -545,7 +545,8 @@ imap_child_failing(struct imap_child *c, const char *reason)
 	if (i == 0 || strcmp(clean, c->failing) == 0)
 		return;
 	memcpy(c->failing, clean, i + 1);
-	n = snprintf(frame, sizeof(frame), "failing\n%s", clean);
+	n = snprintf(frame, sizeof(frame), "failing %d\n%s", c->refused,
+	    clean);
 	if (n > 0 && (size_t)n < sizeof(frame))
 		imap_child_send(c, frame, (size_t)n);
 }
@@ -563,6 +564,7 @@ imap_child_try(struct imap_child *c)
 	char err[512];
 
 	if (imap_child_password(c, c->password_file, err, sizeof(err)) == -1) {
+		c->refused = 1;
 		imap_child_failing(c, err);
 		return -1;
 	}

@@ -182,7 +182,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS channels("
 	" name TEXT PRIMARY KEY,"
 	" state TEXT NOT NULL CHECK(state = 'ok' OR state = 'failing'),"
-	" reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL);",
+	" reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL,"
+	" refused INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -196,7 +196,7 @@ grep -l secret "$T"/err.* && srv_fail "a password in the logs"
 #    says why and never logs in (the password is not sent).
 LOGINS=$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")
 TOOL_IMAP_TLS=encrypt start_driver
-wait_line '^failing 127.0.0.1 offers no STARTTLS, which \[imap\] tls = encrypt requires \(the password was not sent\)$'
+wait_line '^failing 1 127.0.0.1 offers no STARTTLS, which \[imap\] tls = encrypt requires \(the password was not sent\)$'
 stop_driver
 [ "$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")" = "$LOGINS" ] ||
     srv_fail "tls = encrypt logged in without TLS"
@@ -261,7 +261,7 @@ if command -v openssl >/dev/null; then
 			grep -q CAPABILITY "$C/srv.$_p" ||
 			    srv_fail "TLS $1/$2 refused: $(cat "$T/err.$RUN")" ;;
 		refuse)
-			grep -q '^failing certificate of 127.0.0.1 refused' \
+			grep -q '^failing 1 certificate of 127.0.0.1 refused' \
 			    "$T/out.$RUN" ||
 			    srv_fail "TLS $1/$2 not refused: $(cat "$T/out.$RUN" "$T/err.$RUN")"
 			grep -q . "$C/srv.$_p" &&

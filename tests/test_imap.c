@@ -172,27 +172,33 @@ UNIT_TEST(imap_event_decode_limits)
 	CHECK_INT(imap_event_decode(big, IMAP_FRAME_MAX + 1, &ev), -1);
 }
 
-/* "failing\nREASON": printable ASCII, bounded, never empty. */
+/* "failing R\nREASON": R 0 or 1, REASON printable ASCII, bounded, never
+ * empty. */
 UNIT_TEST(imap_event_decode_failing)
 {
 	static char big[IMAP_REASON_MAX + 16];
 	struct imap_event ev;
-	const char *f = "failing\ncertificate of 127.0.0.1 refused (x)";
+	const char *f = "failing 1\ncertificate of 127.0.0.1 refused (x)";
 	size_t n;
 
 	CHECK_INT(imap_event_decode(f, strlen(f), &ev), 0);
 	CHECK(ev.kind == IMAP_EV_FAILING);
-	CHECK_INT(ev.reason_len, strlen(f) - 8);
+	CHECK_INT(ev.refused, 1);
+	CHECK_INT(ev.reason_len, strlen(f) - 10);
 	CHECK(memcmp(ev.reason, "certificate of", 14) == 0);
-	CHECK_INT(imap_event_decode("failing", 7, &ev), -1);
-	CHECK_INT(imap_event_decode("failing\n", 8, &ev), -1);
-	CHECK_INT(imap_event_decode("failing x\nwhy", 13, &ev), -1);
-	CHECK_INT(imap_event_decode("failing\nbad\nline", 16, &ev), -1);
-	CHECK_INT(imap_event_decode("failing\nbad\x1b[31m", 15, &ev), -1);
-	CHECK_INT(imap_event_decode("failing\n\xe8\xaf\x81", 11, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 0\nconnect: refused", 26, &ev), 0);
+	CHECK_INT(ev.refused, 0);
+	CHECK_INT(imap_event_decode("failing 0", 9, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\n", 10, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\nwhy", 11, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 2\nwhy", 13, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1 x\nwhy", 15, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\nbad\nline", 18, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\nbad\x1b[31m", 18, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\n\xe8\xaf\x81", 13, &ev), -1);
 	/* other frames still carry nothing after their line */
 	CHECK_INT(imap_event_decode("synced 1 2\nx", 12, &ev), -1);
-	n = (size_t)snprintf(big, sizeof(big), "failing\n");
+	n = (size_t)snprintf(big, sizeof(big), "failing 0\n");
 	memset(big + n, 'r', IMAP_REASON_MAX);
 	CHECK_INT(imap_event_decode(big, n + IMAP_REASON_MAX, &ev), 0);
 	big[n + IMAP_REASON_MAX] = 'r';

@@ -190,6 +190,9 @@ UNIT_TEST(metrics_refresh_from_store)
 	}
 	metrics_status(m, status, sizeof(status));
 	CHECK_STR(status, "filings: none; outbox 2; quarantine 1");
+	/* a refused channel fixed: the deferred mail is due at once, once */
+	CHECK_INT(store_channel_deferred_due(t.st, now), 1);
+	CHECK_INT(store_channel_deferred_due(t.st, now), 0);
 	free(text);
 	metrics_free(m);
 	mtctx_close(&t);
@@ -209,14 +212,14 @@ UNIT_TEST(metrics_channel_up)
 	char *text = NULL;
 	time_t since = 0;
 	long long v = -1;
-	int failing = -1;
+	int failing = -1, refused = -1;
 
 	if (mtctx_open(&t) == -1) {
 		CHECK(!"store");
 		metrics_free(m);
 		return;
 	}
-	CHECK_INT(store_channel_get(t.st, "smtp", &failing, reason,
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, NULL, reason,
 	    sizeof(reason), &since), 1);
 	metrics_channels_set(m, 0, 1);
 	CHECK(metrics_refresh(m, t.st, T_NOW) == 0);
@@ -227,20 +230,21 @@ UNIT_TEST(metrics_channel_up)
 	CHECK(text != NULL && strstr(text, "channel=\"imap\"") == NULL);
 	free(text);
 
-	CHECK_INT(store_channel_set(t.st, "smtp", 1, "certificate of h "
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "certificate of h "
 	    "refused (x)", T_NOW), 1);
-	CHECK_INT(store_channel_set(t.st, "smtp", 1, "certificate of h "
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "certificate of h "
 	    "refused (x)", T_NOW + 5), 0);  /* no news */
 	/* a new reason: recorded, since kept */
-	CHECK_INT(store_channel_set(t.st, "smtp", 1, "login refused: 535",
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "login refused: 535",
 	    T_NOW + 10), 1);
 	snprintf(db, sizeof(db), "%s/beiand.db", t.dir);
 	other = store_open(db, t.cf, err, sizeof(err));
 	CHECK(other != NULL);
 	if (other != NULL) {
-		CHECK_INT(store_channel_get(other, "smtp", &failing, reason,
-		    sizeof(reason), &since), 0);
+		CHECK_INT(store_channel_get(other, "smtp", &failing, &refused,
+		    reason, sizeof(reason), &since), 0);
 		CHECK_INT(failing, 1);
+		CHECK_INT(refused, 1);
 		CHECK_STR(reason, "login refused: 535");
 		CHECK_INT(since, T_NOW);
 		store_close(other);
@@ -253,14 +257,23 @@ UNIT_TEST(metrics_channel_up)
 	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"imap\"}",
 	    &v) == 0 && v == 1);
 	free(text);
+	/* unreachable now: another failure, since kept */
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 0, "login refused: 535",
+	    T_NOW + 15), 1);
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, &refused, reason,
+	    sizeof(reason), &since), 0);
+	CHECK_INT(refused, 0);
+	CHECK_INT(since, T_NOW);
 	/* ok again: since moves, the reason goes */
-	CHECK_INT(store_channel_set(t.st, "smtp", 0, "ignored", T_NOW + 20), 1);
-	CHECK_INT(store_channel_get(t.st, "smtp", &failing, reason,
+	CHECK_INT(store_channel_set(t.st, "smtp", 0, 1, "ignored", T_NOW + 20),
+	    1);
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, &refused, reason,
 	    sizeof(reason), &since), 0);
 	CHECK_INT(failing, 0);
+	CHECK_INT(refused, 0);
 	CHECK_STR(reason, "");
 	CHECK_INT(since, T_NOW + 20);
-	CHECK_INT(store_channel_set(t.st, "smtp", 0, NULL, T_NOW + 30), 0);
+	CHECK_INT(store_channel_set(t.st, "smtp", 0, 0, NULL, T_NOW + 30), 0);
 	CHECK(metrics_refresh(m, t.st, T_NOW) == 0);
 	text = metrics_text(m);
 	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"smtp\"}",

@@ -14,7 +14,8 @@
  *   large V UID SIZE FROM
  *   old V UID done|keep
  *   moved V UID / synced V UID / uidvalidity OLD NEW / fetcher gone
- *   failing REASON      a connection attempt failed
+ *   failing R REASON    a connection attempt failed (R 1: refused for
+ *                       the configuration's reason)
  * TOOL_IMAP_TLS=LEVEL sets [imap] tls (default auto), TOOL_IMAP_CA its
  * ca_file, TOOL_IMAP_PIN its tls_pin.
  * TOOL_IMAP_STALL=ID hangs after "got ID" (killed before the commit);
@@ -248,7 +249,8 @@ handle(struct imap_fetcher *f, const struct imap_event *ev, const char *dir)
 		    ev->uid);
 		return 0;
 	case IMAP_EV_FAILING:
-		printf("failing %.*s\n", (int)ev->reason_len, ev->reason);
+		printf("failing %d %.*s\n", ev->refused, (int)ev->reason_len,
+		    ev->reason);
 		return 0;
 	}
 	return 0;

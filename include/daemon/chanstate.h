@@ -15,6 +15,7 @@
 struct chanstate {
 	const char *name;      /* "imap", "smtp" (a literal) */
 	int known, failing;    /* as last recorded */
+	int refused;           /* failing for the configuration's reason */
 	char reason[STORE_CHANNEL_REASON_MAX];
 };
 
@@ -22,11 +23,12 @@ struct chanstate {
 void chanstate_load(struct chanstate *c, struct store *st, const char *name);
 
 /*
- * The channel works (failing 0) or fails for reason.  Recorded and
- * logged when that is news; a store error is logged and the change
- * tried again at the next call.
+ * The channel works (failing 0) or fails for reason (refused: the
+ * configuration's failure, not the server's reachability).  Recorded and
+ * logged when that is news; a store error is logged and the change tried
+ * again at the next call.
  */
 void chanstate_note(struct chanstate *c, struct store *st, int failing,
-    const char *reason);
+    int refused, const char *reason);
 
 #endif

@@ -39,8 +39,11 @@
  *     moved V U           U has left the mailbox (moved to done_folder).
  *     synced V U          a scan of the mailbox ended; every UID <= U
  *                         has been reported.
- *     failing\nREASON     a connection attempt failed (REASON: printable
- *                         ASCII, at most IMAP_REASON_MAX bytes, e.g.
+ *     failing R\nREASON   a connection attempt failed, R 1 when for the
+ *                         configuration's reason (certificate, STARTTLS,
+ *                         login), 0 when the server's reachability
+ *                         (REASON: printable ASCII, at most
+ *                         IMAP_REASON_MAX bytes, e.g.
  *                         "certificate of … refused (…); its public key:
  *                         sha256//…; to trust this key: [imap] tls_pin =
  *                         …").  Sent when the reason changes; the next
@@ -114,6 +117,7 @@ struct imap_event {
 	size_t header_len;
 	const char *reason;       /* IMAP_EV_FAILING: into the frame, not */
 	size_t reason_len;        /* NUL-terminated; printable ASCII */
+	int refused;              /* IMAP_EV_FAILING: the configuration's */
 };
 
 /*

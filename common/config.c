@@ -26,6 +26,7 @@
 
 #include "common/config.h"
 #include "common/config_int.h"
+#include "common/tls_policy.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 #include "parsers/rules.h"
@@ -162,9 +163,13 @@ config_free(struct config *c)
 	free(c->imap_provider);
 	free(c->imap_done_folder);
 	free(c->imap_ca_file);
+	free(c->imap_tls_pin);
+	free(c->imap_password_file);
 	free(c->smtp_url);
 	free(c->smtp_from);
 	free(c->smtp_ca_file);
+	free(c->smtp_tls_pin);
+	free(c->smtp_password_file);
 	for (i = 0; i < c->nbureaus; i++)
 		config_bureau_clear(&c->bureaus[i]);
 	free(c->bureaus);
@@ -324,6 +329,18 @@ config_apply(struct config_parser *p, const char *text, size_t len)
 		config_file_error(p, "[imap] provider \"%s\" is not a "
 		    "configured provider", p->c->imap_provider);
 		return -1;
+	}
+	for (int ch = TLS_CHANNEL_IMAP; ch <= TLS_CHANNEL_SMTP; ch++) {
+		const char *url = ch == TLS_CHANNEL_IMAP ? p->c->imap_url :
+		    p->c->smtp_url;
+		struct tls_policy tp;
+		char msg[300];
+
+		if (url[0] != '\0' && tls_policy_config(p->c,
+		    (enum tls_channel)ch, &tp, msg, sizeof(msg)) == -1) {
+			config_file_error(p, "%s", msg);
+			return -1;
+		}
 	}
 	if (p->c->smtp_retry_min > p->c->smtp_retry_max) {
 		config_file_error(p, "[smtp] retry_min (%llus) exceeds "

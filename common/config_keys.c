@@ -17,6 +17,7 @@
 
 #include "common/config.h"
 #include "common/config_int.h"
+#include "common/tls_policy.h"
 #include "lib/compat.h"
 #include "lib/xmalloc.h"
 #include "parsers/rules.h"
@@ -49,6 +50,9 @@ static const char config_builtin[] =
     "provider      = P001\n"
     "done_folder   = Processed\n"
     "poll_interval = 5m\n"
+    "tls           = auto\n"
+    "tls_pin       =\n"
+    "password_file =\n"
     "ca_file       =\n"
     "reply_cap     = 20\n"
     "inbox_max     = 1000\n"
@@ -57,7 +61,9 @@ static const char config_builtin[] =
     "[smtp]\n"
     "url       =\n"
     "from      = beian@provider.example\n"
-    "starttls  = try\n"
+    "tls       = auto\n"
+    "tls_pin   =\n"
+    "password_file =\n"
     "ca_file   =\n"
     "timeout   = 10m\n"
     "retry_min = 5m\n"
@@ -88,7 +94,9 @@ enum config_kind {
 	KIND_DURATION,
 	KIND_SIZE,
 	KIND_COUNT,
-	KIND_STARTTLS,
+	KIND_TLS,        /* auto | none | may | encrypt | verify */
+	KIND_TLS_PIN,    /* empty, or sha256//BASE64[;...] */
+	KIND_GONE,       /* a key of old that is refused with a pointer */
 	KIND_IP_RANGES,
 };
 
@@ -130,6 +138,9 @@ static const struct config_key {
 	{ SECT_IMAP, "provider", KIND_STRING, C(imap_provider), 0 },
 	{ SECT_IMAP, "done_folder", KIND_STRING, C(imap_done_folder), 0 },
 	{ SECT_IMAP, "poll_interval", KIND_DURATION, C(imap_poll_interval), 1 },
+	{ SECT_IMAP, "tls", KIND_TLS, C(imap_tls), 0 },
+	{ SECT_IMAP, "tls_pin", KIND_TLS_PIN, C(imap_tls_pin), 0 },
+	{ SECT_IMAP, "password_file", KIND_PATH_OPT, C(imap_password_file), 0 },
 	{ SECT_IMAP, "ca_file", KIND_PATH_OPT, C(imap_ca_file), 0 },
 	{ SECT_IMAP, "reply_cap", KIND_COUNT, C(imap_reply_cap), 0 },
 	{ SECT_IMAP, "inbox_max", KIND_COUNT, C(imap_inbox_max), 1 },
@@ -137,8 +148,13 @@ static const struct config_key {
 	{ SECT_IMAP, "sender_window", KIND_DURATION, C(imap_sender_window), 1 },
 	{ SECT_SMTP, "url", KIND_SMTP_URL, C(smtp_url), 0 },
 	{ SECT_SMTP, "from", KIND_ADDRESS, C(smtp_from), 0 },
-	{ SECT_SMTP, "starttls", KIND_STARTTLS, C(smtp_starttls), 0 },
+	{ SECT_SMTP, "tls", KIND_TLS, C(smtp_tls), 0 },
+	{ SECT_SMTP, "tls_pin", KIND_TLS_PIN, C(smtp_tls_pin), 0 },
+	{ SECT_SMTP, "password_file", KIND_PATH_OPT, C(smtp_password_file), 0 },
 	{ SECT_SMTP, "ca_file", KIND_PATH_OPT, C(smtp_ca_file), 0 },
+	/* refused: its try verified the certificate, so no level is the
+	 * same; the operator chooses one */
+	{ SECT_SMTP, "starttls", KIND_GONE, 0, 0 },
 	{ SECT_SMTP, "timeout", KIND_DURATION, C(smtp_timeout), 1 },
 	{ SECT_SMTP, "retry_min", KIND_DURATION, C(smtp_retry_min), 1 },
 	{ SECT_SMTP, "retry_max", KIND_DURATION, C(smtp_retry_max), 1 },
@@ -155,6 +171,8 @@ static const struct config_key {
 	{ SECT_PROVIDER, "ip_ranges", KIND_IP_RANGES, 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+/* struct config_parser's seen has a bit per key */
+_Static_assert(CONFIG_NKEYS <= 64, "too many keys for config_parser.seen");
 
 /* Digits only, no sign, no space; overflow-checked against max. */
 static int
@@ -432,21 +450,27 @@ config_value_set(struct config_parser *p, const struct config_key *k,
 			return config_bad_value(p, k, value,
 			    "expected a whole number");
 		break;
-	case KIND_STARTTLS: {
-		enum starttls_mode m;
+	case KIND_TLS: {
+		enum tls_level l;
 
-		if (strcmp(value, "try") == 0)
-			m = STARTTLS_TRY;
-		else if (strcmp(value, "require") == 0)
-			m = STARTTLS_REQUIRE;
-		else if (strcmp(value, "no") == 0)
-			m = STARTTLS_NO;
-		else
+		if (tls_level_parse(value, &l) == -1)
 			return config_bad_value(p, k, value,
-			    "expected try, require or no");
-		*(enum starttls_mode *)(base + k->off) = m;
+			    "expected auto, none, may, encrypt or verify");
+		*(enum tls_level *)(base + k->off) = l;
 		return 0;
 	}
+	case KIND_TLS_PIN:
+		if (*value != '\0' && !tls_pin_valid(value))
+			return config_bad_value(p, k, value, "expected "
+			    "sha256//BASE64 of a public key, as beianctl probe "
+			    "prints it; several separated by ;");
+		config_string_set((char **)(base + k->off), xstrdup(value));
+		return 0;
+	case KIND_GONE:
+		config_line_error(p, "%s is gone: set tls = none, may, encrypt "
+		    "or verify instead (see beiand.conf(5), \"TLS\")",
+		    k->name);
+		return -1;
 	case KIND_IP_RANGES: {
 		struct config_provider *pr = (struct config_provider *)base;
 		struct ip_range *r = NULL;

@@ -42,6 +42,7 @@ static const struct {
 	{ "backup", ctl_backup },
 	{ "restore", ctl_restore },
 	{ "provider", ctl_provider },
+	{ "probe", ctl_probe },
 };
 
 static void
@@ -69,6 +70,7 @@ usage(void)
 	    "  password-reset SUBJECT_LICENCE\n"
 	    "  backup FILE|DIR\n"
 	    "  restore DIR|FILE\n"
+	    "  probe imap|smtp\n"
 	    "  provider add|remove [--root DIR] CODE   (as root)\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");

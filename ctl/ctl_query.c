@@ -16,6 +16,7 @@
 #include "common/workflow.h"
 #include "ctl/ctl.h"
 #include "lib/xmalloc.h"
+#include "store/channels.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/status.h"
@@ -168,6 +169,59 @@ limits_cb(const char *name, time_t since, const char *detail, void *arg)
 	return 0;
 }
 
+/*
+ * The mail channels in use ([imap] url, [smtp] url set) and their state
+ * as the daemon recorded it; one never tried yet is ok, since unknown.
+ * JSON: the "channels" array's members; plain: "channels:" lines.
+ */
+static int
+channels_put(struct store *st, const struct config *cf, int json)
+{
+	static const char *const names[2] = { "imap", "smtp" };
+	char reason[STORE_CHANNEL_REASON_MAX];
+	int n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		const char *url = i == 0 ? cf->imap_url : cf->smtp_url;
+		time_t since = 0;
+		int failing = 0, r;
+
+		if (url[0] == '\0')
+			continue;
+		reason[0] = '\0';
+		if ((r = store_channel_get(st, names[i], &failing, NULL, reason,
+		    sizeof(reason), &since)) == -1)
+			return -1;
+		if (json) {
+			fputs(n++ > 0 ? "," : "", stdout);
+			fputs("{\"name\":", stdout);
+			ctl_put_json(stdout, names[i]);
+			fputs(",\"state\":", stdout);
+			ctl_put_json(stdout, failing ? "failing" : "ok");
+			fputs(",\"reason\":", stdout);
+			ctl_put_json(stdout, reason);
+			fputs(",\"since\":", stdout);
+			ctl_put_json_time(stdout, since);
+			fputs("}", stdout);
+			continue;
+		}
+		if (n++ == 0)
+			fputs("channels:\n", stdout);
+		printf("  %-22s %s", names[i], failing ? "failing" : "ok");
+		if (since != 0) {
+			fputs(" since ", stdout);
+			put_time(stdout, since);
+		} else
+			fputs(" (not tried yet)", stdout);
+		if (failing) {
+			fputs(": ", stdout);
+			put_plain(stdout, reason);
+		}
+		fputc('\n', stdout);
+	}
+	return 0;
+}
+
 int
 ctl_status(int argc, char **argv, const struct config *cf)
 {
@@ -210,7 +264,13 @@ ctl_status(int argc, char **argv, const struct config *cf)
 			ctl_put_json(stdout, outbox_states[k]);
 			printf(":%ld", c.outbox[k]);
 		}
-		printf("},\"quarantine\":%ld,\"recent_errors\":[", c.quarantine);
+		printf("},\"quarantine\":%ld,\"channels\":[", c.quarantine);
+		if (channels_put(st, cf, 1) == -1) {
+			fflush(stdout);
+			rc = ctl_store_error(st);
+			goto out;
+		}
+		fputs("],\"recent_errors\":[", stdout);
 		if (store_errors_recent(st, RECENT_ERRORS_SHOWN, errors_cb,
 		    &eo) == -1) {
 			fflush(stdout);
@@ -234,6 +294,10 @@ ctl_status(int argc, char **argv, const struct config *cf)
 	for (size_t k = 0; k < NOUTBOX_STATES; k++)
 		printf("  %-22s %ld\n", outbox_states[k], c.outbox[k]);
 	printf("quarantine: %ld\n", c.quarantine);
+	if (channels_put(st, cf, 0) == -1) {
+		rc = ctl_store_error(st);
+		goto out;
+	}
 	if (store_errors_recent(st, RECENT_ERRORS_SHOWN, errors_cb, &eo) == -1)
 		rc = ctl_store_error(st);
 	else if (eo.n == 0)

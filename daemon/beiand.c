@@ -42,6 +42,7 @@
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/pidlock.h"
+#include "lib/secret.h"
 #include "lib/syncer.h"
 #include "mail/smtp.h"
 #include "parsers/filing.h"
@@ -91,6 +92,8 @@ metrics_update(struct daemon *d, int64_t now_ms)
 		limits_publish(d->limits, d->intake != NULL ? &il : NULL,
 		    d->metrics);
 	}
+	metrics_channels_set(d->metrics, d->cf->imap_url[0] != '\0',
+	    d->cf->smtp_url[0] != '\0');
 	if (metrics_refresh(d->metrics, d->st, time(NULL)) == -1) {
 		log_err("metrics: %s", store_errmsg(d->st));
 		return;
@@ -627,6 +630,36 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * -n: the password files of the channels in use are there and kept from
+ * others (read as the mailer and the fetcher will read them, then
+ * wiped).  0, or -1 with "[smtp] password_file PATH: why" in err.
+ */
+static int
+secrets_check(const struct config *cf, char *err, size_t errsize)
+{
+	const struct {
+		const char *sect, *url, *file;
+	} ch[] = {
+		{ "imap", cf->imap_url, cf->imap_password_file },
+		{ "smtp", cf->smtp_url, cf->smtp_password_file },
+	};
+	char pw[SECRET_MAX], why[512];
+
+	for (size_t i = 0; i < sizeof(ch) / sizeof(ch[0]); i++) {
+		if (ch[i].url[0] == '\0' || ch[i].file == NULL)
+			continue;
+		if (secret_file_read(ch[i].file, pw, sizeof(pw), why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsize, "[%s] password_file %s",
+			    ch[i].sect, why);
+			return -1;
+		}
+		explicit_bzero(pw, sizeof(pw));
+	}
+	return 0;
+}
+
 int
 beiand_main(int argc, char **argv)
 {
@@ -665,6 +698,11 @@ beiand_main(int argc, char **argv)
 		/* and what the start needs: folders there and usable */
 		int n = startcheck_run(d.cf, d.cfpath, stderr);
 
+		/* the password files: there, readable, not readable by others */
+		if (secrets_check(d.cf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\n", err);
+			n++;
+		}
 		config_free(d.cf);
 		if (n > 0) {
 			fprintf(stderr, "beiand: %d problem%s: the start needs "

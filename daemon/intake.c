@@ -38,6 +38,7 @@
 
 #include "common/config.h"
 #include "common/json.h"
+#include "daemon/chanstate.h"
 #include "daemon/intake.h"
 #include "daemon/intake_int.h"
 #include "daemon/metrics.h"
@@ -584,6 +585,7 @@ intake_new(const struct config *cf, struct store *st, struct worker_pool *pool,
 	in->pool = pool;
 	in->mailbox = xstrdup(u.mailbox);
 	imap_url_free(&u);
+	chanstate_load(&in->chan, st, "imap");
 	snprintf(in->quarantine, sizeof(in->quarantine), "%s/quarantine",
 	    cf->state_dir);
 	if ((size_t)snprintf(in->inbox, sizeof(in->inbox), "%s/inbox",

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "daemon/chanstate.h"
 #include "daemon/intake.h"
 #include "daemon/intake_int.h"
 #include "daemon/metrics.h"
@@ -296,6 +297,8 @@ on_uidvalidity(struct intake *in, const struct imap_event *ev)
 		}
 	}
 	in->v = ev->uidvalidity;
+	/* logged in and the mailbox selected: the channel works */
+	chanstate_note(&in->chan, in->st, 0, 0, NULL);
 	inbox_sweep(in);
 	if (imap_fetcher_resume(in->f, in->v, in->last_uid) == -1) {
 		log_warn("intake: resume not sent");
@@ -442,6 +445,14 @@ intake_on_readable(struct intake *in)
 			if (in->metrics != NULL)
 				metrics_imap_synced(in->metrics, time(NULL));
 			break;
+		case IMAP_EV_FAILING: {
+			char reason[IMAP_REASON_MAX + 1];
+
+			memcpy(reason, ev.why, ev.why_len);
+			reason[ev.why_len] = '\0';
+			chanstate_note(&in->chan, in->st, 1, ev.refused, reason);
+			break;
+		}
 		case IMAP_EV_WAIT:
 			on_wait(in, &ev);
 			break;

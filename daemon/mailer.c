@@ -26,17 +26,20 @@
 
 #include "common/config.h"
 #include "common/workflow.h"
+#include "daemon/chanstate.h"
 #include "daemon/mailer.h"
 #include "daemon/mailer_int.h"
 #include "lib/compat.h"
 #include "lib/forksafe.h"
 #include "lib/log.h"
+#include "lib/secret.h"
 #include "lib/xmalloc.h"
 #include "mail/eml.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
 #include "store/attachments.h"
 #include "store/blob.h"
+#include "store/channels.h"
 #include "store/outbox.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -50,6 +53,8 @@ struct sendjob {
 	size_t len;
 	enum smtp_result r;
 	char reply[REPLY_MAX];
+	enum smtp_channel chan; /* what the send said about the channel */
+	char chan_reason[SMTP_REASON_MAX];
 };
 
 uint64_t
@@ -97,8 +102,31 @@ mailer_new(const struct config *cf, struct store *st, char *err,
 	m->cf = cf;
 	m->st = st;
 	if (cf->smtp_url != NULL && cf->smtp_url[0] != '\0') {
-		m->smtp = smtp_new(cf->smtp_url, cf->smtp_starttls,
-		    cf->smtp_ca_file, cf->smtp_timeout);
+		struct tls_policy tp;
+		char pw[SECRET_MAX], why[512];
+		int haspw = 0;
+
+		if (tls_policy_config(cf, TLS_CHANNEL_SMTP, &tp, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errsize, "mailer: %s", why);
+			free(m);
+			return NULL;
+		}
+		/* the password is read here, by the process that sends,
+		 * and handed to libcurl; this copy is wiped at once */
+		if (cf->smtp_password_file != NULL) {
+			if (secret_file_read(cf->smtp_password_file, pw,
+			    sizeof(pw), why, sizeof(why)) == -1) {
+				snprintf(err, errsize, "mailer: [smtp] "
+				    "password_file %s", why);
+				free(m);
+				return NULL;
+			}
+			haspw = 1;
+		}
+		m->smtp = smtp_new(cf->smtp_url, &tp, haspw ? pw : NULL,
+		    cf->smtp_timeout);
+		explicit_bzero(pw, sizeof(pw));
 		if (m->smtp == NULL) {
 			/* never print the URL: it may hold a password */
 			snprintf(err, errsize, "mailer: cannot use [smtp] url"
@@ -125,6 +153,15 @@ mailer_new(const struct config *cf, struct store *st, char *err,
 			return NULL;
 		}
 		m->threaded = 1;
+		chanstate_load(&m->chan, st, "smtp");
+		/* a start or reload while the channel is refused for its
+		 * configuration may be the fix: what the refusal deferred is
+		 * tried again now (a server that was unreachable is not
+		 * mended by a restart: its mails keep their backoff) */
+		if (m->chan.known && m->chan.failing && m->chan.refused &&
+		    (rc = store_channel_deferred_due(st, 0)) > 0)
+			log_info("mailer: the smtp channel was refused; "
+			    "deferred mails due now: %d", rc);
 	} else if ((size_t)snprintf(m->maildir, sizeof(m->maildir), "%s/mail",
 	    cf->state_dir) >= sizeof(m->maildir)) {
 		snprintf(err, errsize, "mailer: state_dir too long");
@@ -222,13 +259,24 @@ sender_main(void *arg)
 		if (m->down) {
 			j->r = SMTP_DEFER;
 			strlcpy(j->reply, m->down_reply, sizeof(j->reply));
+			j->chan = (enum smtp_channel)m->down_chan;
+			strlcpy(j->chan_reason, m->down_reason,
+			    sizeof(j->chan_reason));
 		} else {
 			j->r = smtp_send(m->smtp, m->from, m->rows[j->row].to,
 			    j->msg, j->len, j->reply, sizeof(j->reply));
-			if (j->r == SMTP_DEFER && smtp_last_code(m->smtp) == 0) {
+			j->chan = smtp_channel_state(m->smtp, j->chan_reason,
+			    sizeof(j->chan_reason));
+			/* no server, or one that refuses the session: the
+			 * rest of the run would fare the same */
+			if (j->r == SMTP_DEFER && (j->chan == SMTP_CHANNEL_DOWN ||
+			    j->chan == SMTP_CHANNEL_REFUSED)) {
 				m->down = 1;
 				strlcpy(m->down_reply, j->reply,
 				    sizeof(m->down_reply));
+				m->down_chan = (int)j->chan;
+				strlcpy(m->down_reason, j->chan_reason,
+				    sizeof(m->down_reason));
 			}
 		}
 		pthread_mutex_lock(&m->pk.mu);
@@ -517,6 +565,10 @@ run_collect(struct mailer *m, int final)
 		struct sendjob *j = &m->jobs[m->nmarked];
 		const struct store_mail *row = &m->rows[j->row];
 
+		if (j->chan != SMTP_CHANNEL_UNKNOWN)
+			chanstate_note(&m->chan, m->st,
+			    j->chan != SMTP_CHANNEL_OK,
+			    j->chan == SMTP_CHANNEL_REFUSED, j->chan_reason);
 		outcome_decide(m, row, j->r, j->reply, m->run_now,
 		    &out[pending]);
 		outcome_log(row, &out[pending], m->run_now);

@@ -15,6 +15,7 @@
 #include "common/workflow.h"
 #include "daemon/metrics.h"
 #include "lib/xmalloc.h"
+#include "store/channels.h"
 #include "store/metrics.h"
 #include "store/status.h"
 
@@ -44,7 +45,11 @@ struct metrics {
 	uint64_t deferred[METRICS_NWAITS];
 	struct metrics_intake intake;
 	int64_t capped, pwfail;            /* the store's counters */
+	/* beiand_channel_up: imap, smtp */
+	int chan_used[2], chan_up[2];
 };
+
+static const char *const mail_channels[2] = { "imap", "smtp" };
 
 struct metrics *
 metrics_new(void)
@@ -94,6 +99,13 @@ metrics_intake_set(struct metrics *m, const struct metrics_intake *x)
 	m->intake = *x;
 }
 
+void
+metrics_channels_set(struct metrics *m, int imap, int smtp)
+{
+	m->chan_used[0] = imap;
+	m->chan_used[1] = smtp;
+}
+
 struct refresh {
 	long filings[WF_NSTATES];
 	long mails[NOUTBOX];
@@ -138,6 +150,16 @@ metrics_refresh(struct metrics *m, struct store *st, time_t now)
 	    store_counter_get(st, "mails_capped", &m->capped) == -1 ||
 	    store_counter_get(st, "password_failures", &m->pwfail) == -1)
 		return -1;
+	for (int i = 0; i < 2; i++) {
+		int failing = 0, got;
+
+		if (!m->chan_used[i])
+			continue;
+		if ((got = store_channel_get(st, mail_channels[i], &failing,
+		    NULL, NULL, 0, NULL)) == -1)
+			return -1;
+		m->chan_up[i] = got == 1 || !failing;
+	}
 	memcpy(m->filings, r.filings, sizeof(m->filings));
 	memcpy(m->mails, r.mails, sizeof(m->mails));
 	m->quarantine = r.quarantine;
@@ -198,6 +220,13 @@ metrics_format(const struct metrics *m, FILE *fp)
 	head(fp, "beiand_quarantine_items", "gauge",
 	    "Inputs kept in spool/quarantine.");
 	fprintf(fp, "beiand_quarantine_items %ld\n", m->quarantine);
+
+	head(fp, "beiand_channel_up", "gauge",
+	    "Mail channels in use: 1 working (or not tried yet), 0 failing.");
+	for (int i = 0; i < 2; i++)
+		if (m->chan_used[i])
+			fprintf(fp, "beiand_channel_up{channel=\"%s\"} %d\n",
+			    mail_channels[i], m->chan_up[i]);
 
 	head(fp, "beiand_worker_restarts_total", "counter",
 	    "Parser worker processes replaced since start.");

@@ -128,8 +128,25 @@ imap_event_decode(const char *buf, size_t len, struct imap_event *ev)
 	if ((n = imap_frame_split(buf, len, line, t, 5, &rest)) == -1)
 		return -1;
 	memset(&e, 0, sizeof(e));
+	if (strcmp(t[0], "failing") == 0 && n == 2) {
+		e.kind = IMAP_EV_FAILING;
+		if (strcmp(t[1], "0") != 0 && strcmp(t[1], "1") != 0)
+			return -1;
+		e.refused = t[1][0] == '1';
+		e.why = rest;
+		e.why_len = (size_t)(buf + len - rest);
+		if (rest == buf + len || e.why_len > IMAP_REASON_MAX)
+			return -1;
+		for (size_t i = 0; i < e.why_len; i++)
+			if ((unsigned char)rest[i] < 0x20 ||
+			    (unsigned char)rest[i] > 0x7e)
+				return -1;
+		*ev = e;
+		return 0;
+	}
 	if (strcmp(t[0], "large") != 0 && rest != buf + len)
-		return -1; /* only "large" carries bytes after the line */
+		return -1; /* only "large" and "failing" carry bytes after
+			    * the line */
 	if (strcmp(t[0], "uidvalidity") == 0 && n == 3) {
 		e.kind = IMAP_EV_UIDVALIDITY;
 		if (imap_u32_parse(t[1], 1, &e.old_uidvalidity) == -1 ||
@@ -252,7 +269,8 @@ imap_url_parse(const char *url, struct imap_url *out, char *err,
     size_t errsize)
 {
 	struct imap_url u;
-	const char *p, *auth, *slash, *at, *colon, *hp, *hend, *port = NULL;
+	const char *p, *auth, *slash, *at, *colon, *uend, *hp, *hend;
+	const char *port = NULL;
 	size_t alen;
 	uint64_t pv;
 
@@ -278,24 +296,26 @@ imap_url_parse(const char *url, struct imap_url *out, char *err,
 		if (auth[i] == '@')
 			at = auth + i;
 	if (at == NULL) {
-		snprintf(err, errsize, "imap url: no user:password@");
+		snprintf(err, errsize, "imap url: no user@");
 		return -1;
 	}
+	/* user, or user:password (without one, password_file has it) */
 	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (colon == NULL || colon == auth) {
-		snprintf(err, errsize, "imap url: no user:password@");
+	uend = colon != NULL ? colon : at;
+	if (uend == auth) {
+		snprintf(err, errsize, "imap url: no user@");
 		return -1;
 	}
-	if (memchr(auth, ';', (size_t)(colon - auth)) != NULL) {
+	if (memchr(auth, ';', (size_t)(uend - auth)) != NULL) {
 		snprintf(err, errsize, "imap url: ;AUTH= is not supported");
 		return -1;
 	}
-	if ((u.user = imap_pct_decode(auth, (size_t)(colon - auth))) == NULL ||
+	if ((u.user = imap_pct_decode(auth, (size_t)(uend - auth))) == NULL ||
 	    *u.user == '\0') {
 		snprintf(err, errsize, "imap url: bad user name");
 		goto fail;
 	}
-	if ((u.pass = imap_pct_decode(colon + 1,
+	if (colon != NULL && (u.pass = imap_pct_decode(colon + 1,
 	    (size_t)(at - colon - 1))) == NULL) {
 		snprintf(err, errsize, "imap url: bad percent-encoding in the password");
 		goto fail;

@@ -36,6 +36,7 @@
 #include <libetpan/libetpan.h>
 
 #include "common/config.h"
+#include "common/tls_policy.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mail/imap.h"
@@ -597,7 +598,8 @@ imap_child_wait(struct imap_child *c)
 		return r;
 	}
 	/* Data libetpan already read into its buffer would never wake poll. */
-	while (c->imap->imap_stream->read_buffer_len == 0 && !c->stopping &&
+	while (c->imap->imap_stream->read_buffer_len == 0 &&
+	    !imap_tls_pending(c) && !c->stopping &&
 	    c->ndone == 0 && (now = imap_now_ms()) < end) {
 		struct pollfd pfd[2] = {
 			{ c->sock, POLLIN, 0 },
@@ -621,6 +623,62 @@ imap_child_wait(struct imap_child *c)
 	return MAILIMAP_NO_ERROR;
 }
 
+/*
+ * Tell the parent why the channel fails, when the reason is new: printable
+ * ASCII (the server's text may be anything), at most IMAP_REASON_MAX.
+ */
+static void
+imap_child_failing(struct imap_child *c, const char *reason)
+{
+	char frame[IMAP_REASON_MAX + 16], clean[IMAP_REASON_MAX + 1];
+	size_t i;
+	int n;
+
+	for (i = 0; reason[i] != '\0' && i < IMAP_REASON_MAX; i++)
+		clean[i] = (unsigned char)reason[i] < 0x20 ||
+		    (unsigned char)reason[i] > 0x7e ? '?' : reason[i];
+	clean[i] = '\0';
+	if (i == 0 || strcmp(clean, c->failing) == 0)
+		return;
+	memcpy(c->failing, clean, i + 1);
+	n = snprintf(frame, sizeof(frame), "failing %d\n%s", c->refused,
+	    clean);
+	if (n > 0 && (size_t)n < sizeof(frame))
+		imap_child_send(c, frame, (size_t)n);
+}
+
+/*
+ * Connect (the password read first, if it is not yet), telling the parent
+ * how it went: a failure as "failing" (a transient one also logged here
+ * at each attempt; a refused certificate, login or TLS the parent logs
+ * once, when the channel's state changes), a success by the "uidvalidity"
+ * that follows.  0 or -1.
+ */
+static int
+imap_child_try(struct imap_child *c)
+{
+	char err[512];
+
+	if (imap_child_password(c, c->password_file, err, sizeof(err)) == -1) {
+		c->refused = 1;
+		imap_child_failing(c, err);
+		return -1;
+	}
+	if (imap_child_connect(c, 0) == -1) {
+		if (!c->refused)
+			log_warn("imap: %s", c->seen.reason);
+		imap_child_failing(c, c->seen.reason);
+		/* a refused password_file's password is read again next time:
+		 * the operator may have fixed the file */
+		if (c->password_file != NULL &&
+		    strncmp(c->seen.login, "refused", 7) == 0)
+			imap_child_password_wipe(c);
+		return -1;
+	}
+	c->failing[0] = '\0';
+	return 0;
+}
+
 /* One connection, from connect to drop or stop.  Its length in seconds. */
 static int64_t
 imap_child_session(struct imap_child *c)
@@ -630,7 +688,7 @@ imap_child_session(struct imap_child *c)
 	size_t n = 0;
 	int r;
 
-	if (imap_child_connect(c) == -1)
+	if (imap_child_try(c) == -1)
 		goto out;
 	c->resumed = 0;
 	imap_child_sendf(c, "uidvalidity %" PRIu32 " %" PRIu32,
@@ -733,8 +791,17 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 	}
 	c.done_folder = xstrdup(*cf->imap_done_folder != '\0' ?
 	    cf->imap_done_folder : "Processed");
-	c.ca_file = cf->imap_ca_file != NULL && *cf->imap_ca_file != '\0' ?
-	    xstrdup(cf->imap_ca_file) : NULL;
+	/* the TLS settings and the password, from the configuration the
+	 * child was handed: the one place they cross to the fetcher */
+	if (tls_policy_config(cf, TLS_CHANNEL_IMAP, &c.tls, err,
+	    sizeof(err)) == -1) {
+		log_err("imap: %s", err);
+		_exit(1);
+	}
+	c.tls.pin = c.tls.pin != NULL ? xstrdup(c.tls.pin) : NULL;
+	c.tls.ca_file = c.tls.ca_file != NULL ? xstrdup(c.tls.ca_file) : NULL;
+	c.password_file = cf->imap_password_file != NULL ?
+	    xstrdup(cf->imap_password_file) : NULL;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
 	c.inbox_max = cf->imap_inbox_max;
@@ -768,6 +835,7 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 		    (long long)delay);
 		imap_child_sleep(&c, delay);
 	}
+	imap_child_password_wipe(&c);
 	log_info("imap: fetcher stopped");
 	_exit(0);
 }

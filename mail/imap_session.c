@@ -1,33 +1,38 @@
 /*
  * imap: the fetcher child's IMAP session over libetpan — connect
- * (imaps://, or STARTTLS when offered), check the certificate, log in,
- * ask the capabilities, make done_folder, select, UID SEARCH and UID
- * FETCH.  Used by imap_fetch.c.
+ * (imaps://, or STARTTLS as [imap] tls says; TLS itself is imap_tls.c),
+ * log in, ask the capabilities, make done_folder, select, UID SEARCH and
+ * UID FETCH; and `beianctl probe imap`, which walks the same way up to a
+ * read-only EXAMINE.  Used by imap_fetch.c.
  *
  * Hostile here: everything the IMAP server sends (its certificate chain,
  * capabilities, UIDs, sizes and bytes).  This file never sends the
- * password before a TLS certificate it started checking has passed (a
- * failed verification is an error, retried, never ignored), never logs
- * a password, and never addresses a message by sequence number: every
- * command that names a message is a UID command.
+ * password to a peer the level does not trust: not before the
+ * certificate checks of imap_tls.c have passed, not in the clear when
+ * TLS is required (tls = encrypt or verify, a tls_pin, or may with a
+ * remote host) and the server offers no STARTTLS, not to a server that
+ * says LOGINDISABLED.  It never logs a password, and never addresses a
+ * message by sequence number: every command that names a message is a
+ * UID command.
  */
-#include <arpa/inet.h>
-#include <limits.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <libetpan/libetpan.h>
 
+#include "common/config.h"
+#include "lib/compat.h"
 #include "lib/log.h"
+#include "lib/secret.h"
 #include "lib/xmalloc.h"
+#include "mail/cert.h"
 #include "mail/imap.h"
 #include "mail/imap_int.h"
-
-#define IMAP_CHAIN_MAX     16
 
 const char *
 imap_strerror(int r)
@@ -59,120 +64,6 @@ imap_conn_lost(int r)
 	return r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE ||
 	    r == MAILIMAP_ERROR_MEMORY || r == MAILIMAP_ERROR_BAD_STATE ||
 	    r == MAILIMAP_ERROR_FATAL;
-}
-
-/* ---- TLS --------------------------------------------------------------- */
-
-static void
-imap_tls_callback(struct mailstream_ssl_context *ctx, void *arg)
-{
-	struct imap_child *c = arg;
-	unsigned char a[16];
-
-	/* SNI takes names only, never address literals. */
-	if (inet_pton(AF_INET, c->url.host, a) != 1 &&
-	    inet_pton(AF_INET6, c->url.host, a) != 1)
-		(void)mailstream_ssl_set_server_name(ctx, c->url.host);
-}
-
-/*
- * Verify the server's certificate chain against the trust anchors and
- * the host name of the URL.  libetpan checks nothing itself: this runs
- * right after the handshake, before any credential is sent.
- */
-static int
-imap_tls_verify(struct imap_child *c, char *err, size_t errsize)
-{
-	gnutls_x509_crt_t crt[IMAP_CHAIN_MAX];
-	gnutls_x509_trust_list_t tl = NULL;
-	gnutls_typed_vdata_st vd[2];
-	gnutls_datum_t out = { NULL, 0 };
-	unsigned char addr[16];
-	unsigned int status = 0, ncrt = 0;
-	carray *chain;
-	int r, rc = -1;
-
-	chain = mailstream_get_certificate_chain(c->imap->imap_stream);
-	if (chain == NULL || carray_count(chain) == 0) {
-		snprintf(err, errsize, "no server certificate");
-		goto out;
-	}
-	for (unsigned int i = 0; i < carray_count(chain) && i < IMAP_CHAIN_MAX;
-	    i++) {
-		MMAPString *s = carray_get(chain, i);
-		gnutls_datum_t d = { (unsigned char *)s->str,
-		    (unsigned int)s->len };
-
-		if (s->len > UINT_MAX || gnutls_x509_crt_init(&crt[ncrt]) < 0) {
-			snprintf(err, errsize, "certificate not readable");
-			goto out;
-		}
-		ncrt++;
-		if (gnutls_x509_crt_import(crt[ncrt - 1], &d,
-		    GNUTLS_X509_FMT_DER) < 0) {
-			snprintf(err, errsize, "certificate %u does not parse", i);
-			goto out;
-		}
-	}
-	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
-		snprintf(err, errsize, "gnutls trust list");
-		goto out;
-	}
-	if (c->ca_file != NULL)
-		r = gnutls_x509_trust_list_add_trust_file(tl, c->ca_file, NULL,
-		    GNUTLS_X509_FMT_PEM, 0, 0);
-	else
-		r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0);
-	if (r <= 0) {
-		snprintf(err, errsize, "no trust anchors in %s",
-		    c->ca_file != NULL ? c->ca_file : "the system store");
-		goto out;
-	}
-	memset(vd, 0, sizeof(vd));
-	if (inet_pton(AF_INET, c->url.host, addr) == 1) {
-		vd[0].type = GNUTLS_DT_IP_ADDRESS;
-		vd[0].data = addr;
-		vd[0].size = 4;
-	} else if (inet_pton(AF_INET6, c->url.host, addr) == 1) {
-		vd[0].type = GNUTLS_DT_IP_ADDRESS;
-		vd[0].data = addr;
-		vd[0].size = 16;
-	} else {
-		vd[0].type = GNUTLS_DT_DNS_HOSTNAME;
-		vd[0].data = (unsigned char *)c->url.host;
-	}
-	vd[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
-	vd[1].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
-	r = gnutls_x509_trust_list_verify_crt2(tl, crt, ncrt, vd, 2, 0,
-	    &status, NULL);
-	if (r < 0) {
-		snprintf(err, errsize, "verification failed: %s",
-		    gnutls_strerror(r));
-		goto out;
-	}
-	if (status != 0) {
-		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) == 0) {
-			size_t l;
-
-			snprintf(err, errsize, "%s", (const char *)out.data);
-			l = strlen(err);
-			while (l > 0 && err[l - 1] == ' ')
-				err[--l] = '\0';
-		} else
-			snprintf(err, errsize, "not trusted (status %#x)", status);
-		gnutls_free(out.data);
-		goto out;
-	}
-	rc = 0;
-out:
-	for (unsigned int i = 0; i < ncrt; i++)
-		gnutls_x509_crt_deinit(crt[i]);
-	if (tl != NULL)
-		gnutls_x509_trust_list_deinit(tl, 1);
-	if (chain != NULL)
-		mailstream_certificate_chain_free(chain);
-	return rc;
 }
 
 /* ---- one session --------------------------------------------------------- */
@@ -234,80 +125,283 @@ imap_child_folder(struct imap_child *c)
 	return 0;
 }
 
-/* Connect, secure, log in, select.  0 with c->uidvalidity set. */
-int
-imap_child_connect(struct imap_child *c)
+static int imap_fail(struct imap_child *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The attempt failed: why, for the channel's state (refused: the
+ * configuration's failure, not the server's reachability).  -1. */
+static int
+imap_fail(struct imap_child *c, int refused, const char *fmt, ...)
 {
-	char err[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->seen.reason, sizeof(c->seen.reason), fmt, ap);
+	va_end(ap);
+	c->refused = refused;
+	if (c->seen.login[0] == '\0')
+		snprintf(c->seen.login, sizeof(c->seen.login), "not "
+		    "attempted: the password was not sent");
+	return -1;
+}
+
+/* The server's text of its last tagged answer, cleaned, for a message. */
+static const char *
+imap_server_text(struct imap_child *c, char *buf, size_t size)
+{
+	const char *t = c->imap != NULL ? c->imap->imap_response : NULL;
+	size_t i;
+
+	if (t == NULL || *t == '\0')
+		return "no text";
+	for (i = 0; t[i] != '\0' && i + 1 < size && i < 200; i++)
+		buf[i] = (unsigned char)t[i] < 0x20 ||
+		    (unsigned char)t[i] >= 0x7f ? '?' : t[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* STARTTLS on the plain session, then TLS (imap_tls.c) on its socket. */
+static int
+imap_child_starttls(struct imap_child *c)
+{
+	mailstream_low *old, *low;
+	int r, fd;
+
+	if ((r = mailimap_starttls(c->imap)) != MAILIMAP_NO_ERROR)
+		return imap_fail(c, 0, "STARTTLS with %s: %s", c->url.host,
+		    imap_strerror(r));
+	old = mailstream_get_low(c->imap->imap_stream);
+	if ((fd = mailstream_low_get_fd(old)) == -1)
+		return imap_fail(c, 0, "STARTTLS with %s: no socket",
+		    c->url.host);
+	/* on failure the old stream still owns fd: disconnect closes it */
+	if (imap_tls_open(c, fd, &low) == -1)
+		return -1;
+	/* the plain driver's free leaves fd open: it is the TLS one's now */
+	mailstream_low_free(old);
+	mailstream_set_low(c->imap->imap_stream, low);
+	return 0;
+}
+
+/* imaps://: TCP, TLS, then the greeting over it. */
+static int
+imap_child_connect_tls(struct imap_child *c)
+{
+	mailstream_low *low;
+	mailstream *stream;
+	int fd;
+
+	if ((fd = imap_tcp_connect(c->url.host, c->url.port,
+	    IMAP_NET_TIMEOUT)) == -1)
+		return imap_fail(c, 0, "connect to %s port %u: %s", c->url.host,
+		    c->url.port, strerror(errno));
+	if (imap_tls_open(c, fd, &low) == -1) {
+		close(fd);
+		return -1;
+	}
+	if ((stream = mailstream_new(low, 8192)) == NULL) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		return imap_fail(c, 0, "out of memory");
+	}
+	return mailimap_connect(c->imap, stream);
+}
+
+int
+imap_child_connect(struct imap_child *c, int probe)
+{
+	struct mail_probe *seen = &c->seen;
+	char text[256];
 	int r, authenticated;
 
+	memset(seen, 0, sizeof(*seen));
+	seen->tls = c->tls;
+	seen->port = c->url.port;
+	c->refused = 0;
 	if ((c->imap = mailimap_new(0, NULL)) == NULL)
-		return -1;
+		return imap_fail(c, 0, "out of memory");
 	mailimap_set_timeout(c->imap, IMAP_NET_TIMEOUT);
-	if (c->url.tls)
-		r = mailimap_ssl_connect_with_callback(c->imap, c->url.host,
-		    c->url.port, imap_tls_callback, c);
-	else
+	if (c->url.tls) {
+		r = imap_child_connect_tls(c);
+		if (r == -1)
+			return -1;
+	} else
 		r = mailimap_socket_connect(c->imap, c->url.host, c->url.port);
 	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED &&
-	    r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
-		log_warn("imap: connect to %s port %u: %s", c->url.host,
+	    r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+		return imap_fail(c, 0, "connect to %s port %u: %s", c->url.host,
 		    c->url.port, imap_strerror(r));
-		return -1;
-	}
+	seen->connected = 1;
 	authenticated = r == MAILIMAP_NO_ERROR_AUTHENTICATED;
-	if (c->url.tls && imap_tls_verify(c, err, sizeof(err)) == -1) {
-		log_err("imap: certificate of %s refused: %s", c->url.host, err);
-		return -1;
-	}
 	if (imap_child_caps(c) == -1)
-		return -1;
+		return imap_fail(c, 0, "CAPABILITY at %s failed", c->url.host);
 	if (!c->url.tls) {
-		if (mailimap_has_extension(c->imap, "STARTTLS")) {
-			r = mailimap_socket_starttls_with_callback(c->imap,
-			    imap_tls_callback, c);
-			if (r != MAILIMAP_NO_ERROR) {
-				log_warn("imap: STARTTLS with %s: %s",
-				    c->url.host, imap_strerror(r));
+		seen->starttls_offered = mailimap_has_extension(c->imap,
+		    "STARTTLS");
+		if (c->tls.level != TLS_NONE && seen->starttls_offered) {
+			if (imap_child_starttls(c) == -1)
 				return -1;
-			}
-			if (imap_tls_verify(c, err, sizeof(err)) == -1) {
-				log_err("imap: certificate of %s refused: %s",
-				    c->url.host, err);
-				return -1;
-			}
+			/* what was said before TLS counts no more */
 			if (imap_child_caps(c) == -1)
-				return -1;
-		} else
-			log_warn("imap: %s offers no STARTTLS: the session is "
-			    "not encrypted", c->url.host);
+				return imap_fail(c, 0, "CAPABILITY at %s "
+				    "failed", c->url.host);
+		} else if (c->tls.need_tls)
+			return imap_fail(c, 1, c->tls.level == TLS_MAY ?
+			    "%s offers no STARTTLS, and a password goes to a "
+			    "remote host only over TLS (it was not sent)%s" :
+			    "%s offers no STARTTLS, which [imap] tls = %s "
+			    "requires (the password was not sent)", c->url.host,
+			    c->tls.level == TLS_MAY ? "" :
+			    tls_level_name(c->tls.level));
+	}
+	if (!seen->encrypted) {
+		snprintf(seen->verify, sizeof(seen->verify), "no TLS");
+		snprintf(seen->pin_check, sizeof(seen->pin_check), "no TLS");
+		if (!probe && !authenticated && c->tls.level != TLS_NONE)
+			log_warn("imap: %s offers no STARTTLS: the session "
+			    "is not encrypted", c->url.host);
 	}
 	if (!authenticated) {
-		r = mailimap_login(c->imap, c->url.user, c->url.pass);
-		if (r != MAILIMAP_NO_ERROR) {
-			log_err("imap: login as %s at %s: %s", c->url.user,
-			    c->url.host, imap_strerror(r));
-			return -1;
+		if (!seen->encrypted &&
+		    mailimap_has_extension(c->imap, "LOGINDISABLED")) {
+			snprintf(seen->login, sizeof(seen->login), "not "
+			    "attempted: LOGINDISABLED without TLS");
+			return imap_fail(c, 1, "%s refuses LOGIN without TLS "
+			    "(LOGINDISABLED)%s", c->url.host,
+			    c->tls.level == TLS_NONE ?
+			    " and [imap] tls = none" : "");
 		}
+		if (c->password == NULL) {
+			snprintf(seen->login, sizeof(seen->login), "not "
+			    "attempted: no password");
+			return imap_fail(c, 1, "no password for %s (see [imap] "
+			    "password_file)", c->url.user);
+		}
+		r = mailimap_login(c->imap, c->url.user, c->password);
+		if (r != MAILIMAP_NO_ERROR) {
+			snprintf(seen->login, sizeof(seen->login), "refused: "
+			    "%s", r == MAILIMAP_ERROR_LOGIN ?
+			    imap_server_text(c, text, sizeof(text)) :
+			    imap_strerror(r));
+			return imap_fail(c, r == MAILIMAP_ERROR_LOGIN,
+			    "login as %s at %s: %s", c->url.user, c->url.host,
+			    r == MAILIMAP_ERROR_LOGIN ? seen->login :
+			    imap_strerror(r));
+		}
+		snprintf(seen->login, sizeof(seen->login), "ok as %s",
+		    c->url.user);
 		/* The capabilities may change once logged in. */
 		if (imap_child_caps(c) == -1)
-			return -1;
-	}
+			return imap_fail(c, 0, "CAPABILITY at %s failed",
+			    c->url.host);
+	} else
+		snprintf(seen->login, sizeof(seen->login), "not needed "
+		    "(PREAUTH)");
 	c->has_idle = mailimap_has_idle(c->imap);
 	c->has_move = mailimap_has_extension(c->imap, "MOVE");
 	c->has_uidplus = mailimap_has_uidplus(c->imap);
+	if (probe) {
+		/* read-only: a probe changes nothing on the server */
+		r = mailimap_examine(c->imap, c->url.mailbox);
+		if (r != MAILIMAP_NO_ERROR) {
+			snprintf(seen->mailbox, sizeof(seen->mailbox), "%s: "
+			    "EXAMINE refused: %s", c->url.mailbox,
+			    imap_server_text(c, text, sizeof(text)));
+			return imap_fail(c, 1, "%s", seen->mailbox);
+		}
+		snprintf(seen->mailbox, sizeof(seen->mailbox), "%s: %u "
+		    "messages, uidvalidity %u", c->url.mailbox,
+		    c->imap->imap_selection_info != NULL ?
+		    c->imap->imap_selection_info->sel_exists : 0,
+		    c->imap->imap_selection_info != NULL ?
+		    c->imap->imap_selection_info->sel_uidvalidity : 0);
+		seen->usable = 1;
+		return 0;
+	}
 	if (imap_child_folder(c) == -1)
-		return -1;
-	if ((r = mailimap_select(c->imap, c->url.mailbox)) != MAILIMAP_NO_ERROR) {
-		log_err("imap: SELECT %s: %s", c->url.mailbox, imap_strerror(r));
-		return -1;
-	}
+		return imap_fail(c, 0, "making folder %s at %s failed",
+		    c->done_folder, c->url.host);
+	if ((r = mailimap_select(c->imap, c->url.mailbox)) != MAILIMAP_NO_ERROR)
+		return imap_fail(c, r == MAILIMAP_ERROR_SELECT,
+		    "SELECT %s: %s", c->url.mailbox, imap_strerror(r));
 	if (c->imap->imap_selection_info == NULL ||
-	    c->imap->imap_selection_info->sel_uidvalidity == 0) {
-		log_err("imap: %s gives no UIDVALIDITY", c->url.mailbox);
+	    c->imap->imap_selection_info->sel_uidvalidity == 0)
+		return imap_fail(c, 0, "%s gives no UIDVALIDITY",
+		    c->url.mailbox);
+	c->uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
+	seen->usable = 1;
+	return 0;
+}
+
+int
+imap_child_password(struct imap_child *c, const char *password_file,
+    char *err, size_t errsize)
+{
+	char buf[SECRET_MAX];
+
+	if (c->password != NULL)
+		return 0;
+	if (c->url.pass != NULL) {
+		c->password = xstrdup(c->url.pass);
+		return 0;
+	}
+	if (password_file == NULL) {
+		snprintf(err, errsize, "[imap] has no password: neither in the "
+		    "url nor in password_file");
 		return -1;
 	}
-	c->uidvalidity = c->imap->imap_selection_info->sel_uidvalidity;
+	if (secret_file_read(password_file, buf, sizeof(buf), err,
+	    errsize) == -1)
+		return -1;
+	c->password = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+void
+imap_child_password_wipe(struct imap_child *c)
+{
+	if (c->password == NULL)
+		return;
+	explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
+	c->password = NULL;
+}
+
+int
+imap_probe(const struct config *cf, struct mail_probe *out)
+{
+	struct imap_child c;
+	char err[512];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.sock = -1;
+	c.dirfd = -1;
+	if (tls_policy_config(cf, TLS_CHANNEL_IMAP, &c.tls, err,
+	    sizeof(err)) == -1 ||
+	    imap_url_parse(cf->imap_url, &c.url, err, sizeof(err)) == -1) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err);
+		return -1;
+	}
+	out->tls = c.tls;
+	if (imap_child_password(&c, cf->imap_password_file, err,
+	    sizeof(err)) == -1) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err);
+		imap_url_free(&c.url);
+		return -1;
+	}
+	c.done_folder = cf->imap_done_folder;
+	mailstream_network_delay.tv_sec = IMAP_NET_TIMEOUT;
+	mailstream_network_delay.tv_usec = 0;
+	r = imap_child_connect(&c, 1);
+	*out = c.seen;
+	imap_child_disconnect(&c, r == 0);
+	imap_child_password_wipe(&c);
+	cert_trust_free(c.trust);
+	imap_url_free(&c.url);
 	return 0;
 }
 

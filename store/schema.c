@@ -197,6 +197,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE limits("
 	" name TEXT PRIMARY KEY, since INTEGER NOT NULL,"
 	" detail TEXT NOT NULL);",
+	/* 7: the mail channels' state for `beianctl status` and
+	 * beiand_channel_up, written by the daemon on each change */
+	"CREATE TABLE IF NOT EXISTS channels("
+	" name TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL CHECK(state = 'ok' OR state = 'failing'),"
+	" reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL,"
+	" refused INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

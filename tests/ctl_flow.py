@@ -475,12 +475,14 @@ def flow(env):
     st = env.json_lines("status", "--json")
     expect(len(st) == 1, "status --json prints one object")
     st = st[0]
-    keys_exact(st, ["filings", "outbox", "quarantine", "recent_errors",
-                    "limits"], "status")
+    keys_exact(st, ["filings", "outbox", "quarantine", "channels",
+                    "recent_errors", "limits"], "status")
     expect(st["limits"] == [{"name": "sender_max",
                              "since": "2026-11-18T19:06:40+08:00",
                              "detail": "1 From addresses over sender_max"}],
            "status limits: %r" % st["limits"])
+    # no [imap] or [smtp] url: no channel in use
+    expect(st["channels"] == [], "status channels: %r" % st["channels"])
     expect(sorted(st["filings"]) == sorted(STATES), "status filings keys")
     all_list = env.json_lines("list", "--json")
     for k in STATES:
@@ -496,6 +498,35 @@ def flow(env):
     _, out, _ = env.run("status", rc=0)
     expect("sender_max since 2026-11-18T19:06:40+08:00: 1 From addresses"
            in out, "status limits: %s" % out)
+    # the channels in use, as the daemon recorded them: smtp failing, imap
+    # never tried (ok, since null)
+    env.sql("INSERT INTO channels(name, state, reason, since) VALUES"
+            "('smtp', 'failing', 'certificate of mail.example.net refused"
+            " (x)\x1b[31m', 1795000000)")
+    with_urls = env.path("urls.conf")
+    with open(env.conf) as f, open(with_urls, "w") as g:
+        g.write(f.read().replace(
+            "[smtp]\n", "[smtp]\nurl = smtp://mail.example.net:25\n").replace(
+            "[daemon]\n", "[imap]\nurl = imap://u:p@mail.example.net/INBOX\n"
+            "[daemon]\n"))
+    _, out, _ = env.run("-c", with_urls, "status", "--json", rc=0)
+    ch = json.loads(out)["channels"]
+    expect(len(ch) == 2, "two channels: %r" % ch)
+    for c in ch:
+        keys_exact(c, ["name", "state", "reason", "since"], "channels[]")
+    expect(ch[0] == {"name": "imap", "state": "ok", "reason": "",
+                     "since": None}, "imap channel: %r" % ch[0])
+    expect(ch[1] == {"name": "smtp", "state": "failing",
+                     "reason": "certificate of mail.example.net refused"
+                               " (x)\x1b[31m",
+                     "since": "2026-11-18T19:06:40+08:00"},
+           "smtp channel: %r" % ch[1])
+    _, out, _ = env.run("-c", with_urls, "status", rc=0)
+    expect("  smtp                   failing since 2026-11-18T19:06:40+08:00:"
+           " certificate of mail.example.net refused (x)\\x1b[31m\n" in out,
+           "plain status channels:\n" + out)
+    expect("  imap                   ok (not tried yet)\n" in out,
+           "plain status imap:\n" + out)
 
     # ---- list ---------------------------------------------------------------------
     expect([f["id"] for f in all_list] == [A, bad, Bid, B2],

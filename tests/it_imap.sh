@@ -9,7 +9,8 @@
 # INBOX; a Dovecot restart (with a delivery while it is down) is
 # survived; killing the driver between "new" and its commit, and between
 # the commit and "done", loses and duplicates nothing; no password in the
-# logs; imaps:// certificates are verified (a good chain passes, a
+# logs; tls = encrypt against a server without STARTTLS fails before
+# LOGIN; imaps:// certificates are verified (a good chain passes, a
 # foreign CA, the system store and a wrong name are refused before
 # LOGIN).
 . "$(dirname "$0")/lib/servers.sh"
@@ -202,6 +203,15 @@ grep -q 'X-Test-Id: big' "$MD"/new/* "$MD"/cur/* 2>/dev/null ||
 [ -z "$(ls "$T/inbox")" ] || srv_fail "inbox folder not emptied: $(ls -a "$T/inbox")"
 grep -l secret "$T"/err.* && srv_fail "a password in the logs"
 
+# 5b. This Dovecot offers no STARTTLS: with tls = encrypt the fetcher
+#    says why and never logs in (the password is not sent).
+LOGINS=$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")
+TOOL_IMAP_TLS=encrypt start_driver
+wait_line '^failing 1 127.0.0.1 offers no STARTTLS, which \[imap\] tls = encrypt requires \(the password was not sent\)$'
+stop_driver
+[ "$(grep -c 'Login: user=<intake>' "$SRV_DIR/log/dovecot.log")" = "$LOGINS" ] ||
+    srv_fail "tls = encrypt logged in without TLS"
+
 # 6. imaps:// certificate verification, against openssl s_server (a
 #    TLS endpoint that says an IMAP greeting; what comes after the
 #    handshake shows whether the fetcher went on).
@@ -241,7 +251,7 @@ if command -v openssl >/dev/null; then
 		_ca=
 		[ "$2" != - ] && _ca=$C/$2.pem
 		RUN=$((RUN + 1))
-		TOOL_IMAP_CA=$_ca "$T/tool_imap" \
+		TOOL_IMAP_TLS=verify TOOL_IMAP_CA=$_ca "$T/tool_imap" \
 		    "imaps://intake:secret@127.0.0.1:$_p/INBOX" "$T/inbox" \
 		    "$T/state" "$MAXB" 300 >"$T/out.$RUN" 2>"$T/err.$RUN" &
 		DRIVER=$!
@@ -249,7 +259,7 @@ if command -v openssl >/dev/null; then
 		while [ "$_n" -gt 0 ]; do
 			grep -q CAPABILITY "$C/srv.$_p" && break
 			grep -q 'certificate of 127.0.0.1 refused' \
-			    "$T/err.$RUN" 2>/dev/null && break
+			    "$T/out.$RUN" "$T/err.$RUN" 2>/dev/null && break
 			sleep 0.1
 			_n=$((_n - 1))
 		done
@@ -262,13 +272,13 @@ if command -v openssl >/dev/null; then
 			grep -q CAPABILITY "$C/srv.$_p" ||
 			    srv_fail "TLS $1/$2 refused: $(cat "$T/err.$RUN")" ;;
 		refuse)
-			grep -q 'certificate of 127.0.0.1 refused' \
-			    "$T/err.$RUN" ||
-			    srv_fail "TLS $1/$2 not refused: $(cat "$T/err.$RUN")"
+			grep -q '^failing 1 certificate of 127.0.0.1 refused' \
+			    "$T/out.$RUN" ||
+			    srv_fail "TLS $1/$2 not refused: $(cat "$T/out.$RUN" "$T/err.$RUN")"
 			grep -q . "$C/srv.$_p" &&
 			    srv_fail "TLS $1/$2: the client spoke after a refused certificate: $(cat "$C/srv.$_p")" ;;
 		esac
-		grep 'certificate' "$T/err.$RUN" | head -n 1
+		grep 'certificate' "$T/out.$RUN" | head -n 1
 	}
 	tls_try good ca pass
 	tls_try good other refuse

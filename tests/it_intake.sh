@@ -49,7 +49,7 @@ reply_cap = 5
 [smtp]
 url = smtp://127.0.0.1:$SRV_SMTP_PORT
 from = beian@example.test
-starttls = no
+tls = none
 retry_min = 1s
 retry_max = 2s
 [bureau.11]

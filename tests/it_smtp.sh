@@ -6,7 +6,9 @@
 # a good, a 5xx (reject@) and a 4xx (tempfail@) recipient, then a good one
 # again.  Checks: the result classes and reply texts, that the good mails
 # arrive byte for byte (IMAP fetch), that the connection is reused, and
-# that starttls=require refuses a server without STARTTLS (deferred).
+# that tls = encrypt refuses a server without STARTTLS (deferred, the
+# channel refused with the reason), and what each send says about the
+# channel.
 . "$(dirname "$0")/lib/servers.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -26,7 +28,7 @@ srv_dovecot_start owner bureau || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"
 URL="smtp://127.0.0.1:$SRV_SMTP_PORT"
 
-"$T/smtpsend" "$URL" try "$T/out" bureau@example.test owner@example.test \
+"$T/smtpsend" "$URL" may "$T/out" bureau@example.test owner@example.test \
     reject@example.test tempfail@example.test owner@example.test \
     >"$T/result" 2>"$T/stderr" || srv_fail "smtpsend: $(cat "$T/stderr")"
 cat "$T/result"
@@ -86,18 +88,24 @@ reused() { grep -q 'postfix/smtpd.*disconnect from .* data=2 ' "$SRV_DIR/log/pos
 srv_wait 60 reused ||
     srv_fail "no connection reuse: $(grep 'disconnect from' "$SRV_DIR/log/postfix.log")"
 
-# starttls=require against a server without STARTTLS: deferred, nothing sent.
-"$T/smtpsend" "$URL" require "$T/out2" owner@example.test >"$T/result2" \
-    2>&1 || srv_fail "smtpsend require: $(cat "$T/result2")"
+# tls = encrypt against a server without STARTTLS: deferred, nothing sent.
+"$T/smtpsend" "$URL" encrypt "$T/out2" owner@example.test >"$T/result2" \
+    2>&1 || srv_fail "smtpsend encrypt: $(cat "$T/result2")"
 cat "$T/result2"
 grep -q '^1 owner@example.test deferred ' "$T/result2" ||
-    srv_fail "starttls=require without STARTTLS was not deferred"
+    srv_fail "tls = encrypt without STARTTLS was not deferred"
+grep -q '^channel 1 refused 127.0.0.1 offers no STARTTLS, which \[smtp\] tls = encrypt requires (no credential was sent)$' \
+    "$T/result2" || srv_fail "the channel is not refused with the reason"
+# a refused recipient is the mail's matter, not the channel's
+grep -q '^channel 3 ok $' "$T/result" || srv_fail "a 550 made the channel fail"
 
 # Server down: deferred with curl's reason.
 srv_postfix_stop
-"$T/smtpsend" "$URL" try "$T/out2" owner@example.test >"$T/result3" 2>&1 ||
+"$T/smtpsend" "$URL" may "$T/out2" owner@example.test >"$T/result3" 2>&1 ||
     srv_fail "smtpsend down: $(cat "$T/result3")"
 cat "$T/result3"
 grep -q '^1 owner@example.test deferred 0 curl: ' "$T/result3" ||
     srv_fail "a stopped server did not defer"
+grep -q '^channel 1 down curl: ' "$T/result3" ||
+    srv_fail "a stopped server did not make the channel down"
 echo "it_smtp: ok"

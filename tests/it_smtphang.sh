@@ -47,8 +47,8 @@ set -- "$T"/pk/*.zip
 # smtp_conf URL: the [smtp] section of the configuration on URL
 smtp_conf()
 {
-	sed -i '/^url = \|^starttls = \|^retry_min = \|^retry_max = /d' "$BEIAND_DIR/beiand.conf"
-	sed -i "s|^\[smtp\]\$|[smtp]\nurl = $1\nstarttls = no\nretry_min = 1s\nretry_max = 2s|" \
+	sed -i '/^url = \|^tls = \|^retry_min = \|^retry_max = /d' "$BEIAND_DIR/beiand.conf"
+	sed -i "s|^\[smtp\]\$|[smtp]\nurl = $1\ntls = none\nretry_min = 1s\nretry_max = 2s|" \
 	    "$BEIAND_DIR/beiand.conf"
 }
 

@@ -59,7 +59,9 @@ config_diff(const struct config *a, const struct config *b)
 	S(imap_url); S(imap_address); S(imap_provider); S(imap_done_folder);
 	N(imap_poll_interval); S(imap_ca_file); N(imap_reply_cap);
 	N(imap_inbox_max); N(imap_sender_max); N(imap_sender_window);
-	S(smtp_url); S(smtp_from); N(smtp_starttls); S(smtp_ca_file);
+	N(imap_tls); S(imap_tls_pin); S(imap_password_file);
+	S(smtp_url); S(smtp_from); S(smtp_ca_file);
+	N(smtp_tls); S(smtp_tls_pin); S(smtp_password_file);
 	N(smtp_timeout); N(smtp_retry_min); N(smtp_retry_max);
 	N(smtp_max_age); N(smtp_recipient_max);
 	N(nbureaus); N(nproviders);
@@ -119,9 +121,14 @@ check_defaults(const struct config *c)
 	CHECK_INT(c->imap_inbox_max, 1000);
 	CHECK_INT(c->imap_sender_max, 30);
 	CHECK_INT(c->imap_sender_window, 3600);
+	CHECK_INT(c->imap_tls, TLS_AUTO);
+	CHECK_STR(c->imap_tls_pin, "");
+	CHECK(c->imap_password_file == NULL);
 	CHECK_STR(c->smtp_url, "");
 	CHECK_STR(c->smtp_from, "beian@provider.example");
-	CHECK_INT(c->smtp_starttls, STARTTLS_TRY);
+	CHECK_INT(c->smtp_tls, TLS_AUTO);
+	CHECK_STR(c->smtp_tls_pin, "");
+	CHECK(c->smtp_password_file == NULL);
 	CHECK(c->smtp_ca_file == NULL);
 	CHECK_INT(c->smtp_timeout, 600);
 	CHECK_INT(c->smtp_retry_min, 300);
@@ -221,15 +228,19 @@ static const char full_text[] =
     "provider      = ISP_2\n"
     "done_folder   = Done/Filed\n"
     "poll_interval = 30s\n"
+    "tls           = verify\n"
     "ca_file       = ./tls/ca.pem\n"
     "reply_cap     = 0\n"
     "inbox_max     = 50\n"
     "sender_max    = 3\n"
     "sender_window = 10m\n"
     "[smtp]\n"
-    "url       = smtp://127.0.0.1:2525\n"
+    "url       = smtp://beian@127.0.0.1:2525\n"
     "from      = beian@isp.example\n"
-    "starttls  = require\n"
+    "tls       = encrypt\n"
+    "tls_pin   = sha256//OiDiMMmcYTSsUbIgc3f1LX65TgT6Gcj4JuZU8OPGAJI=;"
+    "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+    "password_file = secrets/smtp.pw\n"
     "ca_file   = /etc/ssl/ca.pem\n"
     "timeout   = 45\n"
     "retry_min = 1m\n"
@@ -286,9 +297,16 @@ UNIT_TEST(config_full_file)
 	CHECK_INT(c->imap_inbox_max, 50);
 	CHECK_INT(c->imap_sender_max, 3);
 	CHECK_INT(c->imap_sender_window, 600);
-	CHECK_STR(c->smtp_url, "smtp://127.0.0.1:2525");
+	CHECK_INT(c->imap_tls, TLS_VERIFY);
+	CHECK(c->imap_password_file == NULL);
+	CHECK_STR(c->smtp_url, "smtp://beian@127.0.0.1:2525");
 	CHECK_STR(c->smtp_from, "beian@isp.example");
-	CHECK_INT(c->smtp_starttls, STARTTLS_REQUIRE);
+	CHECK_INT(c->smtp_tls, TLS_ENCRYPT);
+	CHECK_STR(c->smtp_tls_pin,
+	    "sha256//OiDiMMmcYTSsUbIgc3f1LX65TgT6Gcj4JuZU8OPGAJI=;"
+	    "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	/* a path, made absolute; never opened by the reader */
+	CHECK_STR(c->smtp_password_file, "/base/secrets/smtp.pw");
 	CHECK_STR(c->smtp_ca_file, "/etc/ssl/ca.pem");
 	CHECK_INT(c->smtp_timeout, 45);
 	CHECK_INT(c->smtp_retry_min, 60);
@@ -420,8 +438,27 @@ UNIT_TEST(config_errors)
 		{ "[limits]\narchive_max_entries = 1k\n", "t.conf:2: bad value "
 		    "for archive_max_entries: \"1k\" (expected a whole "
 		    "number)" },
-		{ "[smtp]\nstarttls = yes\n", "t.conf:2: bad value for "
-		    "starttls: \"yes\" (expected try, require or no)" },
+		/* the old key is refused, whatever its value: no silent
+		 * mapping (its try verified certificates) */
+		{ "[smtp]\nstarttls = try\n", "t.conf:2: starttls is gone: "
+		    "set tls = none, may, encrypt or verify instead (see "
+		    "beiand.conf(5), \"TLS\")" },
+		{ "[smtp]\nstarttls = require\n", "t.conf:2: starttls is gone: "
+		    "set tls = none, may, encrypt or verify instead (see "
+		    "beiand.conf(5), \"TLS\")" },
+		{ "[smtp]\ntls = try\n", "t.conf:2: bad value for tls: "
+		    "\"try\" (expected auto, none, may, encrypt or verify)" },
+		{ "[imap]\ntls = yes\n", "t.conf:2: bad value for tls: "
+		    "\"yes\" (expected auto, none, may, encrypt or verify)" },
+		{ "[smtp]\ntls_pin = sha256//abc=\n", "t.conf:2: bad value "
+		    "for tls_pin: \"sha256//abc=\" (expected sha256//BASE64 of "
+		    "a public key, as beianctl probe prints it; several "
+		    "separated by ;)" },
+		{ "[imap]\ntls_pin = OiDiMMmcYTSsUbIgc3f1LX65TgT6Gcj4JuZU8OPGAJI=\n",
+		    "t.conf:2: bad value for tls_pin: "
+		    "\"OiDiMMmcYTSsUbIgc3f1LX65TgT6Gcj4JuZU8OPGAJI=\" (expected "
+		    "sha256//BASE64 of a public key, as beianctl probe prints "
+		    "it; several separated by ;)" },
 		{ "[smtp]\nurl = http://u:secret@h/\n", "t.conf:2: bad value "
 		    "for url: expected smtp://... or smtps://..." },
 		{ "[imap]\nurl = smtp://h/\n", "t.conf:2: bad value for url: "
@@ -447,10 +484,10 @@ UNIT_TEST(config_errors)
 		    "t.conf:2: not valid UTF-8" },
 		{ "[provider.P1]\nname = a\x01z\n",
 		    "t.conf:2: control character in line" },
-		{ "[imap]\nurl = imap://h/\nprovider = P009\n",
+		{ "[imap]\nurl = imap://u:p@h/\nprovider = P009\n",
 		    "t.conf: [imap] provider \"P009\" is not a configured "
 		    "provider" },
-		{ "[imap]\nurl = imap://h/\n[provider.P002]\n",
+		{ "[imap]\nurl = imap://u:p@h/\n[provider.P002]\n",
 		    "t.conf: [imap] provider \"P001\" is not a configured "
 		    "provider" },
 		{ "[smtp]\nretry_min = 2h\n", "t.conf: [smtp] retry_min "
@@ -481,7 +518,7 @@ UNIT_TEST(config_errors)
 	c = parse("[imap]\nprovider = P009\n", "/b", err, sizeof(err));
 	CHECKM(c != NULL, "%s", err);
 	config_free(c);
-	c = parse("[imap]\nurl = imap://h/\nprovider = P2\n[provider.P2]\n",
+	c = parse("[imap]\nurl = imap://u:p@h/\nprovider = P2\n[provider.P2]\n",
 	    "/b", err, sizeof(err));
 	CHECKM(c != NULL, "%s", err);
 	config_free(c);

@@ -3,6 +3,7 @@
  * child's frames as the parent decodes them.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,8 @@ static const struct {
 	{ "imap://u:p@w@h/X", 1, 0, "u", "p@w", "h", 143, "X" },
 	{ "pop3://u:p@h/", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://h/INBOX", 0, 0, 0, 0, 0, 0, 0 },          /* no user */
-	{ "imap://u@h/INBOX", 0, 0, 0, 0, 0, 0, 0 },        /* no password */
+	/* no password: [imap] password_file has it */
+	{ "imap://u@h/INBOX", 1, 0, "u", NULL, "h", 143, "INBOX" },
 	{ "imap://:p@h/INBOX", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://u:p@h:0/", 0, 0, 0, 0, 0, 0, 0 },
 	{ "imap://u:p@h:65536/", 0, 0, 0, 0, 0, 0, 0 },
@@ -63,7 +65,10 @@ UNIT_TEST(imap_url_parse)
 		}
 		CHECKM(u.tls == url_cases[i].tls, "row %zu", i);
 		CHECK_STR(u.user, url_cases[i].user);
-		CHECK_STR(u.pass, url_cases[i].pass);
+		if (url_cases[i].pass == NULL)
+			CHECKM(u.pass == NULL, "row %zu", i);
+		else
+			CHECK_STR(u.pass, url_cases[i].pass);
 		CHECK_STR(u.host, url_cases[i].host);
 		CHECK_INT(u.port, url_cases[i].port);
 		CHECK_STR(u.mailbox, url_cases[i].mailbox);
@@ -187,4 +192,37 @@ UNIT_TEST(imap_event_decode_limits)
 	/* A control byte in the line. */
 	CHECK_INT(imap_event_decode("old 1\0 2", 8, &ev), -1);
 	CHECK_INT(imap_event_decode(big, IMAP_FRAME_MAX + 1, &ev), -1);
+}
+
+/* "failing R\nREASON": R 0 or 1, REASON printable ASCII, bounded, never
+ * empty. */
+UNIT_TEST(imap_event_decode_failing)
+{
+	static char big[IMAP_REASON_MAX + 16];
+	struct imap_event ev;
+	const char *f = "failing 1\ncertificate of 127.0.0.1 refused (x)";
+	size_t n;
+
+	CHECK_INT(imap_event_decode(f, strlen(f), &ev), 0);
+	CHECK(ev.kind == IMAP_EV_FAILING);
+	CHECK_INT(ev.refused, 1);
+	CHECK_INT(ev.why_len, strlen(f) - 10);
+	CHECK(memcmp(ev.why, "certificate of", 14) == 0);
+	CHECK_INT(imap_event_decode("failing 0\nconnect: refused", 26, &ev), 0);
+	CHECK_INT(ev.refused, 0);
+	CHECK_INT(imap_event_decode("failing 0", 9, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\n", 10, &ev), -1);
+	CHECK_INT(imap_event_decode("failing\nwhy", 11, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 2\nwhy", 13, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1 x\nwhy", 15, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\nbad\nline", 18, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\nbad\x1b[31m", 18, &ev), -1);
+	CHECK_INT(imap_event_decode("failing 1\n\xe8\xaf\x81", 13, &ev), -1);
+	/* other frames still carry nothing after their line */
+	CHECK_INT(imap_event_decode("synced 1 2\nx", 12, &ev), -1);
+	n = (size_t)snprintf(big, sizeof(big), "failing 0\n");
+	memset(big + n, 'r', IMAP_REASON_MAX);
+	CHECK_INT(imap_event_decode(big, n + IMAP_REASON_MAX, &ev), 0);
+	big[n + IMAP_REASON_MAX] = 'r';
+	CHECK_INT(imap_event_decode(big, n + IMAP_REASON_MAX + 1, &ev), -1);
 }

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/workflow.h"
 #include "daemon/metrics.h"
+#include "store/channels.h"
 #include "store/outbox.h"
 #include "store/status.h"
 #include "store/store.h"
@@ -99,6 +100,8 @@ out:
 	free(t);
 	metrics_free(m);
 }
+
+#define T_NOW ((time_t)1795000000)
 
 struct mtctx {
 	char dir[64], path[128];
@@ -187,6 +190,94 @@ UNIT_TEST(metrics_refresh_from_store)
 	}
 	metrics_status(m, status, sizeof(status));
 	CHECK_STR(status, "filings: none; outbox 2; quarantine 1");
+	/* a refused channel fixed: the deferred mail is due at once, once */
+	CHECK_INT(store_channel_deferred_due(t.st, now), 1);
+	CHECK_INT(store_channel_deferred_due(t.st, now), 0);
+	free(text);
+	metrics_free(m);
+	mtctx_close(&t);
+}
+
+/*
+ * The mail channels: recorded in the store on each change (one write, one
+ * "changed"), read back by another connection, and shown as
+ * beiand_channel_up for the channels in use only.
+ */
+UNIT_TEST(metrics_channel_up)
+{
+	struct mtctx t = { 0 };
+	struct metrics *m = metrics_new();
+	struct store *other;
+	char err[256], reason[STORE_CHANNEL_REASON_MAX], db[160];
+	char *text = NULL;
+	time_t since = 0;
+	long long v = -1;
+	int failing = -1, refused = -1;
+
+	if (mtctx_open(&t) == -1) {
+		CHECK(!"store");
+		metrics_free(m);
+		return;
+	}
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, NULL, reason,
+	    sizeof(reason), &since), 1);
+	metrics_channels_set(m, 0, 1);
+	CHECK(metrics_refresh(m, t.st, T_NOW) == 0);
+	text = metrics_text(m);
+	/* not tried yet: up; imap not in use: no series */
+	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"smtp\"}",
+	    &v) == 0 && v == 1);
+	CHECK(text != NULL && strstr(text, "channel=\"imap\"") == NULL);
+	free(text);
+
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "certificate of h "
+	    "refused (x)", T_NOW), 1);
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "certificate of h "
+	    "refused (x)", T_NOW + 5), 0);  /* no news */
+	/* a new reason: recorded, since kept */
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 1, "login refused: 535",
+	    T_NOW + 10), 1);
+	snprintf(db, sizeof(db), "%s/beiand.db", t.dir);
+	other = store_open(db, t.cf, err, sizeof(err));
+	CHECK(other != NULL);
+	if (other != NULL) {
+		CHECK_INT(store_channel_get(other, "smtp", &failing, &refused,
+		    reason, sizeof(reason), &since), 0);
+		CHECK_INT(failing, 1);
+		CHECK_INT(refused, 1);
+		CHECK_STR(reason, "login refused: 535");
+		CHECK_INT(since, T_NOW);
+		store_close(other);
+	}
+	metrics_channels_set(m, 1, 1);
+	CHECK(metrics_refresh(m, t.st, T_NOW) == 0);
+	text = metrics_text(m);
+	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"smtp\"}",
+	    &v) == 0 && v == 0);
+	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"imap\"}",
+	    &v) == 0 && v == 1);
+	free(text);
+	/* unreachable now: another failure, since kept */
+	CHECK_INT(store_channel_set(t.st, "smtp", 1, 0, "login refused: 535",
+	    T_NOW + 15), 1);
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, &refused, reason,
+	    sizeof(reason), &since), 0);
+	CHECK_INT(refused, 0);
+	CHECK_INT(since, T_NOW);
+	/* ok again: since moves, the reason goes */
+	CHECK_INT(store_channel_set(t.st, "smtp", 0, 1, "ignored", T_NOW + 20),
+	    1);
+	CHECK_INT(store_channel_get(t.st, "smtp", &failing, &refused, reason,
+	    sizeof(reason), &since), 0);
+	CHECK_INT(failing, 0);
+	CHECK_INT(refused, 0);
+	CHECK_STR(reason, "");
+	CHECK_INT(since, T_NOW + 20);
+	CHECK_INT(store_channel_set(t.st, "smtp", 0, 0, NULL, T_NOW + 30), 0);
+	CHECK(metrics_refresh(m, t.st, T_NOW) == 0);
+	text = metrics_text(m);
+	CHECK(text != NULL && sample(text, "beiand_channel_up{channel=\"smtp\"}",
+	    &v) == 0 && v == 1);
 	free(text);
 	metrics_free(m);
 	mtctx_close(&t);

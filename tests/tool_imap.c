@@ -14,6 +14,10 @@
  *   large V UID SIZE FROM
  *   old V UID done|keep
  *   moved V UID / synced V UID / uidvalidity OLD NEW / fetcher gone
+ *   failing R REASON    a connection attempt failed (R 1: refused for
+ *                       the configuration's reason)
+ * TOOL_IMAP_TLS=LEVEL sets [imap] tls (default auto), TOOL_IMAP_CA its
+ * ca_file, TOOL_IMAP_PIN its tls_pin.
  * TOOL_IMAP_STALL=ID hangs after "got ID" (killed before the commit);
  * TOOL_IMAP_STALL_DONE=ID hangs after "commit ID" (before "done").
  * SIGTERM stops the fetcher and exits 0.
@@ -252,6 +256,10 @@ handle(struct imap_fetcher *f, const struct imap_event *ev, const char *dir)
 	case IMAP_EV_THROTTLED:
 		printf("throttled %" PRIu32 "\n", ev->count);
 		return 0;
+	case IMAP_EV_FAILING:
+		printf("failing %d %.*s\n", ev->refused, (int)ev->why_len,
+		    ev->why);
+		return 0;
 	}
 	return 0;
 }
@@ -281,6 +289,12 @@ main(int argc, char **argv)
 	cf.imap_ca_file = getenv("TOOL_IMAP_CA");
 	if (cf.imap_ca_file != NULL && *cf.imap_ca_file == '\0')
 		cf.imap_ca_file = NULL; /* the system store */
+	cf.imap_tls_pin = getenv("TOOL_IMAP_PIN");
+	if (getenv("TOOL_IMAP_TLS") != NULL &&
+	    tls_level_parse(getenv("TOOL_IMAP_TLS"), &cf.imap_tls) == -1) {
+		fprintf(stderr, "tool_imap: TOOL_IMAP_TLS: no such level\n");
+		return 2;
+	}
 	cf.imap_poll_interval = strtoull(argv[5], NULL, 10);
 	v = strtoull(argv[4], NULL, 10);
 	cf.limits.mail_max_bytes = v;

@@ -66,7 +66,7 @@ config_build(const char *dir, const char *url)
 	cfg.state_dir = (char *)dir;
 	cfg.smtp_url = (char *)url;
 	cfg.smtp_from = (char *)"beian@example.test";
-	cfg.smtp_starttls = STARTTLS_TRY;
+	cfg.smtp_tls = TLS_AUTO;
 	cfg.smtp_timeout = 30;
 	cfg.smtp_retry_min = 60;
 	cfg.smtp_retry_max = 3600;

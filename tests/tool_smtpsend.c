@@ -2,10 +2,13 @@
  * tool_smtpsend: test driver for tests/it_smtp.sh.  Composes one beiand
  * mail per recipient with mail_compose and sends them all through one
  * struct smtp (one libcurl handle, so one connection where the server
- * allows), writing each message to OUTDIR/N.eml and a line
- * "N RCPT RESULT CODE REPLY" per send on stdout.
+ * allows), writing each message to OUTDIR/N.eml and the lines
+ * "N RCPT RESULT CODE REPLY" and "channel N ok|down|refused|unknown
+ * REASON" per send on stdout.
  *
- *   tool_smtpsend URL try|require|no OUTDIR RCPT...
+ *   tool_smtpsend URL none|may|encrypt|verify|auto OUTDIR RCPT...
+ *
+ * (the [smtp] tls level, resolved for URL as the daemon resolves it)
  *
  * The first message is a review_request with a Chinese-named attachment,
  * the others are "received" mails threaded under it.
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/tls_policy.h"
 #include "mail/eml.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
@@ -30,7 +34,9 @@ main(int argc, char **argv)
 	};
 	struct mail_attachment att = { "备案材料-示例.zip", "application/zip",
 		blob, sizeof(blob) };
-	enum starttls_mode mode;
+	enum tls_level mode;
+	struct tls_policy tp;
+	struct tls_url tu;
 	enum smtp_result r;
 	struct mail_spec sp;
 	struct smtp *s;
@@ -39,20 +45,22 @@ main(int argc, char **argv)
 	int n;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: tool_smtpsend URL try|require|no "
-		    "OUTDIR RCPT...\n");
+		fprintf(stderr, "usage: tool_smtpsend URL "
+		    "none|may|encrypt|verify|auto OUTDIR RCPT...\n");
 		return 2;
 	}
-	if (strcmp(argv[2], "require") == 0)
-		mode = STARTTLS_REQUIRE;
-	else if (strcmp(argv[2], "no") == 0)
-		mode = STARTTLS_NO;
-	else
-		mode = STARTTLS_TRY;
+	if (tls_level_parse(argv[2], &mode) == -1 ||
+	    tls_url_split(argv[1], &tu) == -1 ||
+	    tls_policy_resolve(&tp, TLS_CHANNEL_SMTP, mode, tu.host,
+	    tu.implicit, tu.has_password, NULL, NULL, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "tool_smtpsend: bad level or URL\n");
+		return 2;
+	}
 	for (i = 0; i < sizeof(blob); i++)
 		blob[i] = (unsigned char)(i * 131 + 7);
 	if (smtp_global_init() == -1 ||
-	    (s = smtp_new(argv[1], mode, NULL, 20)) == NULL) {
+	    (s = smtp_new(argv[1], &tp, NULL, 20)) == NULL) {
 		fprintf(stderr, "tool_smtpsend: smtp_new failed\n");
 		return 2;
 	}
@@ -98,6 +106,15 @@ main(int argc, char **argv)
 		    sizeof(reply));
 		printf("%d %s %s %ld %s\n", n - 3, argv[n],
 		    smtp_result_name(r), smtp_last_code(s), reply);
+		{
+			static const char *const chan[] = { "ok", "down",
+			    "refused", "unknown" };
+			char why[SMTP_REASON_MAX];
+			enum smtp_channel c = smtp_channel_state(s, why,
+			    sizeof(why));
+
+			printf("channel %d %s %s\n", n - 3, chan[c], why);
+		}
 		fflush(stdout);
 		free(msg);
 	}

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tls_policy.h"
 #include "parsers/input_limits.h"
 #include "parsers/rules.h"
 
@@ -37,12 +38,15 @@ struct config_provider {
 	size_t nip_ranges;
 };
 
-enum starttls_mode { STARTTLS_TRY, STARTTLS_REQUIRE, STARTTLS_NO };
-
 /*
  * Strings are never NULL (an empty value is ""), except the optional
- * paths metrics_file, imap_ca_file and smtp_ca_file, which are NULL when
- * empty.  Paths are absolute.
+ * paths metrics_file, imap_ca_file, smtp_ca_file, imap_password_file and
+ * smtp_password_file, which are NULL when empty.  Paths are absolute.
+ * A password_file is never opened here: only the process that connects
+ * reads it (lib/secret.h), so a program sharing the configuration never
+ * holds the password.  tls_pin values are checked for their syntax
+ * (tls_pin_valid); [imap]/[smtp] tls and credentials for their sense
+ * (tls_policy_config) when the url is set.
  */
 struct config {
 	char *path;         /* the file read, NULL for built-in defaults */
@@ -59,14 +63,19 @@ struct config {
 	char *imap_url, *imap_address, *imap_provider, *imap_done_folder;
 	uint64_t imap_poll_interval; /* seconds */
 	char *imap_ca_file; /* absolute, or NULL: the system store */
+	enum tls_level imap_tls;
+	char *imap_tls_pin; /* "" or sha256//BASE64[;...] */
+	char *imap_password_file; /* absolute, or NULL */
 	uint64_t imap_reply_cap;
 	uint64_t imap_inbox_max;     /* messages fetched, not yet committed */
 	uint64_t imap_sender_max;    /* mails taken per From address ... */
 	uint64_t imap_sender_window; /* ... per this many seconds (1h) */
 	/* [smtp] */
 	char *smtp_url, *smtp_from;
-	enum starttls_mode smtp_starttls;
 	char *smtp_ca_file; /* absolute, or NULL */
+	enum tls_level smtp_tls;
+	char *smtp_tls_pin; /* "" or sha256//BASE64[;...] */
+	char *smtp_password_file; /* absolute, or NULL */
 	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
 	uint64_t smtp_recipient_max; /* mail-caused mails an outside address
 	                              * gets a day */

@@ -64,6 +64,8 @@ const char *ctl_owner_name(void);
 void ctl_put_file_error(const char *path, int err);
 /* ctl_provider.c: a provider's account and folders (as root) */
 int ctl_provider(int argc, char **argv, const struct config *cf);
+/* ctl_probe.c: a connection to the mail server as the daemon makes it */
+int ctl_probe(int argc, char **argv, const struct config *cf);
 
 /* Output helpers shared by the verbs. */
 struct errlist;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/workflow.h"
+#include "daemon/chanstate.h"
 #include "lib/sha256.h"
 #include "mail/imap.h"
 #include "parsers/errlist.h"
@@ -91,6 +92,7 @@ struct intake {
 	size_t nwait[IMAP_NWAIT];
 	uint32_t throttled;   /* From addresses over sender_max */
 	struct metrics *metrics; /* NULL: none kept */
+	struct chanstate chan;   /* the imap channel's state */
 	char quarantine[4096]; /* state_dir/quarantine: mails kept for the
 	                        * operator */
 	int64_t requeue_scan_ms; /* the next look for requeued mails */

@@ -10,9 +10,11 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "daemon/chanstate.h"
 #include "daemon/mailer.h"
 #include "lib/forksafe.h"
 #include "mail/mail.h"
+#include "mail/smtp.h"
 #include "store/store.h"
 
 #define REPLY_MAX 512
@@ -31,9 +33,13 @@ struct mailer {
 	/* the filing of the previous mail (mails of one filing come
 	 * together: one lookup for all of them) */
 	struct store_filing_detail *detail;
-	/* the run's server is unreachable: defer the rest with this */
+	/* the run's server is unreachable or refuses the session: defer
+	 * the rest with this */
 	int down;
 	char down_reply[REPLY_MAX];
+	int down_chan;          /* enum smtp_channel */
+	char down_reason[SMTP_REASON_MAX];
+	struct chanstate chan;   /* the smtp channel's state (loop) */
 	struct mailer_stats stats;
 	int eml_unsynced;       /* .eml files written, not yet synced */
 	/*

@@ -106,6 +106,12 @@ void metrics_intake_set(struct metrics *m, const struct metrics_intake *x);
  * passwords).  Returns 0, or -1 on a store error (the old gauges are
  * kept).
  */
+/*
+ * The mail channels the configuration uses ([imap] url, [smtp] url set):
+ * beiand_channel_up{channel} is written for those, 1 unless the store
+ * records the channel failing (store/channels.h).
+ */
+void metrics_channels_set(struct metrics *m, int imap, int smtp);
 int metrics_refresh(struct metrics *m, struct store *st, time_t now);
 
 /*

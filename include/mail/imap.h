@@ -4,9 +4,9 @@
  * libetpan is blocking, so the fetcher is a forked child process; the
  * daemon stays single-threaded and talks to it over a SOCK_SEQPACKET
  * socketpair (imap_fetcher_fd() for its poll loop).  The child connects
- * (imap://, STARTTLS when offered, or imaps://; certificates verified
- * against [imap] ca_file or the system store, a failure is an error and
- * retried), logs in, selects the mailbox of the URL (default INBOX),
+ * (imap:// with STARTTLS, or imaps://, as [imap] tls says: see
+ * common/tls_policy.h; the password from the URL or password_file, read
+ * by the child), logs in, selects the mailbox of the URL (default INBOX),
  * stores each new message durably as inbox_dir/"<uidvalidity>-<uid>.eml"
  * (mode 0600, O_EXCL temp name, fsync, rename, fsync of the folder) and
  * tells the parent.  It waits with IDLE when offered (renewed every 20
@@ -53,6 +53,15 @@
  *                         or gone while it waited).
  *     synced V U          a scan of the mailbox ended; every UID <= U
  *                         has been reported.
+ *     failing R\nREASON   a connection attempt failed, R 1 when for the
+ *                         configuration's reason (certificate, STARTTLS,
+ *                         login), 0 when the server's reachability
+ *                         (REASON: printable ASCII, at most
+ *                         IMAP_REASON_MAX bytes, e.g.
+ *                         "certificate of … refused (…); its public key:
+ *                         sha256//…; to trust this key: [imap] tls_pin =
+ *                         …").  Sent when the reason changes; the next
+ *                         "uidvalidity" says the channel works again.
  *
  *   parent -> child
  *     resume V LAST       the answer to "uidvalidity": report UIDs above
@@ -101,6 +110,9 @@ struct imap_fetcher;
 
 #define IMAP_FRAME_MAX  16384
 #define IMAP_HEADER_MAX 8192
+#define IMAP_REASON_MAX 1000
+
+struct mail_probe;
 
 enum imap_event_kind {
 	IMAP_EV_UIDVALIDITY, /* old_uidvalidity, uidvalidity */
@@ -110,7 +122,8 @@ enum imap_event_kind {
 	IMAP_EV_MOVED,       /* uidvalidity, uid */
 	IMAP_EV_SYNCED,      /* uidvalidity, uid (the highest reported) */
 	IMAP_EV_WAIT,        /* uidvalidity, uid, reason */
-	IMAP_EV_THROTTLED    /* count */
+	IMAP_EV_THROTTLED,   /* count */
+	IMAP_EV_FAILING      /* why/why_len, refused */
 };
 
 /* Why a message waits on the server ("wait" frames, the metrics' and
@@ -136,12 +149,16 @@ struct imap_event {
 	char file[32];            /* IMAP_EV_NEW: "V-U.eml", rebuilt, not copied */
 	const char *header;       /* IMAP_EV_LARGE: points into the frame */
 	size_t header_len;
+	const char *why;          /* IMAP_EV_FAILING: into the frame, not */
+	size_t why_len;           /* NUL-terminated; printable ASCII */
+	int refused;              /* IMAP_EV_FAILING: the configuration's */
 };
 
 /*
  * Fork the fetcher for cf's [imap] url (which must be set), done_folder,
- * poll_interval, ca_file, inbox_max, sender_max, sender_window, [limits]
- * mail_max_bytes and [daemon] min_free; messages go to
+ * poll_interval, tls, tls_pin, ca_file, password_file, inbox_max,
+ * sender_max, sender_window, [limits] mail_max_bytes and [daemon]
+ * min_free; messages go to
  * inbox_dir (an existing folder on the filesystem of the parent's
  * processing).  cf and inbox_dir are copied: they need not outlive the
  * call.  NULL with a message in err when the URL does not parse or the
@@ -175,15 +192,17 @@ void imap_fetcher_stop(struct imap_fetcher *f);
 
 struct imap_url {
 	int tls;          /* imaps:// */
-	char *user, *pass; /* percent-decoded */
+	char *user, *pass; /* percent-decoded; pass NULL when the URL has
+	                    * none (then password_file has it) */
 	char *host;       /* without brackets for an IPv6 literal */
 	uint16_t port;    /* 143 / 993 by default */
 	char *mailbox;    /* percent-decoded; "INBOX" when the path is empty */
 };
 
 /*
- * Parse imap[s]://user:pass@host[:port][/mailbox].  User and password
- * are required; they, and the mailbox, may not decode to control bytes.
+ * Parse imap[s]://user[:pass]@host[:port][/mailbox].  The user is
+ * required; it, the password and the mailbox may not decode to control
+ * bytes.
  * 0 and *u set (free with imap_url_free), -1 with a message in err (which
  * never repeats the password).
  */
@@ -193,5 +212,15 @@ void imap_url_free(struct imap_url *u);
 
 /* Decode a child->parent frame.  0 and *ev set, -1 when malformed. */
 int imap_event_decode(const char *buf, size_t len, struct imap_event *ev);
+
+/*
+ * `beianctl probe imap`: connect as the fetcher would (same TLS, same
+ * checks, the password read from the URL or password_file now), log in
+ * and EXAMINE the mailbox read-only, then log out.  *out says what it
+ * saw; out->usable whether the daemon could fetch from there.  0, or -1
+ * with out->reason for a configuration that cannot even be tried
+ * (password_file unreadable, URL wrong).
+ */
+int imap_probe(const struct config *cf, struct mail_probe *out);
 
 #endif

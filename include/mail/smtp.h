@@ -15,12 +15,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"	/* enum starttls_mode */
+#include "common/tls_policy.h"
+
+struct mail_probe;
+
+#define SMTP_REASON_MAX 1024 /* smtp_channel_state()'s reason, NUL included */
 
 enum smtp_result {
 	SMTP_SENT,	/* the server took it (2xx after DATA) */
-	SMTP_DEFER,	/* 4xx, no connection, TLS trouble, timeout: retry */
-	SMTP_FAIL	/* 5xx: fails at once */
+	SMTP_DEFER,	/* 4xx, no connection, TLS trouble, timeout, or a
+			 * refusal of the session (login, TLS): retry */
+	SMTP_FAIL	/* 5xx to the mail: fails at once */
+};
+
+/* What a send says about the channel as a whole ([smtp] in `beianctl
+ * status`), apart from the one mail. */
+enum smtp_channel {
+	SMTP_CHANNEL_OK,	/* the server took the session (even when it
+				 * refused the mail) */
+	SMTP_CHANNEL_DOWN,	/* unreachable: no connection, no answer,
+				 * a TLS handshake that broke, 421 */
+	SMTP_CHANNEL_REFUSED,	/* the configuration's failure: certificate
+				 * refused, STARTTLS needed and not offered,
+				 * login refused, TLS demanded (530) */
+	SMTP_CHANNEL_UNKNOWN	/* given up before it said (stopping) */
 };
 
 struct smtp;
@@ -31,17 +49,25 @@ int smtp_global_init(void);
 void smtp_global_cleanup(void);
 
 /*
- * A transport for url: smtp://[user:pass@]host[:port][/ehlo-name] or
- * smtps://…; userinfo in the URL makes libcurl AUTH with it.  starttls
- * applies to smtp:// (try: use it when offered; require: refuse to send
- * without it; no: never).  ca_file NULL: the system trust store; the peer
- * certificate and host name are always verified.  timeout (seconds, 0 =
+ * A transport for url: smtp://[user[:pass]@]host[:port][/ehlo-name] or
+ * smtps://…, with TLS as tls says (tls_policy_config() of [smtp]; copied):
+ *   none     no STARTTLS;
+ *   may      STARTTLS when offered, certificate unchecked; required
+ *            when tls->need_tls (a password to a remote host);
+ *   encrypt  STARTTLS required (smtps: TLS anyway), certificate unchecked;
+ *   verify   required, chain (tls->ca_file or the system store) and host
+ *            name checked;
+ *   a pin    (tls->pin) checked by libcurl during the handshake, before
+ *            AUTH.
+ * A user in the URL makes libcurl AUTH; password, when not NULL (read
+ * from password_file by the caller), is the password (copied into
+ * libcurl; the caller wipes its own copy).  timeout (seconds, 0 =
  * libcurl's default) bounds each send.  The url is copied and never
  * logged or returned (it may hold a password).  NULL when libcurl cannot
  * make a handle or the scheme is not smtp/smtps.
  */
-struct smtp *smtp_new(const char *url, enum starttls_mode starttls,
-    const char *ca_file, uint64_t timeout);
+struct smtp *smtp_new(const char *url, const struct tls_policy *tls,
+    const char *password, uint64_t timeout);
 void smtp_free(struct smtp *s); /* accepts NULL; closes the connection */
 
 /*
@@ -68,11 +94,40 @@ void smtp_wakeup(struct smtp *s);
 long smtp_last_code(const struct smtp *s);
 
 /*
- * The rule, pure: a libcurl result (CURLcode as int) and the last SMTP
- * code to a result.  OK → SENT; a 5xx code → FAIL; anything else (4xx,
- * no reply, connection, TLS, timeout) → DEFER.
+ * What the last send said about the channel; reason (when not NULL)
+ * receives why it is DOWN or REFUSED ("" for OK), e.g. "certificate of
+ * mail.example.net refused (…); its public key: sha256//…; to trust
+ * this key: [smtp] tls_pin = sha256//…" — the public key read from the
+ * certificate the refused handshake showed (CURLINFO_CERTINFO), so a
+ * refused certificate needs no second connection.
+ */
+enum smtp_channel smtp_channel_state(const struct smtp *s, char *reason,
+    size_t size);
+
+/*
+ * The rules, pure: a libcurl result (CURLcode as int) and the last SMTP
+ * code.  smtp_classify: OK → SENT; a refusal of the session (see
+ * smtp_channel_judge) → DEFER, so that a mistake in the configuration
+ * loses no mail; another 5xx → FAIL; anything else (4xx, no reply,
+ * connection, TLS, timeout) → DEFER.  smtp_channel_judge: OK, or a
+ * reply that is not about the session → OK; a refused certificate or
+ * pin, STARTTLS not offered when required, login refused, 530/534/535/538
+ * → REFUSED; 421, no reply, connection or TLS handshake trouble, a
+ * timeout → DOWN; given up by smtp_between() → UNKNOWN.
  */
 enum smtp_result smtp_classify(int curl_code, long smtp_code);
+enum smtp_channel smtp_channel_judge(int curl_code, long smtp_code);
+
+/*
+ * `beianctl probe smtp`: connect to url as smtp_new() would (same
+ * options, same TLS), EHLO, STARTTLS, AUTH, then "MAIL FROM:<from>",
+ * RSET and QUIT — no mail is sent.  Fills *out (see mail/probe.h);
+ * out->usable says whether the daemon could send through this server.
+ * 0, or -1 when libcurl cannot make a handle.
+ */
+int smtp_probe(const char *url, const struct tls_policy *tls,
+    const char *password, const char *from, uint64_t timeout,
+    struct mail_probe *out);
 
 /* "sent", "deferred", "failed" */
 const char *smtp_result_name(enum smtp_result r);

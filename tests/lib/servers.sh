@@ -76,7 +76,36 @@
 #                             (REMOTE relative to the chroot, e.g.
 #                             incoming/x.zip).
 #
+# TLS (Debian 12's stock Postfix and Dovecot offer STARTTLS with a
+# self-signed certificate); set before srv_dovecot_start/srv_postfix_start,
+# read at every start (a restart switches):
+#   SRV_TLS=                  (empty, the default) no TLS at all, as before.
+#   SRV_TLS=may               as Debian ships them: STARTTLS offered, login
+#                             in the clear allowed (Dovecot ssl=yes, Postfix
+#                             smtpd_tls_security_level=may).
+#   SRV_TLS=required          TLS demanded before login (Dovecot ssl=required
+#                             with disable_plaintext_auth; Postfix
+#                             smtpd_tls_security_level=encrypt).
+#   With either, also implicit TLS: IMAPS on SRV_IMAPS_PORT, SMTPS
+#   (wrapper mode) on SRV_SMTPS_PORT.
+#   SRV_TLS_CERT=self         (default) a self-signed certificate CN=somehost,
+#                             made as NOTES.md says (the name is not the
+#                             address connected to, as Debian's snakeoil).
+#   SRV_TLS_CERT=ca           one signed by the test CA $SRV_DIR/tls/ca.pem,
+#                             CN=somehost, subjectAltName IP:127.0.0.1.
+#   srv_tls_pin self|ca       print that certificate's public-key pin
+#                             (sha256//BASE64, curl's form).
+#   The certificates are $SRV_DIR/tls/{self,ca,ipsan}.pem (keys .key).
+#   Postfix offers AUTH (PLAIN, LOGIN) through Dovecot's auth service: the
+#   users of srv_dovecot_start with password "secret".  Dovecot logs every
+#   authentication (auth_verbose), Postfix every SASL login, so a test can
+#   show that no credential was sent.
+#   Dovecot also listens on 127.0.0.2: it counts a client whose address is
+#   its own (127.0.0.1 to 127.0.0.1) as secure and lets it log in without
+#   TLS even when TLS is required; from 127.0.0.1 to 127.0.0.2 it does not.
+#
 # Variables: SRV_DIR, SRV_IMAP_PORT, SRV_LMTP_PORT, SRV_SMTP_PORT,
+# SRV_IMAPS_PORT, SRV_SMTPS_PORT,
 # SRV_SSHD_PORT_<CODE>, SRV_SSH_KEY_<CODE> (all exported, and also
 # written to the sourceable $SRV_DIR/env, so starting a server inside
 # $(...) loses nothing), SRV_DOMAIN (example.test), SRV_PASSWORD
@@ -289,13 +318,13 @@ instance_name = $(basename "$SRV_DIR")
 base_dir = $_d/run
 state_dir = $_d/state
 log_path = $SRV_DIR/log/dovecot.log
-listen = 127.0.0.1
+listen = 127.0.0.1, 127.0.0.2
 protocols = imap lmtp
 # process titles name each session's user and command: srv_imap_idle
 verbose_proctitle = yes
-ssl = no
-disable_plaintext_auth = no
+$(srv__dovecot_tls)
 auth_mechanisms = plain login
+auth_verbose = yes
 auth_username_format = %n
 mail_location = maildir:$SRV_DIR/mail/%n/Maildir
 first_valid_uid = $SRV_NOBODY
@@ -317,11 +346,19 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    address = 127.0.0.1, 127.0.0.2
     port = $SRV_IMAP_PORT
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1, 127.0.0.2
+    port = $(if [ -n "${SRV_TLS:-}" ]; then echo "$SRV_IMAPS_PORT"; else echo 0; fi)
+    ssl = yes
+  }
+}
+# Postfix's SMTP AUTH asks here.
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
   }
 }
 service lmtp {
@@ -339,6 +376,91 @@ protocol lmtp {
   postmaster_address = postmaster@$SRV_DOMAIN
 }
 EOF
+}
+
+# srv__dovecot_tls: the ssl lines of dovecot.conf for SRV_TLS.
+srv__dovecot_tls()
+{
+	case ${SRV_TLS:-} in
+	'')
+		echo "ssl = no"
+		echo "disable_plaintext_auth = no" ;;
+	may|required)
+		[ "$SRV_TLS" = may ] && echo "ssl = yes" || echo "ssl = required"
+		[ "$SRV_TLS" = may ] && echo "disable_plaintext_auth = no" ||
+		    echo "disable_plaintext_auth = yes"
+		echo "ssl_cert = <$(srv__tls_cert).pem"
+		echo "ssl_key = <$(srv__tls_cert).key"
+		[ -f /usr/share/dovecot/dh.pem ] &&
+		    echo "ssl_dh = </usr/share/dovecot/dh.pem" ;;
+	*)
+		echo "servers.sh: SRV_TLS=$SRV_TLS: expected may or required" >&2
+		return 1 ;;
+	esac
+}
+
+# ---------------------------------------------------------------- TLS
+
+# srv__tls_make: the test certificates, once per SRV_DIR.
+srv__tls_make()
+{
+	_t=$SRV_DIR/tls
+	[ -f "$_t/ipsan.pem" ] && return 0
+	mkdir -p "$_t"
+	chmod 755 "$_t"
+	# as NOTES.md: a self-signed certificate named for no address
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -days 30 -subj /CN=somehost -keyout "$_t/self.key" \
+	    -out "$_t/self.pem" 2>/dev/null &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -days 30 -subj "/CN=beiand test CA" -keyout "$_t/ca.key" \
+	    -out "$_t/ca.pem" 2>/dev/null &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -subj /CN=somehost -keyout "$_t/ipsan.key" \
+	    -out "$_t/ipsan.csr" 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+	    >"$_t/ipsan.ext" &&
+	openssl x509 -req -in "$_t/ipsan.csr" -CA "$_t/ca.pem" \
+	    -CAkey "$_t/ca.key" -CAcreateserial -days 30 \
+	    -extfile "$_t/ipsan.ext" -out "$_t/ipsan.pem" 2>/dev/null || {
+		echo "servers.sh: openssl could not make the certificates" >&2
+		return 1
+	}
+	chmod 644 "$_t"/*.pem "$_t"/*.key
+}
+
+# srv__tls_cert: the server certificate's path without .pem/.key.
+srv__tls_cert()
+{
+	case ${SRV_TLS_CERT:-self} in
+	ca) echo "$SRV_DIR/tls/ipsan" ;;
+	*) echo "$SRV_DIR/tls/self" ;;
+	esac
+}
+
+srv_tls_pin()
+{
+	srv__tls_make || return 1
+	case $1 in ca) _c=$SRV_DIR/tls/ipsan.pem ;; *) _c=$SRV_DIR/tls/self.pem ;; esac
+	printf 'sha256//%s\n' "$(openssl x509 -in "$_c" -pubkey -noout |
+	    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+	    base64)"
+}
+
+# srv__tls_ports: the implicit-TLS ports, once.
+srv__tls_ports()
+{
+	[ -f "$SRV_DIR/env" ] && . "$SRV_DIR/env"
+	if [ -z "${SRV_IMAPS_PORT:-}" ]; then
+		SRV_IMAPS_PORT=$(srv_free_port)
+		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_IMAPS_PORT"
+		srv__save SRV_IMAPS_PORT "$SRV_IMAPS_PORT"
+	fi
+	if [ -z "${SRV_SMTPS_PORT:-}" ]; then
+		SRV_SMTPS_PORT=$(srv_free_port)
+		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_SMTPS_PORT"
+		srv__save SRV_SMTPS_PORT "$SRV_SMTPS_PORT"
+	fi
 }
 
 srv_dovecot_add_user()
@@ -366,19 +488,24 @@ srv_dovecot_start()
 		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_LMTP_PORT"
 		srv__save SRV_IMAP_PORT "$SRV_IMAP_PORT"
 		srv__save SRV_LMTP_PORT "$SRV_LMTP_PORT"
-		srv__dovecot_conf
 	else
 		. "$SRV_DIR/env"
 		for _u in "$@"; do
 			grep -q "^$_u:" "$_d/users" || srv_dovecot_add_user "$_u"
 		done
 	fi
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv__tls_make && srv__tls_ports || return 1
+	fi
+	# written at every start: SRV_TLS may have changed
+	srv__dovecot_conf || return 1
 	/usr/sbin/dovecot -c "$_d/dovecot.conf" || {
 		srv_log_tail >&2
 		return 1
 	}
 	srv_wait_port "$SRV_IMAP_PORT" && srv_wait_port "$SRV_LMTP_PORT" &&
-	    srv__wait_greeting imap "$SRV_IMAP_PORT" || {
+	    srv__wait_greeting imap "$SRV_IMAP_PORT" &&
+	    { [ -z "${SRV_TLS:-}" ] || srv_wait_port "$SRV_IMAPS_PORT"; } || {
 		srv_log_tail >&2
 		return 1
 	}
@@ -489,6 +616,10 @@ local_transport = error:5.7.1 test instance: no local delivery
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$_e/rcpt_access
 smtpd_banner = \$myhostname ESMTP test
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $SRV_DIR/dovecot/run/auth-postfix
+$(srv__postfix_tls)
 biff = no
 message_size_limit = 52428800
 queue_run_delay = 1s
@@ -510,6 +641,8 @@ tempfail@$SRV_DOMAIN 450 4.2.0 <tempfail@$SRV_DOMAIN>: try again later
 EOF
 	cat >"$_e/master.cf" <<EOF
 127.0.0.1:$SRV_SMTP_PORT inet n - n - - smtpd
+$(if [ -n "${SRV_TLS:-}" ]; then echo "127.0.0.1:$SRV_SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt"; fi)
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n -  0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -532,6 +665,23 @@ postlog   unix-dgram n - n - 1 postlogd
 EOF
 	# Postfix waits for config files younger than a second.
 	touch -d '-10 seconds' "$_e/main.cf" "$_e/master.cf" "$_e/rcpt_access"
+}
+
+# srv__postfix_tls: the smtpd_tls lines of main.cf for SRV_TLS.
+srv__postfix_tls()
+{
+	case ${SRV_TLS:-} in
+	'') echo "smtpd_tls_security_level = none" ;;
+	may|required)
+		[ "$SRV_TLS" = may ] && echo "smtpd_tls_security_level = may" ||
+		    echo "smtpd_tls_security_level = encrypt"
+		echo "smtpd_tls_cert_file = $(srv__tls_cert).pem"
+		echo "smtpd_tls_key_file = $(srv__tls_cert).key"
+		echo "smtpd_tls_loglevel = 1" ;;
+	*)
+		echo "servers.sh: SRV_TLS=$SRV_TLS: expected may or required" >&2
+		return 1 ;;
+	esac
 }
 
 srv__postfix_dirs()
@@ -565,10 +715,14 @@ srv_postfix_start()
 		SRV_SMTP_PORT=$(srv_free_port)
 		SRV_PORTS_USED="$SRV_PORTS_USED $SRV_SMTP_PORT"
 		srv__save SRV_SMTP_PORT "$SRV_SMTP_PORT"
-		srv__postfix_conf
 	else
 		. "$SRV_DIR/env"
 	fi
+	if [ -n "${SRV_TLS:-}" ]; then
+		srv__tls_make && srv__tls_ports || return 1
+	fi
+	# written at every start: SRV_TLS may have changed
+	srv__postfix_conf || return 1
 	: >>"$SRV_DIR/log/postfix.log"
 	# -w: return once the master has initialised (in the background).
 	/usr/lib/postfix/sbin/master -c "$_e" -w || {
@@ -583,7 +737,8 @@ srv_postfix_start()
 		return 1
 	}
 	srv_wait_port "$SRV_SMTP_PORT" &&
-	    srv__wait_greeting smtp "$SRV_SMTP_PORT" || {
+	    srv__wait_greeting smtp "$SRV_SMTP_PORT" &&
+	    { [ -z "${SRV_TLS:-}" ] || srv_wait_port "$SRV_SMTPS_PORT"; } || {
 		srv_log_tail >&2
 		return 1
 	}

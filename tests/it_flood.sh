@@ -108,10 +108,10 @@ metric() # NAME: its value in the metrics file (the daemon rewrites it)
 	awk -v n="$1" '$1 == n { print $2 }' "$BEIAND_DIR/metrics.prom"
 }
 # metric_is NAME VALUE: wait until the daemon's metrics file says so
-metric_is() { bd_wait 20 sh -c "[ \"\$(awk -v n='$1' '\$1 == n { print \$2 }' \
+metric_is() { bd_wait 60 sh -c "[ \"\$(awk -v n='$1' '\$1 == n { print \$2 }' \
     '$BEIAND_DIR/metrics.prom' 2>/dev/null)\" = '$2' ]"; }
 # status_has PATTERN: wait until beianctl status shows it
-status_has() { bd_wait 20 sh -c "'$BEIANCTL' -c '$BEIAND_DIR/beiand.conf' status | grep -q '$1'"; }
+status_has() { bd_wait 60 sh -c "'$BEIANCTL' -c '$BEIAND_DIR/beiand.conf' status | grep -q '$1'"; }
 
 T0=$(date +%s)
 flow compose || fail "composing the mails"
@@ -138,9 +138,15 @@ bd_wait 60 sh -c "[ \"\$(sqlite3 '$BEIAND_DIR/var/beiand.db' \
       AND state IN ('queued','sending','deferred')\")\" = 0 ]" ||
 	fail "mails to the forged address still queued"
 flow caps || fail "caps after the first hour"
+# (how many of the 30 flood mails taken were packages depends on the
+# order Postfix delivered them in: flow caps checked the count against
+# that; here every view of it agrees)
+want=$(sqlite3 "$BEIAND_DIR/var/beiand.db" \
+    "SELECT count(*) FROM outbox WHERE last_reply LIKE 'capped:%'")
+[ "$want" -gt 0 ] || fail "no mail capped"
 capped=$(bd_ctl outbox --failed --json | grep -c '"last_reply": *"capped:')
-[ "$capped" = 20 ] || fail "outbox --failed shows $capped capped mails"
-metric_is beiand_mails_capped_total 20 ||
+[ "$capped" = "$want" ] || fail "outbox --failed shows $capped capped mails of $want"
+metric_is beiand_mails_capped_total "$want" ||
 	fail "beiand_mails_capped_total $(metric beiand_mails_capped_total)"
 metric_is 'beiand_imap_waiting{reason="sender"}' $((2000 - SENDER_MAX)) ||
 	fail "waiting{sender} $(metric 'beiand_imap_waiting{reason="sender"}')"
@@ -150,7 +156,7 @@ status_has '^  sender_max since .*: 1 From addresses over sender_max (30 a sende
 	fail "status: $(bd_ctl status)"
 bd_ctl status --json | grep -q '"limits":\[.*{"name":"sender_max","since":"[^"]*","detail":"1 From addresses' ||
 	fail "status --json: $(bd_ctl status --json)"
-status_has '^  recipient_max since .*: 20 mails caused by mail intake failed as capped' ||
+status_has "^  recipient_max since .*: $want mails caused by mail intake failed as capped" ||
 	fail "status: $(bd_ctl status)"
 
 # ---- 3: the window moves: taken later, without a restart --------------------

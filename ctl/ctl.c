@@ -39,6 +39,7 @@ static const struct {
 	{ "import", ctl_import },
 	{ "password-reset", ctl_password_reset },
 	{ "backup", ctl_backup },
+	{ "user", ctl_user },
 };
 
 static void
@@ -65,6 +66,10 @@ usage(void)
 	    "  import FILE\n"
 	    "  password-reset SUBJECT_LICENCE\n"
 	    "  backup FILE\n"
+	    "  user add NAME --role operator|provider:CODE|bureau:NN "
+	    "[--password-file F]\n"
+	    "  user list [--json] | user disable NAME | user enable NAME\n"
+	    "  user passwd NAME [--password-file F]\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
 }

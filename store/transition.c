@@ -26,12 +26,12 @@ event_add(struct store *st, const char *filing, const struct store_actor *who,
     const char *reason, time_t now, int64_t *event)
 {
 	if (run(st, "INSERT INTO events(filing, at, actor, actor_kind, channel,"
-	    " from_state, to_state, reason, source)"
-	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIsssssss", filing,
+	    " from_state, to_state, reason, source, origin)"
+	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIssssssss", filing,
 	    (int64_t)now, kind == WF_ACTOR_SYSTEM ? "beiand" : who->name,
 	    workflow_actor_name(kind), workflow_channel_name(who->channel),
 	    workflow_state_name(from), workflow_state_name(to), reason,
-	    who->source) == -1)
+	    who->source, who->origin) == -1)
 		return -1;
 	*event = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -102,8 +102,11 @@ transition_body(struct store *st, const struct store_transition_req *req,
 	refused |= actor_check(&f, who, req->owner_token, mine);
 	if (who->kind == WF_ACTOR_OWNER && who->channel == WF_CHANNEL_MAIL)
 		refused |= sender_check(who->sender, f.owner, mine);
+	/* the review token proves a mail or a spool file comes from this
+	 * round's request; an account at the host or in the console has
+	 * proved who it is already */
 	if (!refused && who->kind == WF_ACTOR_BUREAU &&
-	    who->channel != WF_CHANNEL_CLI) {
+	    who->channel != WF_CHANNEL_CLI && who->channel != WF_CHANNEL_WEB) {
 		sqlite3_stmt *s = query(st, "SELECT token FROM review_tokens"
 		    " WHERE filing = ? AND round = ? AND used = 0", "si", f.id,
 		    f.round);

@@ -45,6 +45,8 @@ int ctl_requeue(int argc, char **argv, const struct config *cf);
 int ctl_import(int argc, char **argv, const struct config *cf);
 int ctl_password_reset(int argc, char **argv, const struct config *cf);
 int ctl_backup(int argc, char **argv, const struct config *cf);
+/* ctl_user.c: the staff console's accounts */
+int ctl_user(int argc, char **argv, const struct config *cf);
 
 /* Output helpers shared by the verbs. */
 struct errlist;

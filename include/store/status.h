@@ -30,6 +30,17 @@ int store_counts(struct store *st,
 int store_quarantine_add(struct store *st, const char *item,
     const char *source, const char *reason, time_t at);
 int store_quarantine_remove(struct store *st, const char *item); /* 1: none */
+/*
+ * Process a quarantined item again (beianctl requeue, the console's
+ * quarantine page): rename spool_dir/quarantine/ITEM back to
+ * spool_dir/SOURCE, drop its .reason and its row.  item is one file name;
+ * source must be a relative path without "." or ".." components.
+ * Returns 0 and *source (malloc'd); 1 when there is no such item; -1 with
+ * store_errmsg() saying why (its source is not known, a file of that
+ * name came since, the rename failed, a database error) and nothing moved.
+ */
+int store_quarantine_requeue(struct store *st, const char *spool_dir,
+    const char *item, char **source);
 int store_quarantine_list(struct store *st,
     int (*cb)(const char *item, const char *source, time_t at,
         const char *reason, void *), void *arg);

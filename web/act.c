@@ -160,9 +160,10 @@ verify_forms(struct html *h, const struct web_req *req,
 	    "核验通过，提交管局审核 <span class=\"en\">Pass, and send to the "
 	    "bureau</span></button></form>");
 
+	/* the second way, folded until wanted (no script needed) */
+	html_raw(h, "<details id=\"return\"><summary>退回主办者 <span "
+	    "class=\"en\">Return to the owner</span></summary>");
 	form_open(h, req, "return-form", "return", 0);
-	html_raw(h, "<h3>退回主办者 <span class=\"en\">Return to the owner"
-	    "</span></h3>");
 	name_input(h, "return-verifier", "核验人", "verifier",
 	    req->sess.account->name);
 	html_raw(h, "<p class=\"muted\">对需要修改的项目填写意见 <span "
@@ -199,7 +200,8 @@ verify_forms(struct html *h, const struct web_req *req,
 	}
 	html_raw(h, "</tbody></table></div><button type=\"submit\" "
 	    "class=\"danger\" id=\"return-submit\">退回主办者修改 <span "
-	    "class=\"en\">Return to the owner</span></button></form>");
+	    "class=\"en\">Return to the owner</span></button></form>"
+	    "</details>");
 }
 
 void

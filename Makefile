@@ -151,14 +151,18 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
+	install -m 0755 $(B)/beiand-web $(DESTDIR)$(PREFIX)/sbin/beiand-web
 	install -d $(DESTDIR)$(UNITDIR)
-	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    systemd/beiand.service > $(DESTDIR)$(UNITDIR)/beiand.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/beiand.service
+	for u in beiand beiand-web; do \
+	  sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service; \
+	done
 	install -D -m 0644 systemd/beiand.sysusers $(DESTDIR)$(SYSUSERSDIR)/beiand.conf
 	install -D -m 0644 systemd/beiand.tmpfiles $(DESTDIR)$(TMPFILESDIR)/beiand.conf
 	install -D -m 0644 docs/man/beiand.8 $(DESTDIR)$(MANDIR)/man8/beiand.8
 	install -D -m 0644 docs/man/beianctl.8 $(DESTDIR)$(MANDIR)/man8/beianctl.8
+	install -D -m 0644 docs/man/beiand-web.8 $(DESTDIR)$(MANDIR)/man8/beiand-web.8
 	install -D -m 0644 docs/man/beiand.conf.5 $(DESTDIR)$(MANDIR)/man5/beiand.conf.5
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/beiand
 	@# never overwrite an administrator's configuration

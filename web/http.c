@@ -515,7 +515,6 @@ web_http_start(struct web *w, int fd, int family, const char *cert_pem,
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, (unsigned)w->cf->web_threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, (unsigned)w->cf->web_connections_max,
 	    NULL);
-	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, 8u, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, 60u, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL);

@@ -14,9 +14,11 @@
  * a browser would run.  A filing outside the account's scope, and its
  * files, are a 404 like a filing that does not exist.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/labels.h"
@@ -368,8 +370,10 @@ verification_section(struct html *h, struct web_req *req,
 	}
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		char hex[65], path[4096];
-		unsigned char sha[SHA256_LEN], *data = NULL;
+		unsigned char sha[SHA256_LEN], head[16];
 		size_t len = 0;
+		int fd;
+		ssize_t r;
 
 		if (store_attachment_latest(req->st, fv->id, kinds[k].kind,
 		    hex) != 0 || store_attachment_path(req->st, hex, path,
@@ -397,11 +401,13 @@ verification_section(struct html *h, struct web_req *req,
 			sha[i] = (unsigned char)v;
 		}
 		/* the first bytes say whether it is a picture */
-		if (blob_read(path, &data, &len) == -1)
-			data = NULL;
-		figure(h, fv->id, sha, data, len, kinds[k].zh, kinds[k].en,
-		    kinds[k].kind);
-		free(data);
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+			if ((r = read(fd, head, sizeof(head))) > 0)
+				len = (size_t)r;
+			close(fd);
+		}
+		figure(h, fv->id, sha, len > 0 ? head : NULL, len, kinds[k].zh,
+		    kinds[k].en, kinds[k].kind);
 	}
 	if (shown)
 		html_raw(h, "</div>");

@@ -274,7 +274,7 @@ loop(struct web *w)
 		time_t now = time(NULL);
 
 		if (sig == SIGTERM || sig == SIGINT)
-			return;
+			break;
 		if (sig == SIGHUP)
 			log_info("web: SIGHUP: the configuration is read at "
 			    "start; restart beiand-web to change it");

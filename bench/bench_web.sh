@@ -85,6 +85,7 @@ for _r in $(seq "$REPEAT"); do
 	once 0 >>"$TOP/without"
 	once 1 >>"$TOP/with"
 done
+echo "runs without: $(tr "\n" " " <"$TOP/without") with: $(tr "\n" " " <"$TOP/with")" >&2
 a=$(median <"$TOP/without")
 w=$(median <"$TOP/with")
 awk -v n="$N" -v a="$a" -v w="$w" -v s="$SESSIONS" -v r="$REPEAT" 'BEGIN {

@@ -103,7 +103,10 @@ def browse(base, user, pw, fid, sessions, period, stopfile):
             time.sleep(max(0, nxt - time.monotonic()))
             nxt += period
             try:
-                s.page("/" if i % 2 else "/filings/" + fid)
+                if i % 2:
+                    s.page("/", photos=False)
+                else:
+                    s.page("/filings/" + fid)
                 with lock:
                     done[0] += 1
             except Exception as e:

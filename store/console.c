@@ -32,7 +32,7 @@ states_list(const char *states)
 
 int
 store_queue_list(struct store *st, const struct store_scope *scope,
-    const char *states, size_t max,
+    const char *states, size_t skip, size_t max,
     int (*cb)(const struct store_queue_row *, void *), void *arg)
 {
 	sqlite3_stmt *s;
@@ -44,8 +44,9 @@ store_queue_list(struct store *st, const struct store_scope *scope,
 	    " FROM filing_websites w WHERE w.filing = f.id), f.created,"
 	    " f.updated FROM filings f WHERE" SCOPE_WHERE
 	    " AND instr(?3, ',' || f.state || ',') > 0"
-	    " ORDER BY f.updated, f.year, f.seq LIMIT ?4", "sssI",
-	    scope->provider, scope->province, list, (int64_t)max);
+	    " ORDER BY f.updated, f.year, f.seq LIMIT ?4 OFFSET ?5", "sssII",
+	    scope->provider, scope->province, list, (int64_t)max,
+	    (int64_t)skip);
 	free(list);
 	if (s == NULL)
 		return -1;

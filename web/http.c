@@ -363,6 +363,18 @@ dispatch(struct web_req *req, struct web_resp *resp)
 	page_status(req, resp, 404, "没有这个页面", "No such page");
 }
 
+/* ?page=N: 1 to 100000, else 1 */
+static long
+page_arg(const char *v)
+{
+	long n = 0;
+
+	if (v == NULL || strlen(v) > 6 || v[strspn(v, "0123456789")] != '\0')
+		return 1;
+	n = strtol(v, NULL, 10);
+	return n >= 1 && n <= 100000 ? n : 1;
+}
+
 static enum MHD_Result
 answer(struct web *w, struct MHD_Connection *mc, struct conn *c,
     const char *url, const char *method)
@@ -384,6 +396,8 @@ answer(struct web *w, struct MHD_Connection *mc, struct conn *c,
 	    WEB_SESSION_COOKIE);
 	req.cookie_login = MHD_lookup_connection_value(mc, MHD_COOKIE_KIND,
 	    WEB_LOGIN_COOKIE);
+	req.page = page_arg(MHD_lookup_connection_value(mc,
+	    MHD_GET_ARGUMENT_KIND, "page"));
 	if (c->early != 0 || c->route != 0) {
 		int st = c->early != 0 ? c->early : c->route;
 

@@ -17,7 +17,7 @@
 #include "store/store.h"
 #include "web/web_int.h"
 
-#define QUEUE_MAX 500
+#define QUEUE_PAGE 100 /* rows a page shows: a person works from the top */
 
 struct qctx {
 	struct html *h;
@@ -66,6 +66,11 @@ row_cb(const struct store_queue_row *r, void *arg)
 	struct qctx *q = arg;
 	struct html *h = q->h;
 
+	/* one row more than a page is asked for: it says there is a next */
+	if (q->n == QUEUE_PAGE) {
+		q->n++;
+		return 1;
+	}
 	if (q->n++ == 0)
 		html_raw(h, "<div class=\"scroll\"><table id=\"queue\"><thead>"
 		    "<tr><th>受理编号 <span class=\"en\">Tracking id</span></th>"
@@ -136,8 +141,9 @@ page_queue(struct web_req *req, struct web_resp *resp)
 		rc = store_queue_counts(req->st, &req->scope, count_cb, &q);
 	html_raw(&h, "</ul>");
 	if (rc == 0)
-		rc = store_queue_list(req->st, &req->scope, states, QUEUE_MAX,
-		    row_cb, &q);
+		rc = store_queue_list(req->st, &req->scope, states,
+		    (size_t)(req->page - 1) * QUEUE_PAGE, QUEUE_PAGE + 1, row_cb,
+		    &q);
 	if (rc == -1) {
 		html_free(&h);
 		log_err("web: store: %s", store_errmsg(req->st));
@@ -150,8 +156,17 @@ page_queue(struct web_req *req, struct web_resp *resp)
 	else
 		html_raw(&h, "<p id=\"empty\">没有待办的备案 <span class=\"en\">"
 		    "Nothing is waiting</span></p>");
-	if (q.n == QUEUE_MAX)
-		html_textf(&h, "只显示最早的 %d 件 / the %d waiting longest are "
-		    "shown", QUEUE_MAX, QUEUE_MAX);
+	html_raw(&h, "<p class=\"pages\">");
+	if (req->page > 1) {
+		html_raw(&h, "<a rel=\"prev\" href=\"/?page=");
+		html_attrf(&h, "%ld", req->page - 1);
+		html_raw(&h, "\">← 上一页 <span class=\"en\">earlier</span></a> ");
+	}
+	if (q.n > QUEUE_PAGE) {
+		html_raw(&h, "<a rel=\"next\" href=\"/?page=");
+		html_attrf(&h, "%ld", req->page + 1);
+		html_raw(&h, "\">下一页 <span class=\"en\">later</span> →</a>");
+	}
+	html_raw(&h, "</p>");
 	page_end(&h, resp, 200);
 }

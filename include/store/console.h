@@ -33,11 +33,11 @@ struct store_queue_row {
  * The filings of scope in one of the states of the comma-separated list
  * states ("awaiting_verification,returned_to_provider"; NULL: every state
  * that is not terminal), waiting longest first (updated, then id), at
- * most max.  cb per row (its strings valid during the call); a non-zero
- * return stops.
+ * most max after the first skip.  cb per row (its strings valid during
+ * the call); a non-zero return stops.
  */
 int store_queue_list(struct store *st, const struct store_scope *scope,
-    const char *states, size_t max,
+    const char *states, size_t skip, size_t max,
     int (*cb)(const struct store_queue_row *, void *), void *arg);
 /* Counts per state of scope: cb(state, count). */
 int store_queue_counts(struct store *st, const struct store_scope *scope,

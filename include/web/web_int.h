@@ -83,6 +83,7 @@ struct web_req {
 	int authed;
 	struct store_role role;
 	struct store_scope scope;    /* what the role may see */
+	long page;                   /* ?page=N of a list (1, the first) */
 	time_t now;
 };
 

@@ -21,7 +21,7 @@ DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
        openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \
        openssl iproute2 procps systemd groff-base \
-       libmicrohttpd-dev chromium chromium-driver python3-selenium
+       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-zenhei
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \

@@ -37,6 +37,13 @@ web_stop()
 	kill -TERM "$WPID" 2>/dev/null
 	wait "$WPID" 2>/dev/null
 	WPID=
+	# under make asan: a report (a leak at exit included) fails the test
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' \
+	    "$BEIAND_DIR/web.log"; then
+		cat "$BEIAND_DIR/web.log" >&2
+		echo "FAIL: a sanitizer report from beiand-web" >&2
+		exit 1
+	fi
 }
 
 # web_start: beiand-web -f in the background until it serves.

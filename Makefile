@@ -9,7 +9,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
 B        ?= build
-PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma
+PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma libmicrohttpd
 # the drivers of the tests, benchmarks and fuzzers link with the same
 export BEIAND_PKGS = $(PKGS)
 
@@ -20,7 +20,8 @@ DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
        python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
        openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \
-       openssl iproute2 procps systemd groff-base acl
+       openssl iproute2 procps systemd groff-base acl \
+       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-zenhei
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
@@ -45,12 +46,12 @@ endif
 
 # the parts, bottom first (docs/architecture.md); all but the programs'
 # main files build into one library that the programs, tests and fuzzers link
-PARTS     = lib parsers common store mail worker daemon ctl
-LIB_SRC   = $(filter-out %/main_beiand.c %/main_beianctl.c,$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
+PARTS     = lib parsers common store mail worker daemon ctl web
+LIB_SRC   = $(filter-out %/main_beiand.c %/main_beianctl.c %/main_web.c,$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
-BINS      = $(B)/beiand $(B)/beianctl
+BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-web
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
@@ -62,7 +63,7 @@ print-pkgs:
 	@echo $(PKGS)
 
 help:
-	@echo "make            build $(B)/beiand and $(B)/beianctl"
+	@echo "make            build $(B)/beiand, $(B)/beianctl and $(B)/beiand-web"
 	@echo "make deps       install the missing Debian packages"
 	@echo "make test       deps, build, fixtures, unit and integration tests"
 	@echo "make asan       the test suite under -fsanitize=address,undefined"
@@ -91,6 +92,9 @@ $(B)/beiand: $(B)/daemon/main_beiand.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/beianctl: $(B)/ctl/main_beianctl.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/beiand-web: $(B)/web/main_web.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
@@ -147,14 +151,18 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
+	install -m 0755 $(B)/beiand-web $(DESTDIR)$(PREFIX)/sbin/beiand-web
 	install -d $(DESTDIR)$(UNITDIR)
-	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    systemd/beiand.service > $(DESTDIR)$(UNITDIR)/beiand.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/beiand.service
+	for u in beiand beiand-web; do \
+	  sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service; \
+	done
 	install -D -m 0644 systemd/beiand.sysusers $(DESTDIR)$(SYSUSERSDIR)/beiand.conf
 	install -D -m 0644 systemd/beiand.tmpfiles $(DESTDIR)$(TMPFILESDIR)/beiand.conf
 	install -D -m 0644 docs/man/beiand.8 $(DESTDIR)$(MANDIR)/man8/beiand.8
 	install -D -m 0644 docs/man/beianctl.8 $(DESTDIR)$(MANDIR)/man8/beianctl.8
+	install -D -m 0644 docs/man/beiand-web.8 $(DESTDIR)$(MANDIR)/man8/beiand-web.8
 	install -D -m 0644 docs/man/beiand.conf.5 $(DESTDIR)$(MANDIR)/man5/beiand.conf.5
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/beiand
 	@# never overwrite an administrator's configuration

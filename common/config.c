@@ -170,6 +170,11 @@ config_free(struct config *c)
 	free(c->smtp_ca_file);
 	free(c->smtp_tls_pin);
 	free(c->smtp_password_file);
+	free(c->web_listen);
+	free(c->web_base_url);
+	free(c->web_tls_cert);
+	free(c->web_tls_key);
+	free(c->web_trusted_proxy);
 	for (i = 0; i < c->nbureaus; i++)
 		config_bureau_clear(&c->bureaus[i]);
 	free(c->bureaus);

@@ -9,6 +9,9 @@
  * it is echoed in the message only when it is known to be printable UTF-8
  * (the line was checked), and a URL (which may carry a password) never.
  */
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -70,6 +73,19 @@ static const char config_builtin[] =
     "retry_max = 1h\n"
     "max_age   = 5d\n"
     "recipient_max = 20\n"
+    "[web]\n"
+    "listen        = 127.0.0.1:8080\n"
+    "base_url      =\n"
+    "tls_cert      =\n"
+    "tls_key       =\n"
+    "trusted_proxy =\n"
+    "session_idle  = 30m\n"
+    "request_max   = 12M\n"
+    "login_fail_max    = 5\n"
+    "login_fail_window = 15m\n"
+    "connections_max   = 64\n"
+    "threads       = 4\n"
+    "cache_max     = 64M\n"
     "[bureau.11]\n"
     "addresses = review@bureau.example\n"
     "record_to =\n"
@@ -98,6 +114,9 @@ enum config_kind {
 	KIND_TLS_PIN,    /* empty, or sha256//BASE64[;...] */
 	KIND_GONE,       /* a key of old that is refused with a pointer */
 	KIND_IP_RANGES,
+	KIND_LISTEN,     /* host:port, or empty */
+	KIND_IP_OPT,     /* one IPv4 or IPv6 address, or empty */
+	KIND_HTTP_URL_OPT, /* http://… or https://…, or empty */
 };
 
 /* Offsets are into struct config, or into struct config_bureau /
@@ -160,6 +179,19 @@ static const struct config_key {
 	{ SECT_SMTP, "retry_max", KIND_DURATION, C(smtp_retry_max), 1 },
 	{ SECT_SMTP, "max_age", KIND_DURATION, C(smtp_max_age), 1 },
 	{ SECT_SMTP, "recipient_max", KIND_COUNT, C(smtp_recipient_max), 0 },
+	{ SECT_WEB, "listen", KIND_LISTEN, C(web_listen), 0 },
+	{ SECT_WEB, "base_url", KIND_HTTP_URL_OPT, C(web_base_url), 0 },
+	{ SECT_WEB, "tls_cert", KIND_PATH_OPT, C(web_tls_cert), 0 },
+	{ SECT_WEB, "tls_key", KIND_PATH_OPT, C(web_tls_key), 0 },
+	{ SECT_WEB, "trusted_proxy", KIND_IP_OPT, C(web_trusted_proxy), 0 },
+	{ SECT_WEB, "session_idle", KIND_DURATION, C(web_session_idle), 1 },
+	{ SECT_WEB, "request_max", KIND_SIZE, C(web_request_max), 4096 },
+	{ SECT_WEB, "login_fail_max", KIND_COUNT, C(web_login_fail_max), 1 },
+	{ SECT_WEB, "login_fail_window", KIND_DURATION,
+	    C(web_login_fail_window), 1 },
+	{ SECT_WEB, "connections_max", KIND_COUNT, C(web_connections_max), 1 },
+	{ SECT_WEB, "threads", KIND_COUNT, C(web_threads), 1 },
+	{ SECT_WEB, "cache_max", KIND_SIZE, C(web_cache_max), 0 },
 #undef C
 	{ SECT_BUREAU, "addresses", KIND_ADDRESSES, 0, 0 },
 	{ SECT_BUREAU, "record_to", KIND_ADDRESS_OPT,
@@ -277,6 +309,29 @@ config_provider_code_valid(const char *s)
 		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
 			return -1;
 	}
+	return 0;
+}
+
+/* host:port or [v6]:port, port 1-65535, host printable without spaces */
+static int
+config_listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+	size_t hl;
+
+	if (colon == NULL || colon == s ||
+	    config_parse_digits(colon + 1, strlen(colon + 1), 65535,
+	    &port) == -1 || port == 0)
+		return -1;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[' && (hl < 3 || s[hl - 1] != ']'))
+		return -1;
+	if (s[0] != '[' && memchr(s, ':', hl) != NULL)
+		return -1; /* an IPv6 address goes in brackets */
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return -1;
 	return 0;
 }
 
@@ -471,6 +526,30 @@ config_value_set(struct config_parser *p, const struct config_key *k,
 		    "or verify instead (see beiand.conf(5), \"TLS\")",
 		    k->name);
 		return -1;
+	case KIND_LISTEN:
+		if (*value != '\0' && config_listen_valid(value) == -1)
+			return config_bad_value(p, k, value,
+			    "expected host:port, [IPv6]:port or nothing");
+		config_string_set((char **)(base + k->off), xstrdup(value));
+		return 0;
+	case KIND_IP_OPT: {
+		unsigned char a[16];
+
+		if (*value != '\0' && inet_pton(AF_INET, value, a) != 1 &&
+		    inet_pton(AF_INET6, value, a) != 1)
+			return config_bad_value(p, k, value,
+			    "expected an IPv4 or IPv6 address");
+		config_string_set((char **)(base + k->off), xstrdup(value));
+		return 0;
+	}
+	case KIND_HTTP_URL_OPT:
+		if (*value != '\0' && ((strncmp(value, "http://", 7) != 0 &&
+		    strncmp(value, "https://", 8) != 0) ||
+		    strpbrk(value, " \"<>'") != NULL))
+			return config_bad_value(p, k, value,
+			    "expected http://… or https://…");
+		config_string_set((char **)(base + k->off), xstrdup(value));
+		return 0;
 	case KIND_IP_RANGES: {
 		struct config_provider *pr = (struct config_provider *)base;
 		struct ip_range *r = NULL;
@@ -522,6 +601,7 @@ config_section_begin(struct config_parser *p, char *name)
 		{ "limits", SECT_LIMITS },
 		{ "imap", SECT_IMAP },
 		{ "smtp", SECT_SMTP },
+		{ "web", SECT_WEB },
 	};
 	size_t i;
 

@@ -76,7 +76,7 @@ static const char *const actor_names[WF_NACTORS] = {
 	"owner", "provider", "bureau", "system", "operator"
 };
 
-static const char *const channel_names[] = { "spool", "mail", "cli" };
+static const char *const channel_names[] = { "spool", "mail", "cli", "web" };
 
 static const char *const role_names[] = {
 	"owner", "provider", "bureau", "sender", "submitter"
@@ -168,6 +168,7 @@ workflow_submitter_role(enum wf_channel channel, enum wf_role *role)
 		*role = WF_ROLE_SENDER;
 		return 0;
 	case WF_CHANNEL_CLI:
+	case WF_CHANNEL_WEB:
 		break;
 	}
 	return -1;

@@ -43,6 +43,7 @@ static const struct {
 	{ "restore", ctl_restore },
 	{ "provider", ctl_provider },
 	{ "probe", ctl_probe },
+	{ "user", ctl_user },
 };
 
 static void
@@ -72,6 +73,10 @@ usage(void)
 	    "  restore DIR|FILE\n"
 	    "  probe imap|smtp\n"
 	    "  provider add|remove [--root DIR] CODE   (as root)\n"
+	    "  user add NAME --role operator|provider:CODE|bureau:NN "
+	    "[--password-file F]\n"
+	    "  user list [--json] | user disable NAME | user enable NAME\n"
+	    "  user passwd NAME [--password-file F]\n"
 	    "exit status: 0 done, 1 refused, 2 usage or I/O error, "
 	    "3 unknown ID\n");
 }

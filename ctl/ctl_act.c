@@ -157,95 +157,46 @@ reason_parse(char *s, struct store_issue *is)
 
 /* ---- verify --------------------------------------------------------------- */
 
-/* Append s to b with the five XML specials escaped. */
-static void
-xml_put(char **b, const char *s)
-{
-	char *old = *b, *n;
-	size_t len = strlen(old), extra = 0;
-
-	for (const char *p = s; *p; p++)
-		extra += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 :
-		    *p == '"' || *p == '\'' ? 6 : 1;
-	n = xmalloc(len + extra + 1);
-	memcpy(n, old, len);
-	for (const char *p = s; *p; p++) {
-		const char *r = NULL;
-
-		switch (*p) {
-		case '&': r = "&amp;"; break;
-		case '<': r = "&lt;"; break;
-		case '>': r = "&gt;"; break;
-		case '"': r = "&quot;"; break;
-		case '\'': r = "&apos;"; break;
-		}
-		if (r != NULL) {
-			memcpy(n + len, r, strlen(r));
-			len += strlen(r);
-		} else
-			n[len++] = *p;
-	}
-	n[len] = '\0';
-	free(old);
-	*b = n;
-}
-
-static void
-raw_put(char **b, const char *s)
-{
-	char *n = xasprintf("%s%s", *b, s);
-
-	free(*b);
-	*b = n;
-}
-
 /*
  * The verification record of FORMAT.md §6 for --pass (photo and scan
- * named photo_name, scan_name) or --return (issues).  Built as text and
- * parsed back by the same parser as any record, so that what is stored
- * is what a provider could have sent.
+ * named photo_name, scan_name) or --return (issues).  Written by
+ * verification_to_xml() and parsed back by the same parser as any
+ * record, so that what is stored is what a provider could have sent.
  */
 static char *
 record_make(const char *id, int pass, const char *verifier,
     const char *photo_name, const char *scan_name,
     const struct store_issue *issues, size_t nissues)
 {
+	struct verification v;
+	struct issue *is = NULL;
 	char at[32];
-	char *b = xstrdup("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<verification xmlns=\"urn:beiand:verification:1\" filing=\"");
+	char *x;
 
+	memset(&v, 0, sizeof(v));
 	time_rfc3339_cst(time(NULL), at);
-	xml_put(&b, id);
-	raw_put(&b, pass ? "\" result=\"pass\">\n  <verifier>" :
-	    "\" result=\"return\">\n  <verifier>");
-	xml_put(&b, verifier);
-	raw_put(&b, "</verifier>\n  <verifiedAt>");
-	raw_put(&b, at);
-	raw_put(&b, "</verifiedAt>\n");
+	v.filing = (char *)id;
+	v.result = (char *)(pass ? "pass" : "return");
+	v.verifier = (char *)verifier;
+	v.verified_at = at;
+	for (size_t i = 0; i < 7; i++)
+		v.checks[i] = pass ? 1 : -1;
 	if (pass) {
-		raw_put(&b, "  <checks subjectCert=\"true\" personCert=\"true\""
-		    " contacts=\"true\" siteName=\"true\"\n"
-		    "          preApproval=\"true\" domainOwner=\"true\""
-		    " photoTaken=\"true\"/>\n  <photo file=\"");
-		xml_put(&b, photo_name);
-		raw_put(&b, "\"/>\n  <checklistScan file=\"");
-		xml_put(&b, scan_name);
-		raw_put(&b, "\"/>\n");
+		v.photo_file = (char *)photo_name;
+		v.scan_file = (char *)scan_name;
 	} else {
-		raw_put(&b, "  <remarks>\n");
+		is = xreallocarray(NULL, nissues ? nissues : 1, sizeof(*is));
 		for (size_t i = 0; i < nissues; i++) {
-			raw_put(&b, "    <issue path=\"");
-			xml_put(&b, issues[i].path);
-			raw_put(&b, "\" code=\"");
-			xml_put(&b, issues[i].code);
-			raw_put(&b, "\">");
-			xml_put(&b, issues[i].text);
-			raw_put(&b, "</issue>\n");
+			is[i].path = (char *)issues[i].path;
+			is[i].code = (char *)issues[i].code;
+			is[i].text = (char *)issues[i].text;
 		}
-		raw_put(&b, "  </remarks>\n");
+		v.issues = is;
+		v.nissues = nissues;
 	}
-	raw_put(&b, "</verification>\n");
-	return b;
+	x = verification_to_xml(&v, NULL);
+	free(is);
+	return x;
 }
 
 /* The files of one verification item: the record first, then the rest. */
@@ -634,11 +585,12 @@ usage:
 int
 ctl_handback(int argc, char **argv, const struct config *cf)
 {
-	struct store_transition_req req = { 0 };
-	struct store_filing_detail *d = NULL;
 	struct store_issue *is = NULL;
+	struct store_actor who;
+	struct store_result res = { 0 };
 	struct store *st;
 	enum wf_state state;
+	const char *id;
 	size_t n = 0;
 	int rc;
 
@@ -647,7 +599,7 @@ ctl_handback(int argc, char **argv, const struct config *cf)
 		    "[\"PATH=CODE:text\"...]\n");
 		return CTL_USAGE;
 	}
-	req.id = argv[1];
+	id = argv[1];
 	if (argc > 2) {
 		n = (size_t)(argc - 2);
 		is = xreallocarray(NULL, n, sizeof(*is));
@@ -664,33 +616,16 @@ ctl_handback(int argc, char **argv, const struct config *cf)
 		free(is);
 		return CTL_USAGE;
 	}
-	if (n == 0) {
-		/* hand on the bureau's reason: the filing's last errors */
-		if ((rc = store_filing_show(st, req.id, &d)) == -1) {
+	if ((rc = filing_known(st, id, &state)) == 0 &&
+	    (rc = state_is(id, state, WF_RETURNED_TO_PROVIDER)) == 0) {
+		ctl_operator(&who);
+		res.errs = errlist_new();
+		if (store_handback(st, id, is, n, &who, &res) == -1)
 			rc = ctl_store_error(st);
-			goto out;
-		}
-		if (rc == 1) {
-			rc = filing_known(st, req.id, NULL);
-			goto out;
-		}
-		n = d->nerrors;
-		is = xreallocarray(NULL, n ? n : 1, sizeof(*is));
-		for (size_t i = 0; i < n; i++) {
-			is[i].path = d->errors[i].path;
-			is[i].code = d->errors[i].code;
-			is[i].text = d->errors[i].message;
-		}
+		else if ((rc = findings_status(id, res.errs)) == CTL_OK)
+			put_state(id, res.state);
+		errlist_free(res.errs);
 	}
-	req.to = WF_RETURNED_TO_OWNER;
-	req.issues = is;
-	req.nissues = n;
-	req.reason = "handback";
-	if ((rc = filing_known(st, req.id, &state)) == 0 &&
-	    (rc = state_is(req.id, state, WF_RETURNED_TO_PROVIDER)) == 0)
-		rc = act(st, &req);
-out:
-	store_filing_detail_free(d);
 	free(is);
 	store_close(st);
 	return rc;

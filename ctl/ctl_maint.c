@@ -88,130 +88,38 @@ out:
 
 /* ---- requeue ---------------------------------------------------------------- */
 
-struct qfind {
-	const char *item;
-	int found;
-	char *source;
-};
-
-static int
-qfind_cb(const char *item, const char *source, time_t at, const char *reason,
-    void *arg)
-{
-	struct qfind *q = arg;
-
-	if (strcmp(item, q->item) != 0)
-		return 0;
-	q->found = 1;
-	q->source = source != NULL ? xstrdup(source) : NULL;
-	return 1;
-}
-
-/* A relative path with no "..", "." or empty component. */
-static int
-relpath_safe(const char *p)
-{
-	const char *s = p;
-
-	if (p[0] == '\0' || p[0] == '/')
-		return 0;
-	for (;;) {
-		size_t n = strcspn(s, "/");
-
-		if (n == 0 || (n == 1 && s[0] == '.') ||
-		    (n == 2 && s[0] == '.' && s[1] == '.'))
-			return 0;
-		if (s[n] == '\0')
-			return 1;
-		s += n + 1;
-	}
-}
-
 int
 ctl_requeue(int argc, char **argv, const struct config *cf)
 {
-	struct qfind q = { 0 };
 	struct store *st;
-	char *from = NULL, *to = NULL, *reason = NULL;
+	char *source = NULL;
 	int rc;
 
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: beianctl requeue ITEM\n");
 		return CTL_USAGE;
 	}
-	q.item = argv[1];
 	if ((st = ctl_store_open(cf)) == NULL)
 		return CTL_USAGE;
-	if (store_quarantine_list(st, qfind_cb, &q) == -1) {
-		rc = ctl_store_error(st);
-		goto out;
-	}
-	if (!q.found || !relpath_safe(q.item) || strchr(q.item, '/') != NULL) {
-		ctl_put_escaped(stdout, q.item);
-		fputs(": TRACKING_ID_UNKNOWN: no such quarantined item\n", stdout);
+	rc = store_quarantine_requeue(st, cf->spool_dir, argv[1], &source);
+	if (rc == 1) {
+		ctl_put_escaped(stdout, argv[1]);
+		fputs(": TRACKING_ID_UNKNOWN: no such quarantined item\n",
+		    stdout);
 		rc = CTL_UNKNOWN_ID;
-		goto out;
-	}
-	if (q.source != NULL && strncmp(q.source, "mail:", 5) == 0) {
-		/* a mail kept in state_dir/quarantine/: back into the inbox,
-		 * where the daemon takes it up within seconds and applies it
-		 * afresh (its message was moved to done_folder long ago) */
-		from = xasprintf("%s/quarantine/%s", cf->state_dir, q.item);
-		reason = xasprintf("%s.reason", from);
-		to = xasprintf("%s/inbox/%s", cf->state_dir, q.item);
-	} else if (q.source == NULL || !relpath_safe(q.source)) {
+	} else if (rc == -1) {
 		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, q.item);
-		fputs(": its source is not known", stderr);
-		if (q.source != NULL) {
-			fputs(" (", stderr);
-			ctl_put_escaped(stderr, q.source);
-			fputc(')', stderr);
-		}
+		ctl_put_escaped(stderr, store_errmsg(st));
 		fputc('\n', stderr);
 		rc = CTL_USAGE;
-		goto out;
 	} else {
-		from = xasprintf("%s/quarantine/%s", cf->spool_dir, q.item);
-		reason = xasprintf("%s.reason", from);
-		to = xasprintf("%s/%s", cf->spool_dir, q.source);
+		ctl_put_escaped(stdout, argv[1]);
+		fputs(": requeued to ", stdout);
+		ctl_put_escaped(stdout, source);
+		fputc('\n', stdout);
+		rc = CTL_OK;
 	}
-	/* never over a file that came since: the new one would be lost */
-	if (access(to, F_OK) == 0) {
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, to);
-		fputs(": exists; move it away first\n", stderr);
-		rc = CTL_USAGE;
-		goto out;
-	}
-	if (rename(from, to) == -1) {
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, from);
-		fputs(" -> ", stderr);
-		ctl_put_escaped(stderr, to);
-		fprintf(stderr, ": %s\n", strerror(errno));
-		rc = CTL_USAGE;
-		goto out;
-	}
-	if (unlink(reason) == -1 && errno != ENOENT) {
-		fputs("beianctl: ", stderr);
-		ctl_put_escaped(stderr, reason);
-		fprintf(stderr, ": %s\n", strerror(errno));
-	}
-	if (store_quarantine_remove(st, q.item) == -1) {
-		rc = ctl_store_error(st);
-		goto out;
-	}
-	ctl_put_escaped(stdout, q.item);
-	fputs(": requeued to ", stdout);
-	ctl_put_escaped(stdout, q.source);
-	fputc('\n', stdout);
-	rc = CTL_OK;
-out:
-	free(q.source);
-	free(from);
-	free(to);
-	free(reason);
+	free(source);
 	store_close(st);
 	return rc;
 }

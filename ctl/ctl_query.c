@@ -547,6 +547,8 @@ show_json(const struct store_filing_detail *d)
 		ctl_put_json(stdout, e->to);
 		fputs(",\"reason\":", stdout);
 		ctl_put_json(stdout, e->reason);
+		fputs(",\"origin\":", stdout);
+		ctl_put_json(stdout, e->origin);
 		fputc('}', stdout);
 	}
 	fputs("]}\n", stdout);
@@ -618,6 +620,10 @@ show_plain(const struct store_filing_detail *d)
 		put_plain(stdout, e->actor);
 		fputs(" (", stdout);
 		put_plain(stdout, e->channel);
+		if (e->origin != NULL) {
+			fputc(' ', stdout);
+			put_plain(stdout, e->origin);
+		}
 		fputc(')', stdout);
 		if (e->reason != NULL && e->reason[0] != '\0') {
 			fputs(": ", stdout);

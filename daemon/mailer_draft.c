@@ -22,6 +22,7 @@
 
 #include "common/config.h"
 #include "common/json.h"
+#include "common/labels.h"
 #include "common/workflow.h"
 #include "daemon/mailer_int.h"
 #include "lib/xmalloc.h"
@@ -82,6 +83,25 @@ param_own(struct draft *d, const char *key, char *value)
 	}
 	d->owned[d->nowned++] = value;
 	param_set(d, key, value);
+}
+
+/*
+ * key_zh and key_en: the label of name with the name beside it, in
+ * each language's part of the mail (common/labels.h: the console shows
+ * the same words).
+ */
+static void
+labels_add(struct draft *d, enum label_set set, const char *key,
+    const char *name)
+{
+	char buf[128];
+
+	if (name == NULL || name[0] == '\0')
+		return;
+	param_own(d, strcmp(key, "state") == 0 ? "state_zh" : "filing_type_zh",
+	    xstrdup(label_with_name(set, name, 1, buf, sizeof(buf))));
+	param_own(d, strcmp(key, "state") == 0 ? "state_en" : "filing_type_en",
+	    xstrdup(label_with_name(set, name, 0, buf, sizeof(buf))));
 }
 
 /* The strings of a JSON array joined by sep; NULL when there are none. */
@@ -319,6 +339,8 @@ draft_build(struct mailer *m, const struct store_mail *row, struct draft *d,
 	id = row->filing != NULL ? row->filing : json_get_str(d->params, "id");
 	param_set(d, "tracking_id", id);
 	param_set(d, "filing_type", json_get_str(d->params, "type"));
+	labels_add(d, LABEL_TYPE, "filing_type", json_get_str(d->params,
+	    "type"));
 	if (m->cf->imap_address != NULL)
 		param_set(d, "intake_address", m->cf->imap_address);
 
@@ -354,6 +376,8 @@ draft_build(struct mailer *m, const struct store_mail *row, struct draft *d,
 	case WF_TPL_WITHDRAWN:
 		/* the state the filing left, not "withdrawn" */
 		param_set(d, "state", json_get_str(d->params, "from"));
+		labels_add(d, LABEL_STATE, "state", json_get_str(d->params,
+		    "from"));
 		param_own(d, "withdrawn_by", actor != NULL ?
 		    xasprintf("%s %s", kind, actor) : xstrdup(kind));
 		break;

@@ -1,5 +1,7 @@
 /*
- * filing_xml_write: a filing struct back to canonical XML (FORMAT.md §1).
+ * filing_xml_write: a filing struct back to canonical XML (FORMAT.md §1),
+ * and a verification record written out (FORMAT.md §6) for those who
+ * verify at the host or in the console.
  *
  * What is stored of an accepted filing is this re-serialisation, never the
  * uploaded bytes: it has one encoding (UTF-8), one element order, no
@@ -185,6 +187,79 @@ filing_to_xml(const struct filing *f, size_t *lenp)
 	fxw_end(&x);
 	fxw_check(&x, xmlTextWriterEndDocument(x.w));
 	xmlFreeTextWriter(x.w); /* flushes into buf */
+	if (x.bad)
+		abort();
+	len = (size_t)xmlBufferLength(buf);
+	out = xstrndup((const char *)xmlBufferContent(buf), len);
+	xmlBufferFree(buf);
+	if (lenp != NULL)
+		*lenp = len;
+	return out;
+}
+
+/* The seven checks of FORMAT.md §6, in struct verification's order. */
+static const char *const verification_check_names[7] = {
+	"subjectCert", "personCert", "contacts", "siteName", "preApproval",
+	"domainOwner", "photoTaken"
+};
+
+char *
+verification_to_xml(const struct verification *v, size_t *lenp)
+{
+	struct fxw x = { NULL, 0 };
+	xmlBufferPtr buf;
+	char *out;
+	size_t len;
+	int any = 0;
+
+	if ((buf = xmlBufferCreate()) == NULL ||
+	    (x.w = xmlNewTextWriterMemory(buf, 0)) == NULL)
+		abort(); /* only on memory exhaustion */
+	fxw_check(&x, xmlTextWriterSetIndent(x.w, 1));
+	fxw_check(&x, xmlTextWriterSetIndentString(x.w, BAD_CAST "  "));
+	fxw_check(&x, xmlTextWriterStartDocument(x.w, NULL, "UTF-8", NULL));
+	fxw_start(&x, "verification");
+	fxw_attr(&x, "xmlns", "urn:beiand:verification:1");
+	fxw_attr(&x, "filing", v->filing);
+	fxw_attr(&x, "result", v->result);
+	fxw_text(&x, "verifier", v->verifier);
+	fxw_text(&x, "verifiedAt", v->verified_at);
+	for (size_t i = 0; i < 7; i++)
+		any |= v->checks[i] != -1;
+	if (any) {
+		fxw_start(&x, "checks");
+		for (size_t i = 0; i < 7; i++)
+			if (v->checks[i] != -1)
+				fxw_attr(&x, verification_check_names[i],
+				    v->checks[i] ? "true" : "false");
+		fxw_end(&x);
+	}
+	if (v->photo_file != NULL) {
+		fxw_start(&x, "photo");
+		fxw_attr(&x, "file", v->photo_file);
+		fxw_end(&x);
+	}
+	if (v->scan_file != NULL) {
+		fxw_start(&x, "checklistScan");
+		fxw_attr(&x, "file", v->scan_file);
+		fxw_end(&x);
+	}
+	if (v->nissues > 0) {
+		fxw_start(&x, "remarks");
+		for (size_t i = 0; i < v->nissues; i++) {
+			fxw_start(&x, "issue");
+			fxw_attr(&x, "path", v->issues[i].path);
+			fxw_attr(&x, "code", v->issues[i].code);
+			if (v->issues[i].text != NULL)
+				fxw_check(&x, xmlTextWriterWriteString(x.w,
+				    BAD_CAST v->issues[i].text));
+			fxw_end(&x);
+		}
+		fxw_end(&x);
+	}
+	fxw_end(&x);
+	fxw_check(&x, xmlTextWriterEndDocument(x.w));
+	xmlFreeTextWriter(x.w);
 	if (x.bad)
 		abort();
 	len = (size_t)xmlBufferLength(buf);

@@ -373,6 +373,11 @@ actor_check(const struct frow *f, const struct store_actor *who,
 		add(errs, ERR_NOT_YOUR_FILING, "/");
 		refused = 1;
 	}
+	if (who->kind == WF_ACTOR_BUREAU && who->province != NULL &&
+	    !streq(who->province, f->province)) {
+		add(errs, ERR_NOT_YOUR_FILING, "/");
+		refused = 1;
+	}
 	if (who->kind == WF_ACTOR_OWNER && !token_eq(owner_token, f->token)) {
 		add(errs, ERR_TOKEN_INVALID, "/");
 		refused = 1;

@@ -102,6 +102,7 @@ store_filing_detail_free(struct store_filing_detail *d)
 		free(d->events[i].to);
 		free(d->events[i].reason);
 		free(d->events[i].source);
+		free(d->events[i].origin);
 	}
 	free(d->events);
 	free(d);
@@ -170,7 +171,8 @@ show_body(struct store *st, const char *id, struct store_filing_detail *d)
 
 	cap = 0;
 	s = query(st, "SELECT id, at, actor, actor_kind, channel, from_state,"
-	    " to_state, reason, source FROM events WHERE filing = ? ORDER BY id",
+	    " to_state, reason, source, origin FROM events WHERE filing = ?"
+	    " ORDER BY id",
 	    "s", id);
 	if (s == NULL)
 		return -1;
@@ -188,6 +190,7 @@ show_body(struct store *st, const char *id, struct store_filing_detail *d)
 		e->to = col_dup(s, 6);
 		e->reason = col_dup(s, 7);
 		e->source = col_dup(s, 8);
+		e->origin = col_dup(s, 9);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)

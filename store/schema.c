@@ -204,6 +204,33 @@ static const char *const migrations[] = {
 	" state TEXT NOT NULL CHECK(state = 'ok' OR state = 'failing'),"
 	" reason TEXT NOT NULL DEFAULT '', since INTEGER NOT NULL,"
 	" refused INTEGER NOT NULL DEFAULT 0);",
+	/* 8: the staff console (beiand-web).  Its accounts and server-side
+	 * sessions (the session id and the CSRF token are random; only the
+	 * id's SHA-256 is kept, so a copy of the database opens no
+	 * session); web becomes a channel, and an event says where an
+	 * action came from (origin: the console's client address).  The
+	 * column is added the way migration 4 changed its CHECKs: ALTER
+	 * TABLE in the same transaction would work from the schema as it
+	 * was read before migration 4 rewrote it, and break the text. */
+	"CREATE TABLE accounts("
+	" name TEXT PRIMARY KEY, role TEXT NOT NULL,"
+	" password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	" last_login INTEGER);"
+	"CREATE TABLE sessions("
+	" id_hash TEXT PRIMARY KEY,"
+	" account TEXT NOT NULL REFERENCES accounts(name),"
+	" csrf TEXT NOT NULL, origin TEXT,"
+	" created INTEGER NOT NULL, seen INTEGER NOT NULL);"
+	"CREATE INDEX sessions_account ON sessions(account);"
+	"PRAGMA writable_schema = ON;"
+	"UPDATE sqlite_schema SET sql = replace(replace(sql,"
+	" 'OR channel = ''cli'')',"
+	" 'OR channel = ''cli'' OR channel = ''web'')'),"
+	" ' reason TEXT, source TEXT)',"
+	" ' reason TEXT, source TEXT, origin TEXT)')"
+	" WHERE type = 'table' AND name = 'events';"
+	"PRAGMA writable_schema = OFF;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -2,11 +2,16 @@
  * status: what `beianctl status` shows — counts per state, the
  * quarantine, the recent processing errors — and what records them.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "lib/xmalloc.h"
 #include "store/metrics.h"
 #include "store/outbox.h"
 #include "store/status.h"
@@ -101,6 +106,89 @@ store_quarantine_list(struct store *st,
 		}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : dberr(st, "quarantine");
+}
+
+/* A relative path with no "..", "." or empty component. */
+static int
+relpath_safe(const char *p)
+{
+	const char *s = p;
+
+	if (p[0] == '\0' || p[0] == '/')
+		return 0;
+	for (;;) {
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 1 && s[0] == '.') ||
+		    (n == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		if (s[n] == '\0')
+			return 1;
+		s += n + 1;
+	}
+}
+
+int
+store_quarantine_requeue(struct store *st, const char *spool_dir,
+    const char *item, char **source)
+{
+	sqlite3_stmt *s;
+	char *src = NULL, *from = NULL, *to = NULL, *reason = NULL;
+	int rc, found = 0;
+
+	if (item[0] == '\0' || strchr(item, '/') != NULL ||
+	    !relpath_safe(item))
+		return 1;
+	if ((s = query(st, "SELECT source FROM quarantine WHERE item = ?", "s",
+	    item)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		found = 1;
+		src = col_dup(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, "quarantine");
+	if (!found)
+		return 1;
+	if (src != NULL && strncmp(src, "mail:", 5) == 0 &&
+	    st->state_dir != NULL) {
+		/* a mail kept in state_dir/quarantine/: back into the inbox,
+		 * where the daemon takes it up within seconds and applies it
+		 * afresh (its message was moved to done_folder long ago) */
+		from = xasprintf("%s/quarantine/%s", st->state_dir, item);
+		to = xasprintf("%s/inbox/%s", st->state_dir, item);
+	} else if (src == NULL || !relpath_safe(src)) {
+		rc = seterr(st, "%s: its source is not known%s%s%s", item,
+		    src ? " (" : "", src ? src : "", src ? ")" : "");
+		goto out;
+	} else {
+		from = xasprintf("%s/quarantine/%s", spool_dir, item);
+		to = xasprintf("%s/%s", spool_dir, src);
+	}
+	reason = xasprintf("%s.reason", from);
+	/* never over a file that came since: the new one would be lost */
+	if (access(to, F_OK) == 0) {
+		rc = seterr(st, "%s: exists; move it away first", to);
+		goto out;
+	}
+	if (rename(from, to) == -1) {
+		rc = seterr(st, "%s -> %s: %s", from, to, strerror(errno));
+		goto out;
+	}
+	/* a reason left behind is harmless: the item is gone from the list */
+	(void)unlink(reason);
+	if ((rc = store_quarantine_remove(st, item)) == -1)
+		goto out;
+	rc = 0;
+	*source = src;
+	src = NULL; /* transferred */
+out:
+	free(src);
+	free(from);
+	free(to);
+	free(reason);
+	return rc;
 }
 
 static int

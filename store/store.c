@@ -623,6 +623,7 @@ store_open(const char *path, const struct config *cfg, char *err,
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct store *st;
+	struct stat sb;
 	const char *fast;
 	sqlite3_stmt *s;
 	int fd, ok;
@@ -633,18 +634,40 @@ store_open(const char *path, const struct config *cfg, char *err,
 	}
 	pthread_once(&once, sqlite_setup);
 	/* Create it 0600 ourselves: SQLite would use 0644 minus umask, and
-	 * its -wal and -shm files copy the database file's mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1) {
+	 * its -wal and -shm files copy the database file's mode.  A file
+	 * that exists is never opened here: closing a descriptor of it
+	 * would drop the POSIX locks of every other connection this process
+	 * has to it (beiand-web keeps one per thread). */
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(err, errsize, "%s: not a regular file", path);
+			return NULL;
+		}
+		if ((sb.st_mode & 07777) != 0600 && chmod(path, 0600) == -1) {
+			snprintf(err, errsize, "%s: chmod: %s", path,
+			    strerror(errno));
+			return NULL;
+		}
+	} else if (errno != ENOENT) {
 		snprintf(err, errsize, "%s: %s", path, strerror(errno));
 		return NULL;
+	} else {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd == -1 && errno != EEXIST) {
+			snprintf(err, errsize, "%s: %s", path, strerror(errno));
+			return NULL;
+		}
+		if (fd != -1 && fchmod(fd, 0600) == -1) {
+			snprintf(err, errsize, "%s: chmod: %s", path,
+			    strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		/* new, so no connection of ours has it open yet */
+		if (fd != -1)
+			close(fd);
 	}
-	if (fchmod(fd, 0600) == -1) {
-		snprintf(err, errsize, "%s: chmod: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	close(fd);
 
 	st = xcalloc(1, sizeof(*st));
 	st->cfg = cfg;

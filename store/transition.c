@@ -13,8 +13,10 @@
 
 #include "common/workflow.h"
 #include "lib/compat.h"
+#include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "store/store.h"
+#include "store/query.h"
 #include "store/store_priv.h"
 #include "store/transition.h"
 
@@ -26,12 +28,12 @@ event_add(struct store *st, const char *filing, const struct store_actor *who,
     const char *reason, time_t now, int64_t *event)
 {
 	if (run(st, "INSERT INTO events(filing, at, actor, actor_kind, channel,"
-	    " from_state, to_state, reason, source)"
-	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIsssssss", filing,
+	    " from_state, to_state, reason, source, origin)"
+	    " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIssssssss", filing,
 	    (int64_t)now, kind == WF_ACTOR_SYSTEM ? "beiand" : who->name,
 	    workflow_actor_name(kind), workflow_channel_name(who->channel),
 	    workflow_state_name(from), workflow_state_name(to), reason,
-	    who->source) == -1)
+	    who->source, who->origin) == -1)
 		return -1;
 	*event = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -102,8 +104,11 @@ transition_body(struct store *st, const struct store_transition_req *req,
 	refused |= actor_check(&f, who, req->owner_token, mine);
 	if (who->kind == WF_ACTOR_OWNER && who->channel == WF_CHANNEL_MAIL)
 		refused |= sender_check(who->sender, f.owner, mine);
+	/* the review token proves a mail or a spool file comes from this
+	 * round's request; an account at the host or in the console has
+	 * proved who it is already */
 	if (!refused && who->kind == WF_ACTOR_BUREAU &&
-	    who->channel != WF_CHANNEL_CLI) {
+	    who->channel != WF_CHANNEL_CLI && who->channel != WF_CHANNEL_WEB) {
 		sqlite3_stmt *s = query(st, "SELECT token FROM review_tokens"
 		    " WHERE filing = ? AND round = ? AND used = 0", "si", f.id,
 		    f.round);
@@ -216,5 +221,58 @@ store_actor_may(struct store *st, const char *id,
 	if (rc == 1 && state != NULL)
 		*state = f.state;
 	frow_clear(&f);
+	return rc;
+}
+
+int
+store_handback(struct store *st, const char *id,
+    const struct store_issue *issues, size_t nissues,
+    const struct store_actor *who, struct store_result *out)
+{
+	struct store_transition_req req = { 0 };
+	struct store_filing_detail *d = NULL;
+	struct store_issue *last = NULL;
+	enum wf_state s;
+	int rc;
+
+	if ((rc = store_filing_state(st, id, &s)) == -1)
+		return -1;
+	if (rc == 1 || s != WF_RETURNED_TO_PROVIDER) {
+		/* a handback starts from returned_to_provider only, although
+		 * the table's returned_to_owner row has other starts */
+		memset(out->id, 0, sizeof(out->id));
+		out->state = rc == 1 ? WF_NONE : s;
+		if (rc == 0)
+			strlcpy(out->id, id, sizeof(out->id));
+		if (out->errs != NULL && rc == 1)
+			add(out->errs, ERR_TRACKING_ID_UNKNOWN, "/");
+		else if (out->errs != NULL)
+			errlist_add(out->errs, ERR_WRONG_STATE, "/",
+			    "当前状态为 %s / the filing is %s",
+			    workflow_state_name(s), workflow_state_name(s));
+		return 1;
+	}
+	if (nissues == 0) {
+		/* hand on the bureau's reason: the filing's last errors */
+		if ((rc = store_filing_show(st, id, &d)) != 0)
+			return rc;
+		nissues = d->nerrors;
+		last = xreallocarray(NULL, nissues ? nissues : 1,
+		    sizeof(*last));
+		for (size_t i = 0; i < nissues; i++) {
+			last[i].path = d->errors[i].path;
+			last[i].code = d->errors[i].code;
+			last[i].text = d->errors[i].message;
+		}
+		issues = last;
+	}
+	req.id = id;
+	req.to = WF_RETURNED_TO_OWNER;
+	req.issues = issues;
+	req.nissues = nissues;
+	req.reason = "handback";
+	rc = store_transition(st, &req, who, out);
+	free(last);
+	store_filing_detail_free(d);
 	return rc;
 }

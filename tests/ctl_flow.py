@@ -162,6 +162,7 @@ def main():
     env = Env()
     try:
         flow(env)
+        users(env)
     finally:
         shutil.rmtree(env.dir, ignore_errors=True)
     print("ctl_flow: %d checks passed" % checks)
@@ -338,7 +339,8 @@ def flow(env):
            "first event: %r" % ev[0])
     for e in ev:
         keys_exact(e, ["at", "actor", "actor_kind", "channel", "from", "to",
-                       "reason"], "show events[]")
+                       "reason", "origin"], "show events[]")
+        expect(e["origin"] is None, "a CLI event has no origin: %r" % e)
         expect(TIME_RE.match(e["at"]), "event time %r" % e["at"])
         expect(e["channel"] == "cli", "event channel %r" % e)
         expect(e["actor_kind"] in ("operator", "system"), "actor %r" % e)
@@ -573,6 +575,70 @@ def flow(env):
         expect(p.returncode == 0 and p.stdout.strip() == str(n).encode(),
                "sqlite3 on the backup: %r" % (p.stdout + p.stderr))
     env.run("backup", env.path("nodir/x.db"), rc=2)
+
+
+def users(env):
+    """beianctl user: the console's accounts."""
+    _, out, _ = env.run("user", "add", "li.si", "--role", "provider:P001",
+                        rc=0)
+    m = re.search(r"^password: (\S+)$", out, re.M)
+    expect(m is not None and len(m.group(1)) >= 12,
+           "user add printed no generated password:\n" + out)
+    gen = m.group(1)
+    expect(env.sql("SELECT count(*) FROM accounts WHERE password_hash LIKE"
+                   " '$argon2id$%' AND role = 'provider:P001'")[0][0] == 1,
+           "account not stored with an Argon2id hash")
+    expect(gen not in str(env.sql("SELECT * FROM accounts")),
+           "the clear password is in the database")
+    pwf = env.write("pw.txt", "wang-wu-secret\n")
+    _, out, _ = env.run("user", "add", "wang.wu", "--role", "bureau:11",
+                        "--password-file", pwf, rc=0)
+    expect("password:" not in out and "wang-wu-secret" not in out,
+           "a given password is printed:\n" + out)
+    env.run("user", "add", "op", "--role", "operator", "--password-file",
+            pwf, rc=0)
+    # refusals: a taken name, roles not configured or not roles at all
+    env.run("user", "add", "li.si", "--role", "operator", rc=1)
+    env.run("user", "add", "x", "--role", "provider:P999", rc=2)
+    env.run("user", "add", "x", "--role", "bureau:12", rc=2)
+    env.run("user", "add", "x", "--role", "admin", rc=2)
+    env.run("user", "add", "bad name", "--role", "operator", rc=2)
+    env.run("user", "add", "x", rc=2)
+    short = env.write("short.txt", "abc\n")
+    env.run("user", "add", "x", "--role", "operator", "--password-file",
+            short, rc=2)
+    env.run("user", "add", "x", "--role", "operator", "--password-file",
+            env.path("missing.txt"), rc=2)
+    expect(env.sql("SELECT count(*) FROM accounts WHERE name = 'x'")[0][0]
+           == 0, "a refused user add made an account")
+
+    lst = env.json_lines("user", "list", "--json")
+    for u in lst:
+        keys_exact(u, ["name", "role", "disabled", "created", "last_login"],
+                   "user list --json")
+        expect(TIME_RE.match(u["created"]) and u["last_login"] is None,
+               "user list times: %r" % u)
+    expect([(u["name"], u["role"], u["disabled"]) for u in lst] ==
+           [("li.si", "provider:P001", False), ("op", "operator", False),
+            ("wang.wu", "bureau:11", False)], "user list: %r" % lst)
+    _, out, _ = env.run("user", "list", rc=0)
+    expect(len(out.splitlines()) == 3 and "li.si" in out, "user list:\n" + out)
+
+    env.run("user", "disable", "li.si", rc=0)
+    expect([u["disabled"] for u in env.json_lines("user", "list", "--json")
+            if u["name"] == "li.si"] == [True], "user disable")
+    env.run("user", "enable", "li.si", rc=0)
+    env.run("user", "disable", "nobody", rc=3)
+    env.run("user", "enable", "nobody", rc=3)
+    old = env.sql("SELECT password_hash FROM accounts WHERE name = 'li.si'")
+    _, out, _ = env.run("user", "passwd", "li.si", rc=0)
+    expect(re.search(r"^password: \S+$", out, re.M) is not None,
+           "user passwd printed no new password:\n" + out)
+    expect(env.sql("SELECT password_hash FROM accounts WHERE name = 'li.si'")
+           != old, "user passwd kept the hash")
+    env.run("user", "passwd", "nobody", "--password-file", pwf, rc=3)
+    env.run("user", "passwd", "li.si", "--role", "operator", rc=2)
+    env.run("user", "frobnicate", rc=2)
 
 
 if __name__ == "__main__":

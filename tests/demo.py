@@ -81,19 +81,24 @@ def main():
     good_uscc, bad_uscc = uscc_for_run(0), uscc_for_run(1)
     bad = good.replace("91110108MA01XY3K34", bad_uscc).replace(
         "110108199003078886", "110108199003078888").replace("demo", "demob")
+    # site-c waits for the console: verified and approved in a browser
+    console = good.replace("91110108MA01XY3K34", uscc_for_run(2)).replace(
+        "demo", "democ").replace("北京示例科技有限公司", "北京演示网络有限公司")
     good = good.replace("91110108MA01XY3K34", good_uscc)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for folder, xml in (("site-a/", good), ("site-b/", bad)):
+        for folder, xml in (("site-a/", good), ("site-b/", bad),
+                            ("site-c/", console)):
             z.writestr(folder + "filing.xml", xml)
             for n in ("license.jpg", "zs-front.jpg", "zs-back.jpg", "wf-front.jpg", "wf-back.jpg"):
                 z.writestr(folder + n, photo(n))
-    say("provider P001 uploads batch-a.zip (site-a valid, site-b with a wrong check digit)")
+    say("provider P001 uploads batch-a.zip (site-a and site-c valid, site-b with a wrong check digit)")
     upload("providers/P001", "batch-a.zip", buf.getvalue())
     root, path = receipt("providers/P001", "batch-a.zip")
     say("receipt %s:\n%s" % (path, open(path, encoding="utf-8").read()))
     items = {i.get("path"): i for i in root.iter(R + "item")}
     fid = items["site-a/"].get("id")
+    cid = items["site-c/"].get("id")
 
     with open(os.path.join(EX, "BA-2026-000123.verification.xml"), encoding="utf-8") as f:
         ver = f.read().replace("BA-2026-000123", fid)
@@ -137,12 +142,17 @@ def main():
         "(receipts), var/mail/ (every mail as .eml: received, invalid, review_request, "
         "approved_owner with the number and password, approved_provider, approved_bureau), "
         "`%s/beianctl list` and `%s/beianctl outbox`. Ctrl-C stops beiand." % (B, B))
+    say("the staff console: http://127.0.0.1:8080/ — log in as demo-verifier to "
+        "verify %s (tick the checks, add examples/photos/onsite.jpg and "
+        "checklist.jpg), then as demo-reviewer to approve it; demo-operator sees "
+        "everything, the quarantine and the outbox.\n%s"
+        % (cid, os.environ.get("DEMO_ACCOUNTS", "")))
 
 
 def uscc_for_run(k):
     """91 + region 110108 + an org code + check, varying per run."""
     cs = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    n = (int(time.time() * 10) * 2 + k) % 10 ** 7
+    n = (int(time.time() * 10) * 3 + k) % 10 ** 7
     body8 = "M%07d" % n
     w = [3, 7, 9, 10, 5, 8, 4, 2]
     val = lambda c: int(c) if c.isdigit() else ord(c) - 55

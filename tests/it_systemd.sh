@@ -2,7 +2,7 @@
 # it_systemd: the operational side.
 #   1. make install into a DESTDIR: binaries, unit, sysusers, tmpfiles,
 #      man pages (groff-clean), a default config that `beiand -n` accepts.
-#   2. The installed unit, paths pointed into the DESTDIR, passes
+#   2. The installed units (beiand, beiand-web), paths pointed into the DESTDIR, pass
 #      `systemd-analyze verify`; `systemd-analyze security --offline=true`
 #      rates it at exposure <= 2.0; sysusers and tmpfiles build their
 #      tree in a scratch root.
@@ -11,7 +11,8 @@
 #      and WATCHDOG_USEC=2 s sends READY=1, STATUS=, WATCHDOG=1 at least
 #      every period and at most every half period (on average over five
 #      pings); SIGHUP with a bad config keeps the old one (RELOADING=1
-#      ... READY=1, still running), SIGTERM sends STOPPING=1.
+#      ... READY=1, still running), SIGTERM sends STOPPING=1; beiand-web
+#      the same (READY once it serves, WATCHDOG=1, STOPPING=1).
 #   4. SIGTERM in the middle of a batch loses nothing: every upload has a
 #      receipt or is still in incoming/ or work/, and after a restart all
 #      are filed exactly once.
@@ -57,26 +58,30 @@ wait_for()
 D=$TOP/dest
 make -s B="$B" DESTDIR="$D" PREFIX=/usr install >"$TOP/install.log" 2>&1 ||
 	{ cat "$TOP/install.log"; fail "make install"; }
-for f in usr/sbin/beiand usr/bin/beianctl \
-    usr/lib/systemd/system/beiand.service usr/lib/sysusers.d/beiand.conf \
+for f in usr/sbin/beiand usr/bin/beianctl usr/sbin/beiand-web \
+    usr/lib/systemd/system/beiand.service \
+    usr/lib/systemd/system/beiand-web.service usr/lib/sysusers.d/beiand.conf \
     usr/lib/tmpfiles.d/beiand.conf usr/share/man/man8/beiand.8 \
-    usr/share/man/man8/beianctl.8 usr/share/man/man5/beiand.conf.5 \
-    etc/beiand/beiand.conf; do
+    usr/share/man/man8/beianctl.8 usr/share/man/man8/beiand-web.8 \
+    usr/share/man/man5/beiand.conf.5 etc/beiand/beiand.conf; do
 	[ -f "$D/$f" ] || fail "make install: no $f"
 done
 [ -x "$D/usr/sbin/beiand" ] && [ -x "$D/usr/bin/beianctl" ] ||
 	fail "binaries not executable"
 [ "$(stat -c %a "$D/etc/beiand/beiand.conf")" = 640 ] ||
 	fail "beiand.conf is not mode 0640"
-grep -q '@[A-Z]*@' "$D/usr/lib/systemd/system/beiand.service" &&
+grep -q '@[A-Z]*@' "$D/usr/lib/systemd/system/beiand.service" \
+    "$D/usr/lib/systemd/system/beiand-web.service" &&
 	fail "unit has unsubstituted @VARS@"
+grep -q '^ExecStart=/usr/sbin/beiand-web -c /etc/beiand/beiand.conf$' \
+    "$D/usr/lib/systemd/system/beiand-web.service" || fail "web ExecStart path"
 grep -q '^ExecStart=/usr/sbin/beiand -c /etc/beiand/beiand.conf$' \
     "$D/usr/lib/systemd/system/beiand.service" || fail "ExecStart path"
 out=$("$D/usr/sbin/beiand" -n -c "$D/etc/beiand/beiand.conf" 2>&1)
 [ "$out" = "configuration OK" ] || fail "installed config: $out"
 grep -q '^spool_dir *= /var/spool/beiand' "$D/etc/beiand/beiand.conf" ||
 	fail "installed config: spool_dir"
-for m in man8/beiand.8 man8/beianctl.8 man5/beiand.conf.5; do
+for m in man8/beiand.8 man8/beianctl.8 man8/beiand-web.8 man5/beiand.conf.5; do
 	w=$(groff -k -man -ww -z "$D/usr/share/man/$m" 2>&1)
 	[ -z "$w" ] || fail "groff warnings in $m: $w"
 done
@@ -91,27 +96,32 @@ echo "ok: make install"
 # ---- 2. the unit, offline ---------------------------------------------
 U=$TOP/unit
 mkdir -p "$U"
-sed -e "s|/usr/sbin/beiand|$D/usr/sbin/beiand|g" \
-    -e "s| /etc/beiand/| $D/etc/beiand/|g" \
-    "$D/usr/lib/systemd/system/beiand.service" >"$U/beiand.service"
-v=$(MANPATH="$D/usr/share/man" systemd-analyze verify "$U/beiand.service" 2>&1)
-[ -z "$v" ] || fail "systemd-analyze verify: $v"
-grep -q '^Type=notify$' "$U/beiand.service" || fail "not Type=notify"
-grep -q '^CapabilityBoundingSet=CAP_DAC_READ_SEARCH$' "$U/beiand.service" &&
-    grep -q '^AmbientCapabilities=CAP_DAC_READ_SEARCH$' "$U/beiand.service" ||
-	fail "the unit does not grant CAP_DAC_READ_SEARCH (alone)"
-grep -q '^PrivateUsers=' "$U/beiand.service" &&
-	fail "PrivateUsers= would keep the capability from the providers' files"
-if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
-	sec=$(systemd-analyze security --offline=true "$U/beiand.service" 2>&1)
-	exp=$(echo "$sec" | sed -n 's/.*Overall exposure level for beiand.service: \([0-9.]*\).*/\1/p')
-	[ -n "$exp" ] || fail "systemd-analyze security: $sec"
-	awk -v e="$exp" 'BEGIN { exit !(e <= 2.0) }' ||
-		{ echo "$sec" | grep '✗'; fail "exposure $exp > 2.0"; }
-	echo "ok: exposure $exp"
-else
-	echo "skip: systemd-analyze security has no --offline here"
-fi
+for unit in beiand beiand-web; do
+	sed -e "s|/usr/sbin/beiand|$D/usr/sbin/beiand|g" \
+	    -e "s| /etc/beiand/| $D/etc/beiand/|g" \
+	    "$D/usr/lib/systemd/system/$unit.service" >"$U/$unit.service"
+	v=$(MANPATH="$D/usr/share/man" systemd-analyze verify "$U/$unit.service" 2>&1)
+	[ -z "$v" ] || fail "systemd-analyze verify $unit: $v"
+	grep -q '^Type=notify$' "$U/$unit.service" || fail "$unit: not Type=notify"
+	grep -q '^User=beiand$' "$U/$unit.service" || fail "$unit: not User=beiand"
+	if [ $unit = beiand ]; then
+		grep -q '^CapabilityBoundingSet=CAP_DAC_READ_SEARCH$' "$U/beiand.service" &&
+		    grep -q '^AmbientCapabilities=CAP_DAC_READ_SEARCH$' "$U/beiand.service" ||
+			fail "the unit does not grant CAP_DAC_READ_SEARCH (alone)"
+		grep -q '^PrivateUsers=' "$U/beiand.service" &&
+			fail "PrivateUsers= would keep the capability from the providers' files"
+	fi
+	if systemd-analyze security --help 2>&1 | grep -q -- '--offline'; then
+		sec=$(systemd-analyze security --offline=true "$U/$unit.service" 2>&1)
+		exp=$(echo "$sec" | sed -n "s/.*Overall exposure level for $unit.service: \([0-9.]*\).*/\1/p")
+		[ -n "$exp" ] || fail "systemd-analyze security $unit: $sec"
+		awk -v e="$exp" 'BEGIN { exit !(e <= 2.0) }' ||
+			{ echo "$sec" | grep '✗'; fail "$unit: exposure $exp > 2.0"; }
+		echo "ok: $unit exposure $exp"
+	else
+		echo "skip: systemd-analyze security has no --offline here"
+	fi
+done
 R=$TOP/root
 mkdir -p "$R/etc/beiand"
 cp "$D/etc/beiand/beiand.conf" "$R/etc/beiand/"
@@ -200,6 +210,24 @@ kill -HUP "$BEIAND_PID"
 wait_for 60 grep -q 'config: reloaded' "$BEIAND_DIR/beiand.log" ||
 	fail "good config not reloaded"
 echo "ok: SIGHUP with a bad config keeps the old one"
+
+# beiand-web: READY=1 once it serves, watchdog pings, STOPPING=1
+case "$B" in /*) WEBBIN=$B/beiand-web ;; *) WEBBIN=$(pwd)/$B/beiand-web ;; esac
+cp "$BEIAND_DIR/beiand.conf" "$BEIAND_DIR/web.conf"
+printf '[web]\nlisten = 127.0.0.1:%s\n' "$(/usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+    >>"$BEIAND_DIR/web.conf"
+: >"$TOP/notify.out"
+NOTIFY_SOCKET="$SOCK" WATCHDOG_USEC=2000000 \
+    "$WEBBIN" -f -c "$BEIAND_DIR/web.conf" >"$TOP/web.log" 2>&1 &
+WEBPID=$!
+wait_for 10 has 'READY=1' || fail "beiand-web: no READY=1 ($(cat "$TOP/web.log"))"
+grep -q 'web: started' "$TOP/web.log" || fail "beiand-web: READY before it serves"
+wait_for 5 has 'WATCHDOG=1' || fail "beiand-web: no WATCHDOG=1"
+kill -TERM "$WEBPID"
+wait_for 5 has 'STOPPING=1' || fail "beiand-web: no STOPPING=1"
+wait "$WEBPID" || fail "beiand-web exited $? after SIGTERM"
+echo "ok: beiand-web READY, WATCHDOG, STOPPING"
 
 # ---- 4. SIGTERM during a batch ----------------------------------------
 # (metrics are checked with a real parser after each run: see 5.)

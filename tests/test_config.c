@@ -64,6 +64,10 @@ config_diff(const struct config *a, const struct config *b)
 	N(smtp_tls); S(smtp_tls_pin); S(smtp_password_file);
 	N(smtp_timeout); N(smtp_retry_min); N(smtp_retry_max);
 	N(smtp_max_age); N(smtp_recipient_max);
+	S(web_listen); S(web_base_url); S(web_tls_cert); S(web_tls_key);
+	S(web_trusted_proxy); N(web_session_idle); N(web_request_max);
+	N(web_login_fail_max); N(web_login_fail_window);
+	N(web_connections_max); N(web_threads); N(web_cache_max);
 	N(nbureaus); N(nproviders);
 	for (i = 0; i < a->nbureaus; i++) {
 		S(bureaus[i].province); S(bureaus[i].record_to);
@@ -825,4 +829,72 @@ UNIT_TEST(config_example_file)
 	config_free(def);
 	free(cwd);
 	free(text);
+}
+
+/* [web]: the console's keys, their defaults and what each refuses. */
+UNIT_TEST(config_web)
+{
+	static const struct {
+		const char *line;
+		int ok;
+	} rows[] = {
+		{ "listen = 127.0.0.1:8080", 1 },
+		{ "listen = [::1]:8443", 1 },
+		{ "listen = console.example:443", 1 },
+		{ "listen =", 1 },
+		{ "listen = 127.0.0.1", 0 },
+		{ "listen = ::1:80", 0 },
+		{ "listen = 127.0.0.1:0", 0 },
+		{ "listen = 127.0.0.1:65536", 0 },
+		{ "listen = :80", 0 },
+		{ "trusted_proxy = 127.0.0.1", 1 },
+		{ "trusted_proxy = ::1", 1 },
+		{ "trusted_proxy = 10.0.0.0/8", 0 },
+		{ "trusted_proxy = proxy.example", 0 },
+		{ "base_url = https://beian.example/console", 1 },
+		{ "base_url = ftp://x", 0 },
+		{ "base_url = https://x/\"><script>", 0 },
+		{ "session_idle = 0", 0 },
+		{ "session_idle = 5s", 1 },
+		{ "request_max = 100", 0 },
+		{ "threads = 0", 0 },
+		{ "cache_max = 0", 1 },
+		{ "login_fail_max = 0", 0 },
+		{ "password_file = x", 0 },
+	};
+	struct config *c;
+	char err[512], text[1024];
+
+	c = config_parse(NULL, 0, NULL, NULL, err, sizeof(err));
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(c->web_listen, "127.0.0.1:8080");
+		CHECK_STR(c->web_base_url, "");
+		CHECK(c->web_tls_cert == NULL && c->web_tls_key == NULL);
+		CHECK_STR(c->web_trusted_proxy, "");
+		CHECK_INT(c->web_session_idle, 1800);
+		CHECK_INT(c->web_request_max, 12 << 20);
+		CHECK_INT(c->web_login_fail_max, 5);
+		CHECK_INT(c->web_login_fail_window, 900);
+		CHECK_INT(c->web_threads, 4);
+	}
+	config_free(c);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "[web]\n%s\n", rows[i].line);
+		c = config_parse(text, strlen(text), "t.conf", "/tmp", err,
+		    sizeof(err));
+		CHECKM((c != NULL) == rows[i].ok, "%s: %.200s", rows[i].line,
+		    c ? "accepted" : err);
+		config_free(c);
+	}
+	snprintf(text, sizeof(text), "[web]\ntls_cert = c.pem\n"
+	    "tls_key = /etc/k.pem\n");
+	c = config_parse(text, strlen(text), "t.conf", "/srv", err,
+	    sizeof(err));
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_STR(c->web_tls_cert, "/srv/c.pem");
+		CHECK_STR(c->web_tls_key, "/etc/k.pem");
+	}
+	config_free(c);
 }

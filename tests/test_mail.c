@@ -32,6 +32,10 @@ static const struct mail_param full_params[] = {
 	{ "tracking_id", "BA-2026-000123" },
 	{ "state", "under_review" },
 	{ "filing_type", "firstFiling" },
+	{ "filing_type_zh", "首次备案（firstFiling）" },
+	{ "filing_type_en", "first filing (firstFiling)" },
+	{ "state_zh", "审核中（under_review）" },
+	{ "state_en", "under review (under_review)" },
 	{ "sponsor_name", "示例网络科技有限公司" },
 	{ "sites", "示例网站" },
 	{ "domains", "example.cn www.example.cn" },
@@ -460,24 +464,25 @@ UNIT_TEST(mail_sections_optional)
 		{ "tracking_id", "BA-2026-000124" },
 		{ "filing_type", "addSite" },
 		{ "sponsor_name", "" },	/* empty counts as absent */
+		{ "filing_type_zh", "新增网站（addSite）" },
 	};
 	char *subj, *body;
 
 	spec_full(&sp, "received");
 	sp.params = few;
-	sp.nparams = 3;
+	sp.nparams = 4;
 	CHECK(mail_render(&sp, &subj, &body, NULL, 0) == 0);
 	CHECK(strstr(body, "主办者") == NULL);
 	CHECK(strstr(body, "Sponsor") == NULL);
 	CHECK(strstr(body, "BA-2026-000124") != NULL);
 	/* a hidden standalone section leaves no empty line behind */
-	CHECK(strstr(body, "addSite\n\n下一步") != NULL);
+	CHECK(strstr(body, "新增网站（addSite）\n\n下一步") != NULL);
 	free(subj);
 	free(body);
 
 	/* approved_owner of a later filing: no password, no password text */
 	spec_full(&sp, "approved_owner");
-	sp.nparams = 8;	/* full_params up to site_licences */
+	sp.nparams = 12;	/* full_params up to site_licences */
 	CHECK(mail_render(&sp, &subj, &body, NULL, 0) == 0);
 	CHECK(strstr(body, "备案密码") == NULL);
 	CHECK(strstr(body, "京ICP备2026000123号-1") != NULL);
@@ -486,7 +491,7 @@ UNIT_TEST(mail_sections_optional)
 
 	/* invalid about an unreadable upload: no tracking id */
 	spec_full(&sp, "invalid");
-	sp.params = full_params + 14;	/* upload, intake_address */
+	sp.params = full_params + 18;	/* upload, intake_address */
 	sp.nparams = 2;
 	sp.tag = NULL;
 	CHECK(mail_render(&sp, &subj, &body, NULL, 0) == 0);

@@ -562,6 +562,12 @@ UNIT_TEST(mailer_eml_whole_flow)
 			CHECK(strstr(p.text, "张核验") != NULL);
 			CHECK(strstr(p.text, "北京示例科技有限公司") != NULL);
 			CHECK(strstr(p.text, "示例云") != NULL);
+			/* the type by its label, the name beside it */
+			CHECK(strstr(p.text, "备案类型：首次备案（firstFiling）") !=
+			    NULL);
+			CHECK(strstr(p.text, "Filing type: first filing "
+			    "(firstFiling)") != NULL);
+			CHECK(strstr(p.text, "{{") == NULL);
 			snprintf(want, sizeof(want), "filename=\"%s.zip\"", id);
 			CHECK(strstr(p.raw, want) != NULL);
 			CHECK(strstr(p.raw, "filename=\"verification.xml\"") != NULL);

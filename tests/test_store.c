@@ -401,6 +401,69 @@ sql_int(sqlite3 *db, const char *sql)
 	" created, updated) VALUES('京ICP备2026999999号-1', 'x', 1, '" state \
 	"', 0, 0)"
 
+/* A database of this version back to the shape of schema version 4:
+ * without the console's tables, its channel and the events' origin. */
+#define TO_VERSION_4 "DROP TABLE sessions; DROP TABLE accounts;" \
+	"DROP TABLE highwater; DROP TABLE recipient_counts;" \
+	"DROP TABLE counters; DROP TABLE limits; DROP TABLE channels;" \
+	"PRAGMA writable_schema = ON;" \
+	"UPDATE sqlite_schema SET sql = replace(replace(sql," \
+	" ' OR channel = ''web'')', ')'), ', origin TEXT)', ')')" \
+	" WHERE name = 'events';" \
+	"PRAGMA writable_schema = OFF;" \
+	"PRAGMA user_version = 4;"
+
+/*
+ * Schema version 4 to the newest (migration 8, the console's): a
+ * database of version 4 gains the console's accounts and sessions, the
+ * channel web and the events' origin; its events stay.
+ */
+UNIT_TEST(store_migration_console)
+{
+	struct tctx t;
+	sqlite3 *db;
+	char err[256];
+	int64_t events;
+
+	tctx_open(&t);
+	file_new(t.st, NULL, NULL, T0, NULL, NULL);
+	store_close(t.st);
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, TO_VERSION_4, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel)"
+	    " VALUES(0, 'system', 'web')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel,"
+	    " source) VALUES(0, 'system', 'cli', 'v4')", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	events = sql_int(db, "SELECT count(*) FROM events");
+	sqlite3_close(db);
+
+	t.st = store_open(t.db, &t.cfg, err, sizeof(err));
+	CHECKM(t.st != NULL, "%s", err);
+	store_close(t.st);
+	t.st = NULL;
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), store_schema_version());
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM events"), events);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM events WHERE source = 'v4'"
+	    " AND origin IS NULL"), 1);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel,"
+	    " origin) VALUES(0, 'operator', 'web', '192.0.2.7')", NULL, NULL,
+	    NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "INSERT INTO events(at, actor_kind, channel)"
+	    " VALUES(0, 'system', 'www')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM accounts"), 0);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM sessions"), 0);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(db);
+	tctx_close(&t);
+}
+
 /*
  * The CHECKs that list the allowed values: an IN list there made SQLite
  * build two temporary b-trees for every event and mail inserted.  A
@@ -423,6 +486,7 @@ UNIT_TEST(store_checks_without_in_lists)
 	events = sql_int(db, "SELECT count(*) FROM events");
 	CHECK(events > 0);
 	/* back to version 3, as such a database is on disk */
+	CHECK(sqlite3_exec(db, TO_VERSION_4, NULL, NULL, NULL) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA writable_schema = ON;"
 	    "UPDATE sqlite_schema SET sql = replace(replace(sql,"
 	    " 'CHECK(actor_kind = ''owner'' OR actor_kind = ''provider'' OR"
@@ -441,9 +505,7 @@ UNIT_TEST(store_checks_without_in_lists)
 	    " 'CHECK(state IN (''queued'',''sending'',''sent'',''deferred'',"
 	    "''failed''))') WHERE name = 'outbox';"
 	    "PRAGMA writable_schema = OFF;"
-	    /* and without the tables of later versions */
-	    "DROP TABLE recipient_counts; DROP TABLE counters;"
-	    "DROP TABLE limits;"
+	    /* (TO_VERSION_4 dropped the tables of later versions) */
 	    "PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);

@@ -233,6 +233,59 @@ UNIT_TEST(worker_parse)
 	config_free(cf);
 }
 
+/* WJ_VIEW: one package as uploaded comes back with its files' bytes,
+ * which WJ_PARSE leaves out (the daemon keeps the upload itself). */
+UNIT_TEST(worker_view)
+{
+	struct config *cf = test_config("");
+	struct worker_pool *p;
+	struct worker_result parsed, viewed;
+	struct upload *local;
+	int fd;
+
+	if (cf == NULL)
+		return;
+	if ((p = pool_new(cf, 1)) == NULL) {
+		config_free(cf);
+		return;
+	}
+	fd = open_fixture("archive/valid.zip");
+	if (fd >= 0 && run_job(p, WJ_PARSE, fd, "valid.zip", &parsed) == 0 &&
+	    run_job(p, WJ_VIEW, fd, "valid.zip", &viewed) == 0) {
+		CHECK(parsed.status == WR_OK && viewed.status == WR_OK);
+		local = local_upload(cf, fd, "valid.zip");
+		CHECK(local != NULL && local->nitems == 1);
+		CHECK(parsed.upload != NULL && parsed.upload->nitems == 1 &&
+		    viewed.upload != NULL && viewed.upload->nitems == 1);
+		if (local != NULL && local->nitems == 1 && parsed.upload &&
+		    parsed.upload->nitems == 1 && viewed.upload &&
+		    viewed.upload->nitems == 1) {
+			const struct item *l = &local->items[0];
+			const struct item *a = &parsed.upload->items[0];
+			const struct item *v = &viewed.upload->items[0];
+
+			CHECK_INT(v->nfiles, l->nfiles);
+			CHECK(v->filing != NULL);
+			for (size_t i = 0; i < l->nfiles && i < v->nfiles &&
+			    i < a->nfiles; i++) {
+				CHECK(a->files[i].data == NULL);
+				CHECK_STR(v->files[i].name, l->files[i].name);
+				CHECK(v->files[i].data != NULL &&
+				    v->files[i].size == l->files[i].size &&
+				    memcmp(v->files[i].data, l->files[i].data,
+				    l->files[i].size) == 0);
+			}
+		}
+		upload_free(local);
+		upload_free(parsed.upload);
+		upload_free(viewed.upload);
+	}
+	if (fd >= 0)
+		close(fd);
+	worker_pool_free(p);
+	config_free(cf);
+}
+
 UNIT_TEST(worker_refusals)
 {
 	static const struct {

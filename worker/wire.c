@@ -377,14 +377,31 @@ wb_finish(struct wbuf *b, unsigned char **out, size_t *len)
 	*len = b->len;
 }
 
+static void
+encode_upload(const struct upload *u, int lean, unsigned char **out,
+    size_t *len);
+
 void
 wire_encode_upload(const struct upload *u, unsigned char **out, size_t *len)
+{
+	encode_upload(u, wire_upload_lean(u), out, len);
+}
+
+void
+wire_encode_upload_all(const struct upload *u, unsigned char **out,
+    size_t *len)
+{
+	encode_upload(u, 0, out, len);
+}
+
+static void
+encode_upload(const struct upload *u, int lean, unsigned char **out,
+    size_t *len)
 {
 	struct wbuf b = { NULL, 0, 0 };
 	struct wref *refs;
 	uint32_t *name_idx, *data_idx;
 	size_t total = 0, flat, reserve = 4096;
-	int lean = wire_upload_lean(u);
 
 	for (size_t i = 0; i < u->nitems; i++)
 		total += u->items[i].nfiles;

@@ -290,7 +290,7 @@ worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
 		provider = "";
 	if (strlen(name) > WORKER_NAME_MAX || strlen(provider) >
 	    WORKER_PROV_MAX || (kind != WJ_WHOLE && kind != WJ_PARSE &&
-	    kind != WJ_MAIL))
+	    kind != WJ_MAIL && kind != WJ_VIEW))
 		return -1;
 	if (*provider != '\0' && config_provider_find(p->cf, provider) == NULL)
 		return -1;
@@ -427,8 +427,8 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 	} else if (a.kind == WIRE_WHOLE && w->kind[0] == WJ_WHOLE) {
 		res->status = WR_OK;
 		res->whole = a.whole;
-	} else if (a.kind == WIRE_UPLOAD && w->kind[0] == WJ_PARSE &&
-	    a.upload->mail == NULL) {
+	} else if (a.kind == WIRE_UPLOAD && (w->kind[0] == WJ_PARSE ||
+	    w->kind[0] == WJ_VIEW) && a.upload->mail == NULL) {
 		res->status = WR_OK;
 		res->upload = a.upload;
 	} else if (a.kind == WIRE_UPLOAD && w->kind[0] == WJ_MAIL &&

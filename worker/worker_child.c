@@ -503,7 +503,7 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 	int r;
 
 	if (fd == -1 || (kind != WJ_WHOLE && kind != WJ_PARSE &&
-	    kind != WJ_MAIL)) {
+	    kind != WJ_MAIL && kind != WJ_VIEW)) {
 		wire_encode_error("malformed job", frame, flen);
 		return;
 	}
@@ -542,7 +542,10 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 		} else {
 			u = upload_read(*name ? name : NULL, buf, len,
 			    &cs.ctx, UPLOAD_HASH);
-			wire_encode_upload(u, frame, flen);
+			if (kind == WJ_VIEW)
+				wire_encode_upload_all(u, frame, flen);
+			else
+				wire_encode_upload(u, frame, flen);
 			upload_free(u);
 			check_setup_fini(&cs);
 		}

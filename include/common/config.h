@@ -79,6 +79,16 @@ struct config {
 	uint64_t smtp_timeout, smtp_retry_min, smtp_retry_max, smtp_max_age; /* seconds */
 	uint64_t smtp_recipient_max; /* mail-caused mails an outside address
 	                              * gets a day */
+	/* [web]: the staff console (beiand-web) */
+	char *web_listen;        /* "host:port"; "" = no console */
+	char *web_base_url;      /* "" = http(s)://listen */
+	char *web_tls_cert, *web_tls_key; /* absolute, or NULL: plain HTTP */
+	char *web_trusted_proxy; /* an IP address, or "" */
+	uint64_t web_session_idle;       /* seconds */
+	uint64_t web_request_max;        /* bytes of one request's body */
+	uint64_t web_login_fail_max;     /* failed logins per account or address */
+	uint64_t web_login_fail_window;  /* seconds they count for */
+	uint64_t web_connections_max, web_threads, web_cache_max;
 	/* [bureau.NN] and [provider.CODE], in file order */
 	struct config_bureau *bureaus;
 	size_t nbureaus;

@@ -20,6 +20,7 @@ enum config_section {
 	SECT_SMTP,
 	SECT_BUREAU,
 	SECT_PROVIDER,
+	SECT_WEB,
 };
 
 struct config_parser {

@@ -36,7 +36,9 @@ enum wf_actor {
 #define WF_NACTORS 5
 #define WF_ACTOR_BIT(a) (1u << (a))
 
-enum wf_channel { WF_CHANNEL_SPOOL, WF_CHANNEL_MAIL, WF_CHANNEL_CLI };
+/* web: the staff console (beiand-web), an account acting from a browser */
+enum wf_channel { WF_CHANNEL_SPOOL, WF_CHANNEL_MAIL, WF_CHANNEL_CLI,
+	WF_CHANNEL_WEB };
 
 enum wf_role {
 	WF_ROLE_OWNER,
@@ -119,7 +121,8 @@ int workflow_resubmit_target(enum wf_state from, enum wf_actor actor,
  */
 size_t workflow_mails_select(const struct wf_transition *t, int delegated,
     enum wf_channel channel, struct wf_mail out[WF_MAX_MAILS]);
-/* WF_ROLE_PROVIDER for spool, WF_ROLE_SENDER for mail; -1 for the CLI. */
+/* WF_ROLE_PROVIDER for spool, WF_ROLE_SENDER for mail; -1 for the CLI
+ * and the console (which submit no packages of their own). */
 int workflow_submitter_role(enum wf_channel channel, enum wf_role *role);
 
 /* invalid, approved and withdrawn. */

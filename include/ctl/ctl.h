@@ -66,6 +66,8 @@ void ctl_put_file_error(const char *path, int err);
 int ctl_provider(int argc, char **argv, const struct config *cf);
 /* ctl_probe.c: a connection to the mail server as the daemon makes it */
 int ctl_probe(int argc, char **argv, const struct config *cf);
+/* ctl_user.c: the staff console's accounts */
+int ctl_user(int argc, char **argv, const struct config *cf);
 
 /* Output helpers shared by the verbs. */
 struct errlist;

@@ -18,7 +18,7 @@
 #include "store/store.h"
 
 #define REPLY_MAX 512
-#define MAIL_PARAMS_MAX 24
+#define MAIL_PARAMS_MAX 32
 #define ATTACH_MAX 4
 
 struct config;

@@ -13,6 +13,9 @@
  *   tracking_id      BA-2026-000123 (absent for a mail about no filing)
  *   state            the filing's state word (withdrawn: the state it left)
  *   filing_type      firstFiling | addSite | cancelSite | cancelAccess
+ *   filing_type_zh   首次备案（firstFiling）: the label (common/labels.h)
+ *   filing_type_en   first filing (firstFiling)
+ *   state_zh, state_en  the state's label the same way (withdrawn)
  *   sponsor_name     the sponsor (主办者)
  *   sites            website names, one per line or comma separated
  *   domains          domains, space or comma separated

@@ -173,6 +173,15 @@ void handback_free(struct handback *h);
  * accepted without the password.
  */
 char *filing_to_xml(const struct filing *f, size_t *lenp);
+/*
+ * A verification record as FORMAT.md §6 writes it: the attributes and
+ * elements v has (checks[i] == -1 and NULL fields are left out; remarks
+ * only when v->nissues > 0), markup characters escaped.  The strings
+ * must be UTF-8 (the caller checks what a person typed).  Returns a
+ * malloc'd NUL-terminated string.  beianctl verify and the console make
+ * their records with it, then parse them back like any other.
+ */
+char *verification_to_xml(const struct verification *v, size_t *lenp);
 
 /* Set up libxml2 once per process (before any sandboxing); idempotent. */
 void xmldoc_init(void);

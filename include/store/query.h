@@ -25,6 +25,7 @@ struct store_event {
 	char *actor, *actor_kind, *channel;
 	char *from, *to;  /* from NULL for the first */
 	char *reason, *source;
+	char *origin;     /* the console's client address, else NULL */
 };
 
 struct store_error_row {

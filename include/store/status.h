@@ -34,6 +34,19 @@ int store_quarantine_remove(struct store *st, const char *item); /* 1: none */
  * claim's whole name before quarantine names were made short).  1: none. */
 int store_quarantine_rename(struct store *st, const char *item,
     const char *to);
+/*
+ * Process a quarantined item again (beianctl requeue, the console's
+ * quarantine page): rename spool_dir/quarantine/ITEM back to
+ * spool_dir/SOURCE, or, for a mail kept for the operator (source
+ * "mail:V-U"), state_dir/quarantine/ITEM into state_dir/inbox/, where
+ * the daemon takes it up afresh; drop its .reason and its row.  item is one file name;
+ * source must be a relative path without "." or ".." components.
+ * Returns 0 and *source (malloc'd); 1 when there is no such item; -1 with
+ * store_errmsg() saying why (its source is not known, a file of that
+ * name came since, the rename failed, a database error) and nothing moved.
+ */
+int store_quarantine_requeue(struct store *st, const char *spool_dir,
+    const char *item, char **source);
 int store_quarantine_list(struct store *st,
     int (*cb)(const char *item, const char *source, time_t at,
         const char *reason, void *), void *arg);

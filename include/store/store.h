@@ -145,6 +145,12 @@ struct store_actor {
 	                       * reply_cap reached) */
 	const char *source;   /* Message-ID or sha256 hex of the input */
 	time_t now;           /* 0: time(NULL) */
+	/* the console: the client's address, kept in the event as origin
+	 * (NULL for the other channels) */
+	const char *origin;
+	/* a bureau account of the console acts for this province only
+	 * (NOT_YOUR_FILING otherwise); NULL: any */
+	const char *province;
 };
 
 /* ---- helpers -------------------------------------------------------- */

@@ -64,4 +64,17 @@ int store_actor_may(struct store *st, const char *id,
     const struct store_actor *who, const char *owner_token,
     struct errlist *errs, enum wf_state *state);
 
+/*
+ * A provider hands the bureau's rejection on to the owner
+ * (returned_to_provider → returned_to_owner, reason "handback") with
+ * issues, or, when nissues is 0, with the filing's last errors (the
+ * bureau's reason, as the rejection recorded it).  Refused (1) as
+ * store_transition() is, and with WRONG_STATE when the filing is not
+ * returned_to_provider (the table's row to returned_to_owner also
+ * serves the provider's return from awaiting_verification).
+ */
+int store_handback(struct store *st, const char *id,
+    const struct store_issue *issues, size_t nissues,
+    const struct store_actor *who, struct store_result *out);
+
 #endif

@@ -63,6 +63,10 @@ void wire_encode_upload(const struct upload *u, unsigned char **out,
  * and hashes but not their bytes, which the parent never reads.
  */
 int wire_upload_lean(const struct upload *u);
+/* As wire_encode_upload(), always with every content's bytes (WJ_VIEW:
+ * the parent shows the files). */
+void wire_encode_upload_all(const struct upload *u, unsigned char **out,
+    size_t *len);
 void wire_encode_whole(enum ar_whole w, unsigned char **out, size_t *len);
 void wire_encode_error(const char *reason, unsigned char **out, size_t *len);
 

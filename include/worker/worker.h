@@ -31,8 +31,10 @@ struct worker_pool;
 enum worker_job_kind {
 	WJ_WHOLE, /* ar_check_whole(): may the upload be claimed? */
 	WJ_PARSE, /* upload_read(..., UPLOAD_HASH): the items */
-	WJ_MAIL   /* a raw mail (.eml): its package as items, and
+	WJ_MAIL,  /* a raw mail (.eml): its package as items, and
 	           * upload->mail (DESIGN.md "Owner mail (IMAP)") */
+	WJ_VIEW   /* as WJ_PARSE, with every file's bytes even for one
+	           * package kept as uploaded: the console shows them */
 };
 
 enum worker_status {

@@ -39,6 +39,7 @@
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/syncer.h"
+#include "lib/version.h"
 #include "mail/smtp.h"
 #include "parsers/filing.h"
 #include "parsers/package.h"
@@ -458,7 +459,7 @@ loop(struct daemon *d)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: beiand [-c FILE] [-f] [-n] [-v]\n");
+	fprintf(stderr, "usage: beiand [-c FILE] [-f] [-n] [-v] [-V]\n");
 	exit(2);
 }
 
@@ -471,7 +472,7 @@ beiand_main(int argc, char **argv)
 	int ch, fg = 0, check = 0, verbose = 0;
 
 	d.sfd = -1;
-	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fnvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			d.cfpath = optarg;
@@ -485,6 +486,9 @@ beiand_main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'V':
+			printf("beiand %s\n", beiand_version);
+			return 0;
 		default:
 			usage();
 		}

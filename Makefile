@@ -8,20 +8,21 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
+# the one version: the first line of debian/changelog
+VERSION  := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 B        ?= build
 PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma libmicrohttpd
 # the drivers of the tests, benchmarks and fuzzers link with the same
 export BEIAND_PKGS = $(PKGS)
 
-# Debian packages the build, the tests and `make run` need.
-DEBS = build-essential pkg-config clang libclang-rt-14-dev \
-       libxml2-dev libxml2-utils libarchive-dev libarchive-tools \
-       libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev zlib1g-dev liblzma-dev libetpan-dev libidn2-dev \
-       libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
-       python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
-       openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \
-       openssl iproute2 procps systemd groff-base acl \
-       libmicrohttpd-dev chromium chromium-driver python3-selenium fonts-wqy-zenhei
+# Debian packages, listed once in debian/control (read by debian/deps):
+# `make run` needs the build and run ones (and the demonstration's
+# driver, python3), `make test` adds the test-only ones, `make deb` the
+# packaging tools.
+DEMO_DEBS = build-essential python3
+DEBS_RUN  = $(DEMO_DEBS) $(shell sh debian/deps build) $(shell sh debian/deps run)
+DEBS_TEST = $(DEBS_RUN) $(shell sh debian/deps test)
+DEBS_DEB  = $(DEBS_RUN) $(shell sh debian/deps deb)
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wvla -Wpointer-arith -Wwrite-strings \
@@ -55,25 +56,31 @@ BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-web
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
-.PHONY: all deps test unit asan fuzz bench install clean run help fixtures print-pkgs
+.PHONY: print-version all deps deps-test deps-deb deb check-deb test unit asan fuzz bench install clean run help fixtures print-pkgs
 
 all: $(BINS)
 
 print-pkgs:
 	@echo $(PKGS)
 
+print-version:
+	@echo $(VERSION)
+
 help:
 	@echo "make            build $(B)/beiand, $(B)/beianctl and $(B)/beiand-web"
-	@echo "make deps       install the missing Debian packages"
+	@echo "make deps       install the missing Debian packages (build, run; deps-test, deps-deb)"
 	@echo "make test       deps, build, fixtures, unit and integration tests"
 	@echo "make asan       the test suite under -fsanitize=address,undefined"
 	@echo "make fuzz       build the libFuzzer targets and run each briefly"
 	@echo "make bench      throughput figures against a shell pipeline"
 	@echo "make run        set up and run the daemon on the default config"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=..."
+	@echo "make deb        the Debian package beiand_$(VERSION)_*.deb"
+	@echo "make check-deb  build, install, purge the package (changes the system)"
 
-deps:
-	@missing=$$(for p in $(DEBS); do \
+# install-debs PACKAGES: those not yet installed (as root), or say how
+define install-debs
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	  done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -84,6 +91,16 @@ deps:
 	echo "installing:" $$missing; \
 	echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+endef
+
+deps:
+	$(call install-debs,$(DEBS_RUN))
+
+deps-test:
+	$(call install-debs,$(DEBS_TEST))
+
+deps-deb:
+	$(call install-debs,$(DEBS_DEB))
 
 $(B)/libbeiand.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -115,6 +132,9 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+$(B)/lib/version.o: CPPFLAGS += -DBEIAND_VERSION='"$(VERSION)"'
+$(B)/lib/version.o: debian/changelog
+
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 fixtures: $(B)/fixtures/.stamp
@@ -126,7 +146,7 @@ $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.p
 unit: $(B)/unit fixtures
 	BEIAND_FIXTURES=$(B)/fixtures $(B)/unit
 
-test: deps
+test: deps-test
 	$(MAKE) all $(B)/unit fixtures
 	B=$(B) tests/run
 
@@ -135,11 +155,11 @@ asan:
 
 FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 20
-fuzz: deps
+fuzz: deps-test
 	$(MAKE) B=build-fuzz CC=clang SAN=1 CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" build-fuzz/libbeiand.a fixtures
 	B=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
 
-bench: deps
+bench: deps-test
 	$(MAKE) all fixtures
 	B=$(B) bench/run
 
@@ -167,11 +187,22 @@ install: all
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/beiand
 	@# never overwrite an administrator's configuration
 	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf ]; then \
-	  sed -e 's|^spool_dir\( *\)= spool  *;|spool_dir\1= /var/spool/beiand ;|' \
-	      -e 's|^state_dir\( *\)= var  *;|state_dir\1= /var/lib/beiand ;|' \
-	      docs/beiand.conf.example > $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf && \
+	  sh docs/mkconf.sh /var/spool/beiand /var/lib/beiand <docs/beiand.conf.example \
+	      >$(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf && \
 	  chmod 0640 $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf; \
 	fi
 
+# deb: the Debian package, beiand_$(VERSION)_<arch>.deb here (lintian's
+# findings: debian/README.source)
+deb: deps-deb
+	dpkg-buildpackage -us -uc -b -Pnocheck
+	mv ../beiand_$(VERSION)_*.deb .
+	rm -f ../beiand_$(VERSION)_*.buildinfo ../beiand_$(VERSION)_*.changes
+
+# check-deb: build, install, use, remove, purge and install again the
+# package on this machine (it changes the system: not part of `make test`)
+check-deb: deb deps-test
+	sh tests/it_deb.sh beiand_$(VERSION)_*.deb
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb

@@ -395,6 +395,19 @@ config_parse(const char *text, size_t len, const char *file,
 	p.errsize = errsize;
 	if (config_apply(&p, text, len) == -1)
 		goto fail;
+	/* A file replaces the built-in examples as a whole: the providers
+	 * and provinces it names, none if it names none (the examples only
+	 * serve a run without any file). */
+	if (!p.own_providers) {
+		for (size_t i = 0; i < c->nproviders; i++)
+			config_provider_clear(&c->providers[i]);
+		c->nproviders = 0;
+	}
+	if (!p.own_bureaus) {
+		for (size_t i = 0; i < c->nbureaus; i++)
+			config_bureau_clear(&c->bureaus[i]);
+		c->nbureaus = 0;
+	}
 	free(base);
 	config_finish(c);
 	c->path = xstrdup(file);

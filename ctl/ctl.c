@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "ctl/ctl.h"
 #include "lib/compat.h"
+#include "lib/version.h"
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "store/highwater.h"
@@ -50,7 +51,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: beianctl [-c FILE] VERB ...\n"
+	    "usage: beianctl [-c FILE] VERB ...   (beianctl -V: the version)\n"
 	    "  check [--provider CODE] [--json] PACKAGE...\n"
 	    "  submit [--provider CODE] PACKAGE\n"
 	    "  status [--json]\n"
@@ -93,6 +94,9 @@ ctl_main(int argc, char **argv)
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			cfpath = argv[i + 1];
 			i += 2;
+		} else if (strcmp(argv[i], "-V") == 0) {
+			printf("beianctl %s\n", beiand_version);
+			return CTL_OK;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage();

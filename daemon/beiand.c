@@ -44,6 +44,7 @@
 #include "lib/pidlock.h"
 #include "lib/secret.h"
 #include "lib/syncer.h"
+#include "lib/version.h"
 #include "mail/smtp.h"
 #include "parsers/filing.h"
 #include "parsers/package.h"
@@ -626,7 +627,7 @@ loop(struct daemon *d)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: beiand [-c FILE] [-f] [-n] [-v]\n");
+	fprintf(stderr, "usage: beiand [-c FILE] [-f] [-n] [-v] [-V]\n");
 	exit(2);
 }
 
@@ -670,7 +671,7 @@ beiand_main(int argc, char **argv)
 
 	d.sfd = -1;
 	d.lockfd = d.wakefd = -1;
-	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fnvV")) != -1) {
 		switch (ch) {
 		case 'c':
 			d.cfpath = optarg;
@@ -684,6 +685,9 @@ beiand_main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'V':
+			printf("beiand %s\n", beiand_version);
+			return 0;
 		default:
 			usage();
 		}

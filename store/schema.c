@@ -253,7 +253,9 @@ migrate(struct store *st)
 		goto fail;
 	if (v > NMIGRATIONS) {
 		seterr(st, "database schema version %lld is newer than this "
-		    "program's %d", (long long)v, NMIGRATIONS);
+		    "program's %d: a newer beiand has upgraded it; run "
+		    "that version (nothing was changed)", (long long)v,
+		    NMIGRATIONS);
 		goto fail;
 	}
 	if (v == NMIGRATIONS)

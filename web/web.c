@@ -30,6 +30,7 @@
 
 #include "common/config.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "lib/notify.h"
 #include "lib/xmalloc.h"
 #include "parsers/filing.h"
@@ -311,7 +312,7 @@ web_main(int argc, char **argv)
 			verbose = 1;
 			break;
 		case 'V':
-			printf("beiand-web %s\n", BEIAND_VERSION);
+			printf("beiand-web %s\n", beiand_version);
 			return 0;
 		default:
 			usage();

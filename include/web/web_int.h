@@ -21,10 +21,6 @@ struct store;
 struct web_view;
 struct web_throttle;
 
-#ifndef BEIAND_VERSION
-#define BEIAND_VERSION "0.1"
-#endif
-
 #define WEB_SESSION_COOKIE "beiand_session"
 #define WEB_LOGIN_COOKIE "beiand_login"
 #define WEB_FORM_FIELDS_MAX 256

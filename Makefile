@@ -56,7 +56,7 @@ BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-web
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
-.PHONY: print-version all deps deps-test deps-deb deb check-deb test unit asan fuzz bench install clean run help fixtures print-pkgs
+.PHONY: print-version all deps deps-test deps-deb deb check-deb screenshots test unit asan fuzz bench install clean run help fixtures print-pkgs
 
 all: $(BINS)
 
@@ -191,6 +191,10 @@ install: all
 	      >$(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf && \
 	  chmod 0640 $(DESTDIR)$(SYSCONFDIR)/beiand/beiand.conf; \
 	fi
+
+# screenshots: docs/console-*.png, as tests/it_web.sh takes them
+screenshots: all fixtures
+	B=$(B) WEB_UPDATE_DOCS=1 sh tests/it_web.sh
 
 # deb: the Debian package, beiand_$(VERSION)_<arch>.deb here (lintian's
 # findings: debian/README.source)

@@ -134,7 +134,12 @@ def main():
     global EMPTY_CONF
     d = tempfile.mkdtemp()
     EMPTY_CONF = os.path.join(d, "beiand.conf")
-    open(EMPTY_CONF, "w").close()  # built-in defaults, but never /etc's
+    # the built-in defaults, but never /etc's: a file serves only the
+    # provinces and providers it names, so it names the examples
+    with open("docs/beiand.conf.example") as f:
+        example = f.read()
+    with open(EMPTY_CONF, "w") as f:
+        f.write(example[example.index("[bureau.11]"):])
     fixtures()
     contract()
     shutil.rmtree(d)

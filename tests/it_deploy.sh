@@ -104,8 +104,19 @@ mkrun()
 	chmod 640 "$RC"
 }
 mkrun
+# as installed, the configuration serves no province and no provider yet,
+# and says so; beiand -n passes on it
+out=$(as_beiand "$SBIN" -n -c "$RC" 2>&1) || fail "-n on the installed configuration: $out"
+[ "$out" = "configuration OK" ] || fail "-n on the installed configuration: $out"
+grep -q '^;   beianctl provider add CODE$' "$CONF" ||
+	fail "the installed configuration does not say how to add a provider"
+echo "ok: the installed configuration serves nothing yet; -n passes on it"
 
 # ---- 2. beiand -n, provider add ----------------------------------------------
+# the administrator names the province and the provider (as the example
+# and `provider add` show them)
+sed -n '/^\[bureau.11\]/,$p' docs/beiand.conf.example >>"$CONF"
+mkrun
 P=$R/var/spool/beiand/providers/P001
 out=$(as_beiand "$SBIN" -n -c "$RC" 2>&1) && fail "-n passed without P001's folders: $out"
 echo "$out" | grep -q "^$P: missing, and beiand may not make it" ||

@@ -445,7 +445,7 @@ loop(struct daemon *d)
 			d->collect_ms = now + 1000;
 			if (worker_pool_collect(d->pool, on_result, d) == -1)
 				log_err("worker: a replacement could not be "
-				    "started");
+				    "started: %s", worker_pool_error(d->pool));
 		}
 	}
 	commit_done(d);

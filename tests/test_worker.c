@@ -1,5 +1,5 @@
 /*
- * test_worker: a real pool of forked workers with the built-in
+ * test_worker: a real pool of workers (beiand-worker) with the built-in
  * configuration.  What comes back must equal upload_read() done in this
  * process; refusals (bombs, too many entries) leave the workers alive; a
  * killed worker's job comes back WR_CRASHED and a replacement takes over.
@@ -334,12 +334,37 @@ UNIT_TEST(worker_whole)
 	config_free(cf);
 }
 
-/* What /proc says about a running worker: 1 when sandboxed. */
+/* A "Name: value" number of /proc/PID/status (-1: none). */
+static long
+status_field(pid_t pid, const char *name, int hex)
+{
+	char path[64], line[256];
+	size_t nl = strlen(name);
+	long v = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, name, nl) == 0 && line[nl] == ':')
+			v = strtol(line + nl + 1, NULL, hex ? 16 : 10);
+	fclose(fp);
+	return v;
+}
+
+/*
+ * What /proc says about a running worker: 1 when sandboxed — its own
+ * seccomp filter on top of ours, no_new_privs, no capability, not root
+ * (when we are), its limits.
+ */
 static int
 sandboxed(pid_t pid)
 {
+	static const char *const caps[] = { "CapInh", "CapPrm", "CapEff",
+		"CapAmb" };
 	char path[64], line[256];
-	int nofile = 0, core = 0, fsize = 0, nnp = 0, uid_ok = 0;
+	int nofile = 0, core = 0, uid_ok = 0;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
@@ -350,8 +375,6 @@ sandboxed(pid_t pid)
 			nofile = strstr(line, " 16 ") != NULL;
 		if (strncmp(line, "Max core file size", 18) == 0)
 			core = strstr(line, " 0 ") != NULL;
-		if (strncmp(line, "Max file size", 13) == 0)
-			fsize = strstr(line, " 0 ") != NULL;
 	}
 	fclose(fp);
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
@@ -360,13 +383,18 @@ sandboxed(pid_t pid)
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		unsigned long r, e;
 
-		if (strncmp(line, "NoNewPrivs:", 11) == 0)
-			nnp = atoi(line + 11) == 1;
 		if (sscanf(line, "Uid: %lu %lu", &r, &e) == 2)
 			uid_ok = geteuid() != 0 || (r != 0 && e != 0);
 	}
 	fclose(fp);
-	return nofile && core && fsize && nnp && uid_ok;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (status_field(pid, caps[i], 1) != 0)
+			return 0;
+	return nofile && core && uid_ok &&
+	    status_field(pid, "NoNewPrivs", 0) == 1 &&
+	    status_field(pid, "Seccomp", 0) == 2 &&
+	    status_field(pid, "Seccomp_filters", 0) >
+	    status_field(getpid(), "Seccomp_filters", 0);
 }
 
 /* A fresh worker may still be setting up: give it a second. */

@@ -225,6 +225,12 @@ worker_pool_restarts(const struct worker_pool *p)
 }
 
 pid_t
+worker_pool_pid(const struct worker_pool *p, size_t i)
+{
+	return i < p->n && p->w[i].pid > 0 ? p->w[i].pid : -1;
+}
+
+pid_t
 worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job)
 {
 	for (size_t i = 0; i < p->n; i++)

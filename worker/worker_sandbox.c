@@ -44,8 +44,10 @@
  *   RLIMIT_CPU    soft limit raised before each job to the CPU time used
  *                 so far + WORKER_JOB_CPU seconds: SIGXCPU ends a job
  *                 that spins.
- *   RLIMIT_NOFILE 16; RLIMIT_CORE 0; RLIMIT_FSIZE 0 (SIGXFSZ ignored, so
- *                 a write to a regular file fails instead of killing).
+ *   RLIMIT_NOFILE 16; RLIMIT_CORE 0.  No RLIMIT_FSIZE: the only
+ *                 descriptor it may write besides its socket is stderr
+ *                 (its last words, which may be a log file); it can open
+ *                 no file, and a job's files come read-only or sealed.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -106,11 +108,18 @@ worker_as_limit(const struct input_limits *lim)
 	return (rlim_t)m;
 }
 
+/* Lower a limit to v (never above the hard limit it was started with). */
 static void
 worker_setrlimit(int res, rlim_t v, const char *what)
 {
-	struct rlimit rl = { v, v };
+	struct rlimit rl;
 
+	if (getrlimit(res, &rl) != 0)
+		worker_die(what);
+	if (rl.rlim_max != RLIM_INFINITY && (v == RLIM_INFINITY ||
+	    v > rl.rlim_max))
+		v = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = v;
 	if (setrlimit(res, &rl) != 0)
 		worker_die(what);
 }
@@ -282,7 +291,6 @@ worker_sandbox_enter(const struct config *cf)
 	worker_preload();
 
 	worker_setrlimit(RLIMIT_CORE, 0, "setrlimit(RLIMIT_CORE)");
-	worker_setrlimit(RLIMIT_FSIZE, 0, "setrlimit(RLIMIT_FSIZE)");
 	worker_setrlimit(RLIMIT_NOFILE, WORKER_NOFILE,
 	    "setrlimit(RLIMIT_NOFILE)");
 	if (!WORKER_ASAN)

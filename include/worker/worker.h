@@ -131,6 +131,10 @@ const char *worker_pool_error(const struct worker_pool *p);
 /* Workers replaced since the pool started (beiand_worker_restarts_total). */
 uint64_t worker_pool_restarts(const struct worker_pool *p);
 
+/* The pid of worker i (0 .. n-1 of worker_pool_new), or -1 while it is
+ * not running (for tests: its /proc). */
+pid_t worker_pool_pid(const struct worker_pool *p, size_t i);
+
 /* The pid of the worker that has job, or -1 (for tests: kill it). */
 pid_t worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job);
 

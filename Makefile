@@ -57,7 +57,7 @@ LIB_SRC   = $(filter-out $(MAIN_SRC),$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
-BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-worker
+BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-worker $(B)/beiand-imap
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
@@ -69,7 +69,7 @@ print-pkgs:
 	@echo $(PKGS)
 
 help:
-	@echo "make            build $(B)/beiand and $(B)/beianctl"
+	@echo "make            build $(B)/beiand, $(B)/beianctl and their helpers"
 	@echo "make deps       install the missing Debian packages"
 	@echo "make test       deps, build, fixtures, unit and integration tests"
 	@echo "make asan       the test suite under -fsanitize=address,undefined"
@@ -103,6 +103,9 @@ $(B)/beianctl: $(B)/ctl/main_beianctl.o $(B)/libbeiand.a
 $(B)/beiand-worker: $(B)/worker/main_worker.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(B)/beiand-imap: $(B)/mail/main_imap.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -129,7 +132,7 @@ $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.p
 	/usr/bin/python3 tests/mkfixtures.py $(B)/fixtures
 	@touch $@
 
-unit: $(B)/unit $(B)/beiand-worker fixtures
+unit: $(B)/unit $(B)/beiand-worker $(B)/beiand-imap fixtures
 	BEIAND_FIXTURES=$(B)/fixtures $(B)/unit
 
 test: deps
@@ -159,6 +162,7 @@ install: all
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(B)/beiand-worker $(DESTDIR)$(LIBEXECDIR)/beiand-worker
+	install -m 0755 $(B)/beiand-imap $(DESTDIR)$(LIBEXECDIR)/beiand-imap
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/beiand.service > $(DESTDIR)$(UNITDIR)/beiand.service

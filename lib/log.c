@@ -66,6 +66,24 @@ log_sink(void)
 	return log_to;
 }
 
+int
+log_verbosity(void)
+{
+	return log_verbose;
+}
+
+void
+log_init_sink(const char *ident, enum log_sink sink, int verbose)
+{
+	log_ident = ident;
+	log_verbose = verbose;
+	log_to = sink;
+	/* stderr is the daemon's: lines there when the journal is away */
+	log_foreground = sink != LOG_SINK_SYSLOG;
+	if (sink == LOG_SINK_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 static const struct {
 	const char *key;    /* with its '=' */
 	const char *field;

@@ -1,8 +1,10 @@
 /*
  * imap: the owner-mail fetcher; see include/mail/imap.h for the protocol.
  * This file is the parent's side: the frames both ways, the [imap] url,
- * and the fetcher process (fork, read, send, stop).  The child is
- * imap_fetch.c (its loop) over imap_session.c (the IMAP session).
+ * and the fetcher process (start, read, send, stop).  The fetcher is a
+ * program of its own, beiand-imap (imap_sandbox.c: its settings, from
+ * imap_settings.c, and its sandbox), running imap_fetch.c (its loop)
+ * over imap_session.c (the IMAP session).
  *
  * Hostile here: the configured URL and the child's frames (a child talks
  * to the server and may have been subverted).  Frames are decoded as
@@ -10,9 +12,11 @@
  * the child, and a URL error never repeats the password.
  */
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -26,6 +30,7 @@
 
 #include "common/config.h"
 #include "lib/log.h"
+#include "lib/spawn.h"
 #include "lib/xmalloc.h"
 #include "mail/imap.h"
 #include "mail/imap_int.h"
@@ -354,14 +359,33 @@ struct imap_fetcher {
 	char buf[IMAP_FRAME_MAX + 1];
 };
 
+/* The user the fetcher runs as when the daemon is root: the daemon's own
+ * service user, else nobody; never root. */
+#define IMAP_USER     "beiand"
+#define IMAP_FALLBACK "nobody"
+
+/* The environment the fetcher may see: nothing of the parent's but these. */
+static const char *const imap_env_names[] = {
+	"TZ",
+#ifdef BEIAND_SANITIZE
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+#endif
+	NULL
+};
+
 struct imap_fetcher *
 imap_fetcher_start(const struct config *cf, const char *inbox_dir,
     char *err, size_t errsize)
 {
 	struct imap_fetcher *f;
 	struct imap_url u;
-	int sv[2];
-	pid_t pid, parent = getpid();
+	struct spawn s;
+	char path[4096];
+	char *argv[] = { (char *)IMAP_PROGRAM, NULL };
+	unsigned char *set = NULL;
+	size_t setlen = 0;
+	int sv[2] = { -1, -1 }, dirfd = -1;
+	pid_t pid = -1;
 
 	if (cf->imap_url == NULL || *cf->imap_url == '\0') {
 		snprintf(err, errsize, "imap: no [imap] url");
@@ -370,32 +394,94 @@ imap_fetcher_start(const struct config *cf, const char *inbox_dir,
 	if (imap_url_parse(cf->imap_url, &u, err, errsize) == -1)
 		return NULL;
 	imap_url_free(&u);
+	if (spawn_find(IMAP_PROGRAM, path, sizeof(path)) != 0) {
+		snprintf(err, errsize, "imap: no program %s (last tried %s)",
+		    IMAP_PROGRAM, path);
+		return NULL;
+	}
+	memset(&s, 0, sizeof(s));
+	if (geteuid() == 0) {
+		const struct passwd *pw;
+
+		if ((pw = getpwnam(IMAP_USER)) == NULL &&
+		    (pw = getpwnam(IMAP_FALLBACK)) == NULL) {
+			snprintf(err, errsize, "imap: no user %s or %s to run "
+			    "the fetcher as", IMAP_USER, IMAP_FALLBACK);
+			return NULL;
+		}
+		s.drop = 1;
+		s.uid = pw->pw_uid;
+		s.gid = pw->pw_gid;
+	}
+	/* Its folder, handed over open: the fetcher needs no path to it
+	 * (state_dir may be closed to its user), and owns it. */
+	if ((dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 ||
+	    (s.drop && (fchown(dirfd, s.uid, s.gid) == -1 ||
+	    fchmod(dirfd, 0700) == -1))) {
+		snprintf(err, errsize, "imap: inbox %s: %s", inbox_dir,
+		    strerror(errno));
+		goto fail;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		snprintf(err, errsize, "imap: socketpair: %s", strerror(errno));
-		return NULL;
+		goto fail;
 	}
-	if ((pid = fork()) == -1) {
-		snprintf(err, errsize, "imap: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		imap_child_main(cf, inbox_dir, sv[1], parent);
-	}
+	s.path = path;
+	s.argv = argv;
+	s.envp = spawn_env(imap_env_names);
+	s.fds[0] = sv[1];
+	s.fds[1] = dirfd;
+	s.nfds = 2;
+	s.deathsig = SIGTERM;
+	pid = spawn_start(&s);
+	spawn_env_free((char **)s.envp);
 	close(sv[1]);
+	sv[1] = -1;
+	close(dirfd);
+	dirfd = -1;
+	if (pid == -1) {
+		snprintf(err, errsize, "imap: cannot run %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	/* Its settings, the IMAP password among them, as its first frame. */
+	imap_settings_encode(cf, &set, &setlen);
+	if (setlen > IMAP_SETTINGS_MAX ||
+	    send(sv[0], set, setlen, MSG_NOSIGNAL) != (ssize_t)setlen) {
+		snprintf(err, errsize, "imap: sending the fetcher its settings: "
+		    "%s", setlen > IMAP_SETTINGS_MAX ? "too long" :
+		    strerror(errno));
+		goto fail;
+	}
+	explicit_bzero(set, setlen);
+	free(set);
+	set = NULL;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
 		snprintf(err, errsize, "imap: fcntl: %s", strerror(errno));
-		close(sv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return NULL;
+		goto fail;
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->pid = pid;
 	f->fd = sv[0];
 	return f;
+fail:
+	if (set != NULL) {
+		explicit_bzero(set, setlen);
+		free(set);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (dirfd != -1)
+		close(dirfd);
+	return NULL;
 }
 
 int

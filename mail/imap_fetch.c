@@ -3,8 +3,9 @@
  * backoff, the frames it exchanges with the parent, and what it does
  * with each message: report it, store it as inbox_dir/"V-U.eml", report
  * it too large, move it to done_folder once the parent says "done", wait
- * with IDLE.  Started by imap_fetcher_start() (imap.c); the IMAP session
- * itself is imap_session.c.
+ * with IDLE.  Run by the fetcher program (imap_sandbox.c, started by
+ * imap_fetcher_start() in imap.c); the IMAP session itself is
+ * imap_session.c.
  *
  * Hostile here: what the IMAP server sends (sizes, UIDs, header and
  * message bytes) and the parent's frames.  This file never logs a
@@ -19,13 +20,11 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -587,41 +586,17 @@ out:
 	return (imap_now_ms() - start) / 1000;
 }
 
-/* Between fork and the first connection. */
-static void
-imap_child_setup(pid_t parent)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
-		SIGUSR1, SIGUSR2, SIGALRM };
-	sigset_t none;
-
-	/* The parent's handlers and mask (a signalfd) must not apply. */
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-		_exit(0);
-	/*
-	 * The parent's descriptors stay open: the logger caches its own
-	 * (journal, syslog) and would write into whatever a closed number
-	 * came to mean.  This process touches none of the others.
-	 */
-}
-
 void
-imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
-    pid_t parent)
+imap_child_main(const struct config *cf, int dirfd, int sock)
 {
 	struct imap_child c;
 	char err[256];
 	int64_t backoff = 0, lived, delay;
 	struct timespec ts;
 
-	imap_child_setup(parent);
 	memset(&c, 0, sizeof(c));
 	c.sock = sock;
+	c.dirfd = dirfd;
 	if (imap_url_parse(cf->imap_url, &c.url, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		_exit(1);
@@ -632,11 +607,6 @@ imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
 	    xstrdup(cf->imap_ca_file) : NULL;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
-	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c.dirfd == -1) {
-		log_err("imap: inbox %s: %s", inbox_dir, strerror(errno));
-		_exit(1);
-	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
 	    ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;

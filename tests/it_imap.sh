@@ -18,6 +18,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
+# the driver lives in a temporary folder: the fetcher program is the build's
+case "$B" in
+/*) BEIAND_LIBEXEC=$B ;;
+*) BEIAND_LIBEXEC=$(pwd)/$B ;;
+esac
+export BEIAND_LIBEXEC
 
 srv_init || exit 1
 DRIVER=
@@ -43,8 +49,8 @@ build()
 	else
 		# shellcheck disable=SC2086
 		$CC $FLAGS "$@" tests/tool_imap.c mail/imap.c mail/imap_session.c \
-		    mail/imap_fetch.c lib/log.c \
-		    lib/xmalloc.c lib/compat.c $LIBS -o "$T/tool_imap"
+		    mail/imap_fetch.c mail/imap_settings.c lib/log.c lib/spawn.c \
+		    lib/tlv.c lib/xmalloc.c lib/compat.c $LIBS -o "$T/tool_imap"
 	fi
 }
 # a sanitizer build of the library (make asan) needs them at link time too

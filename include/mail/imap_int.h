@@ -1,8 +1,8 @@
 /*
- * imap: what the fetcher's files share (private to mail/imap.c,
- * mail/imap_session.c and mail/imap_fetch.c; no other file includes it).
- * struct imap_child is the fetcher child's state: it lives in the child
- * process only, one per process, no threads.
+ * imap: what the fetcher's files share (private to mail/imap*.c and
+ * mail/main_imap.c; no other file includes it).  struct imap_child is
+ * the fetcher's state: it lives in the fetcher program (beiand-imap)
+ * only, one per process, no threads.
  */
 #ifndef BEIAND_IMAP_INT_H
 #define BEIAND_IMAP_INT_H
@@ -66,10 +66,39 @@ int imap_child_fetch(struct imap_child *c, uint32_t uid,
     uint32_t *size, const char **body, size_t *blen);
 struct mailimap_fetch_type *imap_fetch_type(struct mailimap_fetch_att *att);
 
-/* ---- imap_fetch.c: the child process ----------------------------------- */
+/* ---- imap_fetch.c: the fetcher's loop ----------------------------------- */
 
-/* The child's life, from fork to _exit: never returns. */
-void imap_child_main(const struct config *cf, const char *inbox_dir,
-    int sock, pid_t parent) __attribute__((noreturn));
+/*
+ * The fetcher's life once confined, to its _exit: cf holds only the
+ * fields of imap_settings.c; messages go to the folder dirfd; sock is
+ * its end of the parent's socket.  Never returns.
+ */
+void imap_child_main(const struct config *cf, int dirfd, int sock)
+    __attribute__((noreturn));
+
+/* ---- imap_settings.c: what the parent tells the fetcher ------------------ */
+
+#define IMAP_PROGRAM      "beiand-imap"
+#define IMAP_SETTINGS_MAX 65536 /* bytes of the settings message */
+
+/*
+ * The settings the fetcher needs of cf (and nothing else: see
+ * imap_settings.c), and where its log lines go: a malloc'd *out of *len
+ * bytes, which may hold the IMAP password (wipe it, then free).
+ */
+void imap_settings_encode(const struct config *cf, unsigned char **out,
+    size_t *len);
+/*
+ * In the fetcher: a configuration with only those fields set (free with
+ * config_free), the log sink and verbosity in *sink, *verbose.  NULL
+ * when the message does not decode.
+ */
+struct config *imap_settings_decode(const unsigned char *buf, size_t len,
+    int *sink, int *verbose);
+
+/* ---- imap_sandbox.c: the fetcher program --------------------------------- */
+
+/* main() of beiand-imap: its settings, its sandbox, then imap_child_main. */
+int imap_program_main(int argc, char **argv);
 
 #endif

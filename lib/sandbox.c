@@ -37,15 +37,17 @@ caps_get(struct __user_cap_data_struct d[2])
 	return (int)syscall(SYS_capget, &h, d);
 }
 
+/* Any capability left (the inheritable set too when inh). */
 static int
-caps_any(void)
+caps_any(int inh)
 {
 	struct __user_cap_data_struct d[2];
 
 	if (caps_get(d) != 0)
 		return 1;
 	for (int i = 0; i < 2; i++)
-		if (d[i].effective || d[i].permitted || d[i].inheritable)
+		if (d[i].effective || d[i].permitted ||
+		    (inh && d[i].inheritable))
 			return 1;
 	for (int cap = 0; cap < 64; cap++) {
 		int r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
@@ -75,11 +77,17 @@ sandbox_caps_drop(void)
 		if (r == 1)
 			(void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 	}
-	if (!caps_any())
+	if (!caps_any(1))
 		return 0;
+	/*
+	 * A service manager's filter may refuse capset (systemd's
+	 * ~@privileged).  What is left then is the inheritable set a unit's
+	 * AmbientCapabilities= implies, which gives nothing on its own: no
+	 * ambient set, and no_new_privs makes file capabilities void.
+	 */
 	memset(d, 0, sizeof(d));
 	(void)syscall(SYS_capset, &h, d);
-	return caps_any() ? -1 : 0;
+	return caps_any(0) ? -1 : 0;
 }
 
 /* ---- Landlock ---------------------------------------------------------- */

@@ -28,7 +28,10 @@
  * Empty every capability set: ambient, bounding (where CAP_SETPCAP
  * allows: with no_new_privs set nothing can be gained from it anyway),
  * effective, permitted, inheritable.  0 when none is left in the
- * effective, permitted, inheritable and ambient sets; -1 otherwise.
+ * effective, permitted and ambient sets (the inheritable set alone, when
+ * a service manager's filter refuses capset, gives nothing: without
+ * ambient or file capabilities it never reaches the permitted set);
+ * -1 otherwise.
  */
 int sandbox_caps_drop(void);
 

@@ -117,6 +117,14 @@ $(B)/gen/templates_data.c: $(TEMPLATES) mail/templates/embed.sh
 	@mkdir -p $(@D)
 	sh mail/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
 
+# LIBEXECDIR is compiled into lib/spawn.c: a new value (make install
+# PREFIX=/usr after a plain make) rebuilds it
+$(B)/gen/libexecdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(B)/lib/spawn.o: $(B)/gen/libexecdir
+FORCE:
+
 $(B)/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -8,7 +8,9 @@
 #   1. every parser worker and the IMAP fetcher runs its own seccomp
 #      filter on top of the daemon's (Seccomp_filters above its
 #      parent's), with NoNewPrivs 1, no capability in any set, never as
-#      root; the fetcher has logged in with the IMAP password;
+#      root, holding no descriptor of the database, the configuration
+#      or the spool (a worker: its socket and stdio only); the fetcher
+#      has logged in with the IMAP password;
 #   2. a scan of each one's memory (/proc/PID/maps, /proc/PID/mem) finds
 #      the SMTP password in none of them, the IMAP password in the
 #      fetcher only, and both in the daemon (the scan can see them);
@@ -125,6 +127,17 @@ check_confined()
 		done
 		uid=$(field "$pid" Uid)
 		[ "$uid" != 0 ] || fail "$prog $pid runs as root"
+		# its descriptors: a worker its socket and stdio only; no
+		# helper the database, the configuration or the spool
+		fds=$(ls "/proc/$pid/fd" | sort -n | tr '\n' ' ')
+		[ "$prog" = beiand-imap ] || [ "$fds" = "0 1 2 3 " ] ||
+			fail "$prog $pid: descriptors $fds"
+		for fd in /proc/"$pid"/fd/*; do
+			case "$(readlink "$fd")" in
+			*beiand.db* | *beiand.conf | "$BEIAND_DIR/spool"*)
+				fail "$prog $pid: holds $(readlink "$fd")" ;;
+			esac
+		done
 		echo "ok ($MODE): $prog $pid: Seccomp_filters $f (beiand $pf), NoNewPrivs 1, no capability, uid $uid"
 	done <"$BEIAND_DIR/children"
 }

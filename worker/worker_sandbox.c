@@ -23,17 +23,18 @@
  *
  * What parsing needs from the file system is loaded before: the time
  * zone, libxml2's schemas (built in), the public suffix list, every
- * iconv converter the
- * parsers may open (kept open: glibc unloads a module with its last
- * converter and could not load it again).  After the filter is on, the
- * converters are opened once more as a check: a library that would need
- * a file after all stops the worker at start, not in the middle of a job.
+ * iconv converter the parsers may open (kept open: glibc unloads a
+ * module with its last converter and could not load it again).
+ * libarchive's readers, zlib and liblzma are linked in and read no file;
+ * the worker stays in the C locale, which needs none.  After the filter
+ * is on, the converters are opened once more as a check: a library that
+ * would need a file after all stops the worker at start, not in the
+ * middle of a job.
  *
  * Sanitizer builds (BEIAND_SANITIZE, `make asan`) widen the filter by
- * the calls AddressSanitizer's reports and LeakSanitizer need (open
- * among them: there an open is refused by Landlock, with an error) and
- * let the worker read /proc: an exception compiled into those builds
- * only.
+ * the calls AddressSanitizer's and UBSan's reports make (open among
+ * them: there an open is refused by Landlock, with an error) and let
+ * the worker read /proc: an exception compiled into those builds only.
  *
  * Limits (per worker):
  *   RLIMIT_AS     max(1 GiB, 4 × archive_max_unpacked + archive_max_bytes

@@ -20,6 +20,7 @@
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "lib/xmalloc.h"
+#include "parsers/mime.h"
 #include "parsers/package.h"
 #include "worker/worker.h"
 #include "test_wire.h"
@@ -866,6 +867,75 @@ UNIT_TEST(worker_mail)
 	CHECK_INT(worker_pool_restarts(p), 0);
 	free(zip);
 	free(batch);
+	worker_pool_free(p);
+	config_free(cf);
+}
+
+/*
+ * Every charset the parsers convert from, decoded in a sandboxed worker
+ * (its converters opened before its filter) exactly as in this process:
+ * a bureau's "REJECT: reason" in each.
+ */
+UNIT_TEST(worker_mail_charsets)
+{
+	static const struct {
+		const char *charset;
+		const char *reason; /* in that charset */
+	} cases[] = {
+		{ "gb2312", "\xc0\xed\xd3\xc9" },          /* 理由 */
+		{ "gbk", "\xc0\xed\xd3\xc9" },
+		{ "gb18030", "\x81\x30\x81\x30" },        /* U+0080 */
+		{ "big5", "\xb2\x7a\xa5\xd1" },           /* 理由 */
+		{ "big5-hkscs", "\x88\x40" },
+		{ "iso-8859-1", "caf\xe9" },
+		{ "windows-1252", "\x80 5" },             /* € 5 */
+	};
+	struct config *cf = test_config("[imap]\naddress = intake@example.test\n");
+	struct worker_pool *p;
+
+	if (cf == NULL)
+		return;
+	if ((p = pool_new(cf, 1)) == NULL) {
+		config_free(cf);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *mail, *want, *text;
+		struct worker_result res;
+		int fd = memfd_create("test-mail", MFD_CLOEXEC);
+
+		text = xasprintf("REJECT: %s", cases[i].reason);
+		want = mime_charset_decode(cases[i].charset, cases[i].reason,
+		    strlen(cases[i].reason));
+		mail = xasprintf("From: review@bureau.example\r\n"
+		    "Message-ID: <c%zu@bureau.example>\r\n"
+		    "Subject: Re: [BA-2026-000123] [review:ABCDEFGHJKMNPQRS]\r\n"
+		    "Content-Type: text/plain; charset=%s\r\n\r\n%s\r\n", i,
+		    cases[i].charset, text);
+		CHECK(fd != -1 && write(fd, mail, strlen(mail)) ==
+		    (ssize_t)strlen(mail));
+		/* the case must be one the converter decodes, not U+FFFD */
+		CHECKM(strstr(want, "\xef\xbf\xbd") == NULL, "%s", cases[i].charset);
+		if (fd != -1 && run_job(p, WJ_MAIL, fd, "c.eml", &res) == 0) {
+			CHECKM(res.status == WR_OK && res.upload != NULL &&
+			    res.upload->mail != NULL, "%s: %s",
+			    cases[i].charset, res.reason);
+			if (res.upload != NULL && res.upload->mail != NULL) {
+				CHECK_INT(res.upload->mail->command,
+				    MIME_CMD_REJECT);
+				CHECKM(strcmp(res.upload->mail->reason, want) ==
+				    0, "%s: %s != %s", cases[i].charset,
+				    res.upload->mail->reason, want);
+			}
+			upload_free(res.upload);
+		}
+		if (fd != -1)
+			close(fd);
+		free(text);
+		free(want);
+		free(mail);
+	}
+	CHECK_INT(worker_pool_restarts(p), 0);
 	worker_pool_free(p);
 	config_free(cf);
 }

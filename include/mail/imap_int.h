@@ -1,6 +1,6 @@
 /*
- * imap: what the fetcher's files share (private to mail/imap*.c and
- * mail/main_imap.c; no other file includes it).  struct imap_child is
+ * imap: what the fetcher's files share (private to mail/imap*.c,
+ * mail/main_imap.c and the unit tests).  struct imap_child is
  * the fetcher's state: it lives in the fetcher program (beiand-imap)
  * only, one per process, no threads.
  */

@@ -1,6 +1,6 @@
 /*
  * worker: what the pool, the client and the worker program share
- * (private to worker/; no other folder includes it): the set-up the
+ * (private to worker/ and its unit tests): the set-up the
  * parent sends, the job message, the ready message.
  */
 #ifndef BEIAND_WORKER_INT_H

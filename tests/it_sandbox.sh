@@ -2,8 +2,9 @@
 # it_sandbox: the helpers that touch hostile bytes hold no secret and can
 # do nothing but their job (beiand(8), SANDBOX).  Twice: beiand started
 # as root, then as an unprivileged user the way the shipped unit starts
-# it (nobody here, with an ambient CAP_DAC_READ_SEARCH and
-# no_new_privs).  Against a private Dovecot and Postfix with passwords
+# it (nobody here, with an ambient CAP_DAC_READ_SEARCH, no_new_privs and
+# a seccomp filter of its own that refuses capset with EPERM, as the
+# unit's does: tests/tool_unitfilter.c).  Against a private Dovecot and Postfix with passwords
 # made up for this run:
 #   1. every parser worker and the IMAP fetcher runs its own seccomp
 #      filter on top of the daemon's (Seccomp_filters above its
@@ -45,6 +46,10 @@ SMTPPW=smtp$(rand)
 SRV_PASSWORD=$IMAPPW
 
 srv_init || exit 1
+. tests/lib/cc_tool.sh
+UNITFILTER=$SRV_DIR/tool_unitfilter
+cc_tool "$UNITFILTER" tests/tool_unitfilter.c || srv_fail "building tool_unitfilter"
+chmod 755 "$UNITFILTER"
 srv_dovecot_start intake || srv_fail "dovecot"
 srv_postfix_start || srv_fail "postfix"
 
@@ -79,8 +84,8 @@ start_daemon()
 	else
 		env "$@" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		    --inh-caps=+dac_read_search --ambient-caps=+dac_read_search \
-		    --no-new-privs "$BEIAND" -f -c "$BEIAND_DIR/beiand.conf" \
-		    >>"$BEIAND_DIR/beiand.log" 2>&1 &
+		    --no-new-privs "$UNITFILTER" "$BEIAND" -f \
+		    -c "$BEIAND_DIR/beiand.conf" >>"$BEIAND_DIR/beiand.log" 2>&1 &
 	fi
 	BEIAND_PID=$!
 	bd_wait 30 _bd_logged "beiand: started" ||
@@ -121,10 +126,16 @@ check_confined()
 			fail "$prog $pid: Seccomp_filters $f, its parent's $pf"
 		[ "$(field "$pid" NoNewPrivs)" = 1 ] ||
 			fail "$prog $pid: NoNewPrivs $(field "$pid" NoNewPrivs)"
-		for c in CapInh CapPrm CapEff CapAmb; do
+		for c in CapPrm CapEff CapAmb; do
 			[ "$(field "$pid" $c)" = 0000000000000000 ] ||
 				fail "$prog $pid: $c $(field "$pid" $c)"
 		done
+		# the inheritable set: emptied, unless the unit's filter
+		# refuses capset (then it is beiand's, which gives nothing)
+		ci=$(field "$pid" CapInh)
+		[ "$ci" = 0000000000000000 ] ||
+		    { [ "$MODE" = user ] && [ "$ci" = "$(field "$BEIAND_PID" CapInh)" ]; } ||
+			fail "$prog $pid: CapInh $ci"
 		uid=$(field "$pid" Uid)
 		[ "$uid" != 0 ] || fail "$prog $pid runs as root"
 		# its descriptors: a worker its socket and stdio only; no
@@ -138,7 +149,7 @@ check_confined()
 				fail "$prog $pid: holds $(readlink "$fd")" ;;
 			esac
 		done
-		echo "ok ($MODE): $prog $pid: Seccomp_filters $f (beiand $pf), NoNewPrivs 1, no capability, uid $uid"
+		echo "ok ($MODE): $prog $pid: Seccomp_filters $f (beiand $pf), NoNewPrivs 1, no capability (inheritable $ci), uid $uid"
 	done <"$BEIAND_DIR/children"
 }
 

@@ -3,13 +3,14 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SYSCONFDIR  ?= /etc
+LIBEXECDIR  ?= $(PREFIX)/libexec/beiand
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR      ?= $(PREFIX)/share/man
 CC       ?= gcc
 B        ?= build
-PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma
+PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma libseccomp
 # the drivers of the tests, benchmarks and fuzzers link with the same
 export BEIAND_PKGS = $(PKGS)
 
@@ -17,7 +18,7 @@ export BEIAND_PKGS = $(PKGS)
 DEBS = build-essential pkg-config clang libclang-rt-14-dev \
        libxml2-dev libxml2-utils libarchive-dev libarchive-tools \
        libsqlite3-dev sqlite3 libcurl4-gnutls-dev libgnutls28-dev zlib1g-dev liblzma-dev libetpan-dev libidn2-dev \
-       libpsl-dev publicsuffix libsodium-dev libsystemd-dev \
+       libpsl-dev publicsuffix libsodium-dev libsystemd-dev libseccomp-dev \
        python3 python3-pil python3-prometheus-client zip unzip xz-utils curl \
        openssh-server openssh-client dovecot-imapd dovecot-lmtpd postfix getmail6 \
        openssl iproute2 procps systemd groff-base acl
@@ -33,12 +34,17 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libetpan 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
 
 CPPFLAGS += -Iinclude -I$(B)/gen -D_GNU_SOURCE
+# where beiand, beianctl and beiand-web find beiand-worker and beiand-imap
+# when none is beside them (lib/spawn.c)
+CPPFLAGS += -DBEIAND_LIBEXECDIR=\"$(LIBEXECDIR)\"
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS  = -std=c17 $(WARN) -pthread -fstack-protector-strong -fPIE $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
+# the workers' sandbox lets the sanitizers' own calls through (worker/worker_sandbox.c)
+CPPFLAGS += -DBEIAND_SANITIZE
 else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
@@ -46,11 +52,12 @@ endif
 # the parts, bottom first (docs/architecture.md); all but the programs'
 # main files build into one library that the programs, tests and fuzzers link
 PARTS     = lib parsers common store mail worker daemon ctl
-LIB_SRC   = $(filter-out %/main_beiand.c %/main_beianctl.c,$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
+MAIN_SRC  = $(foreach p,$(PARTS),$(wildcard $(p)/main_*.c))
+LIB_SRC   = $(filter-out $(MAIN_SRC),$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
-BINS      = $(B)/beiand $(B)/beianctl
+BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-worker $(B)/beiand-imap
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
@@ -62,7 +69,7 @@ print-pkgs:
 	@echo $(PKGS)
 
 help:
-	@echo "make            build $(B)/beiand and $(B)/beianctl"
+	@echo "make            build $(B)/beiand, $(B)/beianctl and their helpers"
 	@echo "make deps       install the missing Debian packages"
 	@echo "make test       deps, build, fixtures, unit and integration tests"
 	@echo "make asan       the test suite under -fsanitize=address,undefined"
@@ -93,6 +100,12 @@ $(B)/beiand: $(B)/daemon/main_beiand.o $(B)/libbeiand.a
 $(B)/beianctl: $(B)/ctl/main_beianctl.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(B)/beiand-worker: $(B)/worker/main_worker.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/beiand-imap: $(B)/mail/main_imap.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -104,6 +117,14 @@ $(B)/gen/templates_data.c: $(TEMPLATES) mail/templates/embed.sh
 	@mkdir -p $(@D)
 	sh mail/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
 
+# LIBEXECDIR is compiled into lib/spawn.c: a new value (make install
+# PREFIX=/usr after a plain make) rebuilds it
+$(B)/gen/libexecdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(B)/lib/spawn.o: $(B)/gen/libexecdir
+FORCE:
+
 $(B)/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -111,7 +132,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(MAIN_SRC:%.c=$(B)/%.d)
 
 fixtures: $(B)/fixtures/.stamp
 $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.py) $(wildcard examples/*.xml)
@@ -119,7 +140,7 @@ $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.p
 	/usr/bin/python3 tests/mkfixtures.py $(B)/fixtures
 	@touch $@
 
-unit: $(B)/unit fixtures
+unit: $(B)/unit $(B)/beiand-worker $(B)/beiand-imap fixtures
 	BEIAND_FIXTURES=$(B)/fixtures $(B)/unit
 
 test: deps
@@ -147,6 +168,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(B)/beiand-worker $(DESTDIR)$(LIBEXECDIR)/beiand-worker
+	install -m 0755 $(B)/beiand-imap $(DESTDIR)$(LIBEXECDIR)/beiand-imap
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    systemd/beiand.service > $(DESTDIR)$(UNITDIR)/beiand.service

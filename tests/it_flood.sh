@@ -90,7 +90,7 @@ sender_window = $2
 [smtp]
 url = smtp://127.0.0.1:$SRV_SMTP_PORT
 from = beian@example.test
-starttls = no
+tls = none
 retry_min = 1s
 retry_max = 2s
 recipient_max = $FLOOD_RECIPIENT_MAX

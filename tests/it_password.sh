@@ -23,7 +23,7 @@ bd_config "$SRV_DIR/bd" "metrics_file = metrics.prom" \
     "provider = P001" \
     "poll_interval = 2s"
 # the mails leave through Postfix: [smtp] of bd_config, with the url
-sed -i "s|^\[smtp\]\$|[smtp]\nurl = smtp://127.0.0.1:$SRV_SMTP_PORT\nstarttls = no\nretry_min = 1s\nretry_max = 2s|" \
+sed -i "s|^\[smtp\]\$|[smtp]\nurl = smtp://127.0.0.1:$SRV_SMTP_PORT\ntls = none\nretry_min = 1s\nretry_max = 2s|" \
     "$BEIAND_DIR/beiand.conf"
 sed -i 's|^email = filing@p001.example$|email = provider@example.test|; s|^addresses = review@bureau.example$|addresses = bureau@example.test|' \
     "$BEIAND_DIR/beiand.conf"

@@ -456,7 +456,7 @@ static int
 imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 {
 	enum imap_wait_reason why;
-	int gone;
+	int gone, stored;
 
 	*full = 0;
 	switch (imap_child_stored(c, e->uid)) {
@@ -470,7 +470,10 @@ imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 		    e->uid);
 		return MAILIMAP_NO_ERROR;
 	}
-	why = imap_limits_check(c, e->sender, e->size, e->size <= c->max_bytes);
+	stored = e->size <= c->max_bytes;
+	why = imap_limits_check(c, e->sender, e->size, stored);
+	if (why == IMAP_WAIT_NONE && stored)
+		why = imap_pending_room(c); /* older ones first */
 	if (why != IMAP_WAIT_NONE) {
 		if (imap_pending_add(c, e, why) == -1)
 			*full = 1;
@@ -483,16 +486,22 @@ imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 static int
 imap_child_retry(struct imap_child *c)
 {
-	enum imap_wait_reason why;
-	int r = MAILIMAP_NO_ERROR, gone;
+	enum imap_wait_reason why, room = IMAP_WAIT_NONE;
+	int r = MAILIMAP_NO_ERROR, gone, stored;
 
 	for (size_t i = 0; i < c->npending && !c->stopping; i++) {
 		struct imap_pending *p = &c->pending[i];
 		const char *sender = imap_pending_sender(p);
 
-		why = imap_limits_check(c, sender, p->size,
-		    p->size <= c->max_bytes);
+		stored = p->size <= c->max_bytes;
+		why = imap_limits_check(c, sender, p->size, stored);
+		/* none is stored past an older one that waits for room */
+		if (why == IMAP_WAIT_NONE && stored)
+			why = room;
 		if (why != IMAP_WAIT_NONE) {
+			if (room == IMAP_WAIT_NONE && (why == IMAP_WAIT_INBOX ||
+			    why == IMAP_WAIT_DISK))
+				room = why;
 			imap_pending_update(c, i, why);
 			continue;
 		}

@@ -388,6 +388,17 @@ imap_pending_update(struct imap_child *c, size_t i,
 	imap_pending_tell(c, &c->pending[i]);
 }
 
+enum imap_wait_reason
+imap_pending_room(const struct imap_child *c)
+{
+	for (size_t i = 0; i < c->npending; i++)
+		if (c->pending[i].sender != NULL &&
+		    (c->pending[i].reason == IMAP_WAIT_INBOX ||
+		    c->pending[i].reason == IMAP_WAIT_DISK))
+			return c->pending[i].reason;
+	return IMAP_WAIT_NONE;
+}
+
 const char *
 imap_pending_sender(const struct imap_pending *p)
 {

@@ -203,6 +203,14 @@ int imap_pending_add(struct imap_child *c, const struct imap_env *env,
 void imap_pending_update(struct imap_child *c, size_t i,
     enum imap_wait_reason reason);
 const char *imap_pending_sender(const struct imap_pending *p);
+/*
+ * The reason the oldest message waiting for room (inbox_max, min_free)
+ * waits, IMAP_WAIT_NONE when none does: room goes to the oldest, so a
+ * newer message that would be stored waits behind it whatever the
+ * counts say now (a "done" read between two messages frees room that
+ * the next pass over the waiting ones takes, oldest first).
+ */
+enum imap_wait_reason imap_pending_room(const struct imap_child *c);
 /* Message i was taken or has gone: no longer followed once compacted
  * (one pass, whatever the number done). */
 void imap_pending_done(struct imap_child *c, size_t i);

@@ -677,7 +677,7 @@ imap_child_try(struct imap_child *c)
 		if (!c->refused)
 			log_warn("imap: %s", c->seen.reason);
 		imap_child_failing(c, c->seen.reason);
-		if (c->password_from_file &&
+		if (c->password_from_file && c->refused &&
 		    strncmp(c->seen.login, "refused", 7) == 0) {
 			log_info("imap: login refused: the fetcher ends, its "
 			    "successor gets [imap] password_file read again");

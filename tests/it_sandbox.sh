@@ -14,7 +14,13 @@
 #      has logged in with the IMAP password;
 #   2. a scan of each one's memory (/proc/PID/maps, /proc/PID/mem) finds
 #      the SMTP password in none of them, the IMAP password in the
-#      fetcher only, and both in the daemon (the scan can see them);
+#      fetcher only, and both in the daemon (the scan can see them).  In
+#      the root round the IMAP password is in a password_file of root's,
+#      mode 0600, which the fetcher (uid beiand) could not open: beiand
+#      reads it for each fetcher it starts.  The file first holds a wrong
+#      password: the login is refused, the channel fails, the fetcher
+#      ends; corrected, the file is read again for the next fetcher and
+#      the channel works, without a restart or reload of beiand;
 #   3. BEIAND_WORKER_SELFTEST makes a worker try open("/etc/passwd"),
 #      socket() and execve() in a job: each is refused (its name in the
 #      log), the worker is replaced (beiand_worker_restarts_total) and
@@ -145,7 +151,8 @@ check_confined()
 			fail "$prog $pid: descriptors $fds"
 		for fd in /proc/"$pid"/fd/*; do
 			case "$(readlink "$fd")" in
-			*beiand.db* | *beiand.conf | "$BEIAND_DIR/spool"*)
+			*beiand.db* | *beiand.conf | *beiand.lock | *imap.pw | \
+			    "$BEIAND_DIR/spool"*)
 				fail "$prog $pid: holds $(readlink "$fd")" ;;
 			esac
 		done
@@ -289,6 +296,14 @@ check_ctl()
 for MODE in root user; do
 	BEIAND_DIR=$SRV_DIR/$MODE
 	mkdir -p "$BEIAND_DIR"
+	if [ "$MODE" = root ]; then
+		IMAPURL="imap://intake@127.0.0.1:$SRV_IMAP_PORT/INBOX"
+		PWFILE="password_file = $BEIAND_DIR/imap.pw"
+		(umask 077 && printf 'wrong%s\n' "$(rand)" >"$BEIAND_DIR/imap.pw")
+	else
+		IMAPURL="imap://intake:$IMAPPW@127.0.0.1:$SRV_IMAP_PORT/INBOX"
+		PWFILE=
+	fi
 	cat >"$BEIAND_DIR/beiand.conf" <<EOF
 [daemon]
 spool_dir = spool
@@ -297,7 +312,8 @@ settle_ms = 200
 workers = 2
 metrics_file = beiand.prom
 [imap]
-url = imap://intake:$IMAPPW@127.0.0.1:$SRV_IMAP_PORT/INBOX
+url = $IMAPURL
+$PWFILE
 address = intake@example.test
 provider = P001
 poll_interval = 2s
@@ -316,6 +332,19 @@ EOF
 	export BEIAND_DIR
 
 	start_daemon
+	if [ "$MODE" = root ]; then
+		bd_wait 30 _bd_logged "imap: login as intake at 127.0.0.1: refused" ||
+			fail "the wrong password was not refused"
+		bd_wait 30 _bd_logged "imap: login refused: the fetcher ends" ||
+			fail "the fetcher did not end after a refused login"
+		grep -q "imap: .*imap.pw" "$BEIAND_DIR/beiand.log" &&
+			fail "the password file could not be read: $(grep imap.pw "$BEIAND_DIR/beiand.log")"
+		(umask 077 && printf '%s\n' "$IMAPPW" >"$BEIAND_DIR/imap.pw.new") &&
+		    mv "$BEIAND_DIR/imap.pw.new" "$BEIAND_DIR/imap.pw"
+		bd_wait 60 _bd_logged "imap: the server works again" ||
+			fail "the corrected password file was not taken up"
+		echo "ok (root): a refused login ends the fetcher; the corrected password file is read for the next"
+	fi
 	bd_wait 30 _bd_logged "imap: connected to 127.0.0.1" ||
 		fail "the fetcher did not log in"
 	bd_wait 30 have_helpers || fail "helpers: $(children)"
@@ -331,5 +360,7 @@ EOF
 	check_hook execve execve
 	bd_stop
 	check_ctl
+	grep -n -e "$IMAPPW" -e "$SMTPPW" "$BEIAND_DIR/beiand.log" &&
+		fail "a password in the log"
 done
 echo "it_sandbox: ok"

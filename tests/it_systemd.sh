@@ -75,7 +75,9 @@ grep -q '@[A-Z]*@' "$D/usr/lib/systemd/system/beiand.service" &&
 	fail "unit has unsubstituted @VARS@"
 grep -q '^ExecStart=/usr/sbin/beiand -c /etc/beiand/beiand.conf$' \
     "$D/usr/lib/systemd/system/beiand.service" || fail "ExecStart path"
-out=$("$D/usr/sbin/beiand" -n -c "$D/etc/beiand/beiand.conf" 2>&1)
+# staged in D: its helpers are in D's /usr/libexec/beiand
+out=$(BEIAND_LIBEXEC="$D/usr/libexec/beiand" "$D/usr/sbin/beiand" -n \
+    -c "$D/etc/beiand/beiand.conf" 2>&1)
 [ "$out" = "configuration OK" ] || fail "installed config: $out"
 grep -q '^spool_dir *= /var/spool/beiand' "$D/etc/beiand/beiand.conf" ||
 	fail "installed config: spool_dir"

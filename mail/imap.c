@@ -426,7 +426,7 @@ int
 imap_password_read(const struct config *cf, const struct imap_url *u,
     char **out, int *from_file, char *err, size_t errsize)
 {
-	char buf[SECRET_MAX];
+	char buf[SECRET_MAX], why[512];
 
 	if (u->pass != NULL) {
 		*out = xstrdup(u->pass);
@@ -438,9 +438,11 @@ imap_password_read(const struct config *cf, const struct imap_url *u,
 		    "url nor in password_file");
 		return -1;
 	}
-	if (secret_file_read(cf->imap_password_file, buf, sizeof(buf), err,
-	    errsize) == -1)
+	if (secret_file_read(cf->imap_password_file, buf, sizeof(buf), why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errsize, "[imap] password_file %s", why);
 		return -1;
+	}
 	*out = xstrdup(buf);
 	*from_file = 1;
 	explicit_bzero(buf, sizeof(buf));

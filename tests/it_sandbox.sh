@@ -16,11 +16,12 @@
 #      the SMTP password in none of them, the IMAP password in the
 #      fetcher only, and the SMTP one in the daemon (the scan can see
 #      it).  In the root round the IMAP password is in a password_file of
-#      root's, mode 0600, which the fetcher (uid beiand) could not open:
-#      beiand reads it for each fetcher it starts, and keeps no copy.  The file first holds a wrong
-#      password: the login is refused, the channel fails, the fetcher
-#      ends; corrected, the file is read again for the next fetcher and
-#      the channel works, without a restart or reload of beiand;
+#      root's, which the fetcher (uid beiand) could not open: beiand reads
+#      it for each fetcher it starts, and keeps no copy.  The file is
+#      first refused (its group may read it: the channel fails, saying
+#      so), then holds a wrong password (the login is refused, the
+#      fetcher ends), then the right one: each change is taken up by the
+#      next fetcher, without a restart or reload of beiand;
 #   3. BEIAND_WORKER_SELFTEST makes a worker try open("/etc/passwd"),
 #      socket() and execve() in a job: each is refused (its name in the
 #      log), the worker is replaced (beiand_worker_restarts_total) and
@@ -312,6 +313,7 @@ for MODE in root user; do
 		IMAPURL="imap://intake@127.0.0.1:$SRV_IMAP_PORT/INBOX"
 		PWFILE="password_file = $BEIAND_DIR/imap.pw"
 		(umask 077 && printf 'wrong%s\n' "$(rand)" >"$BEIAND_DIR/imap.pw")
+		chmod 640 "$BEIAND_DIR/imap.pw" # refused: its group may read it
 	else
 		IMAPURL="imap://intake:$IMAPPW@127.0.0.1:$SRV_IMAP_PORT/INBOX"
 		PWFILE=
@@ -345,17 +347,18 @@ EOF
 
 	start_daemon
 	if [ "$MODE" = root ]; then
+		bd_wait 30 _bd_logged "imap: \[imap\] password_file $BEIAND_DIR/imap.pw: mode 0640 lets its group" ||
+			fail "a password file its group may read was not refused"
+		chmod 600 "$BEIAND_DIR/imap.pw"
 		bd_wait 30 _bd_logged "imap: login as intake at 127.0.0.1: refused" ||
 			fail "the wrong password was not refused"
 		bd_wait 30 _bd_logged "imap: login refused: the fetcher ends" ||
 			fail "the fetcher did not end after a refused login"
-		grep -q "imap: .*imap.pw" "$BEIAND_DIR/beiand.log" &&
-			fail "the password file could not be read: $(grep imap.pw "$BEIAND_DIR/beiand.log")"
 		(umask 077 && printf '%s\n' "$IMAPPW" >"$BEIAND_DIR/imap.pw.new") &&
 		    mv "$BEIAND_DIR/imap.pw.new" "$BEIAND_DIR/imap.pw"
 		bd_wait 60 _bd_logged "imap: the server works again" ||
 			fail "the corrected password file was not taken up"
-		echo "ok (root): a refused login ends the fetcher; the corrected password file is read for the next"
+		echo "ok (root): beiand reads the password file for each fetcher: refused while its group may read it, then a refused login, then the corrected file"
 	fi
 	bd_wait 30 _bd_logged "imap: connected to 127.0.0.1" ||
 		fail "the fetcher did not log in"

@@ -7,8 +7,7 @@
  * body is fetched), move it to done_folder once the parent says "done",
  * wait with IDLE.  Run by the fetcher program once it is confined
  * (imap_sandbox.c, started by imap_fetcher_start() in imap.c); the IMAP
- * session itself is
- * imap_session.c.
+ * session itself is imap_session.c.
  *
  * Hostile here: what the IMAP server sends (sizes, UIDs, header and
  * message bytes) and the parent's frames.  This file never logs a

@@ -1,9 +1,11 @@
 /*
- * imap: the fetcher child's limits against floods (DESIGN.md, Hostile
+ * imap: the fetcher's limits against floods (DESIGN.md, Hostile
  * senders) — at most [imap] inbox_max messages wait in inbox_dir
  * between fetch and commit, a From address takes at most sender_max
  * mails a sender_window, and nothing is fetched that would leave
- * state_dir with less than [daemon] min_free.  A message a limit holds
+ * state_dir with less than [daemon] min_free (an fstatvfs of the inbox
+ * folder's descriptor: the confined fetcher sees nothing else of
+ * state_dir).  A message a limit holds
  * back is left on the server and followed here (the pending list, in
  * UID order) until it may be taken; imap_fetch.c asks before it fetches
  * a body and tells the parent ("wait") so that last_uid never passes it.

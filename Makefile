@@ -3,6 +3,7 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SYSCONFDIR  ?= /etc
+LIBEXECDIR  ?= $(PREFIX)/libexec/beiand
 UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -11,7 +12,7 @@ CC       ?= gcc
 # the one version: the first line of debian/changelog
 VERSION  := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 B        ?= build
-PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma libmicrohttpd
+PKGS      = libxml-2.0 libarchive sqlite3 libcurl gnutls libidn2 libpsl libsodium libsystemd zlib liblzma libmicrohttpd libseccomp
 # the drivers of the tests, benchmarks and fuzzers link with the same
 export BEIAND_PKGS = $(PKGS)
 
@@ -35,12 +36,17 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libetpan 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -letpan
 
 CPPFLAGS += -Iinclude -I$(B)/gen -D_GNU_SOURCE
+# where beiand, beianctl and beiand-web find beiand-worker and beiand-imap
+# when none is beside them (lib/spawn.c)
+CPPFLAGS += -DBEIAND_LIBEXECDIR=\"$(LIBEXECDIR)\"
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS  = -std=c17 $(WARN) -pthread -fstack-protector-strong -fPIE $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ALL_LDFLAGS += -fsanitize=address,undefined
+# the workers' sandbox lets the sanitizers' own calls through (worker/worker_sandbox.c)
+CPPFLAGS += -DBEIAND_SANITIZE
 else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
@@ -48,11 +54,12 @@ endif
 # the parts, bottom first (docs/architecture.md); all but the programs'
 # main files build into one library that the programs, tests and fuzzers link
 PARTS     = lib parsers common store mail worker daemon ctl web
-LIB_SRC   = $(filter-out %/main_beiand.c %/main_beianctl.c %/main_web.c,$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
+MAIN_SRC  = $(foreach p,$(PARTS),$(wildcard $(p)/main_*.c))
+LIB_SRC   = $(filter-out $(MAIN_SRC),$(foreach p,$(PARTS),$(wildcard $(p)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/xsd_data.o $(B)/gen/templates_data.o
 TEST_SRC  = $(wildcard tests/test_*.c) tests/unit_main.c
 TEST_OBJ  = $(TEST_SRC:%.c=$(B)/%.o)
-BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-web
+BINS      = $(B)/beiand $(B)/beianctl $(B)/beiand-web $(B)/beiand-worker $(B)/beiand-imap
 XSD       = $(wildcard parsers/xsd/*.xsd)
 TEMPLATES = $(wildcard mail/templates/*.txt)
 
@@ -67,7 +74,7 @@ print-version:
 	@echo $(VERSION)
 
 help:
-	@echo "make            build $(B)/beiand, $(B)/beianctl and $(B)/beiand-web"
+	@echo "make            build $(B)/beiand, $(B)/beianctl, $(B)/beiand-web and the helpers"
 	@echo "make deps       install the missing Debian packages (build, run; deps-test, deps-deb)"
 	@echo "make test       deps, build, fixtures, unit and integration tests"
 	@echo "make asan       the test suite under -fsanitize=address,undefined"
@@ -114,6 +121,12 @@ $(B)/beianctl: $(B)/ctl/main_beianctl.o $(B)/libbeiand.a
 $(B)/beiand-web: $(B)/web/main_web.o $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(B)/beiand-worker: $(B)/worker/main_worker.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/beiand-imap: $(B)/mail/main_imap.o $(B)/libbeiand.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(B)/unit: $(TEST_OBJ) $(B)/libbeiand.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -125,6 +138,14 @@ $(B)/gen/templates_data.c: $(TEMPLATES) mail/templates/embed.sh
 	@mkdir -p $(@D)
 	sh mail/templates/embed.sh $(TEMPLATES) > $@.tmp && mv $@.tmp $@
 
+# LIBEXECDIR is compiled into lib/spawn.c: a new value (make install
+# PREFIX=/usr after a plain make) rebuilds it
+$(B)/gen/libexecdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(B)/lib/spawn.o: $(B)/gen/libexecdir
+FORCE:
+
 $(B)/gen/%.o: $(B)/gen/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -135,7 +156,7 @@ $(B)/%.o: %.c
 $(B)/lib/version.o: CPPFLAGS += -DBEIAND_VERSION='"$(VERSION)"'
 $(B)/lib/version.o: debian/changelog
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(MAIN_SRC:%.c=$(B)/%.d)
 
 fixtures: $(B)/fixtures/.stamp
 $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.py) $(wildcard examples/*.xml)
@@ -143,7 +164,7 @@ $(B)/fixtures/.stamp: tests/mkfixtures.py tests/fxlib.py $(wildcard tests/fx_*.p
 	/usr/bin/python3 tests/mkfixtures.py $(B)/fixtures
 	@touch $@
 
-unit: $(B)/unit fixtures
+unit: $(B)/unit $(B)/beiand-worker $(B)/beiand-imap fixtures
 	BEIAND_FIXTURES=$(B)/fixtures $(B)/unit
 
 test: deps-test
@@ -172,6 +193,9 @@ install: all
 	install -m 0755 $(B)/beiand $(DESTDIR)$(PREFIX)/sbin/beiand
 	install -m 0755 $(B)/beianctl $(DESTDIR)$(PREFIX)/bin/beianctl
 	install -m 0755 $(B)/beiand-web $(DESTDIR)$(PREFIX)/sbin/beiand-web
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(B)/beiand-worker $(DESTDIR)$(LIBEXECDIR)/beiand-worker
+	install -m 0755 $(B)/beiand-imap $(DESTDIR)$(LIBEXECDIR)/beiand-imap
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in beiand beiand-web; do \
 	  sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

@@ -10,9 +10,11 @@
  * store_transition() each.
  *
  * Hostile input: the files named on the command line (a verification
- * record and the photos beside it) may come from outside.  The record is
- * parsed by the same code as a batch's; the files it names are read only
- * from its own folder (a name with a '/' is never opened).
+ * record and the photos beside it) may come from outside.  They are
+ * parsed and checked in a sandboxed worker (worker/worker_client.h) by
+ * the same code as a batch's record, never in this process; the files
+ * a record names are read only from its own folder (a name with a '/'
+ * is never opened).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +40,7 @@
 #include "store/status.h"
 #include "store/store.h"
 #include "store/transition.h"
+#include "worker/worker_client.h"
 
 /* ---- shared ----------------------------------------------------------- */
 
@@ -230,55 +233,77 @@ vfiles_add(struct vfiles *v, const char *name, unsigned char *data,
 }
 
 /*
- * Check the record (files->f[0]) and its files as a batch's record is
- * checked, then hand it to ingest_item as the operator.
+ * The record (files->f[0]) and its files, parsed and checked by a
+ * sandboxed worker as a batch's record is (wc: started by the caller,
+ * NULL to start one here); its answer in *res.  0, or the exit status
+ * with why printed.
  */
 static int
-verify_ingest(const struct config *cf, const char *id, struct vfiles *vf)
+verify_parse(const struct config *cf, const char *id, struct vfiles *vf,
+    struct worker_client *wc, struct worker_result *res)
 {
-	struct check_setup cs;
-	struct item it;
-	struct pkg_file *all;
+	struct worker_client *own = NULL;
+	char err[512];
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (wc == NULL &&
+	    (wc = own = worker_client_new(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "beianctl: %s\n", err);
+		return CTL_USAGE;
+	}
+	if (worker_client_verify(wc, vf->f, vf->n, res) == -1) {
+		fprintf(stderr, "beianctl: %s\n", worker_client_error(wc));
+		rc = CTL_USAGE;
+	} else if (res->status != WR_OK || res->upload == NULL ||
+	    res->upload->nitems != 1 ||
+	    res->upload->items[0].kind != ITEM_VERIFICATION) {
+		struct errlist *el = errlist_new();
+
+		/* as the daemon's receipt says it of such an upload */
+		errlist_add(el, ERR_ARCHIVE_CORRUPT, "/", "无法安全读取 / "
+		    "could not be read safely: %s", res->status != WR_OK ?
+		    res->reason : "the worker answered something else");
+		rc = findings_status(id, el);
+		errlist_free(el);
+		upload_free(res->upload);
+		res->upload = NULL;
+	}
+	worker_client_free(own);
+	return rc;
+}
+
+/*
+ * Check the record (files->f[0]) and its files as a batch's record is
+ * checked (in a worker), then hand it to ingest_item as the operator.
+ */
+static int
+verify_ingest(const struct config *cf, const char *id, struct vfiles *vf,
+    struct worker_client *wc)
+{
+	struct worker_result res;
 	struct store_actor who;
 	struct ingest_outcome out = { 0 };
 	struct store *st = NULL;
+	struct item *it;
 	enum wf_state state;
 	int rc;
 
-	if (check_setup_init(&cs, cf, NULL, time(NULL)) != 0)
-		return CTL_USAGE;
-	xmldoc_init();
-	memset(&it, 0, sizeof(it));
-	it.kind = ITEM_VERIFICATION;
-	it.path = vf->names[0];
-	it.errs = errlist_new();
-	it.files = vf->f;
-	it.nfiles = vf->n;
+	if ((rc = verify_parse(cf, id, vf, wc, &res)) != 0)
+		return rc;
+	it = &res.upload->items[0];
 	out.errs = errlist_new();
-	if (verification_parse(vf->f[0].data, vf->f[0].size, &cf->limits,
-	    &it.verification, it.errs) == 0) {
-		if (it.verification->filing == NULL ||
-		    strcmp(it.verification->filing, id) != 0) {
-			fputs("beianctl: the record is about filing ", stderr);
-			ctl_put_escaped(stderr, it.verification->filing ?
-			    it.verification->filing : "(none)");
-			fputs(", not ", stderr);
-			ctl_put_escaped(stderr, id);
-			fputc('\n', stderr);
-			rc = CTL_USAGE;
-			goto out;
-		}
-		verification_check(it.verification, vf->f, vf->n, &cs.ctx,
-		    it.errs);
+	if (it->verification != NULL && (it->verification->filing == NULL ||
+	    strcmp(it->verification->filing, id) != 0)) {
+		fputs("beianctl: the record is about filing ", stderr);
+		ctl_put_escaped(stderr, it->verification->filing ?
+		    it->verification->filing : "(none)");
+		fputs(", not ", stderr);
+		ctl_put_escaped(stderr, id);
+		fputc('\n', stderr);
+		rc = CTL_USAGE;
+		goto out;
 	}
-	/* its identity as package.c's item_hash gives it: itself and the
-	 * files beside it (the record is among them, and added again) */
-	all = xreallocarray(NULL, vf->n + 1, sizeof(*all));
-	memcpy(all, vf->f, vf->n * sizeof(*all));
-	all[vf->n] = vf->f[0];
-	package_files_sha256(all, vf->n + 1, it.sha256);
-	free(all);
-
 	if ((st = ctl_store_open(cf)) == NULL) {
 		rc = CTL_USAGE;
 		goto out;
@@ -287,7 +312,7 @@ verify_ingest(const struct config *cf, const char *id, struct vfiles *vf)
 	    (rc = state_is(id, state, WF_AWAITING_VERIFICATION)) != 0)
 		goto out;
 	ctl_operator(&who);
-	if (ingest_item(st, cf, &it, &who, NULL, NULL, &out) == -1) {
+	if (ingest_item(st, cf, it, &who, NULL, NULL, &out) == -1) {
 		rc = ctl_store_error(st);
 		goto out;
 	}
@@ -295,22 +320,21 @@ verify_ingest(const struct config *cf, const char *id, struct vfiles *vf)
 		put_state(id, out.state);
 out:
 	store_close(st);
-	verification_free(it.verification);
-	errlist_free(it.errs);
+	upload_free(res.upload);
 	errlist_free(out.errs);
-	check_setup_fini(&cs);
 	return rc;
 }
 
 static int
 verify_record(const struct config *cf, const char *id, const char *path)
 {
-	struct verification *v = NULL;
-	struct errlist *scratch;
+	struct worker_client *wc = NULL;
+	struct worker_result first;
+	const struct verification *v = NULL;
 	struct vfiles vf = { 0 };
 	unsigned char *b;
-	const char *base, *names[2];
-	char *dir;
+	const char *base, *names[2] = { NULL, NULL };
+	char *dir, err[512];
 	size_t len;
 	int rc;
 
@@ -332,10 +356,16 @@ verify_record(const struct config *cf, const char *id, const char *path)
 		dir = xstrdup("/");
 	}
 	vfiles_add(&vf, base, b, len);
-	/* a first look for the names of the files beside it */
-	scratch = errlist_new();
-	verification_parse(b, len, &cf->limits, &v, scratch);
-	errlist_free(scratch);
+	if ((wc = worker_client_new(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "beianctl: %s\n", err);
+		rc = CTL_USAGE;
+		goto out;
+	}
+	/* a first look, by the worker, for the names of the files beside it
+	 * (what it answers is hostile: the names are checked below) */
+	if ((rc = verify_parse(cf, id, &vf, wc, &first)) != 0)
+		goto out;
+	v = first.upload->items[0].verification;
 	names[0] = v != NULL ? v->photo_file : NULL;
 	names[1] = v != NULL ? v->scan_file : NULL;
 	rc = CTL_OK;
@@ -361,10 +391,12 @@ verify_record(const struct config *cf, const char *id, const char *path)
 		}
 		free(p);
 	}
-	verification_free(v);
-	free(dir);
+	upload_free(first.upload);
 	if (rc == CTL_OK)
-		rc = verify_ingest(cf, id, &vf);
+		rc = verify_ingest(cf, id, &vf, wc);
+out:
+	worker_client_free(wc);
+	free(dir);
 	vfiles_free(&vf);
 	return rc;
 }
@@ -374,7 +406,6 @@ verify_pass(const struct config *cf, const char *id, const char *verifier,
     const char *photo, const char *scan)
 {
 	struct vfiles vf = { 0 };
-	struct photo_info pi;
 	const char *paths[2] = { photo, scan };
 	char names[2][32];
 	unsigned char *b[2] = { NULL, NULL };
@@ -388,12 +419,11 @@ verify_pass(const struct config *cf, const char *id, const char *verifier,
 			free(b[0]);
 			return CTL_USAGE;
 		}
-		/* stored under a fixed name that says what it is */
-		memset(&pi, 0, sizeof(pi));
-		photo_check(b[i], len[i], cf->limits.photo_max_bytes, &pi);
+		/* stored under a fixed name that says what it is (by its
+		 * first bytes only: the worker checks the photo itself) */
 		snprintf(names[i], sizeof(names[i]), "%s.%s",
 		    i == 0 ? "onsite" : "checklist",
-		    pi.kind == PHOTO_PNG ? "png" : "jpg");
+		    photo_kind_sniff(b[i], len[i]) == PHOTO_PNG ? "png" : "jpg");
 	}
 	rec = record_make(id, 1, verifier, names[0], names[1], NULL, 0);
 	recname = xasprintf("%s.verification.xml", id);
@@ -401,7 +431,7 @@ verify_pass(const struct config *cf, const char *id, const char *verifier,
 	vfiles_add(&vf, names[0], b[0], len[0]);
 	vfiles_add(&vf, names[1], b[1], len[1]);
 	free(recname);
-	rc = verify_ingest(cf, id, &vf);
+	rc = verify_ingest(cf, id, &vf, NULL);
 	vfiles_free(&vf);
 	return rc;
 }
@@ -429,7 +459,7 @@ verify_return(const struct config *cf, const char *id, const char *verifier,
 	recname = xasprintf("%s.verification.xml", id);
 	vfiles_add(&vf, recname, (unsigned char *)rec, strlen(rec));
 	free(recname);
-	rc = verify_ingest(cf, id, &vf);
+	rc = verify_ingest(cf, id, &vf, NULL);
 	vfiles_free(&vf);
 	return rc;
 }

@@ -5,6 +5,10 @@
  *
  * Prints "BA-…: STATE" for each filing it creates or changes, then any
  * findings as `check` prints them.
+ *
+ * Hostile input: the package.  It is read here (its bytes are what is
+ * stored) and parsed by a sandboxed worker from exactly those bytes
+ * (worker/worker_client.h), never in this process.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/check_setup.h"
 #include "common/config.h"
 #include "ctl/ctl.h"
 #include "lib/xmalloc.h"
@@ -21,6 +24,7 @@
 #include "store/attachments.h"
 #include "store/ingest.h"
 #include "store/store.h"
+#include "worker/worker_client.h"
 
 int
 ctl_submit(int argc, char **argv, const struct config *cf)
@@ -30,11 +34,13 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *provider = NULL, *path, *name;
-	struct check_setup cs;
+	struct worker_client *wc = NULL;
+	struct worker_result res;
 	struct store_actor who = { 0 };
 	struct store *st = NULL;
 	struct upload *u = NULL;
 	unsigned char *buf = NULL;
+	char err[512];
 	size_t len;
 	int ch, rc = CTL_USAGE, refused = 0;
 
@@ -49,14 +55,9 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 	path = argv[optind];
 	if (provider == NULL && cf->imap_provider[0] != '\0')
 		provider = cf->imap_provider;
-	if (check_setup_init(&cs, cf, provider, time(NULL)) != 0) {
+	if (provider != NULL && config_provider_find(cf, provider) == NULL) {
 		fprintf(stderr, "beianctl: unknown provider: %s\n", provider);
 		return CTL_USAGE;
-	}
-	xmldoc_init();
-	if (rules_init() != 0) {
-		fprintf(stderr, "beianctl: no public suffix list\n");
-		goto out;
 	}
 	if ((buf = ctl_read_file(path, cf->limits.archive_max_bytes, &len)) ==
 	    NULL && errno != EFBIG) {
@@ -70,7 +71,27 @@ ctl_submit(int argc, char **argv, const struct config *cf)
 		goto out;
 	}
 	name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	u = upload_read(name, buf, len, &cs.ctx, UPLOAD_HASH);
+	if ((wc = worker_client_new(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "beianctl: %s\n", err);
+		goto out;
+	}
+	if (worker_client_run_mem(wc, WJ_PARSE, buf, len, name, provider,
+	    &res) == -1) {
+		fprintf(stderr, "beianctl: %s\n", worker_client_error(wc));
+		goto out;
+	}
+	if (res.status != WR_OK || res.upload == NULL) {
+		struct errlist *el = errlist_new();
+
+		/* as the daemon's receipt says it of such an upload */
+		errlist_add(el, ERR_ARCHIVE_CORRUPT, "/", "无法安全读取 / "
+		    "could not be read safely: %s", res.reason);
+		ctl_put_findings(el);
+		errlist_free(el);
+		rc = CTL_REFUSED;
+		goto out;
+	}
+	u = res.upload;
 	if (errlist_nerrors(u->errs) > 0 || u->nitems != 1 ||
 	    u->items[0].kind != ITEM_FILING) {
 		ctl_put_findings(u->errs);
@@ -111,7 +132,7 @@ usage:
 out:
 	store_close(st);
 	upload_free(u);
+	worker_client_free(wc);
 	free(buf);
-	check_setup_fini(&cs);
 	return rc;
 }

@@ -297,6 +297,10 @@ open_parts(struct daemon *d, char *err, size_t errsize)
 	if ((d->pool = worker_pool_new(d->cf, d->cf->workers, err,
 	    errsize)) == NULL)
 		return -1;
+	log_info("worker: parser workers started, sandboxed (seccomp filter; "
+	    "Landlock ABI %d%s)", worker_pool_landlock_abi(d->pool),
+	    worker_pool_landlock_abi(d->pool) == 0 ? ": none on this kernel" :
+	    "");
 	if (d->cf->imap_url[0] != '\0' && (d->intake = intake_new(d->cf,
 	    d->st, d->pool, err, errsize)) == NULL)
 		return -1;
@@ -614,7 +618,7 @@ loop(struct daemon *d)
 			d->collect_ms = now + 1000;
 			if (worker_pool_collect(d->pool, on_result, d) == -1)
 				log_err("worker: a replacement could not be "
-				    "started");
+				    "started: %s", worker_pool_error(d->pool));
 		}
 	}
 	commit_done(d);

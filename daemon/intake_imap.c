@@ -205,11 +205,17 @@ void
 intake_fetcher_start(struct intake *in)
 {
 	char err[512];
+	int refused = 0;
 
-	if ((in->f = imap_fetcher_start(in->cf, in->inbox, err,
+	if ((in->f = imap_fetcher_start(in->cf, in->inbox, &refused, err,
 	    sizeof(err))) == NULL) {
-		log_err("intake: %s", err);
-		in->backoff_ms = INTAKE_RESTART_MAX_MS;
+		/* the channel fails (logged once per change), and the start
+		 * is tried again: a password_file is read again then */
+		chanstate_note(&in->chan, in->st, 1, refused, err);
+		in->backoff_ms = in->backoff_ms == 0 ? INTAKE_RESTART_MIN_MS :
+		    in->backoff_ms * 2;
+		if (in->backoff_ms > INTAKE_RESTART_MAX_MS)
+			in->backoff_ms = INTAKE_RESTART_MAX_MS;
 		in->restart_ms = intake_mono_ms() + in->backoff_ms;
 		return;
 	}

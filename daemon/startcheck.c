@@ -1,9 +1,9 @@
 /*
  * startcheck: see include/daemon/startcheck.h.
  *
- * Only stat(2) and faccessat(2): nothing is made, opened or changed, so
- * `beiand -n` is safe to run at any time, as any user, beside a running
- * daemon.
+ * Only stat(2), faccessat(2), access(2) and readlink(2): nothing is
+ * made, opened or changed, so `beiand -n` is safe to run at any time, as
+ * any user, beside a running daemon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "daemon/startcheck.h"
 #include "lib/compat.h"
+#include "lib/spawn.h"
 
 /* The folder above path ("/" for "/x"); 0, or -1 when path has none. */
 static int
@@ -241,6 +242,25 @@ metrics_dir(struct sc *c, const char *file)
 		    "folder)", c->user, dir, c->user);
 }
 
+/* The helper programs the start runs: beiand-worker always, beiand-imap
+ * with an [imap] url (lib/spawn.h finds them as the start will). */
+static void
+helpers(struct sc *c, const struct config *cf)
+{
+	static const char *const names[] = { "beiand-worker", "beiand-imap" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (i == 1 && cf->imap_url[0] == '\0')
+			continue;
+		if (spawn_find(names[i], path, sizeof(path)) == 0)
+			continue;
+		problem(c, path, "missing, or not an executable file: beiand "
+		    "runs it", "make install (it goes to LIBEXECDIR), or set "
+		    "BEIAND_LIBEXEC to the folder that holds %s", names[i]);
+	}
+}
+
 int
 startcheck_run(const struct config *cf, const char *cfpath, FILE *out)
 {
@@ -291,5 +311,6 @@ startcheck_run(const struct config *cf, const char *cfpath, FILE *out)
 	}
 	db_files(&c, cf->state_dir);
 	metrics_dir(&c, cf->metrics_file);
+	helpers(&c, cf);
 	return c.problems;
 }

@@ -58,6 +58,21 @@ log_sink(void)
 	return log_to;
 }
 
+int
+log_verbosity(void)
+{
+	return log_verbose;
+}
+
+void
+log_init_sink(const char *ident, enum log_sink sink, int verbose)
+{
+	log_ident = ident;
+	log_verbose = verbose;
+	/* stderr is the daemon's: lines there when the journal is away */
+	log_to = sink == LOG_SINK_JOURNAL ? LOG_SINK_JOURNAL : LOG_SINK_STDERR;
+}
+
 static const struct {
 	const char *key;    /* with its '=' */
 	const char *field;

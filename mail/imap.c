@@ -1,8 +1,10 @@
 /*
  * imap: the owner-mail fetcher; see include/mail/imap.h for the protocol.
  * This file is the parent's side: the frames both ways, the [imap] url,
- * and the fetcher process (fork, read, send, stop).  The child is
- * imap_fetch.c (its loop) over imap_session.c (the IMAP session).
+ * and the fetcher process (start, read, send, stop).  The fetcher is a
+ * program of its own, beiand-imap (imap_sandbox.c: its settings, from
+ * imap_settings.c, and its sandbox), running imap_fetch.c (its loop)
+ * over imap_session.c (the IMAP session).
  *
  * Hostile here: the configured URL and the child's frames (a child talks
  * to the server and may have been subverted).  Frames are decoded as
@@ -10,9 +12,11 @@
  * the child, and a URL error never repeats the password.
  */
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,8 +29,10 @@
 #include <unistd.h>
 
 #include "common/config.h"
-#include "lib/caps.h"
+#include "common/tls_policy.h"
 #include "lib/log.h"
+#include "lib/secret.h"
+#include "lib/spawn.h"
 #include "lib/xmalloc.h"
 #include "mail/imap.h"
 #include "mail/imap_int.h"
@@ -402,54 +408,185 @@ struct imap_fetcher {
 	char buf[IMAP_FRAME_MAX + 1];
 };
 
+/* The user the fetcher runs as when the daemon is root: the daemon's own
+ * service user, else nobody; never root. */
+#define IMAP_USER     "beiand"
+#define IMAP_FALLBACK "nobody"
+
+/* The environment the fetcher may see: nothing of the parent's but these. */
+static const char *const imap_env_names[] = {
+	"TZ",
+#ifdef BEIAND_SANITIZE
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+#endif
+	NULL
+};
+
+int
+imap_password_read(const struct config *cf, const struct imap_url *u,
+    char **out, int *from_file, char *err, size_t errsize)
+{
+	char buf[SECRET_MAX], why[512];
+
+	if (u->pass != NULL) {
+		*out = xstrdup(u->pass);
+		*from_file = 0;
+		return 0;
+	}
+	if (cf->imap_password_file == NULL) {
+		snprintf(err, errsize, "[imap] has no password: neither in the "
+		    "url nor in password_file");
+		return -1;
+	}
+	if (secret_file_read(cf->imap_password_file, buf, sizeof(buf), why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errsize, "[imap] password_file %s", why);
+		return -1;
+	}
+	*out = xstrdup(buf);
+	*from_file = 1;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static void
+imap_password_free(char *pw)
+{
+	if (pw == NULL)
+		return;
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+}
+
 struct imap_fetcher *
 imap_fetcher_start(const struct config *cf, const char *inbox_dir,
-    char *err, size_t errsize)
+    int *refused, char *err, size_t errsize)
 {
 	struct imap_fetcher *f;
 	struct imap_url u;
-	int sv[2];
-	pid_t pid, parent = getpid();
+	struct tls_policy tls;
+	struct spawn s;
+	char path[4096];
+	char *argv[] = { (char *)IMAP_PROGRAM, NULL };
+	char *password = NULL;
+	unsigned char *set = NULL;
+	size_t setlen = 0;
+	int sv[2] = { -1, -1 }, dirfd = -1, from_file = 0;
+	pid_t pid = -1;
 
+	/* what the configuration gets wrong: the channel's state says so */
+	*refused = 1;
 	if (cf->imap_url == NULL || *cf->imap_url == '\0') {
-		snprintf(err, errsize, "imap: no [imap] url");
+		snprintf(err, errsize, "no [imap] url");
 		return NULL;
 	}
+	if (tls_policy_config(cf, TLS_CHANNEL_IMAP, &tls, err, errsize) == -1)
+		return NULL;
 	if (imap_url_parse(cf->imap_url, &u, err, errsize) == -1)
 		return NULL;
+	/* The password, read now (a password_file afresh for every
+	 * fetcher): the fetcher gets it as a setting, never the file. */
+	if (imap_password_read(cf, &u, &password, &from_file, err,
+	    errsize) == -1) {
+		imap_url_free(&u);
+		return NULL;
+	}
 	imap_url_free(&u);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		snprintf(err, errsize, "imap: socketpair: %s", strerror(errno));
-		return NULL;
+	*refused = 0;
+	if (spawn_find(IMAP_PROGRAM, path, sizeof(path)) != 0) {
+		snprintf(err, errsize, "no program %s (last tried %s)",
+		    IMAP_PROGRAM, path);
+		goto fail;
 	}
-	if ((pid = fork()) == -1) {
-		snprintf(err, errsize, "imap: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		/* it reads a server's bytes: none of the daemon's
-		 * CAP_DAC_READ_SEARCH */
-		if (caps_drop_all() != 0) {
-			log_err("imap: capset: %s", strerror(errno));
-			_exit(1);
+	memset(&s, 0, sizeof(s));
+	if (geteuid() == 0) {
+		const struct passwd *pw;
+
+		if ((pw = getpwnam(IMAP_USER)) == NULL &&
+		    (pw = getpwnam(IMAP_FALLBACK)) == NULL) {
+			snprintf(err, errsize, "no user %s or %s to run the "
+			    "fetcher as", IMAP_USER, IMAP_FALLBACK);
+			goto fail;
 		}
-		imap_child_main(cf, inbox_dir, sv[1], parent);
+		s.drop = 1;
+		s.uid = pw->pw_uid;
+		s.gid = pw->pw_gid;
 	}
+	/* Its folder, handed over open: the fetcher needs no path to it
+	 * (state_dir may be closed to its user), and owns it. */
+	if ((dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 ||
+	    (s.drop && (fchown(dirfd, s.uid, s.gid) == -1 ||
+	    fchmod(dirfd, 0700) == -1))) {
+		snprintf(err, errsize, "inbox %s: %s", inbox_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		snprintf(err, errsize, "socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	/* An exec: none of the daemon's memory (the SMTP password, the
+	 * store's), descriptors (the lock, the database: lib/spawn.c closes
+	 * all but these two) or capabilities (the ambient set is cleared, so
+	 * the unit's CAP_DAC_READ_SEARCH ends at the exec). */
+	s.path = path;
+	s.argv = argv;
+	s.envp = spawn_env(imap_env_names);
+	s.fds[0] = sv[1];
+	s.fds[1] = dirfd;
+	s.nfds = 2;
+	s.deathsig = SIGTERM;
+	pid = spawn_start(&s);
+	spawn_env_free((char **)s.envp);
 	close(sv[1]);
+	sv[1] = -1;
+	close(dirfd);
+	dirfd = -1;
+	if (pid == -1) {
+		snprintf(err, errsize, "cannot run %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	/* Its settings, the IMAP password among them, as its first frame. */
+	imap_settings_encode(cf, password, from_file, &set, &setlen);
+	imap_password_free(password);
+	password = NULL;
+	if (setlen > IMAP_SETTINGS_MAX ||
+	    send(sv[0], set, setlen, MSG_NOSIGNAL) != (ssize_t)setlen) {
+		snprintf(err, errsize, "sending the fetcher its settings: %s",
+		    setlen > IMAP_SETTINGS_MAX ? "too long" : strerror(errno));
+		goto fail;
+	}
+	explicit_bzero(set, setlen);
+	free(set);
+	set = NULL;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
-		snprintf(err, errsize, "imap: fcntl: %s", strerror(errno));
-		close(sv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return NULL;
+		snprintf(err, errsize, "fcntl: %s", strerror(errno));
+		goto fail;
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->pid = pid;
 	f->fd = sv[0];
 	return f;
+fail:
+	imap_password_free(password);
+	if (set != NULL) {
+		explicit_bzero(set, setlen);
+		free(set);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (dirfd != -1)
+		close(dirfd);
+	return NULL;
 }
 
 int

@@ -1,12 +1,13 @@
 /*
- * imap: the fetcher child process — its loop of sessions with jittered
- * backoff, the frames it exchanges with the parent, and what it does
- * with each message: report it, store it as inbox_dir/"V-U.eml", report
- * it too large, leave it on the server while a limit holds it back
- * (imap_limits.c, judged on the ENVELOPE before any body is fetched),
- * move it to done_folder once the parent says "done", wait with IDLE.
- * Started by imap_fetcher_start() (imap.c); the IMAP session itself is
- * imap_session.c.
+ * imap: the fetcher's loop (in the program beiand-imap) — its sessions
+ * with jittered backoff, the frames it exchanges with the parent, and
+ * what it does with each message: report it, store it as
+ * inbox_dir/"V-U.eml", report it too large, leave it on the server while
+ * a limit holds it back (imap_limits.c, judged on the ENVELOPE before any
+ * body is fetched), move it to done_folder once the parent says "done",
+ * wait with IDLE.  Run by the fetcher program once it is confined
+ * (imap_sandbox.c, started by imap_fetcher_start() in imap.c); the IMAP
+ * session itself is imap_session.c.
  *
  * Hostile here: what the IMAP server sends (sizes, UIDs, header and
  * message bytes) and the parent's frames.  This file never logs a
@@ -21,13 +22,11 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -456,7 +455,7 @@ static int
 imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 {
 	enum imap_wait_reason why;
-	int gone;
+	int gone, stored;
 
 	*full = 0;
 	switch (imap_child_stored(c, e->uid)) {
@@ -470,7 +469,10 @@ imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 		    e->uid);
 		return MAILIMAP_NO_ERROR;
 	}
-	why = imap_limits_check(c, e->sender, e->size, e->size <= c->max_bytes);
+	stored = e->size <= c->max_bytes;
+	why = imap_limits_check(c, e->sender, e->size, stored);
+	if (why == IMAP_WAIT_NONE && stored)
+		why = imap_pending_room(c); /* older ones first */
 	if (why != IMAP_WAIT_NONE) {
 		if (imap_pending_add(c, e, why) == -1)
 			*full = 1;
@@ -483,16 +485,22 @@ imap_child_offer(struct imap_child *c, const struct imap_env *e, int *full)
 static int
 imap_child_retry(struct imap_child *c)
 {
-	enum imap_wait_reason why;
-	int r = MAILIMAP_NO_ERROR, gone;
+	enum imap_wait_reason why, room = IMAP_WAIT_NONE;
+	int r = MAILIMAP_NO_ERROR, gone, stored;
 
 	for (size_t i = 0; i < c->npending && !c->stopping; i++) {
 		struct imap_pending *p = &c->pending[i];
 		const char *sender = imap_pending_sender(p);
 
-		why = imap_limits_check(c, sender, p->size,
-		    p->size <= c->max_bytes);
+		stored = p->size <= c->max_bytes;
+		why = imap_limits_check(c, sender, p->size, stored);
+		/* none is stored past an older one that waits for room */
+		if (why == IMAP_WAIT_NONE && stored)
+			why = room;
 		if (why != IMAP_WAIT_NONE) {
+			if (room == IMAP_WAIT_NONE && (why == IMAP_WAIT_INBOX ||
+			    why == IMAP_WAIT_DISK))
+				room = why;
 			imap_pending_update(c, i, why);
 			continue;
 		}
@@ -648,31 +656,32 @@ imap_child_failing(struct imap_child *c, const char *reason)
 }
 
 /*
- * Connect (the password read first, if it is not yet), telling the parent
- * how it went: a failure as "failing" (a transient one also logged here
- * at each attempt; a refused certificate, login or TLS the parent logs
- * once, when the channel's state changes), a success by the "uidvalidity"
- * that follows.  0 or -1.
+ * Connect, telling the parent how it went: a failure as "failing" (a
+ * transient one also logged here at each attempt; a refused certificate,
+ * login or TLS the parent logs once, when the channel's state changes),
+ * a success by the "uidvalidity" that follows.  A login refused with a
+ * password_file's password ends the fetcher (c->stopping): the parent
+ * reads the file again for the next one, so a fixed file is taken up
+ * without a restart of beiand.  0 or -1.
  */
 static int
 imap_child_try(struct imap_child *c)
 {
-	char err[512];
-
-	if (imap_child_password(c, c->password_file, err, sizeof(err)) == -1) {
+	if (c->password == NULL) {
 		c->refused = 1;
-		imap_child_failing(c, err);
+		imap_child_failing(c, "[imap] has no password");
 		return -1;
 	}
 	if (imap_child_connect(c, 0) == -1) {
 		if (!c->refused)
 			log_warn("imap: %s", c->seen.reason);
 		imap_child_failing(c, c->seen.reason);
-		/* a refused password_file's password is read again next time:
-		 * the operator may have fixed the file */
-		if (c->password_file != NULL &&
-		    strncmp(c->seen.login, "refused", 7) == 0)
-			imap_child_password_wipe(c);
+		if (c->password_from_file && c->refused &&
+		    strncmp(c->seen.login, "refused", 7) == 0) {
+			log_info("imap: login refused: the fetcher ends, its "
+			    "successor gets [imap] password_file read again");
+			c->stopping = 1;
+		}
 		return -1;
 	}
 	c->failing[0] = '\0';
@@ -750,69 +759,46 @@ out:
 	return (imap_now_ms() - start) / 1000;
 }
 
-/* Between fork and the first connection. */
-static void
-imap_child_setup(pid_t parent)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
-		SIGUSR1, SIGUSR2, SIGALRM };
-	sigset_t none;
-
-	/* The parent's handlers and mask (a signalfd) must not apply. */
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-		_exit(0);
-	/*
-	 * The parent's descriptors stay open: the logger caches its own
-	 * (journal, syslog) and would write into whatever a closed number
-	 * came to mean.  This process touches none of the others.
-	 */
-}
-
 void
-imap_child_main(const struct config *cf, const char *inbox_dir, int sock,
-    pid_t parent)
+imap_child_main(struct imap_settings *s, int dirfd, int sock)
 {
+	const struct config *cf = s->cf;
 	struct imap_child c;
+	struct tls_url tu;
 	char err[256];
 	int64_t backoff = 0, lived, delay;
 	struct timespec ts;
 
-	imap_child_setup(parent);
 	memset(&c, 0, sizeof(c));
 	c.sock = sock;
+	c.dirfd = dirfd;
 	if (imap_url_parse(cf->imap_url, &c.url, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		_exit(1);
 	}
 	c.done_folder = xstrdup(*cf->imap_done_folder != '\0' ?
 	    cf->imap_done_folder : "Processed");
-	/* the TLS settings and the password, from the configuration the
-	 * child was handed: the one place they cross to the fetcher */
-	if (tls_policy_config(cf, TLS_CHANNEL_IMAP, &c.tls, err,
+	/*
+	 * The level as the parent's tls_policy_config() resolved it before
+	 * the start (the url comes without its password, which is a setting
+	 * of its own: IMAP always sends credentials).
+	 */
+	if (tls_url_split(cf->imap_url, &tu) == -1 ||
+	    tls_policy_resolve(&c.tls, TLS_CHANNEL_IMAP, cf->imap_tls, tu.host,
+	    tu.implicit, 1, cf->imap_tls_pin, cf->imap_ca_file, err,
 	    sizeof(err)) == -1) {
 		log_err("imap: %s", err);
 		_exit(1);
 	}
-	c.tls.pin = c.tls.pin != NULL ? xstrdup(c.tls.pin) : NULL;
-	c.tls.ca_file = c.tls.ca_file != NULL ? xstrdup(c.tls.ca_file) : NULL;
-	c.password_file = cf->imap_password_file != NULL ?
-	    xstrdup(cf->imap_password_file) : NULL;
+	c.password = s->password;
+	s->password = NULL; /* moved: wiped by imap_child_password_wipe */
+	c.password_from_file = s->password_from_file;
 	c.poll_interval = cf->imap_poll_interval > 0 ? cf->imap_poll_interval : 1;
 	c.max_bytes = cf->limits.mail_max_bytes;
 	c.inbox_max = cf->imap_inbox_max;
 	c.sender_max = cf->imap_sender_max;
 	c.sender_window_ms = (int64_t)cf->imap_sender_window * 1000;
 	c.min_free = cf->min_free;
-	c.dirfd = open(inbox_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c.dirfd == -1) {
-		log_err("imap: inbox %s: %s", inbox_dir, strerror(errno));
-		_exit(1);
-	}
 	imap_limits_init(&c);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c.rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^

@@ -1,9 +1,11 @@
 /*
- * imap: the fetcher child's limits against floods (DESIGN.md, Hostile
+ * imap: the fetcher's limits against floods (DESIGN.md, Hostile
  * senders) — at most [imap] inbox_max messages wait in inbox_dir
  * between fetch and commit, a From address takes at most sender_max
  * mails a sender_window, and nothing is fetched that would leave
- * state_dir with less than [daemon] min_free.  A message a limit holds
+ * state_dir with less than [daemon] min_free (an fstatvfs of the inbox
+ * folder's descriptor: the confined fetcher sees nothing else of
+ * state_dir).  A message a limit holds
  * back is left on the server and followed here (the pending list, in
  * UID order) until it may be taken; imap_fetch.c asks before it fetches
  * a body and tells the parent ("wait") so that last_uid never passes it.
@@ -386,6 +388,17 @@ imap_pending_update(struct imap_child *c, size_t i,
 		return;
 	c->pending[i].reason = reason;
 	imap_pending_tell(c, &c->pending[i]);
+}
+
+enum imap_wait_reason
+imap_pending_room(const struct imap_child *c)
+{
+	for (size_t i = 0; i < c->npending; i++)
+		if (c->pending[i].sender != NULL &&
+		    (c->pending[i].reason == IMAP_WAIT_INBOX ||
+		    c->pending[i].reason == IMAP_WAIT_DISK))
+			return c->pending[i].reason;
+	return IMAP_WAIT_NONE;
 }
 
 const char *

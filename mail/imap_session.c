@@ -1,5 +1,5 @@
 /*
- * imap: the fetcher child's IMAP session over libetpan — connect
+ * imap: the fetcher's IMAP session over libetpan — connect
  * (imaps://, or STARTTLS as [imap] tls says; TLS itself is imap_tls.c),
  * log in, ask the capabilities, make done_folder, select, UID SEARCH and
  * UID FETCH; and `beianctl probe imap`, which walks the same way up to a
@@ -28,7 +28,6 @@
 #include "common/config.h"
 #include "lib/compat.h"
 #include "lib/log.h"
-#include "lib/secret.h"
 #include "lib/xmalloc.h"
 #include "mail/cert.h"
 #include "mail/imap.h"
@@ -334,31 +333,6 @@ imap_child_connect(struct imap_child *c, int probe)
 	return 0;
 }
 
-int
-imap_child_password(struct imap_child *c, const char *password_file,
-    char *err, size_t errsize)
-{
-	char buf[SECRET_MAX];
-
-	if (c->password != NULL)
-		return 0;
-	if (c->url.pass != NULL) {
-		c->password = xstrdup(c->url.pass);
-		return 0;
-	}
-	if (password_file == NULL) {
-		snprintf(err, errsize, "[imap] has no password: neither in the "
-		    "url nor in password_file");
-		return -1;
-	}
-	if (secret_file_read(password_file, buf, sizeof(buf), err,
-	    errsize) == -1)
-		return -1;
-	c->password = xstrdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return 0;
-}
-
 void
 imap_child_password_wipe(struct imap_child *c)
 {
@@ -387,8 +361,8 @@ imap_probe(const struct config *cf, struct mail_probe *out)
 		return -1;
 	}
 	out->tls = c.tls;
-	if (imap_child_password(&c, cf->imap_password_file, err,
-	    sizeof(err)) == -1) {
+	if (imap_password_read(cf, &c.url, &c.password, &c.password_from_file,
+	    err, sizeof(err)) == -1) {
 		snprintf(out->reason, sizeof(out->reason), "%s", err);
 		imap_url_free(&c.url);
 		return -1;

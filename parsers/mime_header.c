@@ -79,6 +79,28 @@ static const struct charset_map charsets[] = {
 	{ "windows-1252", "CP1252" }, { "cp1252", "CP1252" },
 };
 
+size_t
+mime_iconv_names(const char **names, size_t max)
+{
+	size_t n = 0;
+
+	/* GB18030 first: archive names and XML documents use it too. */
+	if (max > 0)
+		names[n++] = "GB18030";
+	for (size_t i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+		size_t k;
+
+		if (charsets[i].iconv == NULL)
+			continue;
+		for (k = 0; k < n; k++)
+			if (strcmp(names[k], charsets[i].iconv) == 0)
+				break;
+		if (k == n && n < max)
+			names[n++] = charsets[i].iconv;
+	}
+	return n;
+}
+
 static void
 iconv_add(struct sbuf *b, const char *from, const unsigned char *in,
     size_t n)

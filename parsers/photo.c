@@ -244,6 +244,18 @@ png_walk(const unsigned char *b, size_t len, struct photo_info *pi)
 	}
 }
 
+enum photo_kind
+photo_kind_sniff(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+
+	if (len >= 2 && b[0] == 0xff && b[1] == 0xd8)
+		return PHOTO_JPEG;
+	if (len >= 4 && memcmp(b, "\x89PNG", 4) == 0)
+		return PHOTO_PNG;
+	return PHOTO_NONE;
+}
+
 enum photo_result
 photo_check(const void *buf, size_t len, uint64_t max_bytes,
     struct photo_info *info)
@@ -253,10 +265,7 @@ photo_check(const void *buf, size_t len, uint64_t max_bytes,
 	enum photo_result r;
 	uint32_t lo, hi;
 
-	if (len >= 2 && b[0] == 0xff && b[1] == 0xd8)
-		pi.kind = PHOTO_JPEG;
-	else if (len >= 4 && memcmp(b, "\x89PNG", 4) == 0)
-		pi.kind = PHOTO_PNG;
+	pi.kind = photo_kind_sniff(buf, len);
 
 	if ((uint64_t)len > max_bytes)
 		r = PHOTO_ERR_TOO_LARGE;

@@ -6,10 +6,11 @@
 #      (R/etc/passwd and group start as copies of this system's, so the
 #      ids they hand out are free here too).
 #   2. beiand -n, as the service user, names the configured provider's
-#      missing folder and the command that makes it; `beianctl provider
-#      add` refuses to run as anyone but root, then (as root, --root R)
-#      makes the account and folders with DESIGN.md's owners and prints
-#      the config section and the sshd Match block; beiand -n is happy.
+#      missing folder and the command that makes it (and a helper program
+#      it cannot find); `beianctl provider add` refuses to run as anyone
+#      but root, then (as root, --root R) makes the account and folders
+#      with DESIGN.md's owners and prints the config section and the sshd
+#      Match block; beiand -n is happy.
 #   3. metrics_file in node_exporter's textfile folder: beiand -n says
 #      the folder is not writable and how to make it so; after that
 #      setfacl it is fine, and the file is written there, mode 0644.
@@ -25,7 +26,7 @@
 #          while three tries go by stays low;
 #        - the provider's sftp chmod 640 gets it claimed and filed;
 #      then with the capability (as the unit grants it): a 0600 upload is
-#      filed as it is.
+#      filed as it is, and its helpers hold no capability.
 #   5. A reload naming a provider whose folder is missing says
 #      "missing", not "Permission denied", and keeps the running config.
 #   6. beianctl backup into the folder tmpfiles made; into a missing one:
@@ -82,6 +83,14 @@ BU=$(awk -F: '$1 == "beiand" { print $3 }' "$R/etc/passwd")
 BG=$(awk -F: '$1 == "beiand" { print $3 }' "$R/etc/group")
 [ -n "$BU" ] && [ -n "$BG" ] || fail "no user beiand in $R"
 [ -d "$R/var/lib/beiand/backup" ] || fail "tmpfiles made no backup folder"
+for h in beiand-worker beiand-imap; do
+	[ "$(stat -c %a "$R/usr/libexec/beiand/$h" 2>/dev/null)" = 755 ] ||
+		fail "make install: no $R/usr/libexec/beiand/$h"
+done
+# the installed programs look for their helpers in /usr/libexec/beiand:
+# in the staged root, that is R's
+BEIAND_LIBEXEC=$R/usr/libexec/beiand
+export BEIAND_LIBEXEC
 echo "ok: installed; service user beiand is $BU:$BG"
 
 as_beiand() { setpriv --reuid="$BU" --regid="$BG" --clear-groups "$@"; }
@@ -152,6 +161,12 @@ grep -q "^Match User beiand-p001$" "$SRV_DIR/add.out" ||
 out=$(as_beiand "$SBIN" -n -c "$RC" 2>&1) || fail "-n after provider add: $out"
 [ "$out" = "configuration OK" ] || fail "-n: $out"
 echo "ok: provider add made beiand-p001 ($AU) and its folders; -n OK"
+out=$(BEIAND_LIBEXEC=$SRV_DIR/nohelpers as_beiand "$SBIN" -n -c "$RC" 2>&1) &&
+	fail "-n without the helper programs"
+echo "$out" | grep -q "^$SRV_DIR/nohelpers/beiand-worker: missing" &&
+    echo "$out" | grep -q "fix: make install (it goes to LIBEXECDIR), or set BEIAND_LIBEXEC" ||
+	fail "-n does not name the missing helper: $out"
+echo "ok: -n names a missing helper program"
 
 # ---- 3. metrics in node_exporter's textfile folder -------------------------
 install -d -m 0755 "$PROMDIR"
@@ -274,8 +289,10 @@ wait_for 30 filed "$P/outgoing/batch-b.zip.receipt.xml" ||
 grep -q "upload=batch-b.zip.*cannot be read" "$LOG" &&
 	fail "batch-b.zip was unreadable with the capability"
 for pid in $(pgrep -P "$BEIAND_PID"); do
-	grep -q '^CapEff:	0000000000000000$' "/proc/$pid/status" ||
-		fail "child $pid of beiand kept a capability: $(grep Cap "/proc/$pid/status")"
+	for c in CapPrm CapEff CapAmb; do
+		grep -q "^$c:	0000000000000000\$" "/proc/$pid/status" ||
+			fail "child $pid of beiand kept a capability: $(grep Cap "/proc/$pid/status")"
+	done
 done
 echo "ok: with CAP_DAC_READ_SEARCH a 0600 upload is filed; its workers hold none"
 

@@ -59,6 +59,7 @@ D=$TOP/dest
 make -s B="$B" DESTDIR="$D" PREFIX=/usr install >"$TOP/install.log" 2>&1 ||
 	{ cat "$TOP/install.log"; fail "make install"; }
 for f in usr/sbin/beiand usr/bin/beianctl usr/sbin/beiand-web \
+    usr/libexec/beiand/beiand-worker usr/libexec/beiand/beiand-imap \
     usr/lib/systemd/system/beiand.service \
     usr/lib/systemd/system/beiand-web.service usr/lib/sysusers.d/beiand.conf \
     usr/lib/tmpfiles.d/beiand.conf usr/share/man/man8/beiand.8 \
@@ -66,7 +67,9 @@ for f in usr/sbin/beiand usr/bin/beianctl usr/sbin/beiand-web \
     usr/share/man/man5/beiand.conf.5 etc/beiand/beiand.conf; do
 	[ -f "$D/$f" ] || fail "make install: no $f"
 done
-[ -x "$D/usr/sbin/beiand" ] && [ -x "$D/usr/bin/beianctl" ] ||
+[ -x "$D/usr/sbin/beiand" ] && [ -x "$D/usr/bin/beianctl" ] &&
+    [ -x "$D/usr/libexec/beiand/beiand-worker" ] &&
+    [ -x "$D/usr/libexec/beiand/beiand-imap" ] ||
 	fail "binaries not executable"
 [ "$(stat -c %a "$D/etc/beiand/beiand.conf")" = 640 ] ||
 	fail "beiand.conf is not mode 0640"
@@ -77,7 +80,9 @@ grep -q '^ExecStart=/usr/sbin/beiand-web -c /etc/beiand/beiand.conf$' \
     "$D/usr/lib/systemd/system/beiand-web.service" || fail "web ExecStart path"
 grep -q '^ExecStart=/usr/sbin/beiand -c /etc/beiand/beiand.conf$' \
     "$D/usr/lib/systemd/system/beiand.service" || fail "ExecStart path"
-out=$("$D/usr/sbin/beiand" -n -c "$D/etc/beiand/beiand.conf" 2>&1)
+# staged in D: its helpers are in D's /usr/libexec/beiand
+out=$(BEIAND_LIBEXEC="$D/usr/libexec/beiand" "$D/usr/sbin/beiand" -n \
+    -c "$D/etc/beiand/beiand.conf" 2>&1)
 [ "$out" = "configuration OK" ] || fail "installed config: $out"
 grep -q '^spool_dir *= /var/spool/beiand' "$D/etc/beiand/beiand.conf" ||
 	fail "installed config: spool_dir"
@@ -128,6 +133,8 @@ cp "$D/etc/beiand/beiand.conf" "$R/etc/beiand/"
 systemd-sysusers --root="$R" "$D/usr/lib/sysusers.d/beiand.conf" >/dev/null 2>&1 ||
 	fail "systemd-sysusers"
 grep -q '^beiand:' "$R/etc/passwd" || fail "sysusers made no user beiand"
+grep -q '^beiand-worker:' "$R/etc/passwd" ||
+	fail "sysusers made no user beiand-worker"
 systemd-tmpfiles --root="$R" --create "$D/usr/lib/tmpfiles.d/beiand.conf" ||
 	fail "systemd-tmpfiles"
 bu=$(awk -F: '$1 == "beiand" { print $3 }' "$R/etc/passwd")

@@ -191,3 +191,40 @@ UNIT_TEST(imap_limits_inbox_and_disk)
 	CHECK_INT(imap_limits_check(&t.c, "a@b.cn", 10, 1), IMAP_WAIT_NONE);
 	lctx_close(&t);
 }
+
+/* Room goes to the oldest: one waiting for inbox_max or min_free holds
+ * back every newer message that would be stored, not one of a throttled
+ * sender's that waits for its window. */
+UNIT_TEST(imap_limits_room_oldest_first)
+{
+	struct imap_env e;
+	struct lctx t;
+
+	lctx_open(&t, 2, 100, 3600);
+	memset(&e, 0, sizeof(e));
+	e.found = 1;
+	e.size = 10;
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_NONE);
+	e.uid = 3;
+	strcpy(e.sender, "a@b.cn");
+	CHECK(imap_pending_add(&t.c, &e, IMAP_WAIT_SENDER) == 0);
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_NONE);
+	e.uid = 4;
+	strcpy(e.sender, "c@d.cn");
+	CHECK(imap_pending_add(&t.c, &e, IMAP_WAIT_INBOX) == 0);
+	e.uid = 5;
+	CHECK(imap_pending_add(&t.c, &e, IMAP_WAIT_DISK) == 0);
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_INBOX);
+	CHECK_STR(frame(&t), "wait 7 3 sender");
+	CHECK_STR(frame(&t), "wait 7 4 inbox");
+	CHECK_STR(frame(&t), "wait 7 5 disk");
+	/* the inbox one was taken: the disk one holds the rest back */
+	imap_pending_done(&t.c, 1);
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_DISK);
+	imap_pending_update(&t.c, 2, IMAP_WAIT_SENDER);
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_NONE);
+	imap_pending_compact(&t.c);
+	CHECK_INT(t.c.npending, 2);
+	CHECK_INT(imap_pending_room(&t.c), IMAP_WAIT_NONE);
+	lctx_close(&t);
+}

@@ -1,5 +1,5 @@
 /*
- * test_worker: a real pool of forked workers with the built-in
+ * test_worker: a real pool of workers (beiand-worker) with the built-in
  * configuration.  What comes back must equal upload_read() done in this
  * process; refusals (bombs, too many entries) leave the workers alive; a
  * killed worker's job comes back WR_CRASHED and a replacement takes over.
@@ -20,6 +20,7 @@
 #include "common/check_setup.h"
 #include "common/config.h"
 #include "lib/xmalloc.h"
+#include "parsers/mime.h"
 #include "parsers/package.h"
 #include "worker/worker.h"
 #include "test_wire.h"
@@ -388,12 +389,37 @@ UNIT_TEST(worker_whole)
 	config_free(cf);
 }
 
-/* What /proc says about a running worker: 1 when sandboxed. */
+/* A "Name: value" number of /proc/PID/status (-1: none). */
+static long
+status_field(pid_t pid, const char *name, int hex)
+{
+	char path[64], line[256];
+	size_t nl = strlen(name);
+	long v = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, name, nl) == 0 && line[nl] == ':')
+			v = strtol(line + nl + 1, NULL, hex ? 16 : 10);
+	fclose(fp);
+	return v;
+}
+
+/*
+ * What /proc says about a running worker: 1 when sandboxed — its own
+ * seccomp filter on top of ours, no_new_privs, no capability, not root
+ * (when we are), its limits.
+ */
 static int
 sandboxed(pid_t pid)
 {
+	static const char *const caps[] = { "CapInh", "CapPrm", "CapEff",
+		"CapAmb" };
 	char path[64], line[256];
-	int nofile = 0, core = 0, fsize = 0, nnp = 0, uid_ok = 0;
+	int nofile = 0, core = 0, uid_ok = 0;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
@@ -404,8 +430,6 @@ sandboxed(pid_t pid)
 			nofile = strstr(line, " 16 ") != NULL;
 		if (strncmp(line, "Max core file size", 18) == 0)
 			core = strstr(line, " 0 ") != NULL;
-		if (strncmp(line, "Max file size", 13) == 0)
-			fsize = strstr(line, " 0 ") != NULL;
 	}
 	fclose(fp);
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
@@ -414,13 +438,18 @@ sandboxed(pid_t pid)
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		unsigned long r, e;
 
-		if (strncmp(line, "NoNewPrivs:", 11) == 0)
-			nnp = atoi(line + 11) == 1;
 		if (sscanf(line, "Uid: %lu %lu", &r, &e) == 2)
 			uid_ok = geteuid() != 0 || (r != 0 && e != 0);
 	}
 	fclose(fp);
-	return nofile && core && fsize && nnp && uid_ok;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (status_field(pid, caps[i], 1) != 0)
+			return 0;
+	return nofile && core && uid_ok &&
+	    status_field(pid, "NoNewPrivs", 0) == 1 &&
+	    status_field(pid, "Seccomp", 0) == 2 &&
+	    status_field(pid, "Seccomp_filters", 0) >
+	    status_field(getpid(), "Seccomp_filters", 0);
 }
 
 /* A fresh worker may still be setting up: wait for its sandbox (60 s at
@@ -893,6 +922,75 @@ UNIT_TEST(worker_mail)
 	CHECK_INT(worker_pool_restarts(p), 0);
 	free(zip);
 	free(batch);
+	worker_pool_free(p);
+	config_free(cf);
+}
+
+/*
+ * Every charset the parsers convert from, decoded in a sandboxed worker
+ * (its converters opened before its filter) exactly as in this process:
+ * a bureau's "REJECT: reason" in each.
+ */
+UNIT_TEST(worker_mail_charsets)
+{
+	static const struct {
+		const char *charset;
+		const char *reason; /* in that charset */
+	} cases[] = {
+		{ "gb2312", "\xc0\xed\xd3\xc9" },          /* 理由 */
+		{ "gbk", "\xc0\xed\xd3\xc9" },
+		{ "gb18030", "\x81\x30\x81\x30" },        /* U+0080 */
+		{ "big5", "\xb2\x7a\xa5\xd1" },           /* 理由 */
+		{ "big5-hkscs", "\x88\x40" },
+		{ "iso-8859-1", "caf\xe9" },
+		{ "windows-1252", "\x80 5" },             /* € 5 */
+	};
+	struct config *cf = test_config("[imap]\naddress = intake@example.test\n");
+	struct worker_pool *p;
+
+	if (cf == NULL)
+		return;
+	if ((p = pool_new(cf, 1)) == NULL) {
+		config_free(cf);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *mail, *want, *text;
+		struct worker_result res;
+		int fd = memfd_create("test-mail", MFD_CLOEXEC);
+
+		text = xasprintf("REJECT: %s", cases[i].reason);
+		want = mime_charset_decode(cases[i].charset, cases[i].reason,
+		    strlen(cases[i].reason));
+		mail = xasprintf("From: review@bureau.example\r\n"
+		    "Message-ID: <c%zu@bureau.example>\r\n"
+		    "Subject: Re: [BA-2026-000123] [review:ABCDEFGHJKMNPQRS]\r\n"
+		    "Content-Type: text/plain; charset=%s\r\n\r\n%s\r\n", i,
+		    cases[i].charset, text);
+		CHECK(fd != -1 && write(fd, mail, strlen(mail)) ==
+		    (ssize_t)strlen(mail));
+		/* the case must be one the converter decodes, not U+FFFD */
+		CHECKM(strstr(want, "\xef\xbf\xbd") == NULL, "%s", cases[i].charset);
+		if (fd != -1 && run_job(p, WJ_MAIL, fd, "c.eml", &res) == 0) {
+			CHECKM(res.status == WR_OK && res.upload != NULL &&
+			    res.upload->mail != NULL, "%s: %s",
+			    cases[i].charset, res.reason);
+			if (res.upload != NULL && res.upload->mail != NULL) {
+				CHECK_INT(res.upload->mail->command,
+				    MIME_CMD_REJECT);
+				CHECKM(strcmp(res.upload->mail->reason, want) ==
+				    0, "%s: %s != %s", cases[i].charset,
+				    res.upload->mail->reason, want);
+			}
+			upload_free(res.upload);
+		}
+		if (fd != -1)
+			close(fd);
+		free(text);
+		free(want);
+		free(mail);
+	}
+	CHECK_INT(worker_pool_restarts(p), 0);
 	worker_pool_free(p);
 	config_free(cf);
 }

@@ -271,6 +271,7 @@ main(int argc, char **argv)
 	struct imap_fetcher *f = NULL;
 	struct imap_event ev;
 	char err[512];
+	int refused;
 	uint64_t v;
 
 	if (argc != 6) {
@@ -311,8 +312,8 @@ main(int argc, char **argv)
 		int r;
 
 		if (f == NULL &&
-		    (f = imap_fetcher_start(&cf, argv[2], err, sizeof(err))) ==
-		    NULL) {
+		    (f = imap_fetcher_start(&cf, argv[2], &refused, err,
+		    sizeof(err))) == NULL) {
 			fprintf(stderr, "tool_imap: %s\n", err);
 			return 1;
 		}

@@ -1,15 +1,16 @@
 /*
- * worker: pre-forked processes that parse hostile uploads.  This file is
- * the pool, in the parent: it starts the workers, hands them jobs, reads
- * their answers and replaces the dead; the worker process itself is
- * worker_child.c.
+ * worker: the pool of parser worker processes, in the parent.  It starts
+ * the workers (each a fresh exec of beiand-worker: worker_setup.c), hands
+ * them jobs, reads their answers and replaces the dead; the worker
+ * program itself is worker_child.c and worker_sandbox.c.
  *
  * Hostile input here: the workers' answers.  The parent never parses an
  * upload: it passes the file descriptor (SCM_RIGHTS) and decodes the
  * answer with wire_decode(), which bounds every length.  A worker that
  * sends more than a frame may hold, sends while idle, or sends something
  * that does not decode is killed and replaced, and its job is answered
- * WR_PROTOCOL.  A worker that dies is replaced and its job answered
+ * WR_PROTOCOL.  A worker that dies — a crash, a limit hit, a system call
+ * its sandbox refuses (SIGSYS) — is replaced and its job answered
  * WR_CRASHED with the cause.
  *
  * Each worker holds up to WORKER_DEPTH jobs, sent in turn over its socket
@@ -24,7 +25,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +33,9 @@
 
 #include "common/config.h"
 #include "lib/xmalloc.h"
-#include "parsers/filing.h"
-#include "parsers/rules.h"
 #include "worker/wire.h"
 #include "worker/worker.h"
 #include "worker/worker_int.h"
-
-#define WORKER_USER      "beiand"
-#define WORKER_FALLBACK  "nobody"
 
 struct worker {
 	pid_t pid;          /* -1: not running (start failed) */
@@ -56,6 +51,24 @@ struct worker {
 	size_t have, total;
 };
 
+struct worker_pool {
+	const struct config *cf;
+	struct worker *w;
+	size_t n;
+	uint64_t next_job;
+	uint64_t restarts;
+	uint64_t frame_max;
+	uint64_t *unstarted; /* jobs queued behind one that killed its worker */
+	size_t nunstarted, capunstarted;
+	unsigned char *setup; /* what every worker is told (worker_setup.c) */
+	size_t setup_len;
+	int drop;           /* run workers as uid/gid (the parent is root) */
+	uid_t uid;
+	gid_t gid;
+	char err[512];      /* why the last start failed */
+	int landlock_abi;   /* what the last worker started confined itself with */
+};
+
 /* ---- the parent --------------------------------------------------------- */
 
 /* Start the worker of slot w.  Its socket takes the slot's old descriptor
@@ -63,37 +76,25 @@ struct worker {
 static int
 worker_start(struct worker_pool *p, struct worker *w)
 {
-	int sv[2];
-	pid_t pid, parent = getpid();
+	pid_t pid;
+	int fd;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+	pid = worker_spawn(p->setup, p->setup_len, p->drop, p->uid, p->gid,
+	    &fd, &p->landlock_abi, p->err, sizeof(p->err));
+	if (pid == -1)
 		return -1;
-	if ((pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		worker_main(p, sv[1], parent);
-	}
-	close(sv[1]);
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1) {
-		close(sv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
 	if (w->fd >= 0) {
-		if (dup3(sv[0], w->fd, O_CLOEXEC) == -1) {
-			close(sv[0]);
+		if (dup3(fd, w->fd, O_CLOEXEC) == -1) {
+			snprintf(p->err, sizeof(p->err), "worker: dup3: %s",
+			    strerror(errno));
+			close(fd);
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return -1;
 		}
-		close(sv[0]);
+		close(fd);
 	} else
-		w->fd = sv[0];
+		w->fd = fd;
 	w->pid = pid;
 	w->njobs = 0;
 	w->hdrlen = 0;
@@ -113,28 +114,19 @@ worker_pool_new(const struct config *cf, int n, char *err, size_t errsize)
 
 		n = c > 0 && c < 1024 ? (int)c : 1;
 	}
-	/* Loaded once here, shared by every worker after fork. */
-	xmldoc_init();
-	(void)rules_init();
-
 	p = xcalloc(1, sizeof(*p));
 	p->cf = cf;
 	p->n = (size_t)n;
 	p->next_job = 1;
 	p->frame_max = wire_frame_max(&cf->limits);
+	worker_setup_encode(cf, &p->setup, &p->setup_len);
 	if (geteuid() == 0) {
-		const struct passwd *pw;
-
-		if ((pw = getpwnam(WORKER_USER)) == NULL &&
-		    (pw = getpwnam(WORKER_FALLBACK)) == NULL) {
-			snprintf(err, errsize, "worker: no user %s or %s to "
-			    "run workers as", WORKER_USER, WORKER_FALLBACK);
+		if (worker_user(&p->uid, &p->gid, err, errsize) != 0) {
+			free(p->setup);
 			free(p);
 			return NULL;
 		}
 		p->drop = 1;
-		p->uid = pw->pw_uid;
-		p->gid = pw->pw_gid;
 	}
 	p->w = xcalloc(p->n, sizeof(*p->w));
 	for (size_t i = 0; i < p->n; i++) {
@@ -143,8 +135,7 @@ worker_pool_new(const struct config *cf, int n, char *err, size_t errsize)
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (worker_start(p, &p->w[i]) != 0) {
-			snprintf(err, errsize, "worker: cannot start: %s",
-			    strerror(errno));
+			snprintf(err, errsize, "%s", p->err);
 			worker_pool_free(p);
 			return NULL;
 		}
@@ -189,6 +180,7 @@ worker_pool_free(struct worker_pool *p)
 	}
 	free(p->w);
 	free(p->unstarted);
+	free(p->setup);
 	free(p);
 }
 
@@ -214,10 +206,28 @@ worker_pool_fds(const struct worker_pool *p, int *fds, size_t max)
 	return n;
 }
 
+int
+worker_pool_landlock_abi(const struct worker_pool *p)
+{
+	return p->landlock_abi;
+}
+
+const char *
+worker_pool_error(const struct worker_pool *p)
+{
+	return p->err;
+}
+
 uint64_t
 worker_pool_restarts(const struct worker_pool *p)
 {
 	return p->restarts;
+}
+
+pid_t
+worker_pool_pid(const struct worker_pool *p, size_t i)
+{
+	return i < p->n && p->w[i].pid > 0 ? p->w[i].pid : -1;
 }
 
 pid_t
@@ -231,14 +241,14 @@ worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job)
 }
 
 static int
-worker_send(struct worker *w, unsigned char kind, int fd, const char *name,
-    const char *provider)
+worker_send(struct worker *w, unsigned char kind, const int *fds, size_t nfds,
+    const char *name, size_t nl, const char *provider)
 {
 	unsigned char msg[JOB_HDR_SIZE + WORKER_NAME_MAX + WORKER_PROV_MAX];
-	size_t nl = strlen(name), pl = strlen(provider), len;
+	size_t pl = strlen(provider), len;
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * WORKER_FILES_MAX)];
 	} cm;
 	struct msghdr mh;
 	struct iovec iov;
@@ -247,10 +257,11 @@ worker_send(struct worker *w, unsigned char kind, int fd, const char *name,
 
 	msg[0] = JOB_MAGIC;
 	msg[1] = kind;
-	msg[2] = (unsigned char)nl;
-	msg[3] = (unsigned char)(nl >> 8);
-	msg[4] = (unsigned char)pl;
-	msg[5] = (unsigned char)(pl >> 8);
+	msg[2] = (unsigned char)nfds;
+	msg[3] = (unsigned char)nl;
+	msg[4] = (unsigned char)(nl >> 8);
+	msg[5] = (unsigned char)pl;
+	msg[6] = (unsigned char)(pl >> 8);
 	memcpy(msg + JOB_HDR_SIZE, name, nl);
 	memcpy(msg + JOB_HDR_SIZE + nl, provider, pl);
 	len = JOB_HDR_SIZE + nl + pl;
@@ -262,12 +273,12 @@ worker_send(struct worker *w, unsigned char kind, int fd, const char *name,
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 	c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	do
 		r = sendmsg(w->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (r == -1 && errno == EINTR);
@@ -280,22 +291,29 @@ worker_send(struct worker *w, unsigned char kind, int fd, const char *name,
 	return -1;
 }
 
-int
-worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
-    const char *name, const char *provider, uint64_t *job)
+static int
+worker_kind_valid(enum worker_job_kind kind)
 {
-	if (name == NULL)
-		name = "";
+	return kind == WJ_WHOLE || kind == WJ_PARSE || kind == WJ_MAIL ||
+	    kind == WJ_VIEW || kind == WJ_VERIFY;
+}
+
+/* Send a job of nfds descriptors, their names in name[0..nl). */
+static int
+worker_submit_msg(struct worker_pool *p, enum worker_job_kind kind,
+    const int *fds, size_t nfds, const char *name, size_t nl,
+    const char *provider, uint64_t *job)
+{
+	struct worker *least = NULL;
+
 	if (provider == NULL)
 		provider = "";
-	if (strlen(name) > WORKER_NAME_MAX || strlen(provider) >
-	    WORKER_PROV_MAX || (kind != WJ_WHOLE && kind != WJ_PARSE &&
-	    kind != WJ_MAIL && kind != WJ_VIEW))
+	if (nl > WORKER_NAME_MAX || strlen(provider) > WORKER_PROV_MAX ||
+	    !worker_kind_valid(kind) || nfds == 0 ||
+	    nfds > (kind == WJ_VERIFY ? WORKER_FILES_MAX : 1))
 		return -1;
 	if (*provider != '\0' && config_provider_find(p->cf, provider) == NULL)
 		return -1;
-	struct worker *least = NULL;
-
 	/* The least loaded live worker; should sending to it fail (it is
 	 * dying: collect will replace it), any other with room. */
 	for (size_t i = 0; i < p->n; i++)
@@ -307,7 +325,8 @@ worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
 
 		if ((i > 0 && w == least) || w->pid <= 0 ||
 		    w->njobs >= WORKER_DEPTH ||
-		    worker_send(w, (unsigned char)kind, fd, name, provider) != 0)
+		    worker_send(w, (unsigned char)kind, fds, nfds, name, nl,
+		    provider) != 0)
 			continue;
 		w->job[w->njobs] = p->next_job++;
 		w->kind[w->njobs] = kind;
@@ -317,29 +336,39 @@ worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
 	return -1;
 }
 
-static void
-worker_reason_status(int status, char *buf, size_t size)
+int
+worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
+    const char *name, const char *provider, uint64_t *job)
 {
-	if (WIFEXITED(status))
-		snprintf(buf, size, "worker exited %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status)) {
-		int sig = WTERMSIG(status);
-		const char *abbrev = sigabbrev_np(sig);
+	if (name == NULL)
+		name = "";
+	if (kind == WJ_VERIFY)
+		return worker_submit_files(p, kind, &fd, &name, 1, provider,
+		    job);
+	return worker_submit_msg(p, kind, &fd, 1, name, strlen(name),
+	    provider, job);
+}
 
-		if (sig == SIGXCPU)
-			snprintf(buf, size, "CPU time limit (%d s per job)",
-			    WORKER_JOB_CPU);
-		else if (sig == SIGABRT)
-			snprintf(buf, size, "worker aborted (out of memory? "
-			    "address space limit)");
-		else if (sig == SIGSEGV || sig == SIGBUS)
-			snprintf(buf, size, "worker killed by signal %d (SIG%s; "
-			    "address space limit?)", sig, abbrev ? abbrev : "?");
-		else
-			snprintf(buf, size, "worker killed by signal %d (SIG%s)",
-			    sig, abbrev ? abbrev : "?");
-	} else
-		snprintf(buf, size, "worker stopped (status %#x)", status);
+int
+worker_submit_files(struct worker_pool *p, enum worker_job_kind kind,
+    const int *fds, const char *const *names, size_t n, const char *provider,
+    uint64_t *job)
+{
+	char buf[WORKER_NAME_MAX];
+	size_t nl = 0;
+
+	if (kind != WJ_VERIFY || n == 0 || n > WORKER_FILES_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+
+		if (l == 0 || l + 1 > sizeof(buf) - nl)
+			return -1;
+		memcpy(buf + nl, names[i], l + 1);
+		nl += l + 1;
+	}
+	/* NUL-separated: the last one's NUL is not sent */
+	return worker_submit_msg(p, kind, fds, n, buf, nl - 1, provider, job);
 }
 
 /* Reap w (blocking when force: after SIGKILL).  1 when reaped. */
@@ -428,7 +457,8 @@ worker_frame_done(struct worker_pool *p, struct worker *w,
 		res->status = WR_OK;
 		res->whole = a.whole;
 	} else if (a.kind == WIRE_UPLOAD && (w->kind[0] == WJ_PARSE ||
-	    w->kind[0] == WJ_VIEW) && a.upload->mail == NULL) {
+	    w->kind[0] == WJ_VIEW || w->kind[0] == WJ_VERIFY) &&
+	    a.upload->mail == NULL) {
 		res->status = WR_OK;
 		res->upload = a.upload;
 	} else if (a.kind == WIRE_UPLOAD && w->kind[0] == WJ_MAIL &&

@@ -1,38 +1,32 @@
 /*
- * worker: the worker process, from fork to exit — its sandbox and
- * limits, then its jobs: read one (a file descriptor over the socket),
- * parse it, write back one frame.  Started by worker_start() (worker.c).
+ * worker: the worker program, beiand-worker — from its exec to its exit:
+ * its set-up, its sandbox (worker_sandbox.c), then its jobs: read one
+ * (file descriptors over the socket), parse, write back one frame.
+ * Started by worker_spawn() (worker_setup.c) for a pool (worker.c) or a
+ * client (worker_client.c).
  *
- * Hostile input: the uploads.  A worker keeps nothing it could abuse:
- * every descriptor but its socket (and stderr, for diagnostics) is
- * closed, it runs as an unprivileged user when started as root, with
- * no_new_privs, no core files, no file writes, few descriptors, a bounded
- * address space and a CPU budget per job; it dies with the parent.
- * libxml2's schemas and the public suffix list are loaded in the parent
- * before forking, so the workers share those pages and never open a file.
- * A job message out of step with the protocol ends the worker.
+ * Hostile input: the uploads, mails and photos of its jobs.  It holds
+ * nothing worth stealing (a fresh exec: none of its parent's memory; its
+ * set-up has no password, no path) and can do nothing with the rest of
+ * the system (worker_sandbox.c).  A job message out of step with the
+ * protocol ends the worker.
  *
- * Limits (per worker):
- *   RLIMIT_AS     max(1 GiB, 4 × archive_max_unpacked + archive_max_bytes
- *                 + 256 MiB): the upload, its unpacked members, the
- *                 frame and libxml2's trees fit with room to spare at the
- *                 defaults (64 MiB / 256 MiB), a runaway does not.  Not
- *                 set under AddressSanitizer, whose shadow memory needs
- *                 terabytes of address space.
- *   RLIMIT_CPU    soft limit raised before each job to the CPU time used
- *                 so far + WORKER_JOB_CPU seconds: SIGXCPU ends a job
- *                 that spins.
- *   RLIMIT_NOFILE 16; RLIMIT_CORE 0; RLIMIT_FSIZE 0 (SIGXFSZ ignored, so
- *                 a write to a regular file fails instead of killing).
+ * BEIAND_WORKER_SELFTEST=open|socket|execve (in the environment of the
+ * program that starts workers, which hands this one variable on) makes
+ * the worker try that call — open("/etc/passwd"), socket(AF_INET),
+ * execve("/bin/true") — at the start of every job, after its sandbox is
+ * on: the tests' proof that each is refused and that the job then goes
+ * the way of a crashed worker's.  It is read before the sandbox, does
+ * nothing else, and each call is harmless should it ever succeed (then
+ * the job fails with a line saying so).  Sanitizer builds also know
+ * "overflow": a heap overflow whose report must come out on stderr.
  */
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +36,6 @@
 
 #include "common/check_setup.h"
 #include "common/config.h"
-#include "lib/caps.h"
 #include "lib/compat.h"
 #include "lib/sha256.h"
 #include "lib/xmalloc.h"
@@ -51,123 +44,17 @@
 #include "worker/worker.h"
 #include "worker/worker_int.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WORKER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WORKER_ASAN 1
-#endif
-#endif
-#ifndef WORKER_ASAN
-#define WORKER_ASAN 0
-#endif
-
 #define WORKER_FD        3          /* the socket, in the worker */
-#define WORKER_NOFILE    16
-#define WORKER_AS_MIN    (1ULL << 30)
-#define WORKER_AS_SLACK  (256ULL << 20)
 
 /* ---- the worker process ------------------------------------------------- */
 
-static void
+void
 worker_die(const char *what)
 {
 	/* stderr is the only descriptor kept for this */
-	dprintf(2, "beiand worker[%ld]: %s: %s\n", (long)getpid(), what,
+	dprintf(2, "%s[%ld]: %s: %s\n", WORKER_PROGRAM, (long)getpid(), what,
 	    strerror(errno));
 	_exit(1);
-}
-
-static rlim_t
-worker_as_limit(const struct input_limits *lim)
-{
-	uint64_t u = lim->archive_max_unpacked, m;
-
-	if (u > (UINT64_MAX - WORKER_AS_SLACK) / 8 ||
-	    lim->archive_max_bytes > UINT64_MAX / 4)
-		return RLIM_INFINITY;
-	m = 4 * u + lim->archive_max_bytes + WORKER_AS_SLACK;
-	if (m < WORKER_AS_MIN)
-		m = WORKER_AS_MIN;
-	return (rlim_t)m;
-}
-
-static void
-worker_setrlimit(int res, rlim_t v, const char *what)
-{
-	struct rlimit rl = { v, v };
-
-	if (setrlimit(res, &rl) != 0)
-		worker_die(what);
-}
-
-/* Everything between fork and the first job; sock is the child's end. */
-static void
-worker_sandbox(const struct worker_pool *p, int sock, pid_t parent)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD,
-		SIGPIPE, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU };
-	sigset_t none;
-	int null;
-
-	/* The parent's handlers and mask (it may block signals for a
-	 * signalfd) must not apply here: SIGTERM has to end a worker. */
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	signal(SIGXFSZ, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		worker_die("prctl(PR_SET_PDEATHSIG)");
-	if (getppid() != parent)
-		_exit(0); /* the parent is already gone */
-
-	if (sock != WORKER_FD && dup2(sock, WORKER_FD) == -1)
-		worker_die("dup2");
-	if ((null = open("/dev/null", O_RDWR)) == -1)
-		worker_die("/dev/null");
-	if (dup2(null, 0) == -1 || dup2(null, 1) == -1)
-		worker_die("dup2");
-	if (fcntl(2, F_GETFD) == -1 && dup2(null, 2) == -1)
-		worker_die("dup2");
-	if (close_range(WORKER_FD + 1, ~0U, 0) != 0) {
-		for (int fd = WORKER_FD + 1; fd < 65536; fd++)
-			(void)close(fd);
-	}
-
-	if (p->drop) {
-		if (setgroups(0, NULL) != 0)
-			worker_die("setgroups");
-		if (setresgid(p->gid, p->gid, p->gid) != 0)
-			worker_die("setresgid");
-		if (setresuid(p->uid, p->uid, p->uid) != 0)
-			worker_die("setresuid");
-		if (getuid() != p->uid || geteuid() != p->uid ||
-		    getgid() != p->gid || getegid() != p->gid ||
-		    (p->uid != 0 && setuid(0) != -1)) {
-			errno = EPERM;
-			worker_die("dropping privileges did not take");
-		}
-	}
-	/* The daemon's CAP_DAC_READ_SEARCH (its unit) is not for parsers. */
-	if (caps_drop_all() != 0)
-		worker_die("capset");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		worker_die("prctl(PR_SET_NO_NEW_PRIVS)");
-	/* Once more: it may have been reset by the credential change. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		worker_die("prctl(PR_SET_PDEATHSIG)");
-	if (getppid() != parent)
-		_exit(0);
-
-	worker_setrlimit(RLIMIT_CORE, 0, "setrlimit(RLIMIT_CORE)");
-	worker_setrlimit(RLIMIT_FSIZE, 0, "setrlimit(RLIMIT_FSIZE)");
-	worker_setrlimit(RLIMIT_NOFILE, WORKER_NOFILE,
-	    "setrlimit(RLIMIT_NOFILE)");
-	if (!WORKER_ASAN)
-		worker_setrlimit(RLIMIT_AS, worker_as_limit(&p->cf->limits),
-		    "setrlimit(RLIMIT_AS)");
 }
 
 /* The cumulative RLIMIT_CPU, moved so that it allows this job its share. */
@@ -188,23 +75,42 @@ worker_cpu_budget(void)
 		worker_die("setrlimit(RLIMIT_CPU)");
 }
 
+/* One job as it came over the socket. */
+struct worker_job {
+	unsigned char kind;
+	int fd[WORKER_FILES_MAX];
+	size_t nfds;
+	char name[WORKER_NAME_MAX + 1]; /* WJ_VERIFY: NUL-separated names */
+	size_t nl;
+	char provider[WORKER_PROV_MAX + 1];
+};
+
+static void
+worker_job_close(struct worker_job *j)
+{
+	for (size_t i = 0; i < j->nfds; i++)
+		close(j->fd[i]);
+	j->nfds = 0;
+}
+
 /*
  * Read one job: 1 and the job, 0 at end of file (the parent is done
- * with us), -1 on a malformed message.  *fd is -1 when none came.
+ * with us), -1 on a malformed message.  Descriptors beyond the ones
+ * announced are closed; fewer than announced is malformed.
  */
 static int
-worker_job_read(unsigned char *kind, char *name, char *provider, int *fd)
+worker_job_read(struct worker_job *j)
 {
 	unsigned char hdr[JOB_HDR_SIZE];
 	char rest[WORKER_NAME_MAX + WORKER_PROV_MAX];
-	size_t got = 0, want = sizeof(hdr), nl = 0, pl = 0;
+	size_t got = 0, want = sizeof(hdr), pl = 0, nfds = 0;
 	int in_rest = 0;
 
-	*fd = -1;
+	j->nfds = 0;
 	for (;;) {
 		union {
 			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int))];
+			char buf[CMSG_SPACE(sizeof(int) * WORKER_FILES_MAX)];
 		} cm;
 		struct msghdr msg;
 		struct iovec iov;
@@ -216,14 +122,16 @@ worker_job_read(unsigned char *kind, char *name, char *provider, int *fd)
 				break;
 			if (hdr[0] != JOB_MAGIC)
 				return -1;
-			*kind = hdr[1];
-			nl = (size_t)hdr[2] | (size_t)hdr[3] << 8;
-			pl = (size_t)hdr[4] | (size_t)hdr[5] << 8;
-			if (nl > WORKER_NAME_MAX || pl > WORKER_PROV_MAX)
+			j->kind = hdr[1];
+			nfds = hdr[2];
+			j->nl = (size_t)hdr[3] | (size_t)hdr[4] << 8;
+			pl = (size_t)hdr[5] | (size_t)hdr[6] << 8;
+			if (j->nl > WORKER_NAME_MAX || pl > WORKER_PROV_MAX ||
+			    nfds == 0 || nfds > WORKER_FILES_MAX)
 				return -1;
 			in_rest = 1;
 			got = 0;
-			want = nl + pl;
+			want = j->nl + pl;
 			continue;
 		}
 		memset(&msg, 0, sizeof(msg));
@@ -240,14 +148,17 @@ worker_job_read(unsigned char *kind, char *name, char *provider, int *fd)
 			worker_die("recvmsg");
 		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
 		    c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t k = 0; CMSG_LEN(sizeof(int) * (k + 1)) <=
+			    c->cmsg_len; k++) {
 				int f;
 
-				memcpy(&f, CMSG_DATA(c), sizeof(f));
-				if (*fd == -1)
-					*fd = f;
+				memcpy(&f, CMSG_DATA(c) + k * sizeof(int),
+				    sizeof(f));
+				if (j->nfds < WORKER_FILES_MAX)
+					j->fd[j->nfds++] = f;
 				else
 					close(f);
 			}
@@ -258,11 +169,12 @@ worker_job_read(unsigned char *kind, char *name, char *provider, int *fd)
 			return got == 0 && !in_rest ? 0 : -1;
 		got += (size_t)r;
 	}
-	memcpy(name, rest, nl);
-	name[nl] = '\0';
-	memcpy(provider, rest + nl, pl);
-	provider[pl] = '\0';
-	if (strlen(name) != nl || strlen(provider) != pl)
+	memcpy(j->name, rest, j->nl);
+	j->name[j->nl] = '\0';
+	memcpy(j->provider, rest + j->nl, pl);
+	j->provider[pl] = '\0';
+	if (strlen(j->provider) != pl || j->nfds != nfds ||
+	    (j->kind != WJ_VERIFY && strlen(j->name) != j->nl))
 		return -1;
 	return 1;
 }
@@ -493,21 +405,107 @@ answer:
 	upload_free(u);
 }
 
+/* ---- WJ_VERIFY ---------------------------------------------------------- */
+
+/*
+ * A verification record and the files beside it, as `beianctl verify`
+ * and the console bring them: one ITEM_VERIFICATION named after the
+ * record, checked with no provider's ranges, its identity the record and
+ * the files beside it (package.c's item_hash: the record among them and
+ * once more).
+ */
 static void
-worker_job_run(const struct config *cf, unsigned char kind, const char *name,
-    const char *provider, int fd, unsigned char **frame, size_t *flen)
+worker_verify_run(const struct config *cf, const struct worker_job *j,
+    unsigned char **frame, size_t *flen)
+{
+	unsigned char *data[WORKER_FILES_MAX] = { NULL };
+	struct pkg_file files[WORKER_FILES_MAX], all[WORKER_FILES_MAX + 1];
+	const char *name = j->name;
+	struct check_setup cs;
+	struct upload *u;
+	struct item *it;
+	size_t n = j->nfds;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
+		int r;
+
+		if (name > j->name + j->nl || *name == '\0' ||
+		    strchr(name, '/') != NULL) {
+			wire_encode_error("malformed job", frame, flen);
+			goto out;
+		}
+		r = worker_file_read(j->fd[i], cf->limits.archive_max_bytes,
+		    &data[i], &len);
+		if (r != 0) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "reading %s: %s", i == 0 ?
+			    "the record" : "a file beside it", r == 1 ?
+			    "over archive_max_bytes" : strerror(errno));
+			wire_encode_error(why, frame, flen);
+			goto out;
+		}
+		files[i].name = name;
+		files[i].data = data[i];
+		files[i].size = len;
+		files[i].sha256 = NULL;
+		name += strlen(name) + 1;
+	}
+	if (name != j->name + j->nl + 1) {
+		wire_encode_error("malformed job", frame, flen);
+		goto out;
+	}
+	if (check_setup_init(&cs, cf, NULL, time(NULL)) != 0)
+		abort(); /* no provider: cannot fail */
+	u = xcalloc(1, sizeof(*u));
+	u->errs = errlist_new();
+	u->items = xcalloc(1, sizeof(*u->items));
+	u->nitems = 1;
+	it = &u->items[0];
+	it->kind = ITEM_VERIFICATION;
+	it->path = xstrdup(files[0].name);
+	it->errs = errlist_new();
+	/* views into data[], which outlives the encoding */
+	it->files = xreallocarray(NULL, n, sizeof(*it->files));
+	memcpy(it->files, files, n * sizeof(*files));
+	it->nfiles = n;
+	if (verification_parse(files[0].data, files[0].size, &cf->limits,
+	    &it->verification, it->errs) == 0)
+		verification_check(it->verification, files, n, &cs.ctx,
+		    it->errs);
+	memcpy(all, files, n * sizeof(*files));
+	all[n] = files[0];
+	package_files_sha256(all, n + 1, it->sha256);
+	check_setup_fini(&cs);
+	wire_encode_upload(u, frame, flen);
+	upload_free(u);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(data[i]);
+}
+
+/* ---- the jobs ----------------------------------------------------------- */
+
+static void
+worker_job_run(const struct config *cf, const struct worker_job *j,
+    unsigned char **frame, size_t *flen)
 {
 	const struct input_limits *lim = &cf->limits;
 	unsigned char *buf = NULL;
 	size_t len = 0;
-	int r;
+	int r, fd = j->fd[0];
 
-	if (fd == -1 || (kind != WJ_WHOLE && kind != WJ_PARSE &&
-	    kind != WJ_MAIL && kind != WJ_VIEW)) {
+	if (j->kind == WJ_VERIFY) {
+		worker_verify_run(cf, j, frame, flen);
+		return;
+	}
+	if (j->nfds != 1 || (j->kind != WJ_WHOLE && j->kind != WJ_PARSE &&
+	    j->kind != WJ_MAIL && j->kind != WJ_VIEW)) {
 		wire_encode_error("malformed job", frame, flen);
 		return;
 	}
-	r = worker_file_read(fd, kind == WJ_MAIL ? lim->mail_max_bytes :
+	r = worker_file_read(fd, j->kind == WJ_MAIL ? lim->mail_max_bytes :
 	    lim->archive_max_bytes, &buf, &len);
 	if (r == -1) {
 		char why[160];
@@ -517,9 +515,10 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 		wire_encode_error(why, frame, flen);
 		return;
 	}
-	if (kind == WJ_MAIL) {
-		worker_mail_run(cf, provider, r == 1, buf, len, frame, flen);
-	} else if (kind == WJ_WHOLE) {
+	if (j->kind == WJ_MAIL) {
+		worker_mail_run(cf, j->provider, r == 1, buf, len, frame,
+		    flen);
+	} else if (j->kind == WJ_WHOLE) {
 		/* Too large to be accepted in any case: it may be claimed and
 		 * refused (ARCHIVE_TOO_LARGE) without waiting for more. */
 		wire_encode_whole(r == 1 ? AR_NOT_ARCHIVE :
@@ -535,14 +534,14 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 		struct check_setup cs;
 		struct upload *u;
 
-		if (check_setup_init(&cs, cf, *provider ? provider : NULL,
-		    time(NULL)) != 0) {
+		if (check_setup_init(&cs, cf, *j->provider ? j->provider :
+		    NULL, time(NULL)) != 0) {
 			wire_encode_error("provider not configured", frame,
 			    flen);
 		} else {
-			u = upload_read(*name ? name : NULL, buf, len,
+			u = upload_read(*j->name ? j->name : NULL, buf, len,
 			    &cs.ctx, UPLOAD_HASH);
-			if (kind == WJ_VIEW)
+			if (j->kind == WJ_VIEW)
 				wire_encode_upload_all(u, frame, flen);
 			else
 				wire_encode_upload(u, frame, flen);
@@ -553,18 +552,141 @@ worker_job_run(const struct config *cf, unsigned char kind, const char *name,
 	free(buf);
 }
 
-void __attribute__((noreturn))
-worker_main(const struct worker_pool *p, int sock, pid_t parent)
+/*
+ * BEIAND_WORKER_SELFTEST (see the top of this file): the call is refused
+ * by the sandbox and the worker dies of SIGSYS; should it not be, the
+ * job fails with a reason that says so.
+ */
+static int
+worker_selftest(const char *call, unsigned char **frame, size_t *flen)
 {
-	static char name[WORKER_NAME_MAX + 1], provider[WORKER_PROV_MAX + 1];
+	char why[128];
 
-	worker_sandbox(p, sock, parent);
+	if (call == NULL)
+		return 0;
+	errno = 0;
+	if (strcmp(call, "open") == 0) {
+		int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+
+		if (fd != -1) {
+			close(fd);
+			errno = 0;
+		}
+	} else if (strcmp(call, "socket") == 0) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (s != -1) {
+			close(s);
+			errno = 0;
+		}
+#ifdef BEIAND_SANITIZE
+	} else if (strcmp(call, "overflow") == 0) {
+		/* a sanitizer build's report must get out of the sandbox */
+		static char *volatile keep;
+		volatile size_t n = 9;
+
+		keep = malloc(8);
+		memset(keep, 1, n);
+		free(keep);
+#endif
+	} else if (strcmp(call, "execve") == 0) {
+		char *argv[] = { (char *)"true", NULL }, *envp[] = { NULL };
+
+		execve("/bin/true", argv, envp);
+	} else
+		return 0;
+	/* Still here: the filter let it through (a sanitizer build lets
+	 * open through, for Landlock to refuse), or the sandbox is gone. */
+	if (errno == EACCES || errno == EPERM)
+		snprintf(why, sizeof(why), "sandbox self-test: %s refused "
+		    "with an error (%s), not by the filter", call,
+		    strerror(errno));
+	else
+		snprintf(why, sizeof(why), "sandbox self-test: %s was not "
+		    "refused", call);
+	wire_encode_error(why, frame, flen);
+	return 1;
+}
+
+/* The set-up: a 4-byte length and the message (worker_setup.c). */
+static struct config *
+worker_setup_read(void)
+{
+	unsigned char hdr[4], *buf;
+	size_t got = 0, len;
+	struct config *cf;
+
+	while (got < sizeof(hdr)) {
+		ssize_t r = read(WORKER_FD, hdr + got, sizeof(hdr) - got);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EPIPE : errno;
+			worker_die("reading the set-up");
+		}
+		got += (size_t)r;
+	}
+	len = (size_t)hdr[0] | (size_t)hdr[1] << 8 | (size_t)hdr[2] << 16 |
+	    (size_t)hdr[3] << 24;
+	if (len > WORKER_SETUP_MAX) {
+		errno = EMSGSIZE;
+		worker_die("reading the set-up");
+	}
+	buf = xmalloc(len ? len : 1);
+	for (got = 0; got < len;) {
+		ssize_t r = read(WORKER_FD, buf + got, len - got);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EPIPE : errno;
+			worker_die("reading the set-up");
+		}
+		got += (size_t)r;
+	}
+	if ((cf = worker_setup_decode(buf, len)) == NULL) {
+		errno = EPROTO;
+		worker_die("the set-up does not decode (beiand and "
+		    WORKER_PROGRAM " of different builds?)");
+	}
+	free(buf);
+	return cf;
+}
+
+int
+worker_program_main(int argc, char **argv)
+{
+	unsigned char ready[WORKER_READY_SIZE];
+	const char *env;
+	char *selftest = NULL;
+	struct config *cf;
+	struct stat st;
+	int abi;
+
+	if (argc != 1 || fstat(WORKER_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "%s: a helper of beiand, beianctl and "
+		    "beiand-web, started by them (it takes its work on "
+		    "descriptor %d)\n", argv[0] != NULL ? argv[0] :
+		    WORKER_PROGRAM, WORKER_FD);
+		return 2;
+	}
+	if ((env = getenv("BEIAND_WORKER_SELFTEST")) != NULL && *env != '\0')
+		selftest = xstrdup(env);
+	cf = worker_setup_read();
+	abi = worker_sandbox_enter(cf);
+
+	memcpy(ready, WORKER_READY, WORKER_READY_SIZE - 1);
+	ready[WORKER_READY_SIZE - 1] = (unsigned char)(abi > 0 && abi < 256 ?
+	    abi : 0);
+	worker_frame_write(ready, sizeof(ready));
 	for (;;) {
-		unsigned char kind = 0, *frame = NULL;
+		static struct worker_job j;
+		unsigned char *frame = NULL;
 		size_t flen = 0;
-		int fd, r;
+		int r;
 
-		r = worker_job_read(&kind, name, provider, &fd);
+		r = worker_job_read(&j);
 		if (r == 0)
 			_exit(0);
 		if (r < 0) {
@@ -573,9 +695,9 @@ worker_main(const struct worker_pool *p, int sock, pid_t parent)
 			worker_die("malformed job message");
 		}
 		worker_cpu_budget();
-		worker_job_run(p->cf, kind, name, provider, fd, &frame, &flen);
-		if (fd != -1)
-			close(fd);
+		if (!worker_selftest(selftest, &frame, &flen))
+			worker_job_run(cf, &j, &frame, &flen);
+		worker_job_close(&j);
 		worker_frame_write(frame, flen);
 		free(frame);
 	}

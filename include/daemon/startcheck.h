@@ -38,8 +38,9 @@ int startcheck_dir(const char *path, int need, char *why, size_t whysize);
 /*
  * Check everything cf's start needs: the spool tree (work/, quarantine/,
  * each provider's and bureau's incoming/ and outgoing/, work/ on the
- * filesystem of every incoming/), state_dir and its folders, and the
- * folder of metrics_file.  Problems are printed on out, with the command
+ * filesystem of every incoming/), state_dir and its folders, the
+ * folder of metrics_file, and the helper programs it runs
+ * (beiand-worker; beiand-imap with an [imap] url).  Problems are printed on out, with the command
  * that fixes each; cfpath is the -c argument (NULL: the default), named
  * in the commands printed.  Returns the number of problems.
  */

@@ -1,5 +1,10 @@
 /*
- * forksafe: the daemon's threads park while it forks a worker.
+ * forksafe: the daemon's threads park while it forks.
+ *
+ * The helper programs are started by lib/spawn.c's _Fork(), which runs no
+ * fork handler: its child makes nothing but system calls until the exec,
+ * so no lock of another thread's matters there.  The parking is for a
+ * plain fork(2), and it is how the threads wait for their work.
  *
  * A child gets a copy of every lock as it was at fork(2); a thread caught
  * inside the allocator (or any library) leaves the child's copy locked

@@ -49,6 +49,14 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 /* Where lines go after log_init(). */
 enum log_sink { LOG_SINK_STDERR, LOG_SINK_JOURNAL };
 enum log_sink log_sink(void);
+/* verbose as given to log_init(). */
+int log_verbosity(void);
+/*
+ * log_init() for a helper program the daemon started (beiand-imap): its
+ * lines go where the daemon's go (sink: the daemon's log_sink()); stderr
+ * is the daemon's.
+ */
+void log_init_sink(const char *ident, enum log_sink sink, int verbose);
 
 #define LOG_MAX_FIELDS 5
 #define LOG_FIELD_SIZE 160

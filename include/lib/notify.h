@@ -5,7 +5,8 @@
  * when NOTIFY_SOCKET is not set (beiand -f from a shell, tests), and a
  * failure to send is ignored: the service manager's view is advisory,
  * the daemon's work must never depend on it.  The environment is left
- * as it is (the parser workers are forked, not exec'd, and send nothing).
+ * as it is: the helpers (beiand-worker, beiand-imap) are exec'd with an
+ * environment of their own (lib/spawn.h), without NOTIFY_SOCKET.
  */
 #ifndef BEIAND_NOTIFY_H
 #define BEIAND_NOTIFY_H

@@ -5,11 +5,13 @@
  *
  * The lock belongs to the open file description: it lives as long as
  * the descriptor and goes with the process, whatever way it ends; a stale
- * file left by a crash locks nothing.  No child keeps it: the descriptor
- * is O_CLOEXEC for an exec'd one, and closed by a pthread_atfork() child
- * handler in one that only forks (the IMAP fetcher), so that a lock never
- * outlives its daemon in a straggling child.  The pid in the file is
- * only there to be named in a refusal.
+ * file left by a crash locks nothing.  No child keeps it, so that a lock
+ * never outlives its daemon in a straggling child: the descriptor is
+ * O_CLOEXEC for an exec'd one (the helpers beiand-worker and beiand-imap,
+ * whose lib/spawn.c child also closes every descriptor but theirs before
+ * the exec), and closed by a pthread_atfork() child handler in any that
+ * would only fork.  The pid in the file is only there to be named in a
+ * refusal.
  */
 #ifndef BEIAND_PIDLOCK_H
 #define BEIAND_PIDLOCK_H

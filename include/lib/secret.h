@@ -1,10 +1,12 @@
 /*
  * secret: a password read from a file of its own ([imap] and [smtp]
- * password_file), by the one process that needs it, at the moment it
- * needs it: the daemon's mailer for SMTP, the IMAP fetcher for IMAP,
- * `beianctl probe` for the channel it probes.  The configuration reader
- * never opens these files, so a program that shares the configuration
- * (beiand-web, a parser worker) never holds the passwords.
+ * password_file) at the moment it is needed, by the daemon (its mailer
+ * for SMTP; for IMAP each time it starts the fetcher, which gets the
+ * password among its settings: it runs as another user, confined, and
+ * could not open the file) and by `beianctl probe` for the channel it
+ * probes.  The configuration reader never opens these files, so a
+ * program that shares the configuration (beiand-web, a parser worker)
+ * never holds the passwords.
  */
 #ifndef BEIAND_SECRET_H
 #define BEIAND_SECRET_H

@@ -1,12 +1,17 @@
 /*
  * imap: the owner-mail fetcher ([imap] of DESIGN.md).
  *
- * libetpan is blocking, so the fetcher is a forked child process; the
- * daemon stays single-threaded and talks to it over a SOCK_SEQPACKET
- * socketpair (imap_fetcher_fd() for its poll loop).  The child connects
+ * libetpan is blocking, so the fetcher is a process of its own: the
+ * program beiand-imap, started by a fresh exec, never as root, confined
+ * by its own seccomp filter and Landlock rules (mail/imap_sandbox.c,
+ * beiand(8) SANDBOX); the daemon stays single-threaded and talks to it
+ * over a SOCK_SEQPACKET socketpair (imap_fetcher_fd() for its poll
+ * loop).  Its first frame from the parent is its settings
+ * (mail/imap_settings.c), the password among them: the daemon reads it
+ * from the URL or password_file, the fetcher reads no file but its
+ * inbox and the trust anchors.  The child connects
  * (imap:// with STARTTLS, or imaps://, as [imap] tls says: see
- * common/tls_policy.h; the password from the URL or password_file, read
- * by the child), logs in, selects the mailbox of the URL (default INBOX),
+ * common/tls_policy.h), logs in, selects the mailbox of the URL (default INBOX),
  * stores each new message durably as inbox_dir/"<uidvalidity>-<uid>.eml"
  * (mode 0600, O_EXCL temp name, fsync, rename, fsync of the folder) and
  * tells the parent.  It waits with IDLE when offered (renewed every 20
@@ -62,6 +67,9 @@
  *                         sha256//…; to trust this key: [imap] tls_pin =
  *                         …").  Sent when the reason changes; the next
  *                         "uidvalidity" says the channel works again.
+ *                         After a refused login with a password_file's
+ *                         password the child ends once it has said so
+ *                         (the parent reads the file again for the next).
  *
  *   parent -> child
  *     resume V LAST       the answer to "uidvalidity": report UIDs above
@@ -155,17 +163,24 @@ struct imap_event {
 };
 
 /*
- * Fork the fetcher for cf's [imap] url (which must be set), done_folder,
- * poll_interval, tls, tls_pin, ca_file, password_file, inbox_max,
- * sender_max, sender_window, [limits] mail_max_bytes and [daemon]
- * min_free; messages go to
+ * Start the fetcher program (beiand-imap, found by lib/spawn.h's
+ * spawn_find) for cf's [imap] url (which must be set), done_folder,
+ * poll_interval, tls, tls_pin, ca_file, inbox_max, sender_max,
+ * sender_window, [limits] mail_max_bytes and [daemon] min_free, and the
+ * password of the url or password_file, read here, now; messages go to
  * inbox_dir (an existing folder on the filesystem of the parent's
- * processing).  cf and inbox_dir are copied: they need not outlive the
- * call.  NULL with a message in err when the URL does not parse or the
- * fork fails; connection problems are the child's (logged, retried).
+ * processing, handed over open; under root the fetcher runs as the user
+ * beiand, else nobody, and the folder becomes its own).  cf and
+ * inbox_dir need not outlive the call.  NULL with a message in err
+ * (without a "imap: " prefix) and *refused 1 when the configuration is
+ * the reason (the url, tls, the password or its file), 0 when the
+ * system's (the program, a user to run it as, fork, exec); connection
+ * problems are the child's ("failing" frames; retried).  After a refused
+ * login with a password_file's password the fetcher ends: the next one
+ * started gets the file read again.
  */
 struct imap_fetcher *imap_fetcher_start(const struct config *cf,
-    const char *inbox_dir, char *err, size_t errsize);
+    const char *inbox_dir, int *refused, char *err, size_t errsize);
 /* The parent's end of the socket (non-blocking), to poll for POLLIN. */
 int imap_fetcher_fd(const struct imap_fetcher *f);
 pid_t imap_fetcher_pid(const struct imap_fetcher *f);
@@ -215,7 +230,8 @@ int imap_event_decode(const char *buf, size_t len, struct imap_event *ev);
 
 /*
  * `beianctl probe imap`: connect as the fetcher would (same TLS, same
- * checks, the password read from the URL or password_file now), log in
+ * checks, the password read from the URL or password_file now, in the
+ * calling process), log in
  * and EXAMINE the mailbox read-only, then log out.  *out says what it
  * saw; out->usable whether the daemon could fetch from there.  0, or -1
  * with out->reason for a configuration that cannot even be tried

@@ -1,10 +1,10 @@
 /*
- * imap: what the fetcher's files share (private to mail/imap.c,
- * mail/imap_session.c, mail/imap_fetch.c and mail/imap_limits.c; no other
- * part includes it, tests/test_imap_limits.c tests the child's limits
- * through it).
- * struct imap_child is the fetcher child's state: it lives in the child
- * process only, one per process, no threads.
+ * imap: what the fetcher's files share (private to mail/imap*.c and
+ * mail/main_imap.c; no other part includes it; the unit tests use it:
+ * tests/test_imap_limits.c tests the fetcher's limits through it,
+ * tests/test_sandbox.c its settings).  struct imap_child is the
+ * fetcher's state: it lives in the fetcher program (beiand-imap) only,
+ * one per process, no threads.
  */
 #ifndef BEIAND_IMAP_INT_H
 #define BEIAND_IMAP_INT_H
@@ -60,8 +60,10 @@ struct imap_child {
 	int dirfd;
 	struct imap_url url;
 	struct tls_policy tls;  /* resolved [imap] tls, tls_pin, ca_file */
-	char *password;         /* the URL's, or password_file's; wiped */
-	char *password_file;    /* NULL: the URL has the password */
+	char *password;         /* the URL's, or password_file's (read by
+	                         * the parent: imap_password_read); wiped */
+	int password_from_file; /* a refused login ends the fetcher: the
+	                         * parent reads the file again */
 	struct cert_trust *trust; /* loaded once, for tls = verify */
 	struct imap_tls *tlsconn; /* the session's TLS, NULL in the clear */
 	/* what the last connection attempt saw, and (refused) whether it
@@ -106,6 +108,16 @@ struct imap_child {
 int imap_u32_parse(const char *s, int zero_ok, uint32_t *out);
 int imap_frame_split(const char *buf, size_t len, char line[IMAP_LINE_MAX],
     char **tok, int maxtok, const char **rest);
+/*
+ * The IMAP password of cf: the URL's (u: cf->imap_url parsed), else
+ * [imap] password_file's, read now (lib/secret.h) by the process that
+ * asks — the daemon each time it starts a fetcher, `beianctl probe
+ * imap` — never by the configuration reader, never by the fetcher (it
+ * could not: the file is the daemon's, mode 0600).  0 with a malloc'd
+ * copy in *out (wipe, then free) and *from_file, or -1 with err.
+ */
+int imap_password_read(const struct config *cf, const struct imap_url *u,
+    char **out, int *from_file, char *err, size_t errsize);
 
 /* ---- imap_tls.c: TLS under libetpan -------------------------------------- */
 
@@ -135,13 +147,7 @@ int imap_conn_lost(int r);
  * configuration's failures: certificate, STARTTLS, login).
  */
 int imap_child_connect(struct imap_child *c, int probe);
-/*
- * c->password from the URL, else from password_file (lib/secret.h), read
- * now: by the process that logs in, never by the configuration reader.
- * 0 (also when already set), or -1 with err.  _wipe zeroes and frees it.
- */
-int imap_child_password(struct imap_child *c, const char *password_file,
-    char *err, size_t errsize);
+/* Zero and free c->password. */
 void imap_child_password_wipe(struct imap_child *c);
 void imap_child_disconnect(struct imap_child *c, int logout);
 int imap_child_search(struct imap_child *c, uint32_t first, uint32_t last,
@@ -197,6 +203,14 @@ int imap_pending_add(struct imap_child *c, const struct imap_env *env,
 void imap_pending_update(struct imap_child *c, size_t i,
     enum imap_wait_reason reason);
 const char *imap_pending_sender(const struct imap_pending *p);
+/*
+ * The reason the oldest message waiting for room (inbox_max, min_free)
+ * waits, IMAP_WAIT_NONE when none does: room goes to the oldest, so a
+ * newer message that would be stored waits behind it whatever the
+ * counts say now (a "done" read between two messages frees room that
+ * the next pass over the waiting ones takes, oldest first).
+ */
+enum imap_wait_reason imap_pending_room(const struct imap_child *c);
 /* Message i was taken or has gone: no longer followed once compacted
  * (one pass, whatever the number done). */
 void imap_pending_done(struct imap_child *c, size_t i);
@@ -206,10 +220,54 @@ void imap_child_sendf(struct imap_child *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int64_t imap_now_ms(void);
 
-/* ---- imap_fetch.c: the child process ----------------------------------- */
+/* ---- imap_settings.c: what the parent tells the fetcher ------------------ */
 
-/* The child's life, from fork to _exit: never returns. */
-void imap_child_main(const struct config *cf, const char *inbox_dir,
-    int sock, pid_t parent) __attribute__((noreturn));
+#define IMAP_PROGRAM      "beiand-imap"
+#define IMAP_SETTINGS_MAX 65536 /* bytes of the settings message */
+
+/* The fetcher's settings, as it decodes them. */
+struct imap_settings {
+	struct config *cf;      /* only the fields of imap_settings.c set;
+	                         * imap_url without a password */
+	char *password;         /* the IMAP password, read by the parent */
+	int password_from_file; /* it came from [imap] password_file: after
+	                         * a refused login the fetcher ends, and the
+	                         * parent reads the file again for the next */
+	int log_sink, log_verbose; /* where its lines go: as the parent's */
+};
+
+/*
+ * The settings the fetcher needs of cf (and nothing else: see
+ * imap_settings.c), password (from the URL or, from_file, from [imap]
+ * password_file) and where its log lines go: a malloc'd *out of *len
+ * bytes, which holds the IMAP password (wipe it, then free).
+ */
+void imap_settings_encode(const struct config *cf, const char *password,
+    int from_file, unsigned char **out, size_t *len);
+/*
+ * In the fetcher: 0 and *s set (free with imap_settings_free), or -1
+ * when the message does not decode.
+ */
+int imap_settings_decode(const unsigned char *buf, size_t len,
+    struct imap_settings *s);
+/* Wipe the password, free the configuration. */
+void imap_settings_free(struct imap_settings *s);
+/* url without its password (malloc'd): what the fetcher is told. */
+char *imap_url_public(const char *url);
+
+/* ---- imap_fetch.c: the fetcher's loop ----------------------------------- */
+
+/*
+ * The fetcher's life once confined, to its _exit: s (taken over: the
+ * password moves into the fetcher's state); messages go to the folder
+ * dirfd; sock is its end of the parent's socket.  Never returns.
+ */
+void imap_child_main(struct imap_settings *s, int dirfd, int sock)
+    __attribute__((noreturn));
+
+/* ---- imap_sandbox.c: the fetcher program --------------------------------- */
+
+/* main() of beiand-imap: its settings, its sandbox, then imap_child_main. */
+int imap_program_main(int argc, char **argv);
 
 #endif

@@ -156,4 +156,14 @@ char *mime_charset_decode(const char *charset, const void *in, size_t len);
  * control bytes replaced by spaces.  malloc'd, never NULL. */
 char *mime_header_decode(const char *value);
 
+/*
+ * The iconv names of every charset the parsers convert to UTF-8 (mail
+ * headers and bodies, archive member names, XML documents), each once,
+ * into names[0..max): their number.  A sandboxed process opens each
+ * converter before its filter and keeps it open, so that glibc's
+ * modules stay loaded (it unloads one at the last iconv_close, and could
+ * not open it again).
+ */
+size_t mime_iconv_names(const char **names, size_t max);
+
 #endif

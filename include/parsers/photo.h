@@ -24,6 +24,10 @@ enum photo_result {
 	PHOTO_ERR_DIMENSIONS, /* short side < 480 or long side > 5000 */
 };
 
+/* The kind by the first bytes alone (a JPEG or PNG signature), nothing
+ * else read: what photo_check() would take it for. */
+enum photo_kind photo_kind_sniff(const void *buf, size_t len);
+
 /* Check buf[0..len); info is filled when the header could be read. */
 enum photo_result photo_check(const void *buf, size_t len, uint64_t max_bytes,
     struct photo_info *info);

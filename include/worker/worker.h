@@ -1,15 +1,24 @@
 /*
- * worker: pre-forked parser processes.
+ * worker: a pool of parser worker processes.
  *
- * Hostile input is parsed only here, never in the parent: each worker is
- * a forked child with resource limits (address space, CPU time, open
- * files), no privileges it can keep (it drops to the configured user when
- * started as root, and sets no_new_privs), that reads a file the parent
+ * Hostile input is parsed only in a worker, never in the parent: each
+ * is a fresh exec of the program beiand-worker (it inherits no memory of
+ * the parent, so no password of the configuration), told only what
+ * parsing needs (limits, provinces, providers' IP ranges), running as
+ * the user beiand-worker (else nobody) when the parent is root, with no
+ * capability, no_new_privs, resource limits (address space, CPU time per
+ * job, open files), Landlock refusing every file and network access and
+ * its own seccomp filter allowing only what parsing needs: a call
+ * outside it ends the worker with SIGSYS.  It reads a file the parent
  * hands it over a UNIX socket (SCM_RIGHTS) and writes back one framed
  * result.  The parent decodes that frame as untrusted input: every
  * length is bounded and checked, and a frame that does not decode makes
- * the result WR_PROTOCOL.  A worker that dies (a crash, a limit hit) is
- * replaced; its job comes back as WR_CRASHED with the reason.
+ * the result WR_PROTOCOL.  A worker that dies (a crash, a limit hit, a
+ * refused system call) is replaced; its job comes back as WR_CRASHED
+ * with the reason.
+ *
+ * A program that parses one thing at a time (beianctl, beiand-web)
+ * uses the simpler worker/worker_client.h over the same workers.
  */
 #ifndef BEIAND_WORKER_H
 #define BEIAND_WORKER_H
@@ -33,8 +42,12 @@ enum worker_job_kind {
 	WJ_PARSE, /* upload_read(..., UPLOAD_HASH): the items */
 	WJ_MAIL,  /* a raw mail (.eml): its package as items, and
 	           * upload->mail (DESIGN.md "Owner mail (IMAP)") */
-	WJ_VIEW   /* as WJ_PARSE, with every file's bytes even for one
+	WJ_VIEW,  /* as WJ_PARSE, with every file's bytes even for one
 	           * package kept as uploaded: the console shows them */
+	WJ_VERIFY /* a verification record (the first descriptor) and the
+	           * files beside it (the others, up to 2: a photo, a scan):
+	           * one ITEM_VERIFICATION at the record's name, checked and
+	           * hashed as a batch's record is, its files' bytes kept */
 };
 
 enum worker_status {
@@ -86,6 +99,14 @@ size_t worker_pool_idle(const struct worker_pool *p);
 int worker_submit(struct worker_pool *p, enum worker_job_kind kind, int fd,
     const char *name, const char *provider, uint64_t *job);
 
+/*
+ * worker_submit for WJ_VERIFY: fds[0..n) (n <= 3; the record first), each
+ * named names[i] (no '/', not empty).  Same returns.
+ */
+int worker_submit_files(struct worker_pool *p, enum worker_job_kind kind,
+    const int *fds, const char *const *names, size_t n, const char *provider,
+    uint64_t *job);
+
 /* The descriptors to watch for readability (one per worker); returns how
  * many were written to fds (at most max). */
 size_t worker_pool_fds(const struct worker_pool *p, int *fds, size_t max);
@@ -101,8 +122,20 @@ size_t worker_pool_fds(const struct worker_pool *p, int *fds, size_t max);
 int worker_pool_collect(struct worker_pool *p,
     void (*cb)(const struct worker_result *res, void *arg), void *arg);
 
+/* The Landlock ABI the workers confine themselves with (0: the kernel
+ * has none; their seccomp filter, limits and credentials hold alone). */
+int worker_pool_landlock_abi(const struct worker_pool *p);
+
+/* Why the last worker start failed (for a log line after
+ * worker_pool_collect() returned -1). */
+const char *worker_pool_error(const struct worker_pool *p);
+
 /* Workers replaced since the pool started (beiand_worker_restarts_total). */
 uint64_t worker_pool_restarts(const struct worker_pool *p);
+
+/* The pid of worker i (0 .. n-1 of worker_pool_new), or -1 while it is
+ * not running (for tests: its /proc). */
+pid_t worker_pool_pid(const struct worker_pool *p, size_t i);
 
 /* The pid of the worker that has job, or -1 (for tests: kill it). */
 pid_t worker_pool_pid_of_job(const struct worker_pool *p, uint64_t job);

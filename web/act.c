@@ -323,9 +323,7 @@ in_scope(struct web_req *req, struct web_resp *resp)
 	if (rc == 0)
 		return 0;
 	if (rc == -1) {
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 	} else
 		page_status(req, resp, 404, "没有这个备案", "No such filing");
 	return 1;
@@ -334,9 +332,7 @@ in_scope(struct web_req *req, struct web_resp *resp)
 static void
 store_failed(struct web_req *req, struct web_resp *resp)
 {
-	log_err("web: store: %s", store_errmsg(req->st));
-	page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-	    "The database is not available; try again soon");
+	page_store_unavailable(req, resp);
 }
 
 /* After an action: the log line, the mails, the page with its outcome. */

@@ -607,12 +607,9 @@ page_filing_result(struct web_req *req, struct web_resp *resp,
 	int rc;
 
 	if ((rc = filing_view_load(req, &fv)) != 0) {
-		if (rc == -1)
-			log_err("web: store: %s", store_errmsg(req->st));
 		filing_view_free(req, &fv);
 		if (rc == -1)
-			page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-			    "The database is not available; try again soon");
+			page_store_unavailable(req, resp);
 		else
 			page_status(req, resp, 404, "没有这个备案",
 			    "No such filing");

@@ -328,8 +328,7 @@ dispatch(struct web_req *req, struct web_resp *resp)
 
 	if (needs & ROUTE_SESSION) {
 		if ((rc = web_session_load(req)) == -1) {
-			page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-			    "The database is not available; try again soon");
+			page_store_unavailable(req, resp);
 			return;
 		}
 		if (rc == 1) {
@@ -417,8 +416,7 @@ answer(struct web *w, struct MHD_Connection *mc, struct conn *c,
 		    "The form cannot be read");
 	} else if ((req.st = web_store(w)) == NULL &&
 	    c->rm.page != PAGE_STYLE && c->rm.page != PAGE_LOGIN) {
-		page_status(&req, &resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(&req, &resp);
 	} else
 		dispatch(&req, &resp);
 	if (resp.status == 0)

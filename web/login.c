@@ -155,9 +155,7 @@ page_login_post(struct web_req *req, struct web_resp *resp)
 	else
 		rc = store_account_login(req->st, name, pw, req->now, &a);
 	if (rc == -1) {
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	if (rc == 1) {
@@ -175,11 +173,8 @@ page_login_post(struct web_req *req, struct web_resp *resp)
 	rc = store_session_new(req->st, a->name, req->origin, req->now,
 	    (time_t)w->cf->web_session_idle, sid, csrf);
 	if (rc != 0) {
-		if (rc == -1)
-			log_err("web: store: %s", store_errmsg(req->st));
 		store_account_free(a);
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	log_info("web: login account=%s role=%s origin=%s", a->name, a->role,

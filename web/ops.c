@@ -99,9 +99,7 @@ quarantine_render(struct web_req *req, struct web_resp *resp, int status,
 	    "</p>");
 	if (store_quarantine_list(req->st, quarantine_cb, &o) == -1) {
 		html_free(&h);
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	if (o.n > 0)
@@ -217,9 +215,7 @@ outbox_render(struct web_req *req, struct web_resp *resp, int status,
 	    "Mails not sent yet</span></p>");
 	if (store_outbox_list(req->st, 0, outbox_cb, &o) == -1) {
 		html_free(&h);
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	if (o.n > 0)
@@ -260,9 +256,7 @@ act_retry(struct web_req *req, struct web_resp *resp)
 		rc = store_outbox_retry(req->st, (int64_t)id);
 	if (rc == -1) {
 		store_mail_free(m);
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	log_info("web: mail=%lld retry account=%s origin=%s%s", id,

@@ -15,9 +15,11 @@
 
 #include "common/config.h"
 #include "common/labels.h"
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "parsers/errlist.h"
 #include "store/accounts.h"
+#include "store/store.h"
 #include "web/web_int.h"
 
 void
@@ -107,6 +109,15 @@ page_status(const struct web_req *req, struct web_resp *resp, int status,
 	html_raw(&h, "</p><p><a href=\"/\">返回待办 <span class=\"en\">Back "
 	    "to the queue</span></a></p>");
 	page_end(&h, resp, status);
+}
+
+void
+page_store_unavailable(const struct web_req *req, struct web_resp *resp)
+{
+	log_err("web: store: %s", req->st != NULL ? store_errmsg(req->st) :
+	    "not open");
+	page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
+	    "The database is not available; try again soon");
 }
 
 void

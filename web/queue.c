@@ -146,9 +146,7 @@ page_queue(struct web_req *req, struct web_resp *resp)
 		    &q);
 	if (rc == -1) {
 		html_free(&h);
-		log_err("web: store: %s", store_errmsg(req->st));
-		page_status(req, resp, 503, "数据库暂时不可用，请稍后再试",
-		    "The database is not available; try again soon");
+		page_store_unavailable(req, resp);
 		return;
 	}
 	if (q.n > 0)

@@ -121,6 +121,8 @@ void page_end(struct html *h, struct web_resp *resp, int status);
 /* A page that says one thing: 404, 400, 403, 413, 500 … */
 void page_status(const struct web_req *req, struct web_resp *resp,
     int status, const char *zh, const char *en);
+/* 503: the store failed (logged with its message). */
+void page_store_unavailable(const struct web_req *req, struct web_resp *resp);
 /* 303 to location. */
 void page_redirect(struct web_resp *resp, const char *location);
 /* Times as people read them: "2026-11-28 10:00" (CST) and an age. */

@@ -5,11 +5,13 @@
  * tests/test_store_*.c test one concern each against the same fixture.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/workflow.h"
@@ -460,6 +462,98 @@ UNIT_TEST(store_migration_console)
 	CHECK_INT(sql_int(db, "SELECT count(*) FROM sessions"), 0);
 	CHECK_INT(sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
 	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(db);
+	tctx_close(&t);
+}
+
+/*
+ * Two programs upgrading at once (beiand and beiand-web started
+ * together after an upgrade): four processes open a database of schema
+ * version 4 at the same instant; every one opens it, the migrations run
+ * once (a second run would fail on the tables they create) and the
+ * events' CHECK names the channel web once.
+ */
+UNIT_TEST(store_migration_two_at_once)
+{
+	enum { N = 4 };
+	struct tctx t;
+	sqlite3 *db;
+	pid_t pid[N];
+	int gate[2], status;
+	char c = 0;
+
+	tctx_open(&t);
+	store_close(t.st); /* no connection across fork */
+	t.st = NULL;
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, TO_VERSION_4, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(pipe(gate) == 0);
+	for (int i = 0; i < N; i++) {
+		fflush(NULL);
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			struct store *st;
+			char err[256];
+
+			close(gate[1]);
+			if (read(gate[0], &c, 1) != 0) /* all go when it closes */
+				_exit(3);
+			st = store_open(t.db, &t.cfg, err, sizeof(err));
+			if (st == NULL) {
+				fprintf(stderr, "child %d: %s\n", i, err);
+				_exit(1);
+			}
+			store_close(st);
+			_exit(0);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (int i = 0; i < N; i++) {
+		CHECK(waitpid(pid[i], &status, 0) == pid[i]);
+		CHECKM(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "child %d status %d", i, status);
+	}
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"), store_schema_version());
+	CHECK_INT(sql_int(db, "SELECT (length(sql) - length(replace(sql,"
+	    " '''web''', ''))) / 5 FROM sqlite_schema WHERE name = 'events'"),
+	    1);
+	CHECK_INT(sql_int(db, "SELECT count(*) FROM pragma_integrity_check"
+	    " WHERE integrity_check <> 'ok'"), 0);
+	sqlite3_close(db);
+	tctx_close(&t);
+}
+
+/*
+ * A program older than the database's schema refuses it by name and
+ * changes nothing (DESIGN.md "Packaging": no old code on a new schema).
+ */
+UNIT_TEST(store_schema_newer_refused)
+{
+	struct tctx t;
+	struct store *st;
+	sqlite3 *db;
+	char err[256], sql[64];
+
+	tctx_open(&t);
+	store_close(t.st);
+	t.st = NULL;
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    store_schema_version() + 1);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	st = store_open(t.db, &t.cfg, err, sizeof(err));
+	CHECK(st == NULL);
+	if (st != NULL)
+		store_close(st);
+	CHECKM(strstr(err, "newer than this program") != NULL, "%s", err);
+	CHECK(sqlite3_open(t.db, &db) == SQLITE_OK);
+	CHECK_INT(sql_int(db, "PRAGMA user_version"),
+	    store_schema_version() + 1);
 	sqlite3_close(db);
 	tctx_close(&t);
 }

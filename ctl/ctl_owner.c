@@ -12,8 +12,10 @@
  * owner's uid, the owner's primary group and the owner's supplementary
  * groups, for good: the saved ids too, so nothing can take root back.
  *
- * Verbs that touch no state stay root: check (packages only), probe (a
- * connection), provider (accounts and folders, root's by nature).
+ * Verbs that touch no state stay root: check (packages only), provider
+ * (accounts and folders, root's by nature).  probe connects as the
+ * daemon does: it reads its password file as root, then becomes the
+ * owner (ctl_act_as_owner()) before the first byte from the server.
  *
  * A state_dir that does not exist yet is made by the owner of the folder
  * that holds it (the nearest existing one above): in the packaged layout
@@ -38,6 +40,7 @@
 
 static char owner_name[64];     /* the user acted as, "" when still root */
 
+/* probe: ctl_act_as_owner() once its password is read */
 static const char *const root_verbs[] = { "check", "probe", "provider" };
 
 /* stat() of path, or of the nearest existing folder above it. */
@@ -72,6 +75,23 @@ owner_stat(const char *path, struct stat *sb)
 int
 ctl_become_owner(const struct config *cf, const char *verb)
 {
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(root_verbs) / sizeof(root_verbs[0]); i++)
+		if (strcmp(verb, root_verbs[i]) == 0)
+			return 0;
+	if (ctl_act_as_owner(cf, err, sizeof(err)) == -1) {
+		fputs("beianctl: ", stderr);
+		ctl_put_escaped(stderr, err);
+		fputc('\n', stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_act_as_owner(const struct config *cf, char *err, size_t errsize)
+{
 	struct passwd *pw;
 	struct stat sb;
 	uid_t ru, eu, su;
@@ -79,11 +99,8 @@ ctl_become_owner(const struct config *cf, const char *verb)
 
 	if (geteuid() != 0)
 		return 0;
-	for (size_t i = 0; i < sizeof(root_verbs) / sizeof(root_verbs[0]); i++)
-		if (strcmp(verb, root_verbs[i]) == 0)
-			return 0;
 	if (owner_stat(cf->state_dir, &sb) == -1) {
-		fprintf(stderr, "beianctl: %s: %s\n", cf->state_dir,
+		snprintf(err, errsize, "%s: %s", cf->state_dir,
 		    strerror(errno));
 		return -1;
 	}
@@ -99,8 +116,8 @@ ctl_become_owner(const struct config *cf, const char *verb)
 	if ((pw != NULL ? initgroups(pw->pw_name, gid) : setgroups(1, &gid))
 	    == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(sb.st_uid, sb.st_uid, sb.st_uid) == -1) {
-		fprintf(stderr, "beianctl: cannot act as %s, the owner of %s:"
-		    " %s\n", owner_name, cf->state_dir, strerror(errno));
+		snprintf(err, errsize, "cannot act as %s, the owner of %s: %s",
+		    owner_name, cf->state_dir, strerror(errno));
 		return -1;
 	}
 	/* for good: no id left that could take root back */

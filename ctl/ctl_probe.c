@@ -8,11 +8,19 @@
  * server, 1 when not (unreachable included), 2 on a usage or
  * configuration error.
  *
+ * Run as root, it reads the password file as root, then acts as the
+ * owner of state_dir (the daemon's user) before it connects; an IMAP
+ * probe also takes the fetcher's sandbox first (imap_confine()): the
+ * server's replies are parsed by libetpan under the same confinement as
+ * in beiand-imap.
+ *
  * What is printed comes from the server (its certificate's subject, its
  * replies): it goes through ctl_put_escaped().  The password never is.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/tls_policy.h"
@@ -30,6 +38,28 @@ line(const char *key, const char *value)
 	printf("%-13s ", key);
 	ctl_put_escaped(stdout, value != NULL && *value != '\0' ? value : "-");
 	fputc('\n', stdout);
+}
+
+static char probe_user[64];     /* who talks to the server */
+
+/*
+ * Once the password is read: act as the owner of state_dir when root,
+ * and note the user's name while /etc/passwd can still be read (the
+ * IMAP probe's sandbox comes next).
+ */
+static int
+probe_become(const struct config *cf, char *err, size_t errsize)
+{
+	struct passwd *pw;
+
+	if (ctl_act_as_owner(cf, err, errsize) == -1)
+		return -1;
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(probe_user, sizeof(probe_user), "%s", pw->pw_name);
+	else
+		snprintf(probe_user, sizeof(probe_user), "uid %lu",
+		    (unsigned long)geteuid());
+	return 0;
 }
 
 static void
@@ -59,6 +89,9 @@ probe_print(const char *name, const struct mail_probe *p)
 	line("public key:", p->pin);
 	line("verification:", p->verify);
 	line("tls_pin:", p->pin_check);
+	if (p->sandbox[0] != '\0')
+		line("sandbox:", p->sandbox);
+	line("user:", probe_user);
 	line("login:", p->login);
 	line(strcmp(name, "imap:") == 0 ? "mailbox:" : "sender:", p->mailbox);
 	if (p->usable)
@@ -92,6 +125,12 @@ probe_smtp(const struct config *cf, struct mail_probe *p)
 			return -1;
 		}
 		haspw = 1;
+	}
+	/* the password read: the server is talked to as the daemon's user */
+	if (probe_become(cf, err, sizeof(err)) == -1) {
+		explicit_bzero(pw, sizeof(pw));
+		fprintf(stderr, "beianctl: probe: %s\n", err);
+		return -1;
 	}
 	if (timeout == 0 || timeout > PROBE_SMTP_TIMEOUT)
 		timeout = PROBE_SMTP_TIMEOUT;
@@ -128,14 +167,22 @@ ctl_probe(int argc, char **argv, const struct config *cf)
 		return CTL_USAGE;
 	}
 	if (imap) {
-		if (imap_probe(cf, &p) == -1) {
+		if (imap_probe(cf, probe_become, &p) == -1) {
 			fprintf(stderr, "beianctl: probe: ");
 			ctl_put_escaped(stderr, p.reason);
 			fputc('\n', stderr);
-			return CTL_USAGE;
+			fflush(NULL);
+			_exit(CTL_USAGE); /* maybe confined: as below */
 		}
 	} else if (probe_smtp(cf, &p) == -1)
 		return CTL_USAGE;
 	probe_print(imap ? "imap:" : "smtp:", &p);
+	if (imap) {
+		/* confined as the fetcher, it ends as the fetcher does: by
+		 * _exit, nothing left to run (LeakSanitizer's tracer, in
+		 * sanitizer builds, would be a refused fork and ptrace) */
+		fflush(NULL);
+		_exit(p.usable ? CTL_OK : CTL_REFUSED);
+	}
 	return p.usable ? CTL_OK : CTL_REFUSED;
 }

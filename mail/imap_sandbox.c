@@ -34,6 +34,7 @@
  *     its backoff and logs that the fetcher stopped.
  * Sanitizer builds may also read /proc: their reports need it.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -88,99 +89,100 @@ static const char *const imap_refused[] = {
 	"setresgid", "setgroups", "setfsuid", "setfsgid", "capset",
 };
 
-static void __attribute__((noreturn))
-imap_die(const char *what)
-{
-	log_err("imap: fetcher: %s: %s", what, strerror(errno));
-	_exit(1);
-}
-
-static void
+static int
 imap_trap(scmp_filter_ctx ctx, const char *name, uint32_t action,
     unsigned n, const struct scmp_arg_cmp *args)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 
 	if (nr == __NR_SCMP_ERROR)
-		return; /* not a call of this architecture */
-	if (seccomp_rule_add_array(ctx, action, nr, n, args) != 0) {
-		errno = EINVAL;
-		imap_die("seccomp_rule_add");
-	}
+		return 0; /* not a call of this architecture */
+	return seccomp_rule_add_array(ctx, action, nr, n, args) != 0 ? -1 : 0;
 }
 
-static void
-imap_seccomp(void)
+static int
+imap_seccomp(char *err, size_t errsize)
 {
 	scmp_filter_ctx ctx;
+	int bad = 0;
 
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
-		errno = ENOMEM;
-		imap_die("seccomp_init");
+		snprintf(err, errsize, "seccomp_init failed");
+		return -1;
 	}
 	for (size_t i = 0; i < sizeof(imap_refused) / sizeof(imap_refused[0]);
 	    i++)
-		imap_trap(ctx, imap_refused[i], SCMP_ACT_TRAP, 0, NULL);
+		bad |= imap_trap(ctx, imap_refused[i], SCMP_ACT_TRAP, 0, NULL);
 	{
 		/* a thread, never a new process */
 		struct scmp_arg_cmp proc =
 		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
 		struct scmp_arg_cmp fam;
 
-		imap_trap(ctx, "clone", SCMP_ACT_TRAP, 1, &proc);
+		bad |= imap_trap(ctx, "clone", SCMP_ACT_TRAP, 1, &proc);
 		/* its flags are out of a filter's reach: libc falls back
 		 * to clone() */
-		imap_trap(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0, NULL);
+		bad |= imap_trap(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0,
+		    NULL);
 		/* sockets: AF_UNIX (1), AF_INET (2), AF_INET6 (10),
 		 * AF_NETLINK (16) only */
 		for (uint64_t af = 0; af < 16; af++) {
 			if (af == AF_UNIX || af == AF_INET || af == AF_INET6)
 				continue;
 			fam = SCMP_A0(SCMP_CMP_EQ, af);
-			imap_trap(ctx, "socket", SCMP_ACT_TRAP, 1, &fam);
+			bad |= imap_trap(ctx, "socket", SCMP_ACT_TRAP, 1,
+			    &fam);
 		}
 		fam = SCMP_A0(SCMP_CMP_GT, AF_NETLINK);
-		imap_trap(ctx, "socket", SCMP_ACT_TRAP, 1, &fam);
+		bad |= imap_trap(ctx, "socket", SCMP_ACT_TRAP, 1, &fam);
 	}
-	if (seccomp_load(ctx) != 0) {
+	if (bad || seccomp_load(ctx) != 0) {
 		seccomp_release(ctx);
-		errno = EPERM;
-		imap_die("seccomp_load");
+		snprintf(err, errsize, "seccomp: %s", bad ? "a rule is refused"
+		    : "the filter cannot be loaded");
+		return -1;
 	}
 	seccomp_release(ctx);
+	return 0;
 }
 
-/* Everything between the settings and the first connection. */
-static void
-imap_sandbox(const struct config *cf)
+int
+imap_confine(const struct config *cf, int inbox_fd, const char *ident,
+    char *err, size_t errsize)
 {
 	struct sandbox_path paths[NREAD + 3];
 	struct imap_url u;
 	uint16_t ports[2];
-	char err[256];
 	size_t n = 0;
 	int abi;
 
-	if (imap_url_parse(cf->imap_url, &u, err, sizeof(err)) == -1) {
-		log_err("%s", err);
-		_exit(1);
-	}
+	if (imap_url_parse(cf->imap_url, &u, err, errsize) == -1)
+		return -1;
 	ports[0] = u.port;
 	ports[1] = 53;
 	imap_url_free(&u);
 
 	/* log lines carry local times: the zone read once, now */
-	if (getenv("TZ") == NULL && setenv("TZ", ":/etc/localtime", 1) != 0)
-		imap_die("setenv(TZ)");
+	if (getenv("TZ") == NULL && setenv("TZ", ":/etc/localtime", 1) != 0) {
+		snprintf(err, errsize, "setenv(TZ): %s", strerror(errno));
+		return -1;
+	}
 	tzset();
 
 	if (sandbox_caps_drop() != 0) {
-		errno = EPERM;
-		imap_die("a capability is left");
+		snprintf(err, errsize, "a capability is left");
+		return -1;
 	}
-	paths[n].path = NULL;
-	paths[n].fd = IMAP_INBOX_FD;
-	paths[n++].access = SANDBOX_FS_READ | SANDBOX_FS_WRITE;
+	/* set by its spawn already (lib/spawn.c); beianctl probe sets it */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, errsize, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	if (inbox_fd != -1) {
+		paths[n].path = NULL;
+		paths[n].fd = inbox_fd;
+		paths[n++].access = SANDBOX_FS_READ | SANDBOX_FS_WRITE;
+	}
 	if (cf->imap_ca_file != NULL && *cf->imap_ca_file != '\0') {
 		paths[n].path = cf->imap_ca_file;
 		paths[n].fd = -1;
@@ -196,10 +198,28 @@ imap_sandbox(const struct config *cf)
 	paths[n].fd = -1;
 	paths[n++].access = SANDBOX_FS_READ;
 #endif
-	if ((abi = sandbox_landlock(paths, n, 1, ports, 2)) == -1)
-		imap_die("landlock");
-	sandbox_sigsys_install(IMAP_PROGRAM);
-	imap_seccomp();
+	if ((abi = sandbox_landlock(paths, n, 1, ports, 2)) == -1) {
+		snprintf(err, errsize, "landlock: %s", strerror(errno));
+		return -1;
+	}
+	sandbox_sigsys_install(ident);
+	if (imap_seccomp(err, errsize) == -1)
+		return -1;
+	return abi;
+}
+
+/* Everything between the settings and the first connection. */
+static void
+imap_sandbox(const struct config *cf)
+{
+	char err[256];
+	int abi;
+
+	if ((abi = imap_confine(cf, IMAP_INBOX_FD, IMAP_PROGRAM, err,
+	    sizeof(err))) == -1) {
+		log_err("imap: fetcher: %s", err);
+		_exit(1);
+	}
 	log_info("imap: fetcher pid %ld sandboxed (seccomp; Landlock ABI %d%s)",
 	    (long)getpid(), abi, abi == 0 ? ": none on this kernel" : "");
 }

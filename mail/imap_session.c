@@ -344,11 +344,12 @@ imap_child_password_wipe(struct imap_child *c)
 }
 
 int
-imap_probe(const struct config *cf, struct mail_probe *out)
+imap_probe(const struct config *cf, int (*before)(const struct config *,
+    char *, size_t), struct mail_probe *out)
 {
 	struct imap_child c;
-	char err[512];
-	int r;
+	char err[512], sandbox[96];
+	int r, abi;
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
@@ -367,11 +368,26 @@ imap_probe(const struct config *cf, struct mail_probe *out)
 		imap_url_free(&c.url);
 		return -1;
 	}
+	/* the password read: the caller's turn, then the fetcher's sandbox */
+	if ((before != NULL && before(cf, err, sizeof(err)) == -1) ||
+	    (abi = imap_confine(cf, -1, "beianctl", err, sizeof(err))) == -1) {
+		snprintf(out->reason, sizeof(out->reason), "%s", err);
+		imap_child_password_wipe(&c);
+		imap_url_free(&c.url);
+		return -1;
+	}
 	c.done_folder = cf->imap_done_folder;
 	mailstream_network_delay.tv_sec = IMAP_NET_TIMEOUT;
 	mailstream_network_delay.tv_usec = 0;
+	if (abi == 0)
+		snprintf(sandbox, sizeof(sandbox), "seccomp (no Landlock on "
+		    "this kernel)");
+	else
+		snprintf(sandbox, sizeof(sandbox), "seccomp, Landlock ABI %d",
+		    abi);
 	r = imap_child_connect(&c, 1);
 	*out = c.seen;
+	snprintf(out->sandbox, sizeof(out->sandbox), "%s", sandbox);
 	imap_child_disconnect(&c, r == 0);
 	imap_child_password_wipe(&c);
 	cert_trust_free(c.trust);

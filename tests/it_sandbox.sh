@@ -29,7 +29,9 @@
 #      quarantined with a receipt saying it could not be read safely;
 #   4. beianctl check, submit and verify --record hand the package to a
 #      worker: the same hook makes each report the refused call, and
-#      without it check accepts the package.
+#      without it check accepts the package;
+#   5. beianctl probe imap, as root, reads its password then talks to
+#      the server as the owner of state_dir, in the fetcher's sandbox.
 # A sanitizer build (make asan) lets open through its filter, by a named
 # exception, for Landlock to refuse: there the open hook checks that,
 # and that an AddressSanitizer report comes out of a worker.
@@ -306,6 +308,28 @@ check_ctl()
 	echo "ok ($MODE): beianctl check, submit and verify --record parse in a worker"
 }
 
+# beianctl probe imap, run as root: it reads the password (a password
+# file only root may read, in the root round) as root, then talks to the
+# server as the owner of state_dir (nobody here), inside the fetcher's
+# sandbox; the login works.
+check_probe()
+{
+	conf=$BEIAND_DIR/probe.conf
+	mkdir -p "$BEIAND_DIR/probe-state"
+	chown 65534:65534 "$BEIAND_DIR/probe-state"
+	sed "s|^state_dir = .*|state_dir = $BEIAND_DIR/probe-state|" \
+	    "$BEIAND_DIR/beiand.conf" >"$conf"
+	chmod 600 "$conf"
+	out=$("$BEIANCTL" -c "$conf" probe imap 2>&1) || fail "probe imap: $out"
+	echo "$out" | grep -q "^sandbox: *seccomp" ||
+		fail "probe imap took no sandbox: $out"
+	echo "$out" | grep -q "^user: *nobody\$" ||
+		fail "probe imap did not act as the owner of state_dir: $out"
+	echo "$out" | grep -q "^login: *ok as intake" ||
+		fail "probe imap did not log in: $out"
+	echo "ok ($MODE): beianctl probe imap as root: password read, then $(echo "$out" | grep "^sandbox:" | tr -s ' ') as nobody, login ok"
+}
+
 for MODE in root user; do
 	BEIAND_DIR=$SRV_DIR/$MODE
 	mkdir -p "$BEIAND_DIR"
@@ -375,6 +399,7 @@ EOF
 	check_hook execve execve
 	bd_stop
 	check_ctl
+	check_probe
 	grep -n -e "$IMAPPW" -e "$SMTPPW" "$BEIAND_DIR/beiand.log" &&
 		fail "a password in the log"
 done

@@ -57,6 +57,11 @@ int ctl_restore(int argc, char **argv, const struct config *cf);
  * or when root owns it.  0, or -1 after printing why (exit CTL_USAGE).
  */
 int ctl_become_owner(const struct config *cf, const char *verb);
+/*
+ * The same for any verb (probe, once its password file is read): 0 (also
+ * when not root, or when root owns state_dir), or -1 and err.
+ */
+int ctl_act_as_owner(const struct config *cf, char *err, size_t errsize);
 /* The user acted as ("beiand", or "uid N"), NULL when none was taken. */
 const char *ctl_owner_name(void);
 /* "beianctl: PATH: reason" on stderr; for EACCES after the switch, which

@@ -232,11 +232,15 @@ int imap_event_decode(const char *buf, size_t len, struct imap_event *ev);
  * `beianctl probe imap`: connect as the fetcher would (same TLS, same
  * checks, the password read from the URL or password_file now, in the
  * calling process), log in
- * and EXAMINE the mailbox read-only, then log out.  *out says what it
- * saw; out->usable whether the daemon could fetch from there.  0, or -1
- * with out->reason for a configuration that cannot even be tried
- * (password_file unreadable, URL wrong).
+ * and EXAMINE the mailbox read-only, then log out.  Once the password is
+ * read, before (when not NULL; -1 and err to give up) runs, then the
+ * process takes the fetcher's confinement (imap_confine()) for good:
+ * the server's replies are parsed as the fetcher parses them.  *out says
+ * what it saw; out->usable whether the daemon could fetch from there.
+ * 0, or -1 with out->reason for a configuration that cannot even be
+ * tried (password_file unreadable, URL wrong, no sandbox).
  */
-int imap_probe(const struct config *cf, struct mail_probe *out);
+int imap_probe(const struct config *cf, int (*before)(const struct config *,
+    char *err, size_t errsize), struct mail_probe *out);
 
 #endif

@@ -270,4 +270,15 @@ void imap_child_main(struct imap_settings *s, int dirfd, int sock)
 /* main() of beiand-imap: its settings, its sandbox, then imap_child_main. */
 int imap_program_main(int argc, char **argv);
 
+/*
+ * The fetcher's confinement, also taken by `beianctl probe imap` before
+ * it connects: no capability, no_new_privs, Landlock (the folder
+ * inbox_fd when not -1, the trust anchors and the resolver's files, TCP
+ * to the server's port and 53) and the seccomp filter, whose refusals
+ * are reported as ident[PID].  The Landlock ABI applied (0: none on this
+ * kernel), or -1 and err.
+ */
+int imap_confine(const struct config *cf, int inbox_fd, const char *ident,
+    char *err, size_t errsize);
+
 #endif

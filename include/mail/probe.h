@@ -27,6 +27,8 @@ struct mail_probe {
 	char login[PROBE_TEXT];      /* LOGIN / AUTH: "ok", "refused: …",
 	                                "not attempted: …" */
 	char mailbox[PROBE_TEXT];    /* IMAP: the mailbox; SMTP: MAIL FROM */
+	char sandbox[96];            /* IMAP: the confinement taken before
+	                                connecting ("" for SMTP) */
 	int usable;                  /* the daemon could use the server */
 	char reason[PROBE_TEXT];     /* why not, when not */
 };

@@ -8,29 +8,12 @@
 #include <archive_entry.h>
 
 #include "common/pack.h"
-#include "lib/xmalloc.h"
-
-struct membuf {
-	unsigned char *p;
-	size_t len, cap;
-};
+#include "lib/buf.h"
 
 static la_ssize_t
 pack_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 {
-	struct membuf *m = arg;
-
-	if (n > SIZE_MAX - m->len)
-		return -1;
-	if (m->len + n > m->cap) {
-		size_t cap = m->cap ? m->cap : 65536;
-		while (cap < m->len + n)
-			cap *= 2;
-		m->p = xreallocarray(m->p, cap, 1);
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, n);
-	m->len += n;
+	buf_add(arg, buf, n);
 	return (la_ssize_t)n;
 }
 
@@ -40,7 +23,7 @@ pack_zip(const struct pkg_file *files, size_t nfiles, unsigned char **out,
 {
 	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
-	struct membuf m = { 0 };
+	struct buf m = { 0 };
 	int rc = -1;
 
 	if (a == NULL || e == NULL || archive_write_set_format_zip(a) != ARCHIVE_OK ||
@@ -60,14 +43,12 @@ pack_zip(const struct pkg_file *files, size_t nfiles, unsigned char **out,
 	}
 	if (archive_write_close(a) != ARCHIVE_OK)
 		goto out;
-	*out = m.p;
-	*len = m.len;
-	m.p = NULL; /* transferred */
+	*out = (unsigned char *)buf_take(&m, len);
 	rc = 0;
 out:
 	archive_entry_free(e);
 	if (a != NULL)
 		archive_write_free(a);
-	free(m.p);
+	buf_free(&m);
 	return rc;
 }

@@ -9,40 +9,14 @@
 #include <unistd.h>
 
 #include "daemon/receipt.h"
+#include "lib/buf.h"
 #include "lib/utf8.h"
-#include "lib/xmalloc.h"
 #include "store/store.h"
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->s = xreallocarray(b->s, cap, 1);
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
 
 /* XML text or attribute value; controls and bytes that are not UTF-8 (a
  * name in GBK, say) as the text \xhh: XML 1.0 cannot hold them. */
 static void
-sb_xml(struct sbuf *b, const char *s)
+sb_xml(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t left = strlen((const char *)p), k;
@@ -54,47 +28,47 @@ sb_xml(struct sbuf *b, const char *s)
 		if (k == 0 || *p < 0x20 || *p == 0x7f) {
 			k = 1;
 			snprintf(hx, sizeof(hx), "\\x%02x", *p);
-			sb_puts(b, hx);
+			buf_str(b, hx);
 			continue;
 		}
 		switch (*p) {
 		case '&':
-			sb_puts(b, "&amp;");
+			buf_str(b, "&amp;");
 			break;
 		case '<':
-			sb_puts(b, "&lt;");
+			buf_str(b, "&lt;");
 			break;
 		case '>':
-			sb_puts(b, "&gt;");
+			buf_str(b, "&gt;");
 			break;
 		case '"':
-			sb_puts(b, "&quot;");
+			buf_str(b, "&quot;");
 			break;
 		default:
-			sb_putn(b, (const char *)p, k);
+			buf_add(b, (const char *)p, k);
 		}
 	}
 }
 
 static void
-findings(struct sbuf *b, const struct errlist *el, const char *indent)
+findings(struct buf *b, const struct errlist *el, const char *indent)
 {
 	for (size_t i = 0; el != NULL && i < errlist_count(el); i++) {
 		const struct err_item *e = errlist_get(el, i);
 		const char *tag = e->severity == SEV_WARNING ? "warning" : "error";
 
-		sb_puts(b, indent);
-		sb_puts(b, "<");
-		sb_puts(b, tag);
-		sb_puts(b, " path=\"");
+		buf_str(b, indent);
+		buf_str(b, "<");
+		buf_str(b, tag);
+		buf_str(b, " path=\"");
 		sb_xml(b, e->path);
-		sb_puts(b, "\" code=\"");
-		sb_puts(b, err_code_name(e->code));
-		sb_puts(b, "\">");
+		buf_str(b, "\" code=\"");
+		buf_str(b, err_code_name(e->code));
+		buf_str(b, "\">");
 		sb_xml(b, e->message);
-		sb_puts(b, "</");
-		sb_puts(b, tag);
-		sb_puts(b, ">\n");
+		buf_str(b, "</");
+		buf_str(b, tag);
+		buf_str(b, ">\n");
 	}
 }
 
@@ -103,18 +77,18 @@ receipt_build(const char *upload, const char *sha256_hex, time_t received,
     const struct errlist *upload_errs, const struct receipt_item *items,
     size_t nitems)
 {
-	struct sbuf b = { 0 };
+	struct buf b = { 0 };
 	char when[32];
 
 	time_rfc3339_cst(received, when);
-	sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	buf_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<receipt xmlns=\"urn:beiand:receipt:1\" upload=\"");
 	sb_xml(&b, upload);
-	sb_puts(&b, "\" sha256=\"");
-	sb_puts(&b, sha256_hex);
-	sb_puts(&b, "\" received=\"");
-	sb_puts(&b, when);
-	sb_puts(&b, "\">\n");
+	buf_str(&b, "\" sha256=\"");
+	buf_str(&b, sha256_hex);
+	buf_str(&b, "\" received=\"");
+	buf_str(&b, when);
+	buf_str(&b, "\">\n");
 	if (upload_errs != NULL && errlist_nerrors(upload_errs) > 0) {
 		findings(&b, upload_errs, "  ");
 		nitems = 0;
@@ -123,29 +97,29 @@ receipt_build(const char *upload, const char *sha256_hex, time_t received,
 		const struct receipt_item *it = &items[i];
 		int body = it->errs != NULL && errlist_count(it->errs) > 0;
 
-		sb_puts(&b, "  <item path=\"");
+		buf_str(&b, "  <item path=\"");
 		sb_xml(&b, it->path);
-		sb_puts(&b, "\" kind=\"");
-		sb_puts(&b, item_kind_name(it->kind));
-		sb_puts(&b, "\"");
+		buf_str(&b, "\" kind=\"");
+		buf_str(&b, item_kind_name(it->kind));
+		buf_str(&b, "\"");
 		if (it->id != NULL && it->id[0] != '\0') {
-			sb_puts(&b, " id=\"");
+			buf_str(&b, " id=\"");
 			sb_xml(&b, it->id);
-			sb_puts(&b, "\"");
+			buf_str(&b, "\"");
 		}
 		if (it->state != NULL) {
-			sb_puts(&b, " state=\"");
-			sb_puts(&b, it->state);
-			sb_puts(&b, "\"");
+			buf_str(&b, " state=\"");
+			buf_str(&b, it->state);
+			buf_str(&b, "\"");
 		}
-		sb_puts(&b, body ? ">\n" : "/>\n");
+		buf_str(&b, body ? ">\n" : "/>\n");
 		if (body) {
 			findings(&b, it->errs, "    ");
-			sb_puts(&b, "  </item>\n");
+			buf_str(&b, "  </item>\n");
 		}
 	}
-	sb_puts(&b, "</receipt>\n");
-	return b.s;
+	buf_str(&b, "</receipt>\n");
+	return buf_take(&b, NULL);
 }
 
 /* Temporary names stay short whatever the final name's length, and

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/buf.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 #include "mail/mail.h"
@@ -81,67 +82,6 @@ static const struct {
 	{ "password_failed", mail_tpl_password_failed,
 	    &mail_tpl_password_failed_len },
 };
-
-/* ---- a growing buffer ------------------------------------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const void *data, size_t n)
-{
-	if (n == 0)
-		return;
-	if (SIZE_MAX - b->len < n + 1)
-		abort();
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + n + 1) {
-			if (cap > SIZE_MAX / 2)
-				abort();
-			cap *= 2;
-		}
-		b->p = xreallocarray(b->p, cap, 1);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void
-buf_ch(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
-
-/* The buffer's text, never NULL; the buffer is left empty. */
-static char *
-buf_take(struct buf *b)
-{
-	char *p = b->p ? b->p : xstrdup("");
-
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
 
 static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t size, const char *fmt, ...)
@@ -423,8 +363,8 @@ mail_render(const struct mail_spec *spec, char **subject, char **body,
 	render_text(&r, &bb, text, end);
 	if (bb.len == 0 || bb.p[bb.len - 1] != '\n')
 		buf_ch(&bb, '\n');
-	*subject = buf_take(&sb);
-	*body = buf_take(&bb);
+	*subject = buf_take(&sb, NULL);
+	*body = buf_take(&bb, NULL);
 	return 0;
 }
 
@@ -911,7 +851,7 @@ mail_compose(const struct mail_spec *spec, char **out, size_t *outlen,
 		buf_str(&m, "--\r\n");
 	}
 	*outlen = m.len;
-	*out = buf_take(&m);
+	*out = buf_take(&m, NULL);
 	rc = 0;
 out:
 	free(subject);

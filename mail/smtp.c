@@ -193,6 +193,27 @@ smtp_line_done(struct smtp *s)
 	}
 }
 
+/*
+ * After a transfer: the reply it ends on is the first error reply when
+ * there was one (a later QUIT's 221 must not hide it), else the last
+ * final line, else what libcurl saw.
+ */
+static void
+smtp_settle(struct smtp *s)
+{
+	long code = 0;
+
+	if (s->linelen > 0)
+		smtp_line_done(s);
+	if (s->errcode != 0) {
+		s->code = s->errcode;
+		memcpy(s->reply, s->errreply, sizeof(s->reply));
+	}
+	if (s->code == 0 &&
+	    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
+		s->code = code;
+}
+
 /* libcurl's note "SSL connection using TLS1.3 / ECDHE_…": the version. */
 static void
 smtp_note_tls(struct smtp *s, const char *data, size_t n)
@@ -585,7 +606,6 @@ smtp_send(struct smtp *s, const char *mail_from, const char *rcpt,
 	char from[300], to[300];
 	enum smtp_result r;
 	CURLcode cc;
-	long code = 0;
 
 	s->reply[0] = s->errreply[0] = '\0';
 	s->errbuf[0] = '\0';
@@ -615,15 +635,7 @@ smtp_send(struct smtp *s, const char *mail_from, const char *rcpt,
 	s->off = 0;
 
 	cc = smtp_perform(s);
-	if (s->linelen > 0)
-		smtp_line_done(s);
-	if (s->errcode != 0) {
-		s->code = s->errcode;
-		memcpy(s->reply, s->errreply, sizeof(s->reply));
-	}
-	if (s->code == 0 &&
-	    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
-		s->code = code;
+	smtp_settle(s);
 	r = smtp_classify(cc, s->code);
 	s->cc = cc;
 	smtp_channel_note(s, s->curl, cc);
@@ -718,7 +730,7 @@ smtp_probe(const char *url, const struct tls_policy *tls,
 	char line[SMTP_LINE_MAX], reply[SMTP_LINE_MAX];
 	struct smtp *s;
 	CURLcode cc;
-	long port = 0, code = 0;
+	long port = 0, code;
 	int cert_failed;
 
 	memset(out, 0, sizeof(*out));
@@ -732,15 +744,7 @@ smtp_probe(const char *url, const struct tls_policy *tls,
 	}
 	/* greeting, EHLO, STARTTLS, EHLO, AUTH: what a send does first */
 	cc = curl_easy_perform(s->curl);
-	if (s->linelen > 0)
-		smtp_line_done(s);
-	if (s->errcode != 0) {
-		s->code = s->errcode;
-		memcpy(s->reply, s->errreply, sizeof(s->reply));
-	}
-	if (s->code == 0 &&
-	    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
-		s->code = code;
+	smtp_settle(s);
 	if (curl_easy_getinfo(s->curl, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK &&
 	    port > 0)
 		out->port = (unsigned)port;

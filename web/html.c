@@ -6,7 +6,7 @@
  * something slipped past), mail addresses, names, error messages, the
  * path of a request.  Nothing here trusts them to be text: each is
  * escaped, and bytes that are not valid UTF-8 or are control characters
- * become U+FFFD.  The buffer grows with overflow-checked arithmetic.
+ * become U+FFFD.  The page grows in a struct buf (lib/buf.h).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/utf8.h"
 #include "lib/xmalloc.h"
 #include "web/html.h"
@@ -29,46 +30,19 @@ html_init(struct html *h)
 void
 html_free(struct html *h)
 {
-	free(h->buf);
-	memset(h, 0, sizeof(*h));
-}
-
-static void
-put(struct html *h, const char *s, size_t n)
-{
-	if (n > SIZE_MAX / 2 - h->len)
-		abort();
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = h->cap ? h->cap : 4096;
-
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		h->buf = xreallocarray(h->buf, cap, 1);
-		h->cap = cap;
-	}
-	memcpy(h->buf + h->len, s, n);
-	h->len += n;
-	h->buf[h->len] = '\0';
+	buf_free(&h->b);
 }
 
 char *
 html_take(struct html *h, size_t *len)
 {
-	char *b;
-
-	if (h->buf == NULL)
-		put(h, "", 0);
-	b = h->buf;
-	if (len != NULL)
-		*len = h->len;
-	memset(h, 0, sizeof(*h));
-	return b;
+	return buf_take(&h->b, len);
 }
 
 void
 html_raw_literal(struct html *h, const char *literal)
 {
-	put(h, literal, strlen(literal));
+	buf_add(&h->b, literal, strlen(literal));
 }
 
 /* s[0..n) escaped: the same for content and attribute values. */
@@ -107,12 +81,12 @@ escape(struct html *h, const char *s, size_t n)
 			run += step;
 			continue;
 		}
-		put(h, (const char *)p + i - run, run);
+		buf_add(&h->b, (const char *)p + i - run, run);
 		run = 0;
-		put(h, rep, strlen(rep));
+		buf_add(&h->b, rep, strlen(rep));
 		i += step;
 	}
-	put(h, (const char *)p + i - run, run);
+	buf_add(&h->b, (const char *)p + i - run, run);
 }
 
 void
@@ -175,13 +149,13 @@ html_url_segment(struct html *h, const char *s)
 		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
 		    *p == '_' || *p == '~') {
-			put(h, (const char *)p, 1);
+			buf_add(&h->b, (const char *)p, 1);
 			continue;
 		}
 		b[0] = '%';
 		b[1] = hexd[*p >> 4];
 		b[2] = hexd[*p & 15];
-		put(h, b, 3);
+		buf_add(&h->b, b, 3);
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/sha256.h"
 #include "lib/xmalloc.h"
 #include "worker/wire.h"
@@ -48,45 +49,20 @@ wire_frame_max(const struct input_limits *lim)
 
 /* ---- encoder ------------------------------------------------------------ */
 
-struct wbuf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
 static unsigned char *
-wb_room(struct wbuf *b, size_t n)
+wb_room(struct buf *b, size_t n)
 {
-	if (n > SIZE_MAX / 2 - b->len)
-		abort();
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-
-		while (cap < b->len + n)
-			cap *= 2;
-		b->p = xreallocarray(b->p, cap, 1);
-		b->cap = cap;
-	}
-	b->len += n;
-	return b->p + b->len - n;
+	return buf_room(b, n);
 }
 
 static void
-wb_bytes(struct wbuf *b, const void *p, size_t n)
-{
-	unsigned char *d = wb_room(b, n);
-
-	if (n > 0)
-		memcpy(d, p, n);
-}
-
-static void
-wb_u8(struct wbuf *b, unsigned v)
+wb_u8(struct buf *b, unsigned v)
 {
 	*wb_room(b, 1) = (unsigned char)v;
 }
 
 static void
-wb_le(struct wbuf *b, uint64_t v, int n)
+wb_le(struct buf *b, uint64_t v, int n)
 {
 	unsigned char *d = wb_room(b, (size_t)n);
 
@@ -95,7 +71,7 @@ wb_le(struct wbuf *b, uint64_t v, int n)
 }
 
 static void
-wb_u32(struct wbuf *b, size_t v)
+wb_u32(struct buf *b, size_t v)
 {
 	/* Every count and string here is far below 4 GiB by the limits;
 	 * one that is not is a broken invariant. */
@@ -105,7 +81,7 @@ wb_u32(struct wbuf *b, size_t v)
 }
 
 static void
-wb_str(struct wbuf *b, const char *s)
+wb_str(struct buf *b, const char *s)
 {
 	if (s == NULL) {
 		wb_le(b, WIRE_NULL, 4);
@@ -113,11 +89,11 @@ wb_str(struct wbuf *b, const char *s)
 	}
 	size_t n = strlen(s);
 	wb_u32(b, n);
-	wb_bytes(b, s, n);
+	buf_add(b, s, n);
 }
 
 static void
-wb_errlist(struct wbuf *b, const struct errlist *el)
+wb_errlist(struct buf *b, const struct errlist *el)
 {
 	size_t n = el ? errlist_count(el) : 0;
 
@@ -132,7 +108,7 @@ wb_errlist(struct wbuf *b, const struct errlist *el)
 }
 
 static void
-wb_attachments(struct wbuf *b, const struct attachment *a, size_t n)
+wb_attachments(struct buf *b, const struct attachment *a, size_t n)
 {
 	wb_u32(b, n);
 	for (size_t i = 0; i < n; i++) {
@@ -142,7 +118,7 @@ wb_attachments(struct wbuf *b, const struct attachment *a, size_t n)
 }
 
 static void
-wb_person(struct wbuf *b, const struct person *p)
+wb_person(struct buf *b, const struct person *p)
 {
 	wb_u8(b, p != NULL);
 	if (p == NULL)
@@ -158,7 +134,7 @@ wb_person(struct wbuf *b, const struct person *p)
 }
 
 static void
-wb_strv(struct wbuf *b, char *const *v, size_t n)
+wb_strv(struct buf *b, char *const *v, size_t n)
 {
 	wb_u32(b, n);
 	for (size_t i = 0; i < n; i++)
@@ -166,7 +142,7 @@ wb_strv(struct wbuf *b, char *const *v, size_t n)
 }
 
 static void
-wb_issues(struct wbuf *b, const struct issue *is, size_t n)
+wb_issues(struct buf *b, const struct issue *is, size_t n)
 {
 	wb_u32(b, n);
 	for (size_t i = 0; i < n; i++) {
@@ -177,7 +153,7 @@ wb_issues(struct wbuf *b, const struct issue *is, size_t n)
 }
 
 static void
-wb_filing(struct wbuf *b, const struct filing *f)
+wb_filing(struct buf *b, const struct filing *f)
 {
 	const struct sponsor *s = f->sponsor;
 
@@ -236,7 +212,7 @@ wb_filing(struct wbuf *b, const struct filing *f)
 }
 
 static void
-wb_verification(struct wbuf *b, const struct verification *v)
+wb_verification(struct buf *b, const struct verification *v)
 {
 	wb_str(b, v->filing);
 	wb_str(b, v->result);
@@ -250,7 +226,7 @@ wb_verification(struct wbuf *b, const struct verification *v)
 }
 
 static void
-wb_decision(struct wbuf *b, const struct decision *d)
+wb_decision(struct buf *b, const struct decision *d)
 {
 	wb_str(b, d->filing);
 	wb_str(b, d->result);
@@ -263,7 +239,7 @@ wb_decision(struct wbuf *b, const struct decision *d)
 }
 
 static void
-wb_mail(struct wbuf *b, const struct mail_meta *mm)
+wb_mail(struct buf *b, const struct mail_meta *mm)
 {
 	wb_u8(b, mm != NULL);
 	if (mm == NULL)
@@ -278,7 +254,7 @@ wb_mail(struct wbuf *b, const struct mail_meta *mm)
 	wb_u8(b, (unsigned)mm->command);
 	wb_str(b, mm->reason ? mm->reason : "");
 	wb_u8(b, mm->no_package != 0);
-	wb_bytes(b, mm->sha256, sizeof(mm->sha256));
+	buf_add(b, mm->sha256, sizeof(mm->sha256));
 }
 
 /* One distinct name or content of the frame's tables, by identity. */
@@ -322,7 +298,7 @@ wref_cmp(const void *a, const void *b)
  * the table to b and the index of each flat position to idx.
  */
 static void
-wb_table(struct wbuf *b, struct wref *refs, size_t n, uint32_t *idx,
+wb_table(struct buf *b, struct wref *refs, size_t n, uint32_t *idx,
     int is_data, int lean)
 {
 	size_t count = 0;
@@ -341,13 +317,13 @@ wb_table(struct wbuf *b, struct wref *refs, size_t n, uint32_t *idx,
 				if (refs[i].sha256 == NULL)
 					sha256(refs[i].ptr, refs[i].size, d);
 				wb_le(b, refs[i].size, 8);
-				wb_bytes(b, refs[i].sha256 ? refs[i].sha256 : d,
+				buf_add(b, refs[i].sha256 ? refs[i].sha256 : d,
 				    SHA256_LEN);
 				wb_u8(b, !lean);
 			} else
 				wb_u32(b, refs[i].size);
 			if (!is_data || !lean) {
-				wb_bytes(b, refs[i].ptr, refs[i].size);
+				buf_add(b, refs[i].ptr, refs[i].size);
 				wb_u8(b, 0);
 			}
 			count++;
@@ -357,7 +333,7 @@ wb_table(struct wbuf *b, struct wref *refs, size_t n, uint32_t *idx,
 }
 
 static void
-wb_header(struct wbuf *b)
+wb_header(struct buf *b)
 {
 	wb_u8(b, WIRE_MAGIC0);
 	wb_u8(b, WIRE_MAGIC1);
@@ -367,14 +343,14 @@ wb_header(struct wbuf *b)
 }
 
 static void
-wb_finish(struct wbuf *b, unsigned char **out, size_t *len)
+wb_finish(struct buf *b, unsigned char **out, size_t *len)
 {
 	uint64_t body = b->len - WIRE_HEADER_SIZE;
+	unsigned char *p = (unsigned char *)b->p;
 
 	for (int i = 0; i < 8; i++)
-		b->p[4 + i] = (unsigned char)(body >> (8 * i));
-	*out = b->p;
-	*len = b->len;
+		p[4 + i] = (unsigned char)(body >> (8 * i));
+	*out = (unsigned char *)buf_take(b, len);
 }
 
 static void
@@ -398,7 +374,7 @@ static void
 encode_upload(const struct upload *u, int lean, unsigned char **out,
     size_t *len)
 {
-	struct wbuf b = { NULL, 0, 0 };
+	struct buf b = { 0 };
 	struct wref *refs;
 	uint32_t *name_idx, *data_idx;
 	size_t total = 0, flat, reserve = 4096;
@@ -412,8 +388,7 @@ encode_upload(const struct upload *u, int lean, unsigned char **out,
 		reserve += (lean ? 0 : u->ac->unpacked) + u->ac->n * 96;
 
 	/* One allocation for the common case: the contents and a margin. */
-	b.p = xmalloc(reserve);
-	b.cap = reserve;
+	buf_reserve(&b, reserve);
 	wb_header(&b);
 	wb_u8(&b, WIRE_UPLOAD);
 	wb_errlist(&b, u->errs);
@@ -447,7 +422,7 @@ encode_upload(const struct upload *u, int lean, unsigned char **out,
 
 		wb_u8(&b, it->kind);
 		wb_str(&b, it->path);
-		wb_bytes(&b, it->sha256, sizeof(it->sha256));
+		buf_add(&b, it->sha256, sizeof(it->sha256));
 		wb_errlist(&b, it->errs);
 		mask |= it->filing ? DOC_FILING : 0;
 		mask |= it->verification ? DOC_VERIFICATION : 0;
@@ -486,7 +461,7 @@ encode_upload(const struct upload *u, int lean, unsigned char **out,
 void
 wire_encode_whole(enum ar_whole w, unsigned char **out, size_t *len)
 {
-	struct wbuf b = { NULL, 0, 0 };
+	struct buf b = { 0 };
 
 	wb_header(&b);
 	wb_u8(&b, WIRE_WHOLE);
@@ -497,7 +472,7 @@ wire_encode_whole(enum ar_whole w, unsigned char **out, size_t *len)
 void
 wire_encode_error(const char *reason, unsigned char **out, size_t *len)
 {
-	struct wbuf b = { NULL, 0, 0 };
+	struct buf b = { 0 };
 
 	wb_header(&b);
 	wb_u8(&b, WIRE_ERROR);

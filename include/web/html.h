@@ -17,9 +17,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "lib/buf.h"
+
 struct html {
-	char *buf;
-	size_t len, cap;
+	struct buf b;
 };
 
 void html_init(struct html *h);
